@@ -1,0 +1,75 @@
+"""Build the C kernels in ``native/`` into the extension ``wavegen._native`` (cffi, API mode).
+
+Every ``native/*.c`` file is compiled into the one extension; the declarations cffi exposes to Python
+come from the matching ``native/*.cdef`` files (plain C prototypes, no preprocessor lines). Adding a
+kernel is adding a ``.c`` and a ``.cdef`` file; nothing here changes.
+
+Used three ways:
+
+- by ``pip install .`` through the ``cffi_modules`` hook (``native/build_backend.py``);
+- ``python native/build_native.py --inplace``: build next to the sources for development;
+- ``python native/build_native.py --sanitize``: see ``native/check_memory.sh``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from cffi import FFI
+
+HERE = Path(__file__).resolve().parent
+
+# -O3 for vectorization; -ffp-contract=off so results do not depend on whether the compiler fuses
+# multiply-adds (the NumPy reference never does); -fopenmp-simd only enables `#pragma omp simd`
+# (no OpenMP runtime is linked).
+_CFLAGS = ["-O3", "-std=c99", "-ffp-contract=off", "-fopenmp-simd", "-fno-math-errno"]
+
+
+def _sources() -> list[Path]:
+    return sorted(HERE.glob("*.c"))
+
+
+def _cdefs() -> str:
+    parts = []
+    for path in sorted(HERE.glob("*.cdef")):
+        parts.append(f"/* {path.name} */\n" + path.read_text())
+    return "\n".join(parts)
+
+
+def _headers() -> str:
+    return "\n".join(f'#include "{p.name}"' for p in sorted(HERE.glob("*.h")))
+
+
+def make_builder(extra_compile_args: list[str] | None = None) -> FFI:
+    builder = FFI()
+    builder.cdef(_cdefs())
+    # Paths relative to the project root, which is where setuptools runs this script from.
+    try:
+        rel = os.path.relpath(HERE, Path.cwd())
+    except ValueError:  # different drive on Windows
+        rel = str(HERE)
+    builder.set_source(
+        "wavegen._native",
+        _headers(),
+        sources=[os.path.join(rel, p.name) for p in _sources()],
+        include_dirs=[rel],
+        extra_compile_args=_CFLAGS + (extra_compile_args or []),
+        libraries=["m"] if sys.platform != "win32" else [],
+    )
+    return builder
+
+
+ffibuilder = make_builder()
+
+if __name__ == "__main__":
+    if "--inplace" in sys.argv:
+        # development build: the extension lands in wavegen/ next to the Python sources
+        os.chdir(HERE.parent)
+        out = make_builder().compile(tmpdir=str(HERE.parent / "build" / "cffi"), verbose=False)
+        target = HERE.parent / "wavegen" / Path(out).name
+        Path(out).replace(target)
+        print(target)
+    else:
+        print(__doc__)

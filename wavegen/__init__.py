@@ -1,0 +1,65 @@
+"""wavegen: hardware-in-the-loop RF and gradient waveform generator for MRI bench work.
+
+The top level holds the pieces every user needs; the larger parts are sub-packages, imported on first
+use so that ``import wavegen`` stays quick:
+
+- :mod:`wavegen.design`: gradients, trajectories, RF pulses, Bloch simulation;
+- :mod:`wavegen.safety`: slew, PNS, SAR, RF power, acoustics, and the interlock;
+- :mod:`wavegen.sequence`: the block timeline, Pulseq ``.seq`` files, rendering;
+- :mod:`wavegen.drivers`: instrument adapters and the mock instruments.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from wavegen.errors import (
+    DacRangeError,
+    DesignError,
+    InstrumentError,
+    LimitError,
+    NonFiniteError,
+    RangeError,
+    RasterError,
+    SafetyError,
+    ShapeError,
+    UnitError,
+    WavegenError,
+)
+from wavegen.limits import SystemLimits
+from wavegen.resample import DacFormat, Resampler, resample, resample_to_codes
+from wavegen.units import parse_quantity
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "SystemLimits",
+    "Resampler",
+    "DacFormat",
+    "resample",
+    "resample_to_codes",
+    "parse_quantity",
+    "WavegenError",
+    "ShapeError",
+    "NonFiniteError",
+    "RangeError",
+    "RasterError",
+    "UnitError",
+    "DesignError",
+    "LimitError",
+    "DacRangeError",
+    "SafetyError",
+    "InstrumentError",
+]
+
+_LAZY = {"design", "safety", "sequence", "drivers", "pulseq", "cli"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module = importlib.import_module(f"wavegen.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'wavegen' has no attribute {name!r}")

@@ -1,0 +1,5 @@
+"""wavegen.design."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

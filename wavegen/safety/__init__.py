@@ -1,0 +1,5 @@
+"""wavegen.safety."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
