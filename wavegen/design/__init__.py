@@ -2,4 +2,21 @@
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from wavegen.design.rf import (
+    RFPulse,
+    arbitrary_pulse,
+    block_pulse,
+    gauss_pulse,
+    scale_to_flip_angle,
+    sinc_pulse,
+)
+
+__all__: list[str] = [
+    # RF (H4)
+    "RFPulse",
+    "arbitrary_pulse",
+    "block_pulse",
+    "gauss_pulse",
+    "scale_to_flip_angle",
+    "sinc_pulse",
+]
