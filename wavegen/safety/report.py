@@ -1,0 +1,300 @@
+"""The result of a safety check: :class:`RuleResult` and :class:`SafetyReport`.
+
+Each rule (gradient amplitude, slew, PNS, SAR, ...) yields one :class:`RuleResult` with its verdict,
+the worst value, the limit, the margin, and the time and channel of the worst sample. A
+:class:`SafetyReport` collects them, prints a readable summary, plots, and
+:meth:`SafetyReport.raise_if_unsafe` turns the worst violation into a :class:`~wavegen.errors.SafetyError`.
+
+Verdicts:
+
+``"pass"``
+    the worst value is within the limit;
+``"fail"``
+    the limit is broken;
+``"unverified"``
+    the quantity was computed but cannot be judged (SAR without a calibration: relative figures only);
+``"info"``
+    a figure reported without a limit (for example the vector gradient when only per-axis limits exist).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from wavegen.errors import RangeError, SafetyError
+
+__all__ = ["RuleResult", "SafetyReport", "VERDICTS"]
+
+log = logging.getLogger(__name__)
+
+VERDICTS = ("pass", "fail", "unverified", "info")
+
+
+def _fmt(x: float) -> str:
+    if not math.isfinite(x):
+        return str(x)
+    return f"{x:.6g}"
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    """One rule's outcome.
+
+    Parameters
+    ----------
+    rule
+        Short machine name, e.g. ``"grad_slew"`` or ``"sar_whole_body_10s"``.
+    quantity
+        What was measured, in words (goes into the :class:`SafetyError`).
+    verdict
+        One of :data:`VERDICTS`.
+    value
+        Worst value found, in ``unit``.
+    limit
+        The limit it is compared to, in ``unit`` (NaN when there is none).
+    unit
+        Unit of ``value`` and ``limit``.
+    channel
+        Channel (axis, transmit channel, VOP) of the worst sample; ``""`` when not applicable.
+    time_s
+        Time of the worst sample (for windowed rules: the start of the worst window), s.
+    note
+        Anything a reader must know (model, assumptions, missing calibration).
+    index
+        Index of the worst sample in its stream (-1 when not applicable). For slew rules, index ``k``
+        is the step from sample ``k-1`` to sample ``k`` (``k = 0`` is the step from rest).
+    """
+
+    rule: str
+    quantity: str
+    verdict: str
+    value: float
+    limit: float
+    unit: str
+    channel: str = ""
+    time_s: float = float("nan")
+    note: str = ""
+    index: int = -1
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise RangeError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
+        object.__setattr__(self, "value", float(self.value))
+        object.__setattr__(self, "limit", float(self.limit))
+        object.__setattr__(self, "time_s", float(self.time_s))
+
+    @property
+    def passed(self) -> bool:
+        """True unless the verdict is ``"fail"``."""
+        return self.verdict != "fail"
+
+    @property
+    def margin(self) -> float:
+        """Relative headroom ``(limit - value) / limit`` (negative when broken; NaN without a limit)."""
+        if not math.isfinite(self.limit) or self.limit == 0.0:
+            return float("nan")
+        return (self.limit - self.value) / self.limit
+
+    @property
+    def ratio(self) -> float:
+        """``value / limit`` (NaN without a limit)."""
+        if not math.isfinite(self.limit) or self.limit == 0.0:
+            return float("nan")
+        return self.value / self.limit
+
+    def to_error(self) -> SafetyError:
+        """The :class:`SafetyError` describing this result."""
+        where = f" on {self.channel}" if self.channel else ""
+        when = f" at t = {self.time_s:.9g} s" if math.isfinite(self.time_s) else ""
+        msg = (
+            f"{self.quantity}: {_fmt(self.value)} {self.unit} exceeds the limit "
+            f"{_fmt(self.limit)} {self.unit}"
+            f"{where}{when} (rule {self.rule}, margin {self.margin * 100:.3g} %)"
+        )
+        if self.verdict == "unverified":
+            msg = f"{self.quantity} cannot be verified{where}: {self.note or 'no limit/calibration'}"
+        return SafetyError(
+            msg,
+            quantity=self.quantity,
+            value=self.value,
+            limit=self.limit,
+            unit=self.unit,
+            channel=self.channel,
+            time_s=self.time_s,
+        )
+
+    def line(self) -> str:
+        """One summary line."""
+        lim = _fmt(self.limit) if math.isfinite(self.limit) else "-"
+        marg = f"{self.margin * 100:+.2f} %" if math.isfinite(self.margin) else "-"
+        t = f"{self.time_s:.6f}" if math.isfinite(self.time_s) else "-"
+        return (
+            f"{self.verdict.upper():<10} {self.rule:<28} {_fmt(self.value):>12} {lim:>12} {self.unit:<9} "
+            f"{marg:>10} {self.channel:<8} {t:>12}"
+        )
+
+
+@dataclass(frozen=True)
+class SafetyReport:
+    """All rule results of one check.
+
+    Parameters
+    ----------
+    results
+        The rule results, in the order they were checked.
+    mode
+        Operating mode checked against (``"normal"`` or ``"first_level"``).
+    digest
+        SHA-256 of the checked waveforms (:meth:`Waveforms.digest`).
+    traces
+        Optional per-sample traces for :meth:`plot` (name -> (times_s, values, unit)).
+    """
+
+    results: tuple[RuleResult, ...]
+    mode: str = "normal"
+    digest: str = ""
+    traces: dict[str, tuple[np.ndarray, np.ndarray, str]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "results", tuple(self.results))
+
+    @property
+    def ok(self) -> bool:
+        """True when no rule failed (``"unverified"`` rules do not fail; see :attr:`complete`)."""
+        return all(r.passed for r in self.results)
+
+    @property
+    def complete(self) -> bool:
+        """True when every rule could be judged (no ``"unverified"`` rule)."""
+        return all(r.verdict != "unverified" for r in self.results)
+
+    @property
+    def violations(self) -> tuple[RuleResult, ...]:
+        """Failed rules, worst (largest value/limit) first."""
+        bad = [r for r in self.results if r.verdict == "fail"]
+        return tuple(sorted(bad, key=lambda r: -r.ratio if math.isfinite(r.ratio) else -math.inf))
+
+    @property
+    def unverified(self) -> tuple[RuleResult, ...]:
+        """Rules that could not be judged."""
+        return tuple(r for r in self.results if r.verdict == "unverified")
+
+    def __getitem__(self, rule: str) -> RuleResult:
+        for r in self.results:
+            if r.rule == rule:
+                return r
+        raise KeyError(f"no rule {rule!r} in this report; rules: {[r.rule for r in self.results]}")
+
+    def __contains__(self, rule: object) -> bool:
+        return any(r.rule == rule for r in self.results)
+
+    def rules(self) -> tuple[str, ...]:
+        """Names of the rules checked."""
+        return tuple(r.rule for r in self.results)
+
+    def summary(self) -> str:
+        """A readable table of every rule, with the overall verdict first."""
+        head = "SAFE" if self.ok else f"UNSAFE ({len(self.violations)} violation(s))"
+        if self.ok and not self.complete:
+            head += f", {len(self.unverified)} rule(s) unverified"
+        lines = [
+            f"wavegen safety report: {head}; mode {self.mode}",
+            f"{'verdict':<10} {'rule':<28} {'worst':>12} {'limit':>12} {'unit':<9} {'margin':>10} "
+            f"{'channel':<8} {'time / s':>12}",
+        ]
+        lines += [r.line() for r in self.results]
+        notes = [f"  {r.rule}: {r.note}" for r in self.results if r.note]
+        if notes:
+            lines.append("notes:")
+            lines += notes
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def raise_if_unsafe(self, *, strict: bool = False) -> None:
+        """Raise a :class:`SafetyError` for the worst violation.
+
+        Parameters
+        ----------
+        strict
+            Also raise when a rule is ``"unverified"`` (for example SAR without a calibration).
+
+        Raises
+        ------
+        SafetyError
+            Naming quantity, value, limit, unit, channel and time of the worst sample.
+        """
+        v = self.violations
+        if v:
+            err = v[0].to_error()
+            if len(v) > 1:
+                others = ", ".join(r.rule for r in v[1:])
+                err.args = (f"{err.args[0]}; also broken: {others}",)
+            raise err
+        if strict and self.unverified:
+            raise self.unverified[0].to_error()
+
+    def plot(self, ax: Any = None) -> Any:
+        """Plot every per-sample trace against time, with the limits, and mark the worst samples.
+
+        Parameters
+        ----------
+        ax
+            A matplotlib Axes array-like with one axes per trace, or ``None`` for a new figure.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        import matplotlib.pyplot as plt
+
+        names = list(self.traces)
+        n = max(1, len(names))
+        if ax is None:
+            fig, axs = plt.subplots(n, 1, sharex=True, figsize=(9, 2.2 * n), squeeze=False)
+            axs_list = list(axs[:, 0])
+        else:
+            axs_list = list(np.atleast_1d(ax))
+            fig = axs_list[0].figure
+        if not names:
+            axs_list[0].text(0.5, 0.5, self.summary().splitlines()[0], ha="center", va="center")
+            return fig
+        for a, name in zip(axs_list, names, strict=False):
+            t, y, unit = self.traces[name]
+            y2 = y if y.ndim == 2 else y[:, None]
+            step = max(1, len(t) // 20000)  # envelope of long traces keeps the plot responsive
+            if step > 1:
+                m = (len(t) // step) * step
+                yy = np.abs(y2[:m]).reshape(-1, step, y2.shape[1]).max(axis=1)
+                tt = t[:m:step]
+            else:
+                yy, tt = np.abs(y2), t
+            a.plot(tt, yy, lw=0.8)
+            a.set_ylabel(f"{name} / {unit}", fontsize=8)
+            for r in self.results:
+                if r.rule.startswith(name) and math.isfinite(r.limit) and r.unit == unit:
+                    color = "r" if r.verdict == "fail" else "k"
+                    a.axhline(r.limit, color=color, ls=":", lw=0.8)
+                    if math.isfinite(r.time_s):
+                        a.plot([r.time_s], [r.value], "x", color=color)
+        axs_list[-1].set_xlabel("time / s")
+        fig.suptitle(self.summary().splitlines()[0], fontsize=9)
+        return fig
+
+
+def merge_results(groups: Iterable[Iterable[RuleResult]]) -> tuple[RuleResult, ...]:
+    """Flatten rule-result groups (helper for :func:`wavegen.safety.check`)."""
+    out: list[RuleResult] = []
+    for g in groups:
+        out.extend(g)
+    log.debug("merged %d rule results", len(out))
+    return tuple(out)
