@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from wavegen.design.gradients import (
+    ArbitraryGradient,
+    ExtendedTrapezoid,
+    Gradient,
+    Trapezoid,
+    check_gradient,
+)
 from wavegen.design.rf import (
     RFPulse,
     arbitrary_pulse,
@@ -12,6 +19,12 @@ from wavegen.design.rf import (
 )
 
 __all__: list[str] = [
+    # gradients (H3)
+    "ArbitraryGradient",
+    "ExtendedTrapezoid",
+    "Gradient",
+    "Trapezoid",
+    "check_gradient",
     # RF (H4)
     "RFPulse",
     "arbitrary_pulse",
