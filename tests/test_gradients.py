@@ -22,8 +22,8 @@ LIM = SystemLimits()
 
 def test_trapezoid_geometry_and_area() -> None:
     tr = Trapezoid(0.02, 100e-6, 300e-6, 200e-6, delay_s=50e-6)
-    assert tr.shape_duration_s == pytest.approx(600e-6, abs=1e-18)
-    assert tr.duration_s == pytest.approx(650e-6, abs=1e-18)
+    assert tr.duration_s == pytest.approx(600e-6, abs=1e-18)
+    assert tr.end_time_s == pytest.approx(650e-6, abs=1e-18)
     assert tr.area_t_s_per_m == pytest.approx(0.02 * (50e-6 + 300e-6 + 100e-6), rel=1e-15)
     assert tr.flat_area_t_s_per_m == pytest.approx(0.02 * 300e-6, rel=1e-15)
     assert tr.area_per_m(GAMMA_1H_HZ_PER_T) == pytest.approx(GAMMA_1H_HZ_PER_T * tr.area_t_s_per_m)
@@ -48,7 +48,7 @@ def test_sample_midpoint_area_exact() -> None:
     tr = Trapezoid(0.03, 200e-6, 170e-6, 130e-6)
     for raster in (10e-6, 1e-6, 5e-6):
         s = tr.sample(raster)
-        assert s.size == round(tr.shape_duration_s / raster)
+        assert s.size == round(tr.duration_s / raster)
         assert np.sum(s) * raster == pytest.approx(tr.area_t_s_per_m, rel=1e-12)
     s = tr.sample(10e-6)
     assert s[0] == pytest.approx(0.03 * 5e-6 / 200e-6)  # value at the first raster centre
@@ -86,7 +86,7 @@ def test_arbitrary_gradient_corners_include_half_steps() -> None:
     # (0,0)-(5us,1)-(15us,2)-(25us,1)-(30us,0) mT/m: 2.5 + 15 + 15 + 2.5 mT/m*us
     assert ag.area_t_s_per_m == pytest.approx(35e-3 * 1e-6, rel=1e-12)
     np.testing.assert_array_equal(ag.sample(10e-6), ag.samples_t_per_m)
-    assert ag.duration_s == pytest.approx(30e-6)
+    assert ag.duration_s == pytest.approx(30e-6) and ag.with_delay(1e-5).end_time_s == pytest.approx(40e-6)
 
 
 def test_validation_errors() -> None:
@@ -132,4 +132,4 @@ def test_scaled_and_conversions() -> None:
     ag = ArbitraryGradient([0.001, 0.002], 10e-6, first_t_per_m=0.001, last_t_per_m=0.002)
     assert ag.to_extended().area_t_s_per_m == pytest.approx(ag.area_t_s_per_m)
     assert ag.scaled(2).last_t_per_m == 0.004
-    assert tr.with_delay(0.0).duration_s == pytest.approx(tr.shape_duration_s)
+    assert tr.with_delay(0.0).end_time_s == pytest.approx(tr.duration_s)

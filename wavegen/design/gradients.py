@@ -12,8 +12,9 @@ timing conventions of Pulseq (``doc/pulseq_shapes_and_times.pdf`` in ``pulseq/pu
   ``last_t_per_m`` at ``t = n * raster_s`` (Pulseq ``time_id = 0`` with ``first``/``last``).
 
 Every type is a frozen value. ``delay_s`` places the shape inside its block: the shape starts
-``delay_s`` after the block start, and ``duration_s`` (as Pulseq's ``calc_duration``) is
-``delay_s + shape_duration_s``. :meth:`corners` and :meth:`sample` describe the shape from its own
+``delay_s`` after the block start. ``duration_s`` is the length of the shape alone (delay not
+included, as for :class:`~wavegen.design.rf.RFPulse`); ``end_time_s = delay_s + duration_s`` is
+Pulseq's ``calc_duration``. :meth:`corners` and :meth:`sample` describe the shape from its own
 start unless asked to include the delay.
 
 Areas are given in two units, with names that carry them:
@@ -135,14 +136,15 @@ class _GradientBase:
         raise NotImplementedError
 
     @property
-    def shape_duration_s(self) -> float:  # pragma: no cover
+    def duration_s(self) -> float:  # pragma: no cover
         raise NotImplementedError
 
     # -- shared ---------------------------------------------------------------------------------
     @property
-    def duration_s(self) -> float:
-        """Time from the block start to the end of the shape, s (``delay_s + shape_duration_s``)."""
-        return self.delay_s + self.shape_duration_s
+    def end_time_s(self) -> float:
+        """Time from the block start to the end of the shape, s (``delay_s + duration_s``; Pulseq's
+        ``calc_duration``)."""
+        return self.delay_s + self.duration_s
 
     @property
     def area_t_s_per_m(self) -> float:
@@ -234,7 +236,7 @@ class Trapezoid(_GradientBase):
             )
 
     @property
-    def shape_duration_s(self) -> float:
+    def duration_s(self) -> float:
         """``rise + flat + fall``, s."""
         return self.rise_time_s + self.flat_time_s + self.fall_time_s
 
@@ -257,10 +259,10 @@ class Trapezoid(_GradientBase):
         d = self.delay_s if include_delay else 0.0
         a = self.amplitude_t_per_m
         if self.flat_time_s > 0:
-            t = [0.0, self.rise_time_s, self.rise_time_s + self.flat_time_s, self.shape_duration_s]
+            t = [0.0, self.rise_time_s, self.rise_time_s + self.flat_time_s, self.duration_s]
             g = [0.0, a, a, 0.0]
         else:
-            t = [0.0, self.rise_time_s, self.shape_duration_s]
+            t = [0.0, self.rise_time_s, self.duration_s]
             g = [0.0, a, 0.0]
         return np.asarray(t, dtype=np.float64) + d, np.asarray(g, dtype=np.float64)
 
@@ -348,7 +350,7 @@ class ExtendedTrapezoid(_GradientBase):
         return hash((self.delay_s, self.times_s.tobytes(), self.amplitudes_t_per_m.tobytes()))
 
     @property
-    def shape_duration_s(self) -> float:
+    def duration_s(self) -> float:
         """Time of the last corner, s."""
         return float(self.times_s[-1])
 
@@ -451,7 +453,7 @@ class ArbitraryGradient(_GradientBase):
         return int(self.samples_t_per_m.size)
 
     @property
-    def shape_duration_s(self) -> float:
+    def duration_s(self) -> float:
         """``n_samples * raster_s``, s."""
         return self.n_samples * self.raster_s
 
@@ -463,7 +465,7 @@ class ArbitraryGradient(_GradientBase):
     def corners(self, *, include_delay: bool = False) -> tuple[FloatArray, FloatArray]:
         """``(0, first)``, the samples at raster centres, ``(n * raster, last)``."""
         d = self.delay_s if include_delay else 0.0
-        t = np.concatenate(([0.0], self.times_s, [self.shape_duration_s])) + d
+        t = np.concatenate(([0.0], self.times_s, [self.duration_s])) + d
         g = np.concatenate(([self.first_t_per_m], self.samples_t_per_m, [self.last_t_per_m]))
         return t, g
 
