@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from wavegen.design.bloch import BlochResult, ProfileMetrics, profile_metrics
 from wavegen.design.gradients import (
     ArbitraryGradient,
     ExtendedTrapezoid,
@@ -25,7 +26,10 @@ __all__: list[str] = [
     "Gradient",
     "Trapezoid",
     "check_gradient",
-    # RF (H4)
+    # RF (H4); the simulator itself: wavegen.design.bloch.simulate / simulate_ab
+    "BlochResult",
+    "ProfileMetrics",
+    "profile_metrics",
     "RFPulse",
     "arbitrary_pulse",
     "block_pulse",
