@@ -154,3 +154,47 @@ def test_arbitrary_pulse_as_tesla_and_scaled() -> None:
         arbitrary_pulse([1.0, np.nan], 1e-6)
     with pytest.raises(LimitError):
         arbitrary_pulse(np.ones(10) * 30e-6, 1e-6)
+
+
+def test_slice_select_gradient_reference_and_raster() -> None:
+    from wavegen.design.gradients import Trapezoid, check_gradient
+    from wavegen.design.rf import slice_select_gradient
+
+    lim = SystemLimits(gamma_hz_per_t=GAMMA_PULSEQ_HZ_PER_T)
+    rf = sinc_pulse(0.26, 3e-3, 4, limits=lim)
+    assert rf.bandwidth_hz == pytest.approx(4 / 3e-3)
+    gz = slice_select_gradient(rf, 5e-3, lim)
+    assert isinstance(gz, Trapezoid)
+    # REFERENCES: 3 ms, TBW 4, 5 mm -> 266 667 Hz/m
+    assert gz.amplitude_t_per_m * GAMMA_PULSEQ_HZ_PER_T == pytest.approx(266666.67, rel=1e-6)
+    assert gz.flat_time_s == pytest.approx(3e-3)
+    # rise on the 10 us raster, slew within the limit
+    assert round(gz.rise_time_s / 10e-6, 9) == int(round(gz.rise_time_s / 10e-6))
+    check_gradient(gz, lim, require_raster=True)
+    # too thin a slice needs more than 40 mT/m
+    with pytest.raises(LimitError, match="mT/m"):
+        slice_select_gradient(rf, 0.5e-3, lim)
+    # no bandwidth on a block pulse unless given
+    blk = block_pulse(0.1, 1e-3)
+    with pytest.raises(DesignError, match="bandwidth_hz"):
+        slice_select_gradient(blk, 5e-3, lim)
+    assert slice_select_gradient(blk, 5e-3, lim, bandwidth_hz=1000.0).amplitude_t_per_m > 0
+    with pytest.raises(RangeError):
+        slice_select_gradient(rf, -5e-3, lim)
+
+
+def test_slice_profile_width_by_bloch_and_refocus_area() -> None:
+    from wavegen.design.bloch import profile_metrics, simulate
+    from wavegen.design.rf import slice_refocus_area_t_s_per_m, slice_select_gradient
+
+    rf = sinc_pulse(math.radians(20), 3e-3, 6, raster_s=5e-6)
+    gz = slice_select_gradient(rf, 5e-3)
+    rf = rf.replace(delay_s=gz.rise_time_s)
+    area = slice_refocus_area_t_s_per_m(gz, rf)
+    # symmetric pulse on the flat top: half the flat area plus the fall ramp
+    expect = -(gz.amplitude_t_per_m * (gz.flat_time_s / 2 + gz.fall_time_s / 2))
+    assert area == pytest.approx(expect, rel=1e-12)
+    z = np.linspace(-10e-3, 10e-3, 801)
+    prof = np.abs(simulate(rf, gradient_t_per_m=gz.amplitude_t_per_m, positions_m=z).mxy)
+    m = profile_metrics(z, prof)
+    assert m.fwhm == pytest.approx(5e-3, rel=0.03)

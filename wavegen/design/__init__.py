@@ -17,6 +17,8 @@ from wavegen.design.rf import (
     gauss_pulse,
     scale_to_flip_angle,
     sinc_pulse,
+    slice_refocus_area_t_s_per_m,
+    slice_select_gradient,
 )
 
 __all__: list[str] = [
@@ -36,4 +38,6 @@ __all__: list[str] = [
     "gauss_pulse",
     "scale_to_flip_angle",
     "sinc_pulse",
+    "slice_refocus_area_t_s_per_m",
+    "slice_select_gradient",
 ]

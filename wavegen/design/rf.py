@@ -23,12 +23,12 @@ import logging
 import math
 from dataclasses import dataclass, field
 from dataclasses import replace as _dc_replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from wavegen.errors import DesignError, LimitError, NonFiniteError, RangeError, RasterError, ShapeError
-from wavegen.limits import GAMMA_1H_HZ_PER_T, SystemLimits
+from wavegen.limits import GAMMA_1H_HZ_PER_T, TICK_S, SystemLimits
 
 __all__ = [
     "RFPulse",
@@ -39,7 +39,12 @@ __all__ = [
     "arbitrary_pulse",
     "scale_to_flip_angle",
     "check_max_b1",
+    "slice_select_gradient",
+    "slice_refocus_area_t_s_per_m",
 ]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from wavegen.design.gradients import Trapezoid
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +162,10 @@ class RFPulse:
         ``"excitation"``, ``"refocusing"``, ``"inversion"``, ``"saturation"`` or ``"undefined"``.
     delay_s
         Delay from the start of the enclosing block to the first sample, s (>= 0).
+    bandwidth_hz
+        Full width of the intended frequency profile, Hz (> 0), or ``None``. The designers set it
+        (``time_bw_product / duration`` for sinc, Gaussian and SLR pulses);
+        :func:`slice_select_gradient` turns it into a gradient amplitude.
 
     Equality compares every field, samples included; the value is hashable.
     """
@@ -168,6 +177,7 @@ class RFPulse:
     phase_offset_rad: float = 0.0
     use: str = "undefined"
     delay_s: float = 0.0
+    bandwidth_hz: float | None = None
     _hash: int = field(init=False, repr=False, compare=False, default=0)
 
     def __post_init__(self) -> None:
@@ -191,6 +201,10 @@ class RFPulse:
         )
         object.__setattr__(self, "use", _check_use(self.use))
         object.__setattr__(self, "delay_s", _nonnegative(self.delay_s, "RFPulse.delay_s", "s"))
+        if self.bandwidth_hz is not None:
+            object.__setattr__(
+                self, "bandwidth_hz", _positive(self.bandwidth_hz, "RFPulse.bandwidth_hz", "Hz")
+            )
         object.__setattr__(
             self,
             "_hash",
@@ -203,6 +217,7 @@ class RFPulse:
                     self.phase_offset_rad,
                     self.use,
                     self.delay_s,
+                    self.bandwidth_hz,
                 )
             ),
         )
@@ -219,6 +234,7 @@ class RFPulse:
             and self.phase_offset_rad == other.phase_offset_rad
             and self.use == other.use
             and self.delay_s == other.delay_s
+            and self.bandwidth_hz == other.bandwidth_hz
             and self.b1_t.shape == other.b1_t.shape
             and bool(np.array_equal(self.b1_t, other.b1_t))
         )
@@ -319,6 +335,7 @@ def _finish(
     phase_offset_rad: float,
     use: str,
     delay_s: float,
+    bandwidth_hz: float | None = None,
 ) -> RFPulse:
     check_max_b1(b1, max_b1, what)
     return RFPulse(
@@ -329,6 +346,7 @@ def _finish(
         phase_offset_rad=phase_offset_rad,
         use=use,
         delay_s=delay_s,
+        bandwidth_hz=bandwidth_hz,
     )
 
 
@@ -448,7 +466,7 @@ def sinc_pulse(
         freq_offset_hz=freq_offset_hz,
         phase_offset_rad=phase_offset_rad,
         use=use,
-        delay_s=delay_s,
+        delay_s=delay_s,    bandwidth_hz=tbw / duration,
     )
 
 
@@ -491,7 +509,7 @@ def gauss_pulse(
         freq_offset_hz=freq_offset_hz,
         phase_offset_rad=phase_offset_rad,
         use=use,
-        delay_s=delay_s,
+        delay_s=delay_s,    bandwidth_hz=tbw / duration,
     )
 
 
@@ -614,3 +632,95 @@ def arbitrary_pulse(
         use=use,
         delay_s=delay_s,
     )
+
+
+# --- slice selection --------------------------------------------------------------------------------
+
+
+def _ceil_raster_ticks(t_s: float, r_ns: int) -> int:
+    """``t_s`` rounded up to whole gradient raster steps, in ticks (a hair of tolerance for rounding)."""
+    steps = math.ceil(t_s / TICK_S / r_ns - 1e-9)
+    return max(0, int(steps)) * r_ns
+
+
+def slice_select_gradient(
+    rf: RFPulse,
+    slice_thickness_m: float,
+    limits: SystemLimits | None = None,
+    *,
+    bandwidth_hz: float | None = None,
+    gamma_hz_per_t: float | None = None,
+) -> Trapezoid:
+    """The slice-select trapezoid for ``rf``: amplitude ``BW / (gamma * thickness)``, flat over the pulse.
+
+    The flat top is the RF duration rounded up to the gradient raster; the ramps are the shortest
+    raster ramps the slew limit allows (symmetric). The returned lobe starts at ``delay_s = 0``:
+    play the pulse from ``rf.replace(delay_s=gz.rise_time_s)`` (plus any block offset) so it sits on
+    the flat top (Bernstein et al., *Handbook of MRI Pulse Sequences*, sec. 8.3).
+
+    Parameters
+    ----------
+    rf
+        The pulse; its ``bandwidth_hz`` is used unless ``bandwidth_hz`` is given.
+    slice_thickness_m
+        Slice thickness, m (> 0).
+    limits
+        Gradient amplitude, slew and raster, and gamma (default :class:`SystemLimits()`).
+    bandwidth_hz
+        Profile width, Hz, overriding ``rf.bandwidth_hz``.
+    gamma_hz_per_t
+        Overrides ``limits.gamma_hz_per_t``.
+
+    Raises
+    ------
+    DesignError
+        If neither ``bandwidth_hz`` nor ``rf.bandwidth_hz`` is known.
+    LimitError
+        If the amplitude exceeds ``limits.max_grad_t_per_m`` (thicker slice or longer pulse needed).
+    """
+    from wavegen.design.gradients import Trapezoid
+
+    if not isinstance(rf, RFPulse):
+        raise RangeError(f"rf must be an RFPulse, got {type(rf).__name__}")
+    lim = limits if limits is not None else SystemLimits()
+    gamma = _gamma(gamma_hz_per_t, lim)
+    thk = _positive(slice_thickness_m, "slice_thickness_m", "m")
+    if bandwidth_hz is not None:
+        bw = _positive(bandwidth_hz, "bandwidth_hz", "Hz")
+    elif rf.bandwidth_hz is not None:
+        bw = rf.bandwidth_hz
+    else:
+        raise DesignError("the pulse has no bandwidth_hz; pass bandwidth_hz (Hz) explicitly")
+    amp = bw / (gamma * thk)
+    if amp > lim.max_grad_t_per_m * (1 + 1e-12):
+        raise LimitError(
+            f"a {thk * 1e3:.4g} mm slice with a {bw:.6g} Hz pulse needs {amp * 1e3:.4g} mT/m but the "
+            f"gradient limit is {lim.max_grad_t_per_m * 1e3:.4g} mT/m; use a thicker slice or a "
+            "longer (narrower-band) pulse"
+        )
+    r_ns = lim.grad_raster_ns
+    rise_ticks = max(r_ns, _ceil_raster_ticks(amp / lim.max_slew_t_per_m_per_s, r_ns))
+    flat_ticks = max(r_ns, _ceil_raster_ticks(rf.duration_s, r_ns))
+    rise = rise_ticks * TICK_S
+    return Trapezoid(amp, rise, flat_ticks * TICK_S, rise, 0.0)
+
+
+def slice_refocus_area_t_s_per_m(gz: Trapezoid, rf: RFPulse) -> float:
+    """Area a rephasing lobe needs after ``gz`` to refocus ``rf``, T*s/m (negative of the area after
+    the pulse centre).
+
+    ``rf.delay_s`` and ``gz.delay_s`` are both measured from the block start; the pulse centre is at
+    ``rf.delay_s + rf.center_s``. Give the result to
+    :func:`wavegen.design.trapezoid.shortest_trapezoid` for the rephaser.
+    """
+    t, g = gz.corners(include_delay=True)
+    tc = rf.delay_s + rf.center_s
+    if tc < t[0] or tc > t[-1]:
+        raise DesignError(
+            f"the pulse centre at {tc!r} s lies outside the gradient ({t[0]!r}..{t[-1]!r} s)"
+        )
+    gc = float(np.interp(tc, t, g))
+    after = t > tc
+    tt = np.concatenate(([tc], t[after]))
+    gg = np.concatenate(([gc], g[after]))
+    return -float(np.sum(0.5 * (gg[1:] + gg[:-1]) * np.diff(tt)))
