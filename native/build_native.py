@@ -42,14 +42,17 @@ def _headers() -> str:
     return "\n".join(f'#include "{p.name}"' for p in sorted(HERE.glob("*.h")))
 
 
-def make_builder(extra_compile_args: list[str] | None = None) -> FFI:
+def make_builder(extra_compile_args: list[str] | None = None, *, absolute: bool = False) -> FFI:
     builder = FFI()
     builder.cdef(_cdefs())
-    # Paths relative to the project root, which is where setuptools runs this script from.
-    try:
-        rel = os.path.relpath(HERE, Path.cwd())
-    except ValueError:  # different drive on Windows
-        rel = str(HERE)
+    # setuptools runs this script from the project root and wants paths relative to it;
+    # ffi.compile() changes into its tmpdir and needs absolute ones.
+    rel = str(HERE)
+    if not absolute:
+        try:
+            rel = os.path.relpath(HERE, Path.cwd())
+        except ValueError:  # different drive on Windows
+            pass
     builder.set_source(
         "wavegen._native",
         _headers(),
@@ -66,9 +69,12 @@ ffibuilder = make_builder()
 if __name__ == "__main__":
     if "--inplace" in sys.argv:
         # development build: the extension lands in wavegen/ next to the Python sources
-        os.chdir(HERE.parent)
-        out = make_builder().compile(tmpdir=str(HERE.parent / "build" / "cffi"), verbose=False)
-        target = HERE.parent / "wavegen" / Path(out).name
+        out = make_builder(absolute=True).compile(tmpdir=str(HERE.parent / "build" / "cffi"), verbose=False)
+        # the name pip's editable build uses too, so the two never shadow each other
+        name = "_native.abi3.so" if sys.platform.startswith("linux") else Path(out).name
+        target = HERE.parent / "wavegen" / name
+        for stale in (HERE.parent / "wavegen").glob("_native*.so"):
+            stale.unlink()
         Path(out).replace(target)
         print(target)
     else:
