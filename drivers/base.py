@@ -175,15 +175,20 @@ def quantize_volts(
     from wavegen.resample import DacFormat, quantize
 
     half = (code_max - code_min) / 2.0
-    bits = int(math.ceil(math.log2(code_max - code_min + 1)))
-    dac = DacFormat(
-        bits=max(bits, 2),
-        offset_binary=False,
-        scale=half / full_scale_v,
-        offset=midscale - offset_v * half / full_scale_v,
-        code_min=code_min,
-        code_max=code_max,
-    )
+    scale = half / full_scale_v
+    if code_min >= 0:  # unsigned codes: offset binary, the zero code 2**(bits-1) is added after rounding
+        bits = max(2, int(code_max).bit_length())
+        shift = float(1 << (bits - 1))
+        dac = DacFormat(
+            bits=bits, offset_binary=True, scale=scale, offset=midscale - shift - offset_v * scale,
+            code_min=code_min, code_max=code_max,
+        )
+    else:
+        bits = max(2, max(int(code_max), -int(code_min) - 1).bit_length() + 1)
+        dac = DacFormat(
+            bits=bits, offset_binary=False, scale=scale, offset=midscale - offset_v * scale,
+            code_min=code_min, code_max=code_max,
+        )
     return np.asarray(quantize(np.asarray(volts, dtype=np.float64), dac, clip=False))
 
 
@@ -531,6 +536,7 @@ class ScpiAwg:
         offset_v: float,
         markers: dict[int, np.ndarray] | None,
     ) -> LoadedWaveform:
+        self._precheck(ch, rate, int(codes.size), offset_v)
         with self._operation(f"upload to channel {ch}"):
             if ch in self.outputs_on:
                 self._output(ch, False)
@@ -584,6 +590,7 @@ class ScpiAwg:
             raise RangeError(f"trigger must be 'bus', 'external' or 'immediate', got {trigger!r}")
         if isinstance(cycles, bool) or not isinstance(cycles, (int, np.integer)) or not 1 <= cycles <= 100_000_000:
             raise RangeError(f"cycles must be an integer 1..1e8, got {cycles!r}")
+        self._check_arm(trigger, int(cycles))
         chans = sorted(self.loaded) if channels is None else [self._check_channel(c) for c in np.atleast_1d(channels)]
         for ch in chans:
             if ch not in self.loaded:
@@ -629,6 +636,12 @@ class ScpiAwg:
         return quantize_volts(
             v, offset_v=offset_v, full_scale_v=full_scale_v, code_min=c.code_min, code_max=c.code_max, midscale=mid
         )
+
+    def _precheck(self, ch: int, rate: float, n_points: int, offset_v: float) -> None:
+        """Family hook: last checks before I/O (shared clocks, offset support, ...)."""
+
+    def _check_arm(self, trigger: str, cycles: int) -> None:
+        """Family hook: refuse trigger modes the family cannot do, before I/O."""
 
     def _upload(self, ch: int, name: str, codes: np.ndarray, markers: dict[int, np.ndarray] | None) -> None:
         raise NotImplementedError
