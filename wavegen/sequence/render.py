@@ -1,0 +1,535 @@
+"""Render a :class:`~wavegen.sequence.Sequence` to per-channel sample streams at any rate, exactly.
+
+Output sample ``k`` is the value at ``t_k = t0 + k / rate`` from the start of the sequence, with the
+rate and ``t0`` exact rationals and event times integer nanoseconds. Which raster interval or
+polynomial piece a sample falls in is decided with integer arithmetic, so sample 10**9 is placed as
+exactly as sample 0, and any chunk ``[k0, k1)`` is computed from the same formula per sample: a
+streamed render is bit-identical to a one-shot render.
+
+What each channel is (Pulseq timing rules, ``doc/pulseq_shapes_and_times.pdf``):
+
+- gradients are piecewise linear: trapezoid corners at their exact times; arbitrary gradient samples at
+  the raster centres with ``first``/``last`` at the event edges; extended trapezoids at their time
+  shape. A block with a ROTATIONS extension has its three gradients rotated to the physical axes.
+  Values in T/m (Hz/m divided by the sequence's gamma). Outside any event the gradient is 0. At a
+  jump the later value is taken (right-continuous): every event covers ``[start, end)``.
+- RF on the regular raster holds each sample over its raster cell ``[i, i+1) * raster`` (what the RF
+  DAC plays); the frequency/phase offset is applied at the sample centre, as pypulseq does. A
+  time-shaped RF (block pulse) is linear between its vertices, modulated at the output time. Complex
+  B1 in T.
+- ``adc`` is True on ``[delay, delay + n * dwell)`` of every ADC event; ``trigger`` is True while a
+  digital-output trigger (TRIGGERS kind 1) is on.
+
+The evaluation is vectorised over all events of the sequence (no Python loop per block), so an 82 s
+gradient echo renders at 100 kS/s in a fraction of a second. Why not the uniform resampler
+(:mod:`wavegen.resample`): a sequence is not uniformly sampled - trapezoid corners, raster centres
+and delays sit on different grids (their common grid is typically 1 us, 82 M points for 82 s) - so it
+is evaluated directly as the piecewise polynomial it is; the result is the same as resampling that
+common grid linearly, without building it.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from wavegen.errors import RangeError, SeqFormatError
+from wavegen.sequence.events import RFEvent, Rotation, Trigger
+
+if TYPE_CHECKING:
+    from wavegen.sequence.sequence import Sequence
+
+__all__ = ["Renderer", "as_fraction", "CHANNELS"]
+
+CHANNELS = ("gx", "gy", "gz", "rf", "adc", "trigger")
+_SAFE = 1 << 62
+
+
+def as_fraction(x: Any, name: str) -> Fraction:
+    """An exact rational from an int, a Fraction, a decimal string or a float (by its shortest repr)."""
+    if isinstance(x, bool):
+        raise RangeError(f"{name} must be a number, got {x!r}")
+    if isinstance(x, Fraction):
+        return x
+    if isinstance(x, (int, np.integer)):
+        return Fraction(int(x))
+    if isinstance(x, (float, np.floating)):
+        if not math.isfinite(float(x)):
+            raise RangeError(f"{name} = {x!r} is not finite")
+        return Fraction(repr(float(x)))
+    if isinstance(x, str):
+        try:
+            return Fraction(x)
+        except ValueError as e:
+            raise RangeError(f"{name} = {x!r} is not a number") from e
+    raise RangeError(f"{name} must be an int, float or Fraction, got {type(x).__name__}")
+
+
+class _Grid:
+    """Output grid t_k = (k*A + C) / D nanoseconds, all integers."""
+
+    def __init__(self, rate_hz: Fraction, t0_s: Fraction) -> None:
+        period_ns = Fraction(10**9) / rate_hz
+        t0_ns = t0_s * 10**9
+        self.A = period_ns.numerator * t0_ns.denominator
+        self.C = t0_ns.numerator * period_ns.denominator
+        self.D = period_ns.denominator * t0_ns.denominator
+        g = math.gcd(math.gcd(self.A, self.C), self.D)
+        self.A //= g
+        self.C //= g
+        self.D //= g
+
+    def first_k(self, t_ns: np.ndarray) -> np.ndarray:
+        """For each time (int ns), the first output index k with t_k >= t (int64; may be negative)."""
+        t = np.asarray(t_ns, dtype=np.int64)
+        if t.size == 0:
+            return t.copy()
+        hi = int(max(abs(int(t.max())), abs(int(t.min()))))
+        if hi * self.D + abs(self.C) < _SAFE:
+            num = t * self.D - self.C
+            return -((-num) // self.A)
+        A, C, D = self.A, self.C, self.D
+        return np.array([-((C - int(v) * D) // A) for v in t.tolist()], dtype=np.int64)
+
+    def offsets(self, k: np.ndarray, t_ns: np.ndarray) -> np.ndarray:
+        """(t_k - t) * D: exact int64 when the products fit, else float64."""
+        if k.size == 0:
+            return np.zeros(0, dtype=np.int64)
+        kmax = int(np.max(np.abs(k)))
+        tmax = int(np.max(np.abs(t_ns)))
+        if kmax * self.A + abs(self.C) < _SAFE and tmax * self.D < _SAFE:
+            return k * self.A + self.C - t_ns * self.D
+        return k.astype(np.float64) * self.A + self.C - t_ns.astype(np.float64) * self.D
+
+
+class _PWL:
+    """A piecewise-linear channel: vertices (int ns, values) with segments valid only inside an event."""
+
+    def __init__(self, grid: _Grid, t: np.ndarray, v: np.ndarray, occ: np.ndarray) -> None:
+        self.grid = grid
+        self.t = t
+        self.c = grid.first_k(t)
+        n = t.size
+        if n >= 2:
+            valid = occ[1:] == occ[:-1]
+            self.v0 = np.where(valid, v[:-1], 0)
+            dv = np.where(valid, v[1:] - v[:-1], 0)
+            dt = (t[1:] - t[:-1]).astype(np.float64) * grid.D
+            self.slope_num = dv
+            self.den = np.where(dt > 0, dt, 1.0)
+            self.occ = occ[:-1]
+        else:
+            self.v0 = np.zeros(0, dtype=v.dtype)
+            self.slope_num = self.v0
+            self.den = np.zeros(0)
+            self.occ = np.zeros(0, dtype=np.int64)
+
+    def eval(self, k0: int, k1: int, out: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+        """Write the values for k in [k0, k1) into ``out`` (len k1-k0, zero-filled).
+
+        Returns (start offset in out, the segment index of each written sample, the written k).
+        """
+        c = self.c
+        if c.size < 2:
+            return 0, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        jlo = max(int(np.searchsorted(c, k0, side="right")) - 1, 0)
+        jhi = min(int(np.searchsorted(c, k1, side="left")), c.size - 1)
+        if jhi <= jlo:
+            return 0, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        s = np.clip(c[jlo:jhi], k0, k1)
+        e = np.clip(c[jlo + 1 : jhi + 1], k0, k1)
+        counts = e - s
+        total = int(counts.sum())
+        if total == 0:
+            return 0, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        seg = np.repeat(np.arange(jlo, jhi, dtype=np.int64), counts)
+        kstart = int(s[0])
+        k = np.arange(kstart, kstart + total, dtype=np.int64)
+        frac = self.grid.offsets(k, self.t[seg]) / self.den[seg]
+        vals = self.v0[seg] + self.slope_num[seg] * frac
+        out[kstart - k0 : kstart - k0 + total] = vals
+        return kstart - k0, seg, k
+
+
+class _Gates:
+    """Half-open sample ranges [s, e) in output indices (sorted, non-overlapping per channel)."""
+
+    def __init__(self, s: np.ndarray, e: np.ndarray) -> None:
+        order = np.argsort(s, kind="stable")
+        self.s = s[order]
+        self.e = e[order]
+        self.order = order
+
+    def window(self, k0: int, k1: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Ranges overlapping [k0, k1), clipped, and their indices (into the sorted order)."""
+        # ranges do not overlap, so sorting by start also sorts the ends
+        hi = int(np.searchsorted(self.s, k1, side="left"))
+        lo = min(int(np.searchsorted(self.e, k0, side="right")), hi)
+        idx = np.arange(lo, hi)
+        s = np.clip(self.s[idx], k0, k1)
+        e = np.clip(self.e[idx], k0, k1)
+        keep = e > s
+        return s[keep], e[keep], idx[keep]
+
+
+class Renderer:
+    """Precomputed event tables of one sequence for rendering any window ``[k0, k1)``.
+
+    Memory grows with the number of events (vertices), not with the number of output samples.
+    """
+
+    def __init__(
+        self,
+        seq: Sequence,
+        rate_hz: Any,
+        channels: tuple[str, ...] = ("gx", "gy", "gz", "rf", "adc"),
+        *,
+        t0_s: Any = 0,
+        b0_t: float | None = None,
+    ) -> None:
+        rate = as_fraction(rate_hz, "rate_hz")
+        if rate <= 0:
+            raise RangeError(f"rate_hz = {rate_hz!r} Hz must be > 0 Hz")
+        t0 = as_fraction(t0_s, "t0_s")
+        if isinstance(channels, str):
+            channels = (channels,)
+        bad = [c for c in channels if c not in CHANNELS]
+        if bad:
+            raise RangeError(f"unknown channel(s) {bad}; known: {', '.join(CHANNELS)}")
+        if len(set(channels)) != len(channels):
+            raise RangeError(f"channels repeat: {channels}")
+        self.seq = seq
+        self.channels = tuple(channels)
+        self.grid = _Grid(rate, t0)
+        dur = seq.duration_ns
+        # samples with t_k < duration
+        self.n_total = max(0, int(self.grid.first_k(np.array([dur], dtype=np.int64))[0]))
+        self.gamma = seq.gamma_hz_per_t
+        self.b0_t = b0_t if b0_t is not None else seq.b0_t
+        tab = seq._table
+        self._starts = seq.block_starts_ns
+        self._durs = tab[0]
+        self._ext = tab[6]
+        self._rot_blocks = self._rotated_blocks()
+        self._grad: dict[str, _PWL] = {}
+        if any(c in ("gx", "gy", "gz") for c in channels):
+            self._build_gradients()
+        if "rf" in channels:
+            self._build_rf()
+        if "adc" in channels:
+            self._build_adc()
+        if "trigger" in channels:
+            self._build_trigger()
+
+    # --- gradients --------------------------------------------------------------------------------
+
+    def _rotated_blocks(self) -> dict[int, Rotation]:
+        out: dict[int, Rotation] = {}
+        lib = self.seq._ext.by_id
+        rot_ids = {k for k, v in lib.items() if any(isinstance(e, Rotation) for e in v)}
+        if not rot_ids:
+            return out
+        for b in np.flatnonzero(np.isin(self._ext, list(rot_ids))).tolist():
+            r = next(e for e in lib[int(self._ext[b])] if isinstance(e, Rotation))
+            out[b] = r
+        return out
+
+    def _event_table(self, ids: np.ndarray, lib: dict[int, Any], vert: Any) -> tuple[Any, ...]:
+        """Flatten per-event vertex lists for the distinct ids used; returns lookup arrays."""
+        uniq, inv = np.unique(ids, return_inverse=True)
+        ts, vs, cnt, ends = [], [], [], []
+        for i in uniq.tolist():
+            t, v = vert(lib[i])
+            ts.append(t)
+            vs.append(v)
+            cnt.append(t.size)
+            ends.append(int(t[-1]) if t.size else 0)
+        cnt_a = np.array(cnt, dtype=np.int64)
+        off = np.zeros(cnt_a.size, dtype=np.int64)
+        np.cumsum(cnt_a[:-1], out=off[1:])
+        lib_t = np.concatenate(ts) if ts else np.zeros(0, dtype=np.int64)
+        lib_v = np.concatenate(vs) if vs else np.zeros(0)
+        return inv, lib_t, lib_v, off, cnt_a, np.array(ends, dtype=np.int64)
+
+    def _gather(self, blocks: np.ndarray, ids: np.ndarray, lib: dict[int, Any], vert: Any, what: str) -> tuple[
+        np.ndarray, np.ndarray, np.ndarray
+    ]:
+        if blocks.size == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=np.int64)
+        inv, lib_t, lib_v, off, cnt, ends = self._event_table(ids, lib, vert)
+        over = ends[inv] > self._durs[blocks]
+        if np.any(over):
+            b = int(blocks[np.flatnonzero(over)[0]])
+            raise SeqFormatError(
+                f"block {b + 1}: {what} event ends at {int(ends[inv][np.flatnonzero(over)[0]])} ns, "
+                f"after the block duration {int(self._durs[b])} ns"
+            )
+        n = cnt[inv]
+        total = int(n.sum())
+        first = np.zeros(n.size, dtype=np.int64)
+        np.cumsum(n[:-1], out=first[1:])
+        pos = np.repeat(off[inv] - first, n) + np.arange(total, dtype=np.int64)
+        rep = np.repeat(blocks, n)
+        return lib_t[pos] + self._starts[rep], lib_v[pos], rep
+
+    def _build_gradients(self) -> None:
+        seq = self.seq
+        tab = seq._table
+        graster = seq.grad_raster_ns
+        lib = seq._grad.by_id
+
+        def vert(ev: Any) -> tuple[np.ndarray, np.ndarray]:
+            return ev.vertices(graster)
+
+        rot = self._rot_blocks
+        rot_idx = np.array(sorted(rot), dtype=np.int64)
+        parts: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+        for ch, row in (("gx", 2), ("gy", 3), ("gz", 4)):
+            ids = tab[row]
+            mask = ids > 0
+            if rot_idx.size:
+                mask[rot_idx] = False
+            blocks = np.flatnonzero(mask)
+            parts[ch] = [self._gather(blocks, ids[blocks], lib, vert, ch)]
+        if rot:
+            extra = self._rotated_vertices(rot, lib, graster)
+            for ch in ("gx", "gy", "gz"):
+                parts[ch].append(extra[ch])
+        for ch in ("gx", "gy", "gz"):
+            if ch not in self.channels:
+                continue
+            t = np.concatenate([p[0] for p in parts[ch]])
+            v = np.concatenate([p[1] for p in parts[ch]])
+            occ = np.concatenate([p[2] for p in parts[ch]])
+            if len(parts[ch]) > 1:
+                order = np.argsort(occ, kind="stable")
+                t, v, occ = t[order], v[order], occ[order]
+            self._grad[ch] = _PWL(self.grid, t, v / self.gamma, occ)
+
+    def _rotated_vertices(
+        self, rot: dict[int, Rotation], lib: dict[int, Any], graster: int
+    ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        tab = self.seq._table
+        acc: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {"gx": [], "gy": [], "gz": []}
+        for b, r in rot.items():
+            evs = [lib[int(tab[row, b])] if tab[row, b] else None for row in (2, 3, 4)]
+            verts = [e.vertices(graster) if e is not None else None for e in evs]
+            for e, vt in zip(evs, verts, strict=True):
+                if e is not None and vt is not None and int(vt[0][-1]) > int(self._durs[b]):
+                    raise SeqFormatError(f"block {b + 1}: gradient event ends after the block duration")
+            times = [vt[0] for vt in verts if vt is not None]
+            if not times:
+                continue
+            u = np.unique(np.concatenate(times))
+            logical = np.zeros((3, u.size))
+            for i, vt in enumerate(verts):
+                if vt is not None:
+                    logical[i] = np.interp(u, vt[0].astype(np.float64), vt[1], left=0.0, right=0.0)
+            phys = r.matrix() @ logical
+            occ = np.full(u.size, b, dtype=np.int64)
+            for i, ch in enumerate(("gx", "gy", "gz")):
+                acc[ch].append((u + self._starts[b], phys[i], occ))
+        out = {}
+        for ch, lst in acc.items():
+            if lst:
+                out[ch] = (
+                    np.concatenate([x[0] for x in lst]),
+                    np.concatenate([x[1] for x in lst]),
+                    np.concatenate([x[2] for x in lst]),
+                )
+            else:
+                out[ch] = (np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=np.int64))
+        return out
+
+    # --- RF -----------------------------------------------------------------------------------------
+
+    def _offsets(self, ev: RFEvent) -> tuple[float, float]:
+        f, p = ev.freq_offset_hz, ev.phase_offset_rad
+        if ev.freq_ppm or ev.phase_ppm:
+            if self.b0_t is None:
+                raise RangeError(
+                    "RF event has a ppm frequency/phase offset; rendering it needs b0_t (T): pass b0_t= "
+                    "or define B0 in the sequence"
+                )
+            mhz = 1e-6 * self.seq.gamma_hz_per_t * self.b0_t
+            f += ev.freq_ppm * mhz
+            p += ev.phase_ppm * mhz
+        return f, p
+
+    def _build_rf(self) -> None:
+        seq = self.seq
+        tab = seq._table
+        lib = seq._rf.by_id
+        rr = seq.rf_raster_ns
+        ids = tab[1]
+        blocks = np.flatnonzero(ids > 0)
+        regular = {k for k, v in lib.items() if v.time_shape is None}
+        is_reg = np.isin(ids[blocks], list(regular)) if regular else np.zeros(blocks.size, dtype=bool)
+        # regular RF: zero-order hold per raster cell
+        rb = blocks[is_reg]
+        self._rf_gates: _Gates | None = None
+        if rb.size:
+            rid = ids[rb]
+            uniq, inv = np.unique(rid, return_inverse=True)
+            sigs, n, delay, f, ph = [], [], [], [], []
+            # the base signal depends on the shapes and amplitude only; offsets are per event
+            for i in uniq.tolist():
+                ev = lib[i]
+                sigs.append(ev.signal_hz / self.gamma)
+                n.append(len(ev.magnitude))
+                delay.append(ev.delay_ns)
+                fo, po = self._offsets(ev)
+                f.append(fo)
+                ph.append(po)
+            n_a = np.array(n, dtype=np.int64)
+            off = np.zeros(n_a.size, dtype=np.int64)
+            np.cumsum(n_a[:-1], out=off[1:])
+            self._rf_lib = np.concatenate(sigs)
+            ends_ev = np.array(delay, dtype=np.int64) + n_a * rr
+            over = ends_ev[inv] > self._durs[rb]
+            if np.any(over):
+                b = int(rb[np.flatnonzero(over)[0]])
+                raise SeqFormatError(f"block {b + 1}: RF event ends after the block duration {int(self._durs[b])} ns")
+            start = self._starts[rb] + np.array(delay, dtype=np.int64)[inv]
+            ks = self.grid.first_k(start)
+            ke = self.grid.first_k(start + n_a[inv] * rr)
+            self._rf_gates = _Gates(ks, ke)
+            o = self._rf_gates.order
+            self._rf_start = start[o]
+            self._rf_off = off[inv][o]
+            self._rf_f = np.array(f)[inv][o]
+            self._rf_ph = np.array(ph)[inv][o]
+            self._rf_n = n_a[inv][o]
+            self._rf_raster = rr
+        # time-shaped RF: linear between vertices, modulation at the output time
+        tb = blocks[~is_reg]
+        self._rf_pwl: _PWL | None = None
+        if tb.size:
+            ts, vs, occ, starts, fs, phs = [], [], [], [], [], []
+            for b in tb.tolist():
+                ev = lib[int(ids[b])]
+                tt = ev.time_shape.samples * rr
+                ti = np.rint(tt)
+                if np.any(np.abs(tt - ti) > 1e-6):
+                    raise SeqFormatError(f"block {b + 1}: RF time shape times are not whole ns")
+                s0 = int(self._starts[b]) + ev.delay_ns
+                if ev.duration_ns(rr) > int(self._durs[b]):
+                    raise SeqFormatError(f"block {b + 1}: RF event ends after the block duration")
+                ts.append(ti.astype(np.int64) + s0)
+                vs.append(ev.signal_hz / self.gamma)
+                occ.append(np.full(ti.size, b, dtype=np.int64))
+                fo, po = self._offsets(ev)
+                starts.append(s0)
+                fs.append(fo)
+                phs.append(po)
+            self._rf_pwl = _PWL(self.grid, np.concatenate(ts), np.concatenate(vs), np.concatenate(occ))
+            self._rf_pwl_blocks = tb
+            self._rf_pwl_s0 = np.array(starts, dtype=np.int64)
+            self._rf_pwl_f = np.array(fs)
+            self._rf_pwl_p = np.array(phs)
+
+    def _render_rf(self, k0: int, k1: int) -> np.ndarray:
+        out = np.zeros(k1 - k0, dtype=np.complex128)
+        g = self._rf_gates
+        if g is not None:
+            s, e, idx = g.window(k0, k1)
+            if s.size:
+                n = e - s
+                total = int(n.sum())
+                first = np.zeros(n.size, dtype=np.int64)
+                np.cumsum(n[:-1], out=first[1:])
+                k = np.repeat(s - first, n) + np.arange(total, dtype=np.int64)
+                occ = np.repeat(idx, n)
+                start = self._rf_start[occ]
+                # sample index: floor((t_k - start) / raster), exact in integers
+                num = self.grid.offsets(k, start)
+                i = (num // (self._rf_raster * self.grid.D)).astype(np.int64)
+                if num.dtype != np.int64:  # float path (huge times): keep inside the pulse
+                    i = np.clip(i, 0, self._rf_n[occ] - 1)
+                vals = self._rf_lib[self._rf_off[occ] + i]
+                f = self._rf_f[occ]
+                ph = self._rf_ph[occ]
+                if np.any(f != 0) or np.any(ph != 0):
+                    tc = (i.astype(np.float64) + 0.5) * (self._rf_raster * 1e-9)
+                    vals = vals * np.exp(1j * (ph + 2 * np.pi * f * tc))
+                out[k - k0] = vals
+        p = self._rf_pwl
+        if p is not None:
+            tmp = np.zeros(k1 - k0, dtype=np.complex128)
+            at, seg, k = p.eval(k0, k1, tmp)
+            if seg.size:
+                j = np.searchsorted(self._rf_pwl_blocks, p.occ[seg])
+                s0, fo, po = self._rf_pwl_s0[j], self._rf_pwl_f[j], self._rf_pwl_p[j]
+                if np.any(fo != 0) or np.any(po != 0):
+                    dt_s = self.grid.offsets(k, s0) / self.grid.D * 1e-9
+                    tmp[at : at + k.size] *= np.exp(1j * (po + 2 * np.pi * fo * dt_s))
+            out += tmp
+        return out
+
+    # --- ADC and triggers ---------------------------------------------------------------------------
+
+    def _build_adc(self) -> None:
+        seq = self.seq
+        ids = seq._table[5]
+        blocks = np.flatnonzero(ids > 0)
+        lib = seq._adc.by_id
+        if blocks.size == 0:
+            self._adc_gates = _Gates(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+            return
+        uniq, inv = np.unique(ids[blocks], return_inverse=True)
+        d = np.array([lib[i].delay_ns for i in uniq.tolist()], dtype=np.int64)
+        L = np.array([lib[i].num_samples * lib[i].dwell_ns for i in uniq.tolist()], dtype=np.int64)
+        over = (d + L)[inv] > self._durs[blocks]
+        if np.any(over):
+            b = int(blocks[np.flatnonzero(over)[0]])
+            raise SeqFormatError(f"block {b + 1}: ADC event ends after the block duration {int(self._durs[b])} ns")
+        start = self._starts[blocks] + d[inv]
+        self._adc_gates = _Gates(self.grid.first_k(start), self.grid.first_k(start + L[inv]))
+
+    def _build_trigger(self) -> None:
+        lib = self.seq._ext.by_id
+        ss: list[int] = []
+        ee: list[int] = []
+        with_trig = {k for k, v in lib.items() if any(isinstance(e, Trigger) and e.kind == 1 for e in v)}
+        if with_trig:
+            for b in np.flatnonzero(np.isin(self._ext, list(with_trig))).tolist():
+                for e in lib[int(self._ext[b])]:
+                    if isinstance(e, Trigger) and e.kind == 1:
+                        s = int(self._starts[b]) + e.delay_ns
+                        ss.append(s)
+                        ee.append(s + e.duration_ns)
+        s_a = self.grid.first_k(np.array(ss, dtype=np.int64))
+        e_a = self.grid.first_k(np.array(ee, dtype=np.int64))
+        self._trig_gates = _Gates(s_a, e_a)
+
+    @staticmethod
+    def _render_gates(g: _Gates, k0: int, k1: int) -> np.ndarray:
+        s, e, _ = g.window(k0, k1)
+        n = k1 - k0
+        if s.size == 0:
+            return np.zeros(n, dtype=bool)
+        acc = np.bincount(s - k0, minlength=n + 1)[: n + 1] - np.bincount(e - k0, minlength=n + 1)[: n + 1]
+        return np.cumsum(acc[:n]) > 0
+
+    # --- public -----------------------------------------------------------------------------------
+
+    def render(self, k0: int, k1: int) -> dict[str, np.ndarray]:
+        """Samples ``k0 <= k < k1`` of every channel (k1 may exceed the sequence: zeros there)."""
+        if k1 < k0 or k0 < 0:
+            raise RangeError(f"sample window [{k0}, {k1}) is not valid (0 <= k0 <= k1)")
+        out: dict[str, np.ndarray] = {}
+        for ch in self.channels:
+            if ch in ("gx", "gy", "gz"):
+                a = np.zeros(k1 - k0)
+                self._grad[ch].eval(k0, k1, a)
+                out[ch] = a
+            elif ch == "rf":
+                out[ch] = self._render_rf(k0, k1)
+            elif ch == "adc":
+                out[ch] = self._render_gates(self._adc_gates, k0, k1)
+            else:
+                out[ch] = self._render_gates(self._trig_gates, k0, k1)
+        return out

@@ -1,0 +1,483 @@
+"""The :class:`Sequence`: a list of blocks on an integer-nanosecond time base.
+
+A sequence keeps, like a Pulseq file, a library of distinct events (each stored once, found again by
+value) and a table of blocks referring to them. Blocks are built with :meth:`Sequence.add_block` from
+wavegen's own events or straight from the design values (``wavegen.design`` trapezoids, extended
+trapezoids, arbitrary gradients and RF pulses), read from ``.seq`` files by :func:`wavegen.pulseq.read`,
+iterated as :class:`~wavegen.sequence.events.Block` values, and rendered to sample streams at any rate
+with :meth:`Sequence.render` (see :mod:`wavegen.sequence.render`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from wavegen.errors import RangeError, RasterError
+from wavegen.limits import GAMMA_PULSEQ_HZ_PER_T, SystemLimits, seconds_to_ticks
+from wavegen.sequence.events import (
+    ADCEvent,
+    ArbGradient,
+    Block,
+    Delay,
+    ExtensionEvent,
+    GradEvent,
+    LabelInc,
+    LabelSet,
+    RFEvent,
+    RFShim,
+    Rotation,
+    SoftDelay,
+    TrapGradient,
+    Trigger,
+    UnknownExtension,
+)
+from wavegen.sequence.shapes import Shape
+
+__all__ = ["Sequence", "DEFAULT_CHANNELS"]
+
+log = logging.getLogger(__name__)
+
+#: Channels rendered by default.
+DEFAULT_CHANNELS = ("gx", "gy", "gz", "rf", "adc")
+
+_EXT_TYPES = (Trigger, LabelSet, LabelInc, SoftDelay, Rotation, RFShim, UnknownExtension)
+_RF_USE_WORDS = {
+    "excitation": "e",
+    "refocusing": "r",
+    "inversion": "i",
+    "saturation": "s",
+    "preparation": "p",
+    "other": "o",
+    "undefined": "u",
+}
+
+
+class _Library:
+    """Distinct events of one kind, keyed by integer id, found again by value."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[int, Any] = {}
+        self.by_value: dict[Any, int] = {}
+        self.next_id = 1
+
+    def insert(self, key: int, value: Any) -> None:
+        self.by_id[key] = value
+        self.by_value.setdefault(value, key)
+        self.next_id = max(self.next_id, key + 1)
+
+    def find_or_add(self, value: Any) -> int:
+        key = self.by_value.get(value)
+        if key is None:
+            key = self.next_id
+            self.insert(key, value)
+        return key
+
+
+class Sequence:
+    """A sequence of blocks with events on an integer nanosecond time base.
+
+    Parameters
+    ----------
+    limits
+        Rasters taken from a :class:`~wavegen.limits.SystemLimits` (gradient, RF, ADC and block
+        raster). Defaults to the Pulseq/Siemens rasters (10 us, 1 us, 100 ns, 10 us).
+    gamma_hz_per_t
+        Gyromagnetic ratio converting the file's Hz and Hz/m to tesla and T/m, Hz/T (default 42.576e6,
+        the value Pulseq assumes). Not taken from ``limits``: a ``.seq`` file is in Hz/m.
+    b0_t
+        Main field, T; needed only to render events with ppm frequency or phase offsets.
+    definitions
+        Extra ``[DEFINITIONS]`` entries (key -> text).
+
+    Notes
+    -----
+    Units: event amplitudes are in Pulseq's units (Hz/m, Hz); :meth:`render` returns T/m and T.
+    """
+
+    def __init__(
+        self,
+        limits: SystemLimits | None = None,
+        *,
+        gamma_hz_per_t: float = GAMMA_PULSEQ_HZ_PER_T,
+        b0_t: float | None = None,
+        definitions: dict[str, str] | None = None,
+    ) -> None:
+        lim = limits if limits is not None else SystemLimits()
+        self.grad_raster_ns = lim.grad_raster_ns
+        self.rf_raster_ns = lim.rf_raster_ns
+        self.adc_raster_ns = lim.adc_raster_ns
+        self.block_raster_ns = lim.block_raster_ns
+        if not (isinstance(gamma_hz_per_t, (int, float)) and math.isfinite(gamma_hz_per_t) and gamma_hz_per_t > 0):
+            raise RangeError(f"gamma_hz_per_t = {gamma_hz_per_t!r} Hz/T must be a finite number > 0")
+        self.gamma_hz_per_t = float(gamma_hz_per_t)
+        if b0_t is not None and not (math.isfinite(b0_t) and b0_t > 0):
+            raise RangeError(f"b0_t = {b0_t!r} T must be a finite number > 0")
+        self.b0_t = b0_t
+        self.definitions: dict[str, str] = dict(definitions or {})
+        #: (major, minor, revision) of the file this sequence was read from, None if built.
+        self.file_version: tuple[int, int, int] | None = None
+        #: Extension names found in the file that wavegen keeps but does not interpret.
+        self.unknown_extensions: tuple[str, ...] = ()
+        self._rf = _Library()
+        self._grad = _Library()
+        self._adc = _Library()
+        self._ext = _Library()  # tuples of extension events
+        self._cols: list[list[int]] = [[] for _ in range(7)]  # dur, rf, gx, gy, gz, adc, ext
+        self._arrays: np.ndarray | None = None
+
+    # --- building ---------------------------------------------------------------------------------
+
+    def add_block(
+        self,
+        *events: Any,
+        gx: Any = None,
+        gy: Any = None,
+        gz: Any = None,
+        duration_s: float | None = None,
+        duration_ns: int | None = None,
+    ) -> None:
+        """Append a block.
+
+        Parameters
+        ----------
+        *events
+            RF (:class:`RFEvent` or a ``wavegen.design`` ``RFPulse``), :class:`ADCEvent`,
+            :class:`Delay` and extension events (triggers, labels, rotation, ...), in any order.
+        gx, gy, gz
+            Gradients on each logical axis: :class:`TrapGradient`, :class:`ArbGradient` or the design
+            values ``Trapezoid``, ``ExtendedTrapezoid``, ``ArbitraryGradient`` (T/m, converted with
+            this sequence's gamma).
+        duration_s, duration_ns
+            Block duration; default: the end of the longest event (or delay), rounded up to the block
+            raster. A given duration must be on the block raster and cover every event.
+
+        Raises
+        ------
+        RasterError, RangeError
+            Off-raster duration, events longer than the block, two events of one kind.
+        """
+        rf: RFEvent | None = None
+        adc: ADCEvent | None = None
+        exts: list[ExtensionEvent] = []
+        min_ns = 0
+        for ev in events:
+            if ev is None:
+                continue
+            if isinstance(ev, Delay):
+                min_ns = max(min_ns, ev.duration_ns)
+            elif isinstance(ev, ADCEvent):
+                if adc is not None:
+                    raise RangeError("a block holds at most one ADC event")
+                adc = ev
+            elif isinstance(ev, _EXT_TYPES):
+                exts.append(ev)
+            else:
+                r = self._as_rf(ev)
+                if r is None:
+                    raise RangeError(
+                        f"add_block: cannot place a {type(ev).__name__} (gradients go in gx=, gy=, gz=)"
+                    )
+                if rf is not None:
+                    raise RangeError("a block holds at most one RF event")
+                rf = r
+        grads = [self._as_grad(g, ax) for g, ax in ((gx, "gx"), (gy, "gy"), (gz, "gz"))]
+        ends = [min_ns]
+        if rf is not None:
+            ends.append(rf.duration_ns(self.rf_raster_ns))
+        if adc is not None:
+            ends.append(adc.duration_ns())
+        for g in grads:
+            if g is not None:
+                ends.append(g.duration_ns(self.grad_raster_ns))
+        for e in exts:
+            if isinstance(e, Trigger):
+                ends.append(e.delay_ns + e.duration_ns)
+        need = max(ends)
+        if duration_s is not None:
+            duration_ns = seconds_to_ticks(duration_s, name="duration_s")
+        if duration_ns is None:
+            r = self.block_raster_ns
+            duration_ns = -(-need // r) * r
+        else:
+            if duration_ns % self.block_raster_ns:
+                raise RasterError(
+                    f"block duration {duration_ns} ns is not a multiple of the block raster "
+                    f"{self.block_raster_ns} ns"
+                )
+            if duration_ns < need:
+                raise RangeError(f"block duration {duration_ns} ns is shorter than its events ({need} ns)")
+        self._append_ids(
+            int(duration_ns),
+            self._rf.find_or_add(rf) if rf is not None else 0,
+            *(self._grad.find_or_add(g) if g is not None else 0 for g in grads),
+            self._adc.find_or_add(adc) if adc is not None else 0,
+            self._ext.find_or_add(tuple(exts)) if exts else 0,
+        )
+
+    def _append_ids(self, *ids: int) -> None:
+        for col, v in zip(self._cols, ids, strict=True):
+            col.append(v)
+        self._arrays = None
+
+    def _as_rf(self, ev: Any) -> RFEvent | None:
+        if isinstance(ev, RFEvent):
+            return ev
+        if hasattr(ev, "b1_t") and hasattr(ev, "raster_s"):  # wavegen.design.rf.RFPulse
+            raster_ns = seconds_to_ticks(float(ev.raster_s), name="RFPulse.raster_s")
+            if raster_ns != self.rf_raster_ns:
+                raise RasterError(
+                    f"RF pulse raster {raster_ns} ns differs from the sequence RF raster {self.rf_raster_ns} ns"
+                )
+            b1 = np.asarray(ev.b1_t, dtype=np.complex128)
+            peak = float(np.max(np.abs(b1)))
+            mag = np.abs(b1) / peak if peak > 0 else np.zeros(b1.size)
+            ph = np.angle(b1) / (2 * np.pi)
+            ph[ph < 0] += 1.0
+            ph[mag == 0] = 0.0
+            use = _RF_USE_WORDS.get(str(getattr(ev, "use", "undefined")), "u")
+            return RFEvent(
+                amplitude_hz=peak * self.gamma_hz_per_t,
+                magnitude=Shape(mag),
+                phase=Shape(ph),
+                center_us=float(ev.center_s) * 1e6,
+                delay_ns=seconds_to_ticks(float(ev.delay_s), name="RFPulse.delay_s"),
+                freq_offset_hz=float(ev.freq_offset_hz),
+                phase_offset_rad=float(ev.phase_offset_rad),
+                use=use,
+            )
+        return None
+
+    def _as_grad(self, g: Any, axis: str) -> GradEvent | None:
+        if g is None or isinstance(g, (TrapGradient, ArbGradient)):
+            return g
+        gamma = self.gamma_hz_per_t
+        name = type(g).__name__
+        if hasattr(g, "rise_time_s") and hasattr(g, "flat_time_s"):  # Trapezoid
+            return TrapGradient(
+                float(g.amplitude_t_per_m) * gamma,
+                seconds_to_ticks(float(g.rise_time_s), name=f"{axis} rise_time_s"),
+                seconds_to_ticks(float(g.flat_time_s), name=f"{axis} flat_time_s"),
+                seconds_to_ticks(float(g.fall_time_s), name=f"{axis} fall_time_s"),
+                seconds_to_ticks(float(getattr(g, "delay_s", 0.0)), name=f"{axis} delay_s"),
+            )
+        if hasattr(g, "times_s") and hasattr(g, "amplitudes_t_per_m"):  # ExtendedTrapezoid
+            t_ns = np.array(
+                [seconds_to_ticks(float(t), name=f"{axis} times_s") for t in np.asarray(g.times_s)], dtype=np.int64
+            )
+            w = np.asarray(g.amplitudes_t_per_m, dtype=np.float64) * gamma
+            amp, shape = _normalise(w)
+            return ArbGradient(
+                amp,
+                Shape(shape),
+                first_hz_per_m=float(w[0]),
+                last_hz_per_m=float(w[-1]),
+                delay_ns=seconds_to_ticks(float(getattr(g, "delay_s", 0.0)), name=f"{axis} delay_s"),
+                time_shape=Shape(t_ns / self.grad_raster_ns),
+            )
+        if hasattr(g, "samples_t_per_m") and hasattr(g, "raster_s"):  # ArbitraryGradient
+            r_ns = seconds_to_ticks(float(g.raster_s), name=f"{axis} raster_s")
+            if r_ns != self.grad_raster_ns:
+                raise RasterError(
+                    f"{axis}: gradient raster {r_ns} ns differs from the sequence raster {self.grad_raster_ns} ns"
+                )
+            w = np.asarray(g.samples_t_per_m, dtype=np.float64) * gamma
+            amp, shape = _normalise(w)
+            return ArbGradient(
+                amp,
+                Shape(shape),
+                first_hz_per_m=float(getattr(g, "first_t_per_m", 0.0)) * gamma,
+                last_hz_per_m=float(getattr(g, "last_t_per_m", 0.0)) * gamma,
+                delay_ns=seconds_to_ticks(float(getattr(g, "delay_s", 0.0)), name=f"{axis} delay_s"),
+            )
+        raise RangeError(f"{axis}: cannot use a {name} as a gradient")
+
+    # --- access -----------------------------------------------------------------------------------
+
+    @property
+    def _table(self) -> np.ndarray:
+        """(7, n_blocks) int64: duration ns, rf, gx, gy, gz, adc, ext ids."""
+        if self._arrays is None:
+            self._arrays = np.array(self._cols, dtype=np.int64).reshape(7, -1)
+        return self._arrays
+
+    def __len__(self) -> int:
+        return len(self._cols[0])
+
+    def block(self, index: int) -> Block:
+        """Block ``index`` (0-based; negative counts from the end)."""
+        n = len(self)
+        if not -n <= index < n:
+            raise IndexError(f"block {index} out of range for a sequence of {n} blocks")
+        i = index % n
+        c = self._cols
+        return Block(
+            duration_ns=c[0][i],
+            rf=self._rf.by_id[c[1][i]] if c[1][i] else None,
+            gx=self._grad.by_id[c[2][i]] if c[2][i] else None,
+            gy=self._grad.by_id[c[3][i]] if c[3][i] else None,
+            gz=self._grad.by_id[c[4][i]] if c[4][i] else None,
+            adc=self._adc.by_id[c[5][i]] if c[5][i] else None,
+            extensions=self._ext.by_id[c[6][i]] if c[6][i] else (),
+        )
+
+    def __getitem__(self, index: int) -> Block:
+        return self.block(index)
+
+    def __iter__(self) -> Iterator[Block]:
+        for i in range(len(self)):
+            yield self.block(i)
+
+    @property
+    def block_durations_ns(self) -> np.ndarray:
+        """Block durations, int64 ns."""
+        return self._table[0].copy()
+
+    @property
+    def block_starts_ns(self) -> np.ndarray:
+        """Start time of every block from the sequence start, int64 ns."""
+        d = self._table[0]
+        s = np.zeros(d.size, dtype=np.int64)
+        np.cumsum(d[:-1], out=s[1:])
+        return s
+
+    @property
+    def duration_ns(self) -> int:
+        """Total duration, integer ns."""
+        return int(sum(self._cols[0]))
+
+    @property
+    def duration_s(self) -> float:
+        """Total duration, s."""
+        return self.duration_ns * 1e-9
+
+    @property
+    def rasters_ns(self) -> dict[str, int]:
+        return {
+            "grad": self.grad_raster_ns,
+            "rf": self.rf_raster_ns,
+            "adc": self.adc_raster_ns,
+            "block": self.block_raster_ns,
+        }
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        if (
+            len(self) != len(other)
+            or self.rasters_ns != other.rasters_ns
+            or self.gamma_hz_per_t != other.gamma_hz_per_t
+            or self.definitions != other.definitions
+        ):
+            return False
+        return all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"Sequence({len(self)} blocks, {self.duration_s:.6g} s, {len(self._rf.by_id)} RF, "
+            f"{len(self._grad.by_id)} gradient, {len(self._adc.by_id)} ADC events)"
+        )
+
+    # --- rendering ----------------------------------------------------------------------------------
+
+    def render(
+        self,
+        rate_hz: Any,
+        channels: tuple[str, ...] = DEFAULT_CHANNELS,
+        *,
+        t0_s: Any = 0,
+        n_samples: int | None = None,
+        b0_t: float | None = None,
+    ) -> dict[str, np.ndarray]:
+        """Render to per-channel sample streams at ``rate_hz``.
+
+        Sample ``k`` is the value at ``t = t0_s + k / rate_hz`` from the start of the sequence.
+        Gradients (``gx``, ``gy``, ``gz``, physical axes after any ROTATIONS) in T/m, ``rf`` complex
+        B1 in T, ``adc`` and ``trigger`` (digital outputs) as bool. See :mod:`wavegen.sequence.render`.
+
+        Parameters
+        ----------
+        rate_hz
+            Output rate, Hz (int, float or :class:`fractions.Fraction`; exact rational arithmetic).
+        channels
+            Any of ``gx gy gz rf adc trigger``.
+        t0_s
+            Time of sample 0, s (exact rational as ``rate_hz``).
+        n_samples
+            Number of samples; default covers the sequence: ``ceil((duration - t0) * rate)``.
+        b0_t
+            Main field for ppm offsets (default: the sequence's ``b0_t``).
+        """
+        from wavegen.sequence.render import Renderer
+
+        r = Renderer(self, rate_hz, channels, t0_s=t0_s, b0_t=b0_t)
+        n = r.n_total if n_samples is None else int(n_samples)
+        return r.render(0, n)
+
+    def render_chunks(
+        self,
+        rate_hz: Any,
+        channels: tuple[str, ...] = DEFAULT_CHANNELS,
+        *,
+        chunk_samples: int = 1 << 20,
+        t0_s: Any = 0,
+        n_samples: int | None = None,
+        b0_t: float | None = None,
+    ) -> Iterator[dict[str, np.ndarray]]:
+        """Like :meth:`render`, yielding chunks of at most ``chunk_samples`` samples.
+
+        The concatenated chunks are bit-identical to a one-shot :meth:`render`; memory is bounded by the
+        chunk size (plus the event tables, which grow with the number of events, not of samples).
+        """
+        from wavegen.sequence.render import Renderer
+
+        if isinstance(chunk_samples, bool) or not isinstance(chunk_samples, int) or chunk_samples < 1:
+            raise RangeError(f"chunk_samples = {chunk_samples!r} must be an integer >= 1")
+        r = Renderer(self, rate_hz, channels, t0_s=t0_s, b0_t=b0_t)
+        n = r.n_total if n_samples is None else int(n_samples)
+        for k0 in range(0, n, chunk_samples):
+            yield r.render(k0, min(n, k0 + chunk_samples))
+
+    def to_waveforms(self, *, include_rf: bool = True) -> Any:
+        """The sequence as :class:`wavegen.safety.Waveforms` for the safety check.
+
+        Gradients (physical axes, T/m) are sampled at the gradient raster centres, RF (T) at the RF
+        raster centres, both from t = 0 to the end of the sequence.
+        """
+        from fractions import Fraction
+
+        from wavegen.safety.waveforms import Waveforms
+        from wavegen.sequence.render import Renderer
+
+        g_rate = Fraction(10**9, self.grad_raster_ns)
+        rg = Renderer(self, g_rate, ("gx", "gy", "gz"), t0_s=Fraction(self.grad_raster_ns, 2 * 10**9))
+        ng = -(-self.duration_ns // self.grad_raster_ns)
+        out = rg.render(0, ng)
+        grad = np.stack([out["gx"], out["gy"], out["gz"]], axis=1)
+        rf = None
+        rf_raster_s = None
+        if include_rf and len(self._rf.by_id):
+            rr = Renderer(
+                self, Fraction(10**9, self.rf_raster_ns), ("rf",), t0_s=Fraction(self.rf_raster_ns, 2 * 10**9)
+            )
+            rf = rr.render(0, -(-self.duration_ns // self.rf_raster_ns))["rf"]
+            rf_raster_s = self.rf_raster_ns * 1e-9
+        return Waveforms(
+            grad_t_per_m=grad,
+            grad_raster_s=self.grad_raster_ns * 1e-9,
+            rf_b1_t=rf,
+            rf_raster_s=rf_raster_s,
+        )
+
+
+def _normalise(w: np.ndarray) -> tuple[float, np.ndarray]:
+    peak = float(np.max(np.abs(w))) if w.size else 0.0
+    if peak == 0.0:
+        return 0.0, np.zeros(w.size)
+    return peak, w / peak
