@@ -83,8 +83,13 @@ def test_arbitrary_gradient_corners_include_half_steps() -> None:
     assert ag.max_slew_t_per_m_per_s == pytest.approx(200.0)
     with pytest.raises(LimitError, match="slew"):
         check_gradient(ag, LIM)
-    # (0,0)-(5us,1)-(15us,2)-(25us,1)-(30us,0) mT/m: 2.5 + 15 + 15 + 2.5 mT/m*us
-    assert ag.area_t_s_per_m == pytest.approx(35e-3 * 1e-6, rel=1e-12)
+    # Pulseq's area: samples are cell means -> sum * raster
+    assert ag.area_t_s_per_m == pytest.approx(4e-3 * 10e-6, rel=1e-12)
+    # the piecewise-linear reading (0,0)-(5us,1)-(15us,2)-(25us,1)-(30us,0) mT/m gives 35 mT/m*us,
+    # which is the sum minus raster/4 * (s0 - first + s_last - last)
+    assert ag.to_extended().area_t_s_per_m == pytest.approx(4e-8 - 10e-6 / 4 * 2e-3, rel=1e-12)
+    same_ends = ArbitraryGradient([0.001, 0.002, 0.001], 10e-6, first_t_per_m=0.001, last_t_per_m=0.001)
+    assert same_ends.to_extended().area_t_s_per_m == pytest.approx(same_ends.area_t_s_per_m, rel=1e-12)
     np.testing.assert_array_equal(ag.sample(10e-6), ag.samples_t_per_m)
     assert ag.duration_s == pytest.approx(30e-6) and ag.with_delay(1e-5).end_time_s == pytest.approx(40e-6)
 
@@ -130,6 +135,6 @@ def test_scaled_and_conversions() -> None:
     ex = tr.to_extended()
     assert ex.delay_s == 20e-6 and ex.area_t_s_per_m == pytest.approx(tr.area_t_s_per_m)
     ag = ArbitraryGradient([0.001, 0.002], 10e-6, first_t_per_m=0.001, last_t_per_m=0.002)
-    assert ag.to_extended().area_t_s_per_m == pytest.approx(ag.area_t_s_per_m)
+    assert ag.to_extended().area_t_s_per_m == pytest.approx(ag.area_t_s_per_m)  # first/last = ends
     assert ag.scaled(2).last_t_per_m == 0.004
     assert tr.with_delay(0.0).end_time_s == pytest.approx(tr.duration_s)

@@ -458,6 +458,16 @@ class ArbitraryGradient(_GradientBase):
         return self.n_samples * self.raster_s
 
     @property
+    def area_t_s_per_m(self) -> float:
+        """``sum(samples) * raster_s``, T*s/m: each sample is the mean over its raster cell (Pulseq's
+        ``grad.area``; exact for a zero-order-hold DAC and for cell-mean samples such as those of
+        :func:`~wavegen.design.mintime.min_time_gradient`). The piecewise-linear reading of
+        :meth:`corners` (used for the slew check) integrates to the same value when ``first`` equals the
+        first sample and ``last`` the last one, and otherwise differs by
+        ``raster_s/4 * (first - samples[0] + last - samples[-1])``."""
+        return float(np.sum(self.samples_t_per_m) * self.raster_s)
+
+    @property
     def times_s(self) -> FloatArray:
         """Sample times ``(i + 0.5) * raster_s`` from the start of the shape, s."""
         return (np.arange(self.n_samples, dtype=np.float64) + 0.5) * self.raster_s

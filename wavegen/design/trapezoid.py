@@ -1,0 +1,554 @@
+"""Trapezoid and ramp design on the gradient raster.
+
+Every design here returns a gradient whose corner times sit on the gradient raster
+(``limits.grad_raster_s``, computed on the integer nanosecond grid) and which passes
+:func:`~wavegen.design.gradients.check_gradient` exactly.
+
+The shortest lobe for an area ``A`` (continuous time, Bernstein et al., *Handbook of MRI Pulse
+Sequences*, 2004, section 7.2; REFERENCES.md) is a triangle of duration ``2 sqrt(A/S)`` when
+``A <= G^2/S`` and otherwise a trapezoid of duration ``A/G + G/S``. On a raster three answers exist,
+from the most constrained to the least:
+
+- :func:`shortest_trapezoid`: the shortest :class:`~wavegen.design.gradients.Trapezoid` whose rise,
+  flat and fall times are whole raster steps (a Pulseq ``[TRAP]`` event). It is found by exact search,
+  not by rounding the closed form, so it is never longer than pypulseq's ``make_trapezoid``. Asymmetric
+  ramps never help a lobe that starts and ends at 0 (for a fixed total length the area
+  ``g * (N - (r + d)/2)`` with ``g <= S*min(r, d)`` is largest for ``r = d``), so the result is
+  symmetric. It equals the closed form rounded up to the raster in most cases but can be one raster
+  step longer, because the continuous optimum's corners (at ``G/S``, or the apex of an odd-length
+  triangle) are then off the raster.
+- :func:`shortest_extended_trapezoid`: the shortest gradient with corners on raster edges, with any
+  start and end value (ramps may then be asymmetric, and a ramp may bend where the amplitude limit cuts
+  in). This is the exact optimum over all raster-edge piecewise-linear waveforms.
+- :func:`shortest_arbitrary_gradient`: a raster-centre sampled gradient (Pulseq arbitrary gradient)
+  whose duration is *exactly* the closed form rounded up to the raster, the lower bound for any
+  waveform on the raster: the continuous optimum is stretched to the raster length and averaged over
+  each raster cell, which preserves the area exactly and cannot raise the amplitude or the slew.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+from numpy.typing import NDArray
+
+from wavegen.design.gradients import (
+    ArbitraryGradient,
+    ExtendedTrapezoid,
+    Gradient,
+    Trapezoid,
+    _finite,
+    check_gradient,
+)
+from wavegen.errors import DesignError, LimitError, RangeError, RasterError
+from wavegen.limits import TICK_S, SystemLimits
+
+__all__ = [
+    "resolve_area",
+    "shortest_trapezoid_duration_s",
+    "shortest_trapezoid",
+    "trapezoid_for_duration",
+    "readout_trapezoid",
+    "trapezoid_for_amplitude",
+    "max_trapezoid_area_t_s_per_m",
+    "ramp",
+    "shortest_extended_trapezoid",
+    "shortest_arbitrary_gradient",
+    "split_gradient",
+    "join_gradients",
+]
+
+log = logging.getLogger(__name__)
+
+
+# ------------------------------------------------------------------------------------------------
+# small helpers
+
+
+def resolve_area(
+    area_t_s_per_m: float | None, area_per_m: float | None, gamma_hz_per_t: float, *, what: str = "area"
+) -> float:
+    """Return an area in T*s/m from exactly one of ``area_t_s_per_m`` and ``area_per_m``.
+
+    ``area_per_m`` is the k-space area in cycles/m (``gamma * integral G dt``, Pulseq's convention)
+    and is divided by ``gamma_hz_per_t``.
+    """
+    if (area_t_s_per_m is None) == (area_per_m is None):
+        raise RangeError(f"give exactly one of {what}_t_s_per_m (T*s/m) and {what}_per_m (cycles/m)")
+    if area_t_s_per_m is not None:
+        return _finite(f"{what}_t_s_per_m", area_t_s_per_m, "T*s/m")
+    assert area_per_m is not None  # for the type checker; checked above
+    return _finite(f"{what}_per_m", area_per_m, "1/m") / gamma_hz_per_t
+
+
+def _raster(limits: SystemLimits) -> tuple[int, float]:
+    """Raster in ns ticks and in seconds."""
+    r_ns = limits.grad_raster_ns
+    return r_ns, r_ns * TICK_S
+
+
+def _steps_to_s(n: int, r_ns: int) -> float:
+    # exact integer ticks, one correctly rounded division
+    return (n * r_ns) / 1e9
+
+
+def _duration_steps(duration_s: float, r_ns: int, name: str) -> int:
+    d = _finite(name, duration_s, "s")
+    ticks = d / TICK_S
+    n_ticks = round(ticks)
+    if abs(ticks - n_ticks) > 1e-6 + 1e-12 * abs(ticks) or n_ticks % r_ns:
+        raise RasterError(f"{name} = {d!r} s is not a whole number of gradient raster steps ({r_ns} ns)")
+    return n_ticks // r_ns
+
+
+def shortest_trapezoid_duration_s(area_t_s_per_m: float, limits: SystemLimits) -> float:
+    """Closed-form shortest duration of a zero-to-zero lobe (continuous time), s.
+
+    ``2 sqrt(|A|/S)`` if ``|A| <= G^2/S`` (triangle), else ``|A|/G + G/S`` (REFERENCES.md).
+    """
+    a = abs(_finite("area_t_s_per_m", area_t_s_per_m, "T*s/m"))
+    g, s = limits.max_grad_t_per_m, limits.max_slew_t_per_m_per_s
+    if a <= g * g / s:
+        return 2.0 * math.sqrt(a / s)
+    return a / g + g / s
+
+
+def _best_rise_steps(n: int, x: float) -> int:
+    """Rise steps (1..n//2) maximising ``min(x, r) * (n - r)`` (area of a symmetric lobe, units S*dt^2)."""
+    half = n // 2
+    cands = {max(1, min(half, math.floor(x))), max(1, min(half, math.ceil(x)))}
+    return max(cands, key=lambda r: (min(x, r) * (n - r), r))
+
+
+def max_trapezoid_area_t_s_per_m(n_steps: int, limits: SystemLimits) -> float:
+    """Largest area of a zero-to-zero :class:`Trapezoid` lasting ``n_steps`` raster steps, T*s/m."""
+    if n_steps < 2:
+        return 0.0
+    _, dt = _raster(limits)
+    g, s = limits.max_grad_t_per_m, limits.max_slew_t_per_m_per_s
+    r = _best_rise_steps(n_steps, g / (s * dt))
+    return min(g, s * r * dt) * dt * (n_steps - r)
+
+
+def _trap_amplitude(area: float, n: int, r: int, limits: SystemLimits) -> float | None:
+    """Amplitude of a symmetric lobe (n steps, r-step ramps) with the given area, or None if over a limit."""
+    _, dt = _raster(limits)
+    amp = abs(area) / (dt * (n - r))
+    cap = min(limits.max_grad_t_per_m, limits.max_slew_t_per_m_per_s * (r * dt))
+    if amp > cap:
+        if amp > cap * (1.0 + 1e-12):
+            return None
+        amp = cap  # a rounding hair above the cap: sit exactly on it
+    return math.copysign(amp, area)
+
+
+# ------------------------------------------------------------------------------------------------
+# trapezoids
+
+
+def shortest_trapezoid(
+    limits: SystemLimits,
+    *,
+    area_t_s_per_m: float | None = None,
+    area_per_m: float | None = None,
+    delay_s: float = 0.0,
+) -> Trapezoid:
+    """The shortest :class:`Trapezoid` (raster rise/flat/fall) with a given area.
+
+    Parameters
+    ----------
+    limits
+        ``max_grad_t_per_m``, ``max_slew_t_per_m_per_s``, ``grad_raster_s``; ``gamma_hz_per_t``
+        converts ``area_per_m``.
+    area_t_s_per_m, area_per_m
+        The area, exactly one of: T*s/m, or k-space cycles/m (``gamma * area``). Signed.
+    delay_s
+        Delay of the event, s.
+
+    Returns
+    -------
+    Trapezoid
+        Symmetric ramps; among the equally short designs the one with the longest ramps (lowest
+        slew). A triangle when that is shortest. Zero area gives a zero-amplitude one-step lobe.
+
+    Notes
+    -----
+    Exact search over whole raster steps: starting below the closed form, the total length ``N`` grows
+    until :func:`max_trapezoid_area_t_s_per_m` reaches ``|A|``. See the module notes on why the result
+    may be one step longer than the rounded-up closed form.
+    """
+    area = resolve_area(area_t_s_per_m, area_per_m, limits.gamma_hz_per_t)
+    r_ns, dt = _raster(limits)
+    if area == 0.0:
+        return Trapezoid(0.0, _steps_to_s(1, r_ns), 0.0, _steps_to_s(1, r_ns), delay_s)
+    n = max(2, math.floor(shortest_trapezoid_duration_s(area, limits) / dt) - 1)
+    while max_trapezoid_area_t_s_per_m(n, limits) < abs(area) * (1.0 - 1e-13):
+        n += 1
+    # longest ramps that still fit (lowest slew)
+    for r in range(n // 2, 0, -1):
+        amp = _trap_amplitude(area, n, r, limits)
+        if amp is not None:
+            trap = Trapezoid(
+                amp, _steps_to_s(r, r_ns), _steps_to_s(n - 2 * r, r_ns), _steps_to_s(r, r_ns), delay_s
+            )
+            check_gradient(trap, limits)
+            return trap
+    raise DesignError(f"no trapezoid found for area {area!r} T*s/m")  # pragma: no cover - unreachable
+
+
+def trapezoid_for_duration(
+    limits: SystemLimits,
+    duration_s: float,
+    *,
+    area_t_s_per_m: float | None = None,
+    area_per_m: float | None = None,
+    delay_s: float = 0.0,
+) -> Trapezoid:
+    """A :class:`Trapezoid` of a given (raster) duration and area, with the lowest amplitude.
+
+    The ramps are as short as the slew limit allows, so the flat top is as long and as low as
+    possible.
+
+    Raises
+    ------
+    RasterError
+        If ``duration_s`` is not a whole number of raster steps.
+    LimitError
+        If no trapezoid of that duration reaches the area within the limits (the message gives the
+        shortest duration that would).
+    """
+    area = resolve_area(area_t_s_per_m, area_per_m, limits.gamma_hz_per_t)
+    r_ns, _ = _raster(limits)
+    n = _duration_steps(duration_s, r_ns, "duration_s")
+    if area == 0.0 and n >= 2:
+        return Trapezoid(0.0, _steps_to_s(1, r_ns), _steps_to_s(n - 2, r_ns), _steps_to_s(1, r_ns), delay_s)
+    for r in range(1, n // 2 + 1):
+        amp = _trap_amplitude(area, n, r, limits)
+        if amp is not None:
+            trap = Trapezoid(
+                amp, _steps_to_s(r, r_ns), _steps_to_s(n - 2 * r, r_ns), _steps_to_s(r, r_ns), delay_s
+            )
+            check_gradient(trap, limits)
+            return trap
+    shortest = shortest_trapezoid(limits, area_t_s_per_m=area)
+    raise LimitError(
+        f"no trapezoid of duration_s = {duration_s!r} s reaches area {area!r} T*s/m within "
+        f"max_grad_t_per_m = {limits.max_grad_t_per_m!r} T/m and max_slew_t_per_m_per_s = "
+        f"{limits.max_slew_t_per_m_per_s!r} T/m/s; the shortest that does lasts {shortest.duration_s!r} s"
+    )
+
+
+def trapezoid_for_amplitude(
+    limits: SystemLimits, amplitude_t_per_m: float, flat_time_s: float, *, delay_s: float = 0.0
+) -> Trapezoid:
+    """A :class:`Trapezoid` with a given amplitude and flat time and the shortest raster ramps."""
+    amp = _finite("amplitude_t_per_m", amplitude_t_per_m, "T/m")
+    r_ns, dt = _raster(limits)
+    n_flat = _duration_steps(flat_time_s, r_ns, "flat_time_s")
+    if abs(amp) > limits.max_grad_t_per_m:
+        raise LimitError(
+            f"amplitude_t_per_m = {amp!r} T/m exceeds max_grad_t_per_m = {limits.max_grad_t_per_m!r} T/m"
+        )
+    r = max(1, math.ceil(abs(amp) / (limits.max_slew_t_per_m_per_s * dt) * (1.0 - 1e-12)))
+    trap = Trapezoid(amp, _steps_to_s(r, r_ns), _steps_to_s(n_flat, r_ns), _steps_to_s(r, r_ns), delay_s)
+    check_gradient(trap, limits)
+    return trap
+
+
+def readout_trapezoid(
+    limits: SystemLimits,
+    flat_time_s: float,
+    *,
+    flat_area_t_s_per_m: float | None = None,
+    flat_area_per_m: float | None = None,
+    delay_s: float = 0.0,
+) -> Trapezoid:
+    """A readout :class:`Trapezoid`: given flat-top area and flat time, shortest ramps.
+
+    ``flat_area_per_m`` is typically ``n_samples / fov_m`` (cycles/m); the amplitude is
+    ``flat_area / flat_time``.
+
+    Raises
+    ------
+    LimitError
+        If the amplitude exceeds ``max_grad_t_per_m``.
+    """
+    fa = resolve_area(flat_area_t_s_per_m, flat_area_per_m, limits.gamma_hz_per_t, what="flat_area")
+    ft = _finite("flat_time_s", flat_time_s, "s")
+    if ft <= 0:
+        raise RangeError(f"flat_time_s = {ft!r} s must be > 0 s")
+    return trapezoid_for_amplitude(limits, fa / ft, ft, delay_s=delay_s)
+
+
+def ramp(
+    limits: SystemLimits, from_t_per_m: float, to_t_per_m: float, *, delay_s: float = 0.0
+) -> ExtendedTrapezoid:
+    """The shortest raster ramp from one gradient value to another (an :class:`ExtendedTrapezoid`).
+
+    Takes ``ceil(|to - from| / (S * dt))`` raster steps (at least one).
+    """
+    g0 = _finite("from_t_per_m", from_t_per_m, "T/m")
+    g1 = _finite("to_t_per_m", to_t_per_m, "T/m")
+    gmax = limits.max_grad_t_per_m
+    for name, v in (("from_t_per_m", g0), ("to_t_per_m", g1)):
+        if abs(v) > gmax:
+            raise LimitError(f"{name} = {v!r} T/m exceeds max_grad_t_per_m = {gmax!r} T/m")
+    r_ns, dt = _raster(limits)
+    n = max(1, math.ceil(abs(g1 - g0) / (limits.max_slew_t_per_m_per_s * dt) * (1.0 - 1e-12)))
+    out = ExtendedTrapezoid([0.0, _steps_to_s(n, r_ns)], [g0, g1], delay_s)
+    check_gradient(out, limits)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# extended trapezoid: exact optimum over raster-edge piecewise-linear waveforms
+
+
+def _envelopes(
+    n: int, g0: float, g1: float, limits: SystemLimits
+) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
+    _, dt = _raster(limits)
+    gmax, step = limits.max_grad_t_per_m, limits.max_slew_t_per_m_per_s * dt
+    k = np.arange(n + 1, dtype=np.float64)
+    upper = np.minimum(np.minimum(gmax, g0 + step * k), g1 + step * (n - k))
+    lower = np.maximum(np.maximum(-gmax, g0 - step * k), g1 - step * (n - k))
+    if np.any(lower > upper):
+        return None
+    upper[0] = lower[0] = g0
+    upper[-1] = lower[-1] = g1
+    return lower, upper
+
+
+def _trapz_area(values: NDArray[np.float64], dt: float) -> float:
+    return float(dt * (np.sum(values) - 0.5 * (values[0] + values[-1])))
+
+
+def _feasible(n: int, area: float, g0: float, g1: float, limits: SystemLimits) -> bool:
+    env = _envelopes(n, g0, g1, limits)
+    if env is None:
+        return False
+    _, dt = _raster(limits)
+    tol = 1e-12 * max(abs(area), limits.max_grad_t_per_m * dt)
+    return _trapz_area(env[0], dt) - tol <= area <= _trapz_area(env[1], dt) + tol
+
+
+def shortest_extended_trapezoid(
+    limits: SystemLimits,
+    *,
+    area_t_s_per_m: float | None = None,
+    area_per_m: float | None = None,
+    g_start_t_per_m: float = 0.0,
+    g_end_t_per_m: float = 0.0,
+    delay_s: float = 0.0,
+) -> ExtendedTrapezoid:
+    """The shortest gradient with corners on raster edges that starts at ``g_start``, ends at ``g_end``
+    and has a given area.
+
+    Method: for ``N`` steps every feasible waveform lies between the envelopes
+    ``u_k = min(G, g0 + S dt k, g1 + S dt (N - k))`` and ``l_k = max(-G, g0 - S dt k, g1 - S dt (N - k))``
+    (slew between neighbouring edges, amplitude), and each envelope is itself feasible. ``N`` is the
+    smallest with ``area(l) <= A <= area(u)``; the waveform is ``clip(h, l_k, u_k)`` with the level ``h``
+    solved exactly (area is piecewise linear in ``h``). Clipping a constant between two slew-limited
+    envelopes keeps the slew limit. The result is the exact raster optimum; ramps come out asymmetric
+    when the end values differ (compare Pulseq's ``make_extended_trapezoid_area``).
+
+    Returns
+    -------
+    ExtendedTrapezoid
+        Collinear corners merged; times on the gradient raster.
+    """
+    area = resolve_area(area_t_s_per_m, area_per_m, limits.gamma_hz_per_t)
+    g0 = _finite("g_start_t_per_m", g_start_t_per_m, "T/m")
+    g1 = _finite("g_end_t_per_m", g_end_t_per_m, "T/m")
+    gmax = limits.max_grad_t_per_m
+    for name, v in (("g_start_t_per_m", g0), ("g_end_t_per_m", g1)):
+        if abs(v) > gmax:
+            raise LimitError(f"{name} = {v!r} T/m exceeds max_grad_t_per_m = {gmax!r} T/m")
+    r_ns, dt = _raster(limits)
+    n_lo = max(1, math.ceil(abs(g1 - g0) / (limits.max_slew_t_per_m_per_s * dt) * (1.0 - 1e-12)))
+    # gallop then bisect on the (monotone) feasibility of N steps
+    if _feasible(n_lo, area, g0, g1, limits):
+        n = n_lo
+    else:
+        hi = n_lo * 2
+        while not _feasible(hi, area, g0, g1, limits):
+            if hi > 100_000_000:
+                raise DesignError(f"area {area!r} T*s/m needs an absurdly long gradient")
+            hi *= 2
+        lo = hi // 2 if hi // 2 >= n_lo else n_lo
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if _feasible(mid, area, g0, g1, limits):
+                hi = mid
+            else:
+                lo = mid
+        n = hi
+    env = _envelopes(n, g0, g1, limits)
+    assert env is not None  # feasible by construction
+    lower, upper = env
+    values = _solve_level(lower, upper, area, dt)
+    t = np.arange(n + 1, dtype=np.int64) * r_ns
+    keep = _corner_mask(values)
+    out = ExtendedTrapezoid(t[keep] / 1e9, values[keep], delay_s)
+    check_gradient(out, limits)
+    return out
+
+
+def _solve_level(
+    lower: NDArray[np.float64], upper: NDArray[np.float64], area: float, dt: float
+) -> NDArray[np.float64]:
+    """``clip(h, lower, upper)`` with the level ``h`` giving the area (exact: the area is piecewise linear
+    in h)."""
+    brk = np.unique(np.concatenate((lower, upper)))
+
+    def area_at(h: float) -> float:
+        return _trapz_area(np.clip(h, lower, upper), dt)
+
+    if area <= area_at(float(brk[0])):
+        return lower.copy()
+    if area >= area_at(float(brk[-1])):
+        return upper.copy()
+    lo, hi = 0, brk.size - 1  # area_at(brk[lo]) < area <= area_at(brk[hi])
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if area_at(float(brk[mid])) < area:
+            lo = mid
+        else:
+            hi = mid
+    h0, h1 = float(brk[lo]), float(brk[hi])
+    a0, a1 = area_at(h0), area_at(h1)
+    h = h0 + (area - a0) * (h1 - h0) / (a1 - a0) if a1 > a0 else h1
+    return np.clip(min(max(h, h0), h1), lower, upper)
+
+
+def _corner_mask(values: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """Keep the ends and every point where the slope changes."""
+    keep = np.ones(values.size, dtype=bool)
+    if values.size > 2:
+        d = np.diff(values)
+        scale = max(float(np.max(np.abs(values))), 1e-300)
+        keep[1:-1] = np.abs(d[1:] - d[:-1]) > 1e-12 * scale
+    return keep
+
+
+# ------------------------------------------------------------------------------------------------
+# raster-centre sampled optimum
+
+
+def _cumulative_area(
+    t: NDArray[np.float64], g: NDArray[np.float64], x: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Exact integral from t[0] to x of the piecewise-linear waveform (t, g)."""
+    seg_area = 0.5 * (g[1:] + g[:-1]) * np.diff(t)
+    cum = np.concatenate(([0.0], np.cumsum(seg_area)))
+    j = np.clip(np.searchsorted(t, x, side="right") - 1, 0, t.size - 2)
+    tau = x - t[j]
+    slope = (g[j + 1] - g[j]) / (t[j + 1] - t[j])
+    return np.asarray(cum[j] + g[j] * tau + 0.5 * slope * tau * tau, dtype=np.float64)
+
+
+def shortest_arbitrary_gradient(
+    limits: SystemLimits,
+    *,
+    area_t_s_per_m: float | None = None,
+    area_per_m: float | None = None,
+    delay_s: float = 0.0,
+) -> ArbitraryGradient:
+    """The shortest zero-to-zero gradient on the raster for an area, as raster-centre samples.
+
+    Its duration is exactly ``ceil(T* / dt) * dt`` with ``T*`` the closed form (no waveform on the raster
+    can be shorter, since ``(N - 1) dt < T*``). The continuous optimum (triangle or trapezoid) is stretched
+    in time by ``f = T* / (N dt) <= 1`` at constant area (amplitude times ``f``, slew times ``f^2``) and
+    each sample is its exact mean over the raster cell; means of a slew-limited waveform over adjacent
+    cells differ by at most ``S dt``, and the half steps from ``first = 0`` and to ``last = 0`` by at most
+    ``S dt / 2``, so the Pulseq piecewise-linear reading of the samples keeps both limits.
+    """
+    area = resolve_area(area_t_s_per_m, area_per_m, limits.gamma_hz_per_t)
+    r_ns, dt = _raster(limits)
+    gmax, smax = limits.max_grad_t_per_m, limits.max_slew_t_per_m_per_s
+    a = abs(area)
+    if a == 0.0:
+        return ArbitraryGradient(np.zeros(1), dt, delay_s)
+    t_star = shortest_trapezoid_duration_s(a, limits)
+    n = max(1, math.ceil(t_star / dt * (1.0 - 1e-12)))
+    total = _steps_to_s(n, r_ns)
+    f = t_star / total
+    if a <= gmax * gmax / smax:
+        amp, rise = math.sqrt(a * smax), math.sqrt(a / smax)
+    else:
+        amp, rise = gmax, gmax / smax
+    amp, rise = amp * f, rise / f
+    flat = max(0.0, total - 2.0 * rise)
+    corners_t = np.array([0.0, rise, rise + flat, total]) if flat > 0 else np.array([0.0, total / 2, total])
+    corners_g = np.array([0.0, amp, amp, 0.0]) if flat > 0 else np.array([0.0, amp, 0.0])
+    edges = np.arange(n + 1, dtype=np.int64) * r_ns / 1e9
+    cum = _cumulative_area(corners_t, corners_g, edges)
+    samples = np.diff(cum) / dt
+    samples *= a / (np.sum(samples) * dt)  # remove the rounding of the stretch; a factor 1 +- 1e-15
+    out = ArbitraryGradient(math.copysign(1.0, area) * samples, dt, delay_s)
+    if out.max_slew_t_per_m_per_s > smax or out.max_amplitude_t_per_m > gmax:
+        # only reachable through rounding right at a limit: shave the last ulps
+        out = out.scaled(1.0 - 1e-13)
+    check_gradient(out, limits)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# splitting and joining at block edges
+
+
+def split_gradient(grad: Gradient, time_s: float) -> tuple[ExtendedTrapezoid, ExtendedTrapezoid]:
+    """Cut a gradient in two at ``time_s`` (from the block start, delay included).
+
+    The first part keeps the delay and ends at ``time_s`` with the value the waveform has there; the
+    second part starts at that value with zero delay (to be placed in the next block). Both parts are
+    :class:`ExtendedTrapezoid` (an :class:`ArbitraryGradient` becomes its corner points).
+    Slew and amplitude are unchanged (the cut adds a corner on an existing segment).
+    """
+    t_cut = _finite("time_s", time_s, "s")
+    t, g = grad.corners(include_delay=True)
+    if not (t[0] < t_cut < t[-1]):
+        raise RangeError(f"time_s = {t_cut!r} s is not inside the gradient ({t[0]!r} s to {t[-1]!r} s)")
+    value = float(np.interp(t_cut, t, g))
+    inside = (t > t_cut) & ~np.isclose(t, t_cut, rtol=0, atol=1e-13)
+    before = (t < t_cut) & ~np.isclose(t, t_cut, rtol=0, atol=1e-13)
+    t1 = np.concatenate((t[before], [t_cut])) - grad.delay_s
+    g1 = np.concatenate((g[before], [value]))
+    t2 = np.concatenate(([t_cut], t[inside])) - t_cut
+    g2 = np.concatenate(([value], g[inside]))
+    first = ExtendedTrapezoid(t1 - t1[0], g1, grad.delay_s + float(t1[0]))
+    second = ExtendedTrapezoid(t2, g2)
+    return first, second
+
+
+def join_gradients(first: Gradient, second: Gradient, *, rtol: float = 1e-9) -> ExtendedTrapezoid:
+    """Join two gradients end to start into one :class:`ExtendedTrapezoid`.
+
+    ``second`` begins where ``first`` ends (its own delay is a gap at 0 T/m, allowed only if ``first``
+    ends at 0). The end value of ``first`` must equal the start value of ``second``: a jump would be an
+    infinite slew.
+
+    Raises
+    ------
+    DesignError
+        If the values at the joint differ by more than ``rtol`` of the larger one.
+    """
+    t1, g1 = first.corners(include_delay=True)
+    t2, g2 = second.corners(include_delay=True)
+    a, b = float(g1[-1]), float(g2[0])
+    if second.delay_s > 0 and (a != 0.0 or b != 0.0):
+        raise DesignError(
+            f"cannot join gradients across a delay of {second.delay_s!r} s: the first ends at {a!r} T/m and "
+            f"the second starts at {b!r} T/m; a gap is only possible at 0 T/m"
+        )
+    if abs(a - b) > rtol * max(abs(a), abs(b)):
+        raise DesignError(
+            f"cannot join gradients: the first ends at {a!r} T/m, the second starts at {b!r} T/m "
+            "(a jump is an infinite slew)"
+        )
+    t = np.concatenate((t1, t2 + t1[-1]))
+    g = np.concatenate((g1, g2))
+    keep = np.concatenate(([True], np.diff(t) > 1e-15))
+    return ExtendedTrapezoid(t[keep] - first.delay_s, g[keep], first.delay_s)
