@@ -20,6 +20,7 @@ from wavegen.design.rf import (
     slice_refocus_area_t_s_per_m,
     slice_select_gradient,
 )
+from wavegen.design.slr import slr_pulse
 
 __all__: list[str] = [
     # gradients (H3)
@@ -40,4 +41,5 @@ __all__: list[str] = [
     "sinc_pulse",
     "slice_refocus_area_t_s_per_m",
     "slice_select_gradient",
+    "slr_pulse",
 ]

@@ -225,8 +225,18 @@ def _ck_native(p: _Problem) -> tuple[np.ndarray, np.ndarray]:
         return ffi.cast("double *", x.ctypes.data)
 
     lib.wg_bloch_ck(
-        n, s_total, k, ptr(p.wx), ptr(p.wy), ptr(p.g), ptr(p.r), ptr(p.off),
-        ptr(ar), ptr(ai), ptr(br), ptr(bi),
+        n,
+        s_total,
+        k,
+        ptr(p.wx),
+        ptr(p.wy),
+        ptr(p.g),
+        ptr(p.r),
+        ptr(p.off),
+        ptr(ar),
+        ptr(ai),
+        ptr(br),
+        ptr(bi),
     )
     return ar + 1j * ai, br + 1j * bi
 
@@ -319,9 +329,7 @@ class BlochResult:
         return self.beta**2
 
 
-def _rotate(
-    a: np.ndarray, b: np.ndarray, mxy: np.ndarray, mz: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def _rotate(a: np.ndarray, b: np.ndarray, mxy: np.ndarray, mz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Apply the spinor rotation (a, b) to magnetisation (Pauly et al. 1991, eqs. 12-13)."""
     ac = np.conj(a)
     new_xy = ac * ac * mxy - b * b * np.conj(mxy) + 2 * ac * b * mz
@@ -401,7 +409,9 @@ def flip_angle_rad(
     equilibrium).
     """
     _, b = simulate_ab(
-        rf, raster_s, off_resonance_hz=_finite(off_resonance_hz, "off_resonance_hz", "Hz"),
+        rf,
+        raster_s,
+        off_resonance_hz=_finite(off_resonance_hz, "off_resonance_hz", "Hz"),
         gamma_hz_per_t=gamma_hz_per_t,
     )
     return 2.0 * math.asin(min(1.0, float(abs(b[0]))))

@@ -189,9 +189,7 @@ class RFPulse:
         duration = b1.size * raster
         center = _finite(self.center_s, "RFPulse.center_s", "s")
         if center < 0 or center > duration * (1 + 1e-12):
-            raise RangeError(
-                f"RFPulse.center_s = {center!r} s must lie within the pulse, 0..{duration!r} s"
-            )
+            raise RangeError(f"RFPulse.center_s = {center!r} s must lie within the pulse, 0..{duration!r} s")
         object.__setattr__(self, "center_s", min(center, duration))
         object.__setattr__(
             self, "freq_offset_hz", _finite(self.freq_offset_hz, "RFPulse.freq_offset_hz", "Hz")
@@ -466,7 +464,8 @@ def sinc_pulse(
         freq_offset_hz=freq_offset_hz,
         phase_offset_rad=phase_offset_rad,
         use=use,
-        delay_s=delay_s,    bandwidth_hz=tbw / duration,
+        delay_s=delay_s,
+        bandwidth_hz=tbw / duration,
     )
 
 
@@ -509,7 +508,8 @@ def gauss_pulse(
         freq_offset_hz=freq_offset_hz,
         phase_offset_rad=phase_offset_rad,
         use=use,
-        delay_s=delay_s,    bandwidth_hz=tbw / duration,
+        delay_s=delay_s,
+        bandwidth_hz=tbw / duration,
     )
 
 
@@ -571,7 +571,7 @@ def scale_to_flip_angle(
         if f_hi >= flip:
             break
         if f_hi < f_lo - 1e-6:  # past a maximum without reaching the target
-            hi = s * 2 ** -1  # pragma: no cover - pathological shapes
+            hi = s * 2**-1  # pragma: no cover - pathological shapes
             break
         lo, f_lo = hi, f_hi
         hi *= 1.5
@@ -716,9 +716,7 @@ def slice_refocus_area_t_s_per_m(gz: Trapezoid, rf: RFPulse) -> float:
     t, g = gz.corners(include_delay=True)
     tc = rf.delay_s + rf.center_s
     if tc < t[0] or tc > t[-1]:
-        raise DesignError(
-            f"the pulse centre at {tc!r} s lies outside the gradient ({t[0]!r}..{t[-1]!r} s)"
-        )
+        raise DesignError(f"the pulse centre at {tc!r} s lies outside the gradient ({t[0]!r}..{t[-1]!r} s)")
     gc = float(np.interp(tc, t, g))
     after = t > tc
     tt = np.concatenate(([tc], t[after]))

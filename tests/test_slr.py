@@ -1,0 +1,175 @@
+"""SLR design: profiles meet their ripples (checked by Bloch simulation), phases, inverse transform."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from wavegen.design import slr
+from wavegen.design.bloch import simulate
+from wavegen.design.rf import RFPulse
+from wavegen.errors import DesignError, LimitError, NonFiniteError, RangeError
+from wavegen.limits import GAMMA_1H_HZ_PER_T, SystemLimits
+
+GAMMA = GAMMA_1H_HZ_PER_T
+LIM = SystemLimits(rf_raster_s=10e-6, max_b1_t=200e-6)  # N = 256 samples in 2.56 ms
+N, TB, T = 256, 8.0, 2.56e-3
+G = 1e-3  # T/m, only scales positions
+
+
+def _profile(rf: RFPulse, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """Profile on a grid in cycles per pulse (x * gamma * G * T), from -2tb to 2tb."""
+    xc = np.linspace(-2 * TB, 2 * TB, 1601)
+    res = simulate(rf, gradient_t_per_m=G, positions_m=xc / (GAMMA * G * T))
+    if kind == "mxy":
+        return xc, np.abs(res.mxy)
+    if kind == "se":
+        return xc, np.abs(res.spin_echo)
+    return xc, res.mz
+
+
+def _bands(pulse_type: str, d1: float, d2: float, xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    b1, b2 = slr.slr_ripples(pulse_type, d1, d2)
+    w = slr.dinf(b1, b2) / TB
+    return np.abs(xc) <= (1 - w) * TB / 2, np.abs(xc) >= (1 + w) * TB / 2
+
+
+def test_dinf_reference_value() -> None:
+    assert slr.dinf(0.01, 0.01) == pytest.approx(1.944048, abs=1e-6)
+
+
+def test_excitation_reference_figures() -> None:
+    # REFERENCES: N = 256, tb = 8, d1 = d2 = 0.01 excitation: passband |Mxy| >= 0.98, stopband <= 0.013
+    rf = slr.slr_pulse(math.pi / 2, T, TB, pulse_type="excitation", filter_type="pm", limits=LIM)
+    assert rf.n_samples == N and rf.use == "excitation"
+    assert rf.bandwidth_hz == pytest.approx(TB / T)
+    xc, p = _profile(rf, "mxy")
+    pb, sb = _bands("excitation", 0.01, 0.01, xc)
+    assert p[pb].min() >= 0.98
+    assert p[pb].max() <= 1.0 + 1e-9
+    assert p[sb].max() <= 0.013
+
+
+@pytest.mark.parametrize("phase", ["linear", "minimum", "maximum"])
+@pytest.mark.parametrize(
+    ("pulse_type", "flip", "kind"),
+    [
+        ("excitation", math.pi / 2, "mxy"),
+        ("refocusing", math.pi, "se"),
+        ("inversion", math.pi, "mz"),
+        ("saturation", math.pi / 2, "mz"),
+        ("small_tip", 0.1, "mxy"),
+    ],
+)
+def test_profiles_meet_ripples(phase: str, pulse_type: str, flip: float, kind: str) -> None:
+    d1 = d2 = 0.01
+    rf = slr.slr_pulse(flip, T, TB, pulse_type=pulse_type, phase=phase, limits=LIM)  # type: ignore[arg-type]
+    xc, p = _profile(rf, kind)
+    pb, sb = _bands(pulse_type, d1, d2, xc)
+    # The ripple relations are first order (Pauly 1991): the 90 deg excitation's passband is known to
+    # overshoot (1.7 % for 1 % asked, also with SigPy), and the spectral factorisation of minimum and
+    # maximum phase adds some excess; the tolerances say how much is accepted.
+    k = 1.0 if phase == "linear" else 1.6
+    if pulse_type in ("excitation", "small_tip"):
+        ideal = math.sin(flip)
+        kp = 2.0 if pulse_type == "excitation" else 1.3 * k
+        assert np.max(np.abs(p[pb] - ideal)) <= kp * d1 * ideal
+        assert p[sb].max() <= 1.3 * k * d2 * (ideal if pulse_type == "small_tip" else 1.0)
+    elif pulse_type == "refocusing":
+        assert p[pb].min() >= 1 - k * d1 * 2
+        assert p[sb].max() <= 1.2 * k * d2
+    elif pulse_type == "inversion":
+        assert p[pb].max() <= -1 + 1.25 * k * d1
+        assert p[sb].min() >= 1 - k * d2 * 2
+    else:  # saturation: Mz ~ 0 in the passband
+        assert np.abs(p[pb]).max() <= 1.4 * k * d1
+        assert p[sb].min() >= 1 - 1.2 * k * d2
+
+
+def test_minimum_phase_has_shorter_isodelay_and_refocuses() -> None:
+    lin = slr.slr_pulse(math.pi / 2, T, TB, phase="linear", limits=LIM)
+    mn = slr.slr_pulse(math.pi / 2, T, TB, phase="minimum", limits=LIM)
+    mx = slr.slr_pulse(math.pi / 2, T, TB, phase="maximum", limits=LIM)
+    assert lin.center_s == pytest.approx(T / 2, rel=0.03)
+    # minimum phase: the effective rotation is late, so the time left to refocus (isodelay) is short
+    assert T - mn.center_s < 0.5 * (T - lin.center_s)
+    assert mx.center_s < lin.center_s
+    # the measured centre is right: rewinding from it leaves no linear phase over the passband
+    # (rewinding from T/2 instead leaves a lot for the minimum-phase pulse)
+
+    def residual_slope(rf: RFPulse, center_s: float) -> float:
+        xc = np.linspace(-TB / 4, TB / 4, 41)
+        z = xc / (GAMMA * G * T)
+        n_rew = 64
+        iso = rf.duration_s - center_s
+        grad = np.concatenate([np.full(rf.n_samples, G), np.full(n_rew, -G * iso / (n_rew * 10e-6))])
+        b1 = np.concatenate([rf.b1_t, np.zeros(n_rew)])
+        m = simulate(b1, 10e-6, gradient_t_per_m=grad, positions_m=z).mxy
+        return float(np.polyfit(xc, np.unwrap(np.angle(m)), 1)[0])  # rad per cycle
+
+    for rf in (lin, mn, mx):
+        assert abs(residual_slope(rf, rf.center_s)) < 0.005
+    assert abs(residual_slope(mn, T / 2)) > 1.0
+
+
+@pytest.mark.parametrize("filter_type", ["ls", "pm"])
+def test_least_squares_and_equiripple_both_work(filter_type: str) -> None:
+    rf = slr.slr_pulse(math.pi / 2, T, TB, filter_type=filter_type, limits=LIM)  # type: ignore[arg-type]
+    xc, p = _profile(rf, "mxy")
+    pb, _ = _bands("excitation", 0.01, 0.01, xc)
+    assert p[pb].min() >= 0.97
+    # on resonance the flip is 90 deg to within the passband ripple
+    res = simulate(rf)
+    assert abs(res.mxy[0]) == pytest.approx(1.0, abs=0.02)
+
+
+def test_inverse_slr_round_trip_and_native_agree() -> None:
+    b = slr.slr_beta(128, 6, pulse_type="excitation", phase="minimum")
+    a = slr.beta_to_alpha(b)
+    rf_np = slr.inverse_slr(a, b, backend="numpy")
+    rf_auto = slr.inverse_slr(a, b)
+    np.testing.assert_allclose(rf_auto, rf_np, atol=1e-13)
+    a2, b2 = slr.forward_slr(rf_np)
+    np.testing.assert_allclose(b2, b, atol=1e-9)
+    np.testing.assert_allclose(a2, a, atol=1e-9)
+    # |A|^2 + |B|^2 = 1 on the unit circle
+    af, bf = np.fft.fft(a, 4096), np.fft.fft(b, 4096)
+    np.testing.assert_allclose(np.abs(af) ** 2 + np.abs(bf) ** 2, 1.0, atol=1e-6)
+
+
+def test_slr_beta_of_hard_pulse_model_matches_simulation() -> None:
+    # the designed B equals the simulated beta (up to the final gradient phase) for small steps
+    rf = slr.slr_pulse(0.3, T, TB, pulse_type="small_tip", limits=LIM)
+    b = slr.slr_beta(N, TB, pulse_type="small_tip", flip_angle_rad=0.3)
+    xc = np.linspace(-TB, TB, 201)
+    beta = simulate(rf, gradient_t_per_m=G, positions_m=xc / (GAMMA * G * T)).beta
+    assert beta is not None
+    omega = 2 * np.pi * xc / N
+    bpoly = np.array([np.sum(b * np.exp(1j * np.arange(N) * w)) for w in omega])
+    np.testing.assert_allclose(np.abs(beta), np.abs(bpoly), atol=2e-3)
+
+
+def test_bad_input() -> None:
+    with pytest.raises(RangeError):
+        slr.slr_pulse(math.pi / 2, T, TB, pulse_type="spoiler", limits=LIM)  # type: ignore[arg-type]
+    with pytest.raises(RangeError):
+        slr.slr_pulse(math.pi / 2, T, TB, phase="zero", limits=LIM)  # type: ignore[arg-type]
+    with pytest.raises(RangeError):
+        slr.slr_pulse(math.pi / 2, T, TB, filter_type="cheby", limits=LIM)  # type: ignore[arg-type]
+    with pytest.raises(RangeError):
+        slr.slr_pulse(math.pi / 2, -T, TB, limits=LIM)
+    with pytest.raises(RangeError):
+        slr.slr_pulse(4.0, T, TB, limits=LIM)  # > pi
+    with pytest.raises(RangeError):
+        slr.slr_beta(64, 4, pulse_type="small_tip")  # needs a flip angle
+    with pytest.raises(NonFiniteError):
+        slr.slr_pulse(math.pi / 2, T, TB, passband_ripple=float("nan"), limits=LIM)
+    with pytest.raises(DesignError):
+        slr.slr_beta(16, 20)  # tb too large for 16 samples
+    # a 180 in 1 ms needs more than 20 uT
+    with pytest.raises(LimitError, match="peak B1"):
+        slr.slr_pulse(math.pi, 1e-3, 4, pulse_type="refocusing")
+    with pytest.raises(DesignError):
+        slr.inverse_slr(np.array([0.0, 1.0]), np.array([0.1, 0.0]))

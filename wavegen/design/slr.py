@@ -1,0 +1,422 @@
+"""Shinnar-Le Roux (SLR) pulse design (Pauly, Le Roux, Nishimura & Macovski, IEEE TMI 1991;10(1):53-65).
+
+The SLR transform maps an RF pulse of ``N`` hard-pulse steps to two polynomials ``A`` and ``B`` of
+degree ``N-1`` (the Cayley-Klein parameters as functions of ``exp(i*omega)``, ``omega`` the gradient
+rotation per step). The profile of each pulse type is a function of ``B`` alone:
+
+====================  =======================  ==============================================
+type                  profile                  ripple relations (Pauly 1991, Table I)
+====================  =======================  ==============================================
+``small_tip``         ``Mxy ~ 2B``             ``d1, d2`` unchanged
+``excitation``        ``Mxy = 2 conj(A) B``    ``d1 -> sqrt(d1/2)``, ``d2 -> d2/sqrt(2)``
+``refocusing``        ``B^2`` (spin echo)      ``d1 -> d1/4``, ``d2 -> sqrt(d2)``
+``inversion``         ``Mz = 1 - 2|B|^2``      ``d1 -> d1/8``, ``d2 -> sqrt(d2/2)``
+``saturation``        ``Mz = 1 - 2|B|^2``      ``d1 -> d1/2``, ``d2 -> sqrt(d2)``
+====================  =======================  ==============================================
+
+The design is: ripples of the profile -> ripples of ``B`` -> an FIR filter (least squares,
+:func:`scipy.signal.firls`, or Parks-McClellan equiripple, :func:`scipy.signal.remez`) of time-bandwidth
+``tb`` with transition width ``D_inf(d1, d2)/tb`` (Pauly's fitted ``D_inf``) -> scaled by
+``sin(flip/2)`` -> ``A`` as the minimum-phase polynomial with ``|A|^2 = 1 - |B|^2`` (cepstrum) -> the
+inverse SLR transform (peeling one hard pulse per step) -> B1 in tesla on the RF raster.
+
+Minimum-phase ``B`` comes from the spectral factor of a linear-phase filter of length ``2N-1``
+designed for the ripples ``(2 d1, d2^2/2)`` (Pauly 1991, sec. III-C); maximum phase is its time
+reverse. A minimum-phase excitation pulse ends shortly after its effective rotation point (short
+isodelay, small rephaser): its ``center_s`` lies later than the linear-phase pulse's ``T/2``.
+
+The pulse's ``center_s`` is the isodelay point. For small-tip and excitation pulses it is measured
+by Bloch simulation from the slope of the phase of ``Mxy`` across the passband (for a linear-phase
+90 degree pulse it lies about 1 % of ``T`` before ``T/2``: large flips shift it); for the other types,
+whose profiles do not depend on it, it is ``T/2``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any, Literal
+
+import numpy as np
+from scipy.signal import firls, remez
+
+from wavegen._backend import NATIVE, ffi, lib
+from wavegen.design.rf import (
+    RFPulse,
+    _finish,
+    _finite,
+    _flip,
+    _n_samples,
+    _positive,
+    _resolve,
+)
+from wavegen.errors import DesignError, NonFiniteError, RangeError
+from wavegen.limits import SystemLimits
+
+__all__ = [
+    "SLR_PULSE_TYPES",
+    "slr_pulse",
+    "slr_beta",
+    "slr_ripples",
+    "dinf",
+    "beta_to_alpha",
+    "inverse_slr",
+    "inverse_slr_reference",
+    "forward_slr",
+    "isodelay_center_s",
+]
+
+log = logging.getLogger(__name__)
+
+PulseType = Literal["small_tip", "excitation", "refocusing", "inversion", "saturation"]
+PhaseType = Literal["linear", "minimum", "maximum"]
+FilterType = Literal["pm", "ls"]
+
+#: SLR pulse types, and the ``RFPulse.use`` each one gets.
+SLR_PULSE_TYPES: dict[str, str] = {
+    "small_tip": "excitation",
+    "excitation": "excitation",
+    "refocusing": "refocusing",
+    "inversion": "inversion",
+    "saturation": "saturation",
+}
+
+
+def dinf(d1: float, d2: float) -> float:
+    """Pauly's fitted ``D_inf(d1, d2)``: time-bandwidth of the transition band of an optimal FIR filter.
+
+    ``D_inf = (a1 l1^2 + a2 l1 + a3) l2 + (a4 l1^2 + a5 l1 + a6)``, ``l = log10(d)``, with
+    ``a = (5.309e-3, 7.114e-2, -4.761e-1, -2.66e-3, -5.941e-1, -4.278e-1)`` (Pauly 1991, eq. 28).
+    ``dinf(0.01, 0.01) = 1.944048``.
+    """
+    l1 = math.log10(d1)
+    l2 = math.log10(d2)
+    return (5.309e-3 * l1 * l1 + 7.114e-2 * l1 - 4.761e-1) * l2 + (
+        -2.66e-3 * l1 * l1 - 5.941e-1 * l1 - 4.278e-1
+    )
+
+
+def slr_ripples(pulse_type: str, d1: float, d2: float) -> tuple[float, float]:
+    """Ripples of the ``B`` polynomial that give profile ripples ``(d1, d2)`` (Pauly 1991, Table I)."""
+    if pulse_type == "small_tip":
+        return d1, d2
+    if pulse_type == "excitation":
+        return math.sqrt(d1 / 2), d2 / math.sqrt(2)
+    if pulse_type == "refocusing":
+        return d1 / 4, math.sqrt(d2)
+    if pulse_type == "inversion":
+        return d1 / 8, math.sqrt(d2 / 2)
+    if pulse_type == "saturation":
+        return d1 / 2, math.sqrt(d2)
+    raise RangeError(f"pulse_type = {pulse_type!r} is not one of {', '.join(SLR_PULSE_TYPES)}")
+
+
+def _linear_phase(
+    n: int, tb: float, d1: float, d2: float, ftype: str, half_width: float, n_pulse: int
+) -> np.ndarray:
+    """Linear-phase low-pass FIR of ``n`` taps, passband gain 1, band edges ``(1 -+ w) tb/2`` cycles
+    per pulse of ``n_pulse`` samples."""
+    w = half_width / tb
+    fp = (1 - w) * tb / n_pulse  # normalised to Nyquist = 1 (cycles/pulse / (n_pulse/2))
+    fs = (1 + w) * tb / n_pulse
+    if not 0 < fp < fs < 1:
+        raise DesignError(
+            f"time-bandwidth {tb!r} with transition {half_width * 2:.3g} does not fit in {n} samples; "
+            "use more samples or a smaller time-bandwidth product"
+        )
+    bands = [0.0, fp, fs, 1.0]
+    weight = [1.0, d1 / d2]
+    if ftype == "ls":
+        if n % 2:
+            return np.asarray(firls(n, bands, [1, 1, 0, 0], weight=weight), dtype=np.float64)
+        # firls needs an odd length: design n+1 taps, then move the centre by half a sample with
+        # band-limited (frequency-domain) interpolation, which leaves the response unchanged in band
+        h = np.asarray(firls(n + 1, bands, [1, 1, 0, 0], weight=weight), dtype=np.float64)
+        m = 1 << int(math.ceil(math.log2(8 * n)))
+        hf = np.fft.rfft(h, m)
+        k = np.arange(hf.size)
+        shifted = np.fft.irfft(hf * np.exp(1j * np.pi * k / m), m)  # advance by half a sample
+        return np.asarray(shifted[:n], dtype=np.float64)
+    if ftype == "pm":
+        try:
+            # grid density 8 instead of scipy's 16: the same filter to ~1 % of its ripple, twice as fast
+            h = remez(n, bands, [1, 0], weight=weight, fs=2.0, grid_density=8 if n >= 128 else 16)
+            return np.asarray(h, dtype=np.float64)
+        except ValueError as exc:  # pragma: no cover - scipy's own failure
+            raise DesignError(f"Parks-McClellan design failed ({exc}); try filter_type='ls'") from exc
+    raise RangeError(f"filter_type = {ftype!r} is not 'pm' or 'ls'")
+
+
+def _min_phase_from_magnitude(mag: np.ndarray, n: int) -> np.ndarray:
+    """First ``n`` taps of the minimum-phase sequence with FFT magnitude ``mag`` (length m, even).
+
+    Homomorphic (cepstral) method (Oppenheim & Schafer, *Discrete-Time Signal Processing*, sec. 13.9).
+    """
+    m = mag.size
+    cep = np.fft.ifft(np.log(np.maximum(mag, 1e-12 * float(np.max(mag))))).real
+    fold = np.zeros(m)
+    fold[0] = cep[0]
+    fold[1 : m // 2] = 2 * cep[1 : m // 2]
+    fold[m // 2] = cep[m // 2]
+    return np.asarray(np.fft.ifft(np.exp(np.fft.fft(fold)))[:n])
+
+
+def _grid(n: int) -> int:
+    return 1 << int(math.ceil(math.log2(max(64, 16 * n))))
+
+
+#: floor of |A|^2 where |B| reaches 1 (180 deg passbands): keeps the cepstrum and the peeling stable
+_A_FLOOR = 1e-8
+
+
+def beta_to_alpha(b: Any) -> np.ndarray:
+    """The minimum-phase ``A`` polynomial with ``|A|^2 + |B|^2 = 1`` on the unit circle (Pauly 1991)."""
+    b = np.asarray(b, dtype=np.complex128)
+    n = b.size
+    m = _grid(n)
+    bf = np.fft.fft(b, m)
+    mag = np.sqrt(np.maximum(1.0 - np.abs(bf) ** 2, _A_FLOOR))
+    return _min_phase_from_magnitude(mag, n)
+
+
+def slr_beta(
+    n: int,
+    time_bw_product: float,
+    *,
+    pulse_type: PulseType = "excitation",
+    phase: PhaseType = "linear",
+    filter_type: FilterType = "pm",
+    passband_ripple: float = 0.01,
+    stopband_ripple: float = 0.01,
+    flip_angle_rad: float | None = None,
+) -> np.ndarray:
+    """The SLR ``B`` polynomial (``n`` coefficients) for a pulse type, phase and ripple specification.
+
+    ``flip_angle_rad`` defaults to pi/2 for excitation and saturation, pi for refocusing and
+    inversion, and must be given for ``small_tip``. The ripple relations are Pauly's for the nominal
+    flips; for other flips they remain a good guide.
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 8:
+        raise RangeError(f"n = {n!r} samples must be an integer >= 8")
+    n = int(n)
+    tb = _positive(time_bw_product, "time_bw_product", "")
+    d1_in = _positive(passband_ripple, "passband_ripple", "")
+    d2_in = _positive(stopband_ripple, "stopband_ripple", "")
+    if d1_in >= 0.5 or d2_in >= 0.5:
+        raise RangeError(f"ripples must be < 0.5, got passband {d1_in!r}, stopband {d2_in!r}")
+    if pulse_type not in SLR_PULSE_TYPES:
+        raise RangeError(f"pulse_type = {pulse_type!r} is not one of {', '.join(SLR_PULSE_TYPES)}")
+    if phase not in ("linear", "minimum", "maximum"):
+        raise RangeError(f"phase = {phase!r} is not 'linear', 'minimum' or 'maximum'")
+    if flip_angle_rad is None:
+        if pulse_type == "small_tip":
+            raise RangeError("a small-tip SLR pulse needs flip_angle_rad")
+        flip = math.pi if pulse_type in ("refocusing", "inversion") else math.pi / 2
+    else:
+        flip = _flip(flip_angle_rad)
+        if flip > math.pi:
+            raise RangeError(f"flip_angle_rad = {flip!r} rad must be <= pi for an SLR design")
+    bsf = math.sin(flip / 2)
+    d1, d2 = slr_ripples(pulse_type, d1_in, d2_in)
+    if phase == "linear":
+        b = _linear_phase(n, tb, d1, d2, filter_type, dinf(d1, d2), n)
+    else:
+        # |B_min|^2 is a linear-phase filter of length 2n-1 with ripples (2 d1, d2^2/2)
+        d1l, d2l = 2 * d1, d2 * d2 / 2
+        h = _linear_phase(2 * n - 1, tb, d1l, d2l, filter_type, 0.5 * dinf(d1l, d2l), n)
+        m = _grid(2 * n)
+        hf = np.fft.fft(h, m)
+        k = np.arange(m)
+        real_resp = (hf * np.exp(2j * np.pi * k * (n - 1) / m)).real  # remove the delay of n-1 taps
+        # lift the stopband so the response is non-negative (by d2l, or by more if the equiripple
+        # level came out a little above d2l), with a floor that keeps the logarithm finite
+        lift = max(d2l, -float(np.min(real_resp))) * (1 + 1e-9) + 1e-14
+        mag = np.sqrt((real_resp + lift) / (1 + lift))
+        b = _min_phase_from_magnitude(mag, n).real
+        if phase == "maximum":
+            b = b[::-1].copy()
+    b = b * bsf
+    # |B| must not exceed 1 anywhere (|A|^2 = 1 - |B|^2); a 180 deg passband ripple above 1 is clipped
+    peak = float(np.max(np.abs(np.fft.fft(b, _grid(n)))))
+    if peak > 1.0:
+        b = b / peak
+    return np.asarray(b, dtype=np.complex128)
+
+
+def inverse_slr(a: Any, b: Any, *, backend: Literal["auto", "native", "numpy"] = "auto") -> np.ndarray:
+    """Hard-pulse rotations (rad, complex ``theta * exp(i phi)``) from the SLR polynomials ``(A, B)``.
+
+    The inverse SLR transform (Pauly 1991, eqs. 19-22): the last pulse follows from the leading
+    coefficients, ``B_j[0]/A_j[0] = -i exp(i phi) tan(theta/2)``, and is peeled off; repeat. The
+    rotation sense is that of :mod:`wavegen.design.bloch`. Runs in C (``native/slr.c``) when the
+    extension is built, else in NumPy (:func:`inverse_slr_reference`).
+    """
+    a_poly = np.array(a, dtype=np.complex128).ravel()
+    b_poly = np.array(b, dtype=np.complex128).ravel()
+    n = b_poly.size
+    if a_poly.size != n or n == 0:
+        raise RangeError(f"A has {a_poly.size} coefficients and B {n}; they must match and be > 0")
+    if not (np.all(np.isfinite(a_poly)) and np.all(np.isfinite(b_poly))):
+        raise NonFiniteError("A and B must be finite")
+    if a_poly[0] == 0:
+        raise DesignError("A[0] = 0: (A, B) is not the SLR pair of a pulse (A must be minimum phase)")
+    native = bool(NATIVE) and hasattr(lib, "wg_slr_peel")
+    if backend == "native" and not native:
+        raise RangeError("backend='native' asked for but the compiled SLR kernel is not available")
+    if backend == "numpy" or not native:
+        return inverse_slr_reference(a_poly, b_poly)
+    ar, ai = a_poly.real.copy(), a_poly.imag.copy()
+    br, bi = b_poly.real.copy(), b_poly.imag.copy()
+    rr = np.empty(n)
+    ri = np.empty(n)
+
+    def ptr(x: np.ndarray) -> Any:
+        return ffi.cast("double *", x.ctypes.data)
+
+    lib.wg_slr_peel(n, ptr(ar), ptr(ai), ptr(br), ptr(bi), ptr(rr), ptr(ri))
+    return rr + 1j * ri
+
+
+def inverse_slr_reference(a: Any, b: Any) -> np.ndarray:
+    """NumPy reference of :func:`inverse_slr` (same arithmetic)."""
+    a_poly = np.array(a, dtype=np.complex128)
+    b_poly = np.array(b, dtype=np.complex128)
+    n = b_poly.size
+    rf = np.empty(n, dtype=np.complex128)
+    for j in range(n - 1, -1, -1):
+        r = b_poly[0] / a_poly[0]
+        ar = abs(r)
+        c = 1.0 / math.sqrt(1.0 + ar * ar)
+        rf[j] = (2.0 * math.atan(ar) / ar * 1j * r) if ar > 0 else 0.0
+        if j == 0:
+            break
+        rc = r.conjugate()
+        a_new = c * (a_poly[:j] + rc * b_poly[:j])
+        b_poly = c * (b_poly[1:] - r * a_poly[1:])
+        a_poly = a_new
+    return rf
+
+
+def forward_slr(rf_rad: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The SLR polynomials ``(A, B)`` of a sequence of hard-pulse rotations (rad, complex).
+
+    Inverse of :func:`inverse_slr` (Pauly 1991, eq. 16).
+    """
+    rf = np.asarray(rf_rad, dtype=np.complex128)
+    n = rf.size
+    a_poly = np.zeros(n, dtype=np.complex128)
+    b_poly = np.zeros(n, dtype=np.complex128)
+    a_poly[0] = 1.0
+    for j in range(n):
+        th = abs(rf[j])
+        c = math.cos(th / 2)
+        s = (-1j * rf[j] / th * math.sin(th / 2)) if th > 0 else 0.0
+        # A_j = c A - conj(s) z B ; B_j = s A + c z B  (z B: shift by one)
+        zb = np.concatenate(([0.0], b_poly[:-1]))
+        a_poly, b_poly = c * a_poly - np.conj(s) * zb, s * a_poly + c * zb
+    return a_poly, b_poly
+
+
+def isodelay_center_s(rf: RFPulse, *, gamma_hz_per_t: float, bandwidth_hz: float) -> float:
+    """Effective rotation time of an excitation pulse, s, from the phase slope of its simulated
+    ``Mxy`` across the inner half of the passband (``|f| <= bandwidth_hz/4``)."""
+    from wavegen.design.bloch import simulate
+
+    t = rf.duration_s
+    g = 1e-3  # any gradient: positions scale with it
+    f = np.linspace(-bandwidth_hz / 4, bandwidth_hz / 4, 33)
+    x = f / (gamma_hz_per_t * g)
+    mxy = simulate(
+        rf.replace(freq_offset_hz=0.0), gradient_t_per_m=g, positions_m=x, gamma_hz_per_t=gamma_hz_per_t
+    ).mxy
+    ph = np.unwrap(np.angle(mxy))
+    slope = np.polyfit(f, ph, 1)[0]  # rad/Hz = 2*pi*(T - t_c) (precession after the centre)
+    center = t - slope / (2 * math.pi)
+    return float(min(max(center, 0.0), t))
+
+
+def slr_pulse(
+    flip_angle_rad: float,
+    duration_s: float,
+    time_bw_product: float,
+    *,
+    pulse_type: PulseType = "excitation",
+    phase: PhaseType = "linear",
+    filter_type: FilterType = "pm",
+    passband_ripple: float = 0.01,
+    stopband_ripple: float = 0.01,
+    limits: SystemLimits | None = None,
+    raster_s: float | None = None,
+    gamma_hz_per_t: float | None = None,
+    max_b1_t: float | None = None,
+    freq_offset_hz: float = 0.0,
+    phase_offset_rad: float = 0.0,
+    delay_s: float = 0.0,
+) -> RFPulse:
+    """An SLR pulse in tesla (Pauly et al. 1991).
+
+    Parameters
+    ----------
+    flip_angle_rad
+        Flip angle, rad, in (0, pi] (the nominal one for the profile's passband).
+    duration_s
+        Duration ``T``, s, a whole number of RF rasters (the number of samples is ``T/raster``).
+    time_bw_product
+        ``T * BW``; the profile's full width is ``BW`` Hz (``bandwidth_hz`` of the result).
+    pulse_type
+        ``"small_tip"``, ``"excitation"``, ``"refocusing"`` (spin echo), ``"inversion"``,
+        ``"saturation"``.
+    phase
+        ``"linear"``, ``"minimum"`` or ``"maximum"``.
+    filter_type
+        ``"pm"`` (Parks-McClellan, equiripple) or ``"ls"`` (least squares).
+    passband_ripple, stopband_ripple
+        Ripples ``d1``, ``d2`` of the *profile* (``|Mxy|``, ``|beta|^2`` or ``Mz``).
+    limits, raster_s, gamma_hz_per_t, max_b1_t, freq_offset_hz, phase_offset_rad, delay_s
+        As for :func:`wavegen.design.rf.block_pulse`; exceeding the peak B1 raises
+        :class:`~wavegen.errors.LimitError`.
+
+    Examples
+    --------
+    >>> rf = slr_pulse(math.pi / 2, 2.56e-3, 8, limits=SystemLimits(rf_raster_s=10e-6))
+    >>> rf.n_samples, round(rf.bandwidth_hz)
+    (256, 3125)
+    """
+    flip = _flip(flip_angle_rad)
+    raster, gamma, mb = _resolve(limits, raster_s, gamma_hz_per_t, max_b1_t)
+    n = _n_samples(duration_s, raster)
+    tb = _positive(time_bw_product, "time_bw_product", "")
+    b = slr_beta(
+        n,
+        tb,
+        pulse_type=pulse_type,
+        phase=phase,
+        filter_type=filter_type,
+        passband_ripple=passband_ripple,
+        stopband_ripple=stopband_ripple,
+        flip_angle_rad=flip,
+    )
+    a = beta_to_alpha(b)
+    rf_rad = inverse_slr(a, b)
+    b1 = rf_rad / (2 * math.pi * gamma * raster)
+    duration = n * raster
+    bw = tb / duration
+    what = (
+        f"a {math.degrees(flip):.4g} deg {phase}-phase SLR {pulse_type} pulse "
+        f"(T = {duration * 1e6:.6g} us, TBW {tb:g})"
+    )
+    pulse = _finish(
+        b1,
+        raster,
+        duration / 2,
+        max_b1=mb,
+        what=what,
+        freq_offset_hz=_finite(freq_offset_hz, "freq_offset_hz", "Hz"),
+        phase_offset_rad=phase_offset_rad,
+        use=SLR_PULSE_TYPES[pulse_type],
+        delay_s=delay_s,
+        bandwidth_hz=bw,
+    )
+    if pulse_type in ("small_tip", "excitation"):
+        pulse = pulse.replace(center_s=isodelay_center_s(pulse, gamma_hz_per_t=gamma, bandwidth_hz=bw))
+    return pulse
