@@ -249,3 +249,24 @@ def test_hardware_xa_layout_with_cardiac_and_missing_keys() -> None:
         hardware_from_asc(no_tau)
     with pytest.raises(ConfigError, match="cannot read"):
         hardware_from_asc(FIXTURE.with_name("nope.asc"))
+
+
+def test_native_kernel_agrees_with_numpy_reference() -> None:
+    from wavegen.safety import pns as pns_mod
+
+    if not pns_mod._HAVE_KERNEL:  # the fallback path is the reference itself
+        res = safe_pns(np.ones((10, 3)) * 1e-3, DT)
+        assert res.per_axis.shape == (10, 3)
+        with pytest.raises(RangeError, match="native"):
+            safe_pns(np.ones((10, 3)), DT, backend="native")
+        return
+    rng = np.random.default_rng(11)
+    for n, end_step in ((1, True), (7, False), (5000, True), (5000, False)):
+        g = np.cumsum(rng.normal(size=(n, 3)), axis=0) * 1e-4
+        a = safe_pns(g, DT, backend="numpy", end_step=end_step)
+        b = safe_pns(g, DT, backend="native", end_step=end_step)
+        assert a.norm.shape == (n + int(end_step),)
+        np.testing.assert_allclose(b.per_axis, a.per_axis, rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(b.norm, a.norm, rtol=1e-13, atol=1e-15)
+    with pytest.raises(RangeError, match="backend"):
+        safe_pns(g, DT, backend="fortran")

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from wavegen.errors import ConfigError, RangeError, ShapeError
-from wavegen.safety._windows import max_window_integral
+from wavegen.safety._windows import max_window_integrals
 from wavegen.safety.waveforms import Waveforms
 
 __all__ = [
@@ -212,8 +212,7 @@ def rf_power_series(
         raise ShapeError("the waveforms have no RF; SAR needs rf_b1_t")
     u = wf.rf_channels
     if calibration is None:
-        p = (u.real**2 + u.imag**2).sum(axis=1) if u.shape[1] > 1 else (u[:, 0].real ** 2 + u[:, 0].imag ** 2)
-        return p[None, :], ["all tx"], "T"
+        return _abs2(wf)[None, :], ["all tx"], "T"
     if calibration.q_w_per_kg_per_t2 is not None:
         q = calibration.q_w_per_kg_per_t2
         if q.shape[1] != u.shape[1]:
@@ -226,9 +225,10 @@ def rf_power_series(
         raise ConfigError(
             f"a scalar SAR calibration covers one transmit channel; the RF has {u.shape[1]}: give Q matrices"
         )
-    b2 = u[:, 0].real ** 2 + u[:, 0].imag ** 2
+    b2 = _abs2(wf)
     if calibration.w_per_kg_per_ut2 is not None:
-        return (b2 * (calibration.w_per_kg_per_ut2 / UT2))[None, :], ["tx0"], "W/kg"
+        b2 *= calibration.w_per_kg_per_ut2 / UT2
+        return b2[None, :], ["tx0"], "W/kg"
     k_abs = calibration.absorbed_w_per_ut2
     if k_abs is None:  # unreachable: SarCalibration holds exactly one calibration
         raise ConfigError("SarCalibration holds no calibration")
@@ -238,7 +238,17 @@ def rf_power_series(
         raise ConfigError(f"an absorbed-power SAR calibration ({calibration.region}) needs {who}")
     if not (math.isfinite(mass) and mass > 0):
         raise RangeError(f"mass {mass!r} kg must be a finite number > 0 kg")
-    return (b2 * (k_abs / UT2 / mass))[None, :], ["tx0"], "W/kg"
+    b2 *= k_abs / UT2 / mass
+    return b2[None, :], ["tx0"], "W/kg"
+
+
+def _abs2(wf: Waveforms) -> np.ndarray:
+    """``sum_c |B1_c|^2`` per sample, T^2 (one pass over the interleaved re/im pairs)."""
+    rf = wf.rf_b1_t
+    if rf is None:
+        raise ShapeError("the waveforms have no RF")
+    v = rf.view(np.float64).reshape(rf.shape[0], -1)
+    return np.einsum("ij,ij->i", v, v)
 
 
 def _rf_raster(wf: Waveforms) -> float:
@@ -283,14 +293,14 @@ def sar_windows(
     series, channels, unit = rf_power_series(wf, calibration, patient_mass_kg=patient_mass_kg)
     dt = _rf_raster(wf)
     series = _pad_to(series, dt, wf.duration_s)
+    per_series = [
+        max_window_integrals(series[i], dt, [float(w) for w in windows_s], periodic=periodic)
+        for i in range(series.shape[0])
+    ]
     out = []
-    for w in windows_s:
-        best = (-1.0, 0.0, 0)
-        for i in range(series.shape[0]):
-            e, start = max_window_integral(series[i], dt, float(w), periodic=periodic)
-            if e > best[0]:
-                best = (e, start, i)
-        e, start, i = best
+    for iw, w in enumerate(windows_s):
+        i = int(np.argmax([ps[iw][0] for ps in per_series]))
+        e, start = per_series[i][iw]
         if calibration is None:
             value, vunit = math.sqrt(e / w), "T"
         else:
