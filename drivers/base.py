@@ -478,6 +478,7 @@ class ScpiAwg:
         rate = self._check_rate(sample_rate_hz)
         self._check_name(name)
         v = self._check_volts(ch, volts)
+        self._precheck(ch, rate, int(v.size), float(offset_v))
         vpp, fs = self._scaling(v, full_scale_v, float(offset_v))
         codes = self._codes(v, offset_v=float(offset_v), full_scale_v=fs)
         mk = self._check_markers(markers, v.size)

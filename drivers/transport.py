@@ -183,7 +183,7 @@ def first_sample_difference(
     if bad.size == 0:
         return None
     i = int(bad[0])
-    return f"{label} {i} differs: expected {e[i]!r}, got {a[i]!r} ({bad.size} of {e.size} differ)"
+    return f"{label} {i} differs: expected {e[i].item()!r}, got {a[i].item()!r} ({bad.size} of {e.size} differ)"
 
 
 def _describe_mismatch(step: int, expected: Expected, exp_wire: bytes, actual: bytes) -> str:
@@ -201,10 +201,10 @@ def _describe_mismatch(step: int, expected: Expected, exp_wire: bytes, actual: b
             idx = (pos - off) // dt.itemsize
             lo = off + idx * dt.itemsize
             got_raw = actual[lo : lo + dt.itemsize]
-            got = np.frombuffer(got_raw, dt)[0] if len(got_raw) == dt.itemsize else got_raw
+            got = np.frombuffer(got_raw, dt)[0].item() if len(got_raw) == dt.itemsize else got_raw
             return (
                 head + f"sample {idx} of {expected.samples.size} differs: expected "
-                f"{expected.samples.ravel()[idx]!r}, got {got!r} (dtype {dt.str})"
+                f"{expected.samples.ravel()[idx].item()!r}, got {got!r} (dtype {dt.str})"
             )
     ctx_e = exp_wire[max(0, pos - 20) : pos + 20]
     ctx_a = actual[max(0, pos - 20) : pos + 20]
