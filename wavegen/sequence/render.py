@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from wavegen._backend import NATIVE, ffi, lib
 from wavegen.errors import RangeError, SeqFormatError
 from wavegen.sequence.events import RFEvent, Rotation, Trigger
 
@@ -106,7 +107,12 @@ class _Grid:
 
 
 class _PWL:
-    """A piecewise-linear channel: vertices (int ns, values) with segments valid only inside an event."""
+    """A piecewise-linear channel: vertices (int ns, values) with segments valid only inside an event.
+
+    Segment ``j`` covers output indices ``[c[j], c[j+1])``; its value at ``k`` is
+    ``v0[j] + slope[j] * ((k*A - tdc[j]) / den[j])`` (``tdc = t*D - C``), evaluated by the C kernel
+    ``wg_seq_pwl_eval`` when available, else by the same arithmetic in NumPy.
+    """
 
     def __init__(self, grid: _Grid, t: np.ndarray, v: np.ndarray, occ: np.ndarray) -> None:
         self.grid = grid
@@ -115,10 +121,9 @@ class _PWL:
         n = t.size
         if n >= 2:
             valid = occ[1:] == occ[:-1]
-            self.v0 = np.where(valid, v[:-1], 0)
-            dv = np.where(valid, v[1:] - v[:-1], 0)
+            self.v0 = np.ascontiguousarray(np.where(valid, v[:-1], 0))
+            self.slope_num = np.ascontiguousarray(np.where(valid, v[1:] - v[:-1], 0))
             dt = (t[1:] - t[:-1]).astype(np.float64) * grid.D
-            self.slope_num = dv
             self.den = np.where(dt > 0, dt, 1.0)
             self.occ = occ[:-1]
         else:
@@ -126,25 +131,62 @@ class _PWL:
             self.slope_num = self.v0
             self.den = np.zeros(0)
             self.occ = np.zeros(0, dtype=np.int64)
+        tmax = int(np.max(np.abs(t))) if n else 0
+        self._tdc: np.ndarray | None = None
+        if tmax * grid.D + abs(grid.C) < _SAFE:
+            self._tdc = t * grid.D - grid.C
 
-    def eval(self, k0: int, k1: int, out: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
-        """Write the values for k in [k0, k1) into ``out`` (len k1-k0, zero-filled).
-
-        Returns (start offset in out, the segment index of each written sample, the written k).
-        """
+    def _window(self, k0: int, k1: int) -> tuple[int, int]:
         c = self.c
-        if c.size < 2:
-            return 0, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         jlo = max(int(np.searchsorted(c, k0, side="right")) - 1, 0)
         jhi = min(int(np.searchsorted(c, k1, side="left")), c.size - 1)
+        return jlo, jhi
+
+    def eval(self, k0: int, k1: int, out: np.ndarray) -> None:
+        """Write the values for k in [k0, k1) into ``out`` (len k1-k0, zero-filled)."""
+        if self.c.size < 2:
+            return
+        jlo, jhi = self._window(k0, k1)
         if jhi <= jlo:
-            return 0, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+            return
+        if (
+            NATIVE
+            and self._tdc is not None
+            and out.dtype == np.float64
+            and self.v0.dtype == np.float64
+            and max(abs(k0), abs(k1)) * self.grid.A < _SAFE
+        ):
+            lib.wg_seq_pwl_eval(
+                ffi.from_buffer("int64_t[]", self.c),
+                ffi.from_buffer("int64_t[]", self._tdc),
+                ffi.from_buffer("double[]", self.v0),
+                ffi.from_buffer("double[]", self.slope_num),
+                ffi.from_buffer("double[]", self.den),
+                jlo,
+                jhi,
+                self.grid.A,
+                k0,
+                k1,
+                ffi.from_buffer("double[]", out),
+            )
+            return
+        self.eval_numpy(k0, k1, out)
+
+    def eval_numpy(self, k0: int, k1: int, out: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+        """NumPy reference of :meth:`eval`; also returns (offset in out, segment of each sample, k)."""
+        empty = (0, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+        if self.c.size < 2:
+            return empty
+        jlo, jhi = self._window(k0, k1)
+        if jhi <= jlo:
+            return empty
+        c = self.c
         s = np.clip(c[jlo:jhi], k0, k1)
         e = np.clip(c[jlo + 1 : jhi + 1], k0, k1)
         counts = e - s
         total = int(counts.sum())
         if total == 0:
-            return 0, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+            return empty
         seg = np.repeat(np.arange(jlo, jhi, dtype=np.int64), counts)
         kstart = int(s[0])
         k = np.arange(kstart, kstart + total, dtype=np.int64)
@@ -368,26 +410,28 @@ class Renderer:
         blocks = np.flatnonzero(ids > 0)
         regular = {k for k, v in lib.items() if v.time_shape is None}
         is_reg = np.isin(ids[blocks], list(regular)) if regular else np.zeros(blocks.size, dtype=bool)
-        # regular RF: zero-order hold per raster cell
+        # regular RF: zero-order hold per raster cell. The modulated samples of each distinct event are
+        # computed once (offsets applied at the sample centres); rendering is then a pure gather.
         rb = blocks[is_reg]
         self._rf_gates: _Gates | None = None
         if rb.size:
             rid = ids[rb]
             uniq, inv = np.unique(rid, return_inverse=True)
-            sigs, n, delay, f, ph = [], [], [], [], []
-            # the base signal depends on the shapes and amplitude only; offsets are per event
+            sigs, n, delay = [], [], []
             for i in uniq.tolist():
                 ev = lib[i]
-                sigs.append(ev.signal_hz / self.gamma)
-                n.append(len(ev.magnitude))
-                delay.append(ev.delay_ns)
+                sig = ev.signal_hz / self.gamma
                 fo, po = self._offsets(ev)
-                f.append(fo)
-                ph.append(po)
+                if fo != 0 or po != 0:
+                    tc = (np.arange(sig.size) + 0.5) * (rr * 1e-9)
+                    sig = sig * np.exp(1j * (po + 2 * np.pi * fo * tc))
+                sigs.append(sig)
+                n.append(sig.size)
+                delay.append(ev.delay_ns)
             n_a = np.array(n, dtype=np.int64)
             off = np.zeros(n_a.size, dtype=np.int64)
             np.cumsum(n_a[:-1], out=off[1:])
-            self._rf_lib = np.concatenate(sigs)
+            self._rf_lib = np.ascontiguousarray(np.concatenate(sigs).astype(np.complex128))
             ends_ev = np.array(delay, dtype=np.int64) + n_a * rr
             over = ends_ev[inv] > self._durs[rb]
             if np.any(over):
@@ -399,11 +443,13 @@ class Renderer:
             self._rf_gates = _Gates(ks, ke)
             o = self._rf_gates.order
             self._rf_start = start[o]
-            self._rf_off = off[inv][o]
-            self._rf_f = np.array(f)[inv][o]
-            self._rf_ph = np.array(ph)[inv][o]
+            self._rf_off = np.ascontiguousarray(off[inv][o])
             self._rf_n = n_a[inv][o]
             self._rf_raster = rr
+            tmax = int(np.max(np.abs(start))) + int(n_a.max()) * rr
+            self._rf_sdc: np.ndarray | None = None
+            if tmax * self.grid.D + abs(self.grid.C) < _SAFE:
+                self._rf_sdc = np.ascontiguousarray(self._rf_start * self.grid.D - self.grid.C)
         # time-shaped RF: linear between vertices, modulation at the output time
         tb = blocks[~is_reg]
         self._rf_pwl: _PWL | None = None
@@ -435,31 +481,35 @@ class Renderer:
         out = np.zeros(k1 - k0, dtype=np.complex128)
         g = self._rf_gates
         if g is not None:
-            s, e, idx = g.window(k0, k1)
-            if s.size:
-                n = e - s
-                total = int(n.sum())
-                first = np.zeros(n.size, dtype=np.int64)
-                np.cumsum(n[:-1], out=first[1:])
-                k = np.repeat(s - first, n) + np.arange(total, dtype=np.int64)
-                occ = np.repeat(idx, n)
-                start = self._rf_start[occ]
-                # sample index: floor((t_k - start) / raster), exact in integers
-                num = self.grid.offsets(k, start)
-                i = (num // (self._rf_raster * self.grid.D)).astype(np.int64)
-                if num.dtype != np.int64:  # float path (huge times): keep inside the pulse
-                    i = np.clip(i, 0, self._rf_n[occ] - 1)
-                vals = self._rf_lib[self._rf_off[occ] + i]
-                f = self._rf_f[occ]
-                ph = self._rf_ph[occ]
-                if np.any(f != 0) or np.any(ph != 0):
-                    tc = (i.astype(np.float64) + 0.5) * (self._rf_raster * 1e-9)
-                    vals = vals * np.exp(1j * (ph + 2 * np.pi * f * tc))
-                out[k - k0] = vals
+            hi = int(np.searchsorted(g.s, k1, side="left"))
+            lo = min(int(np.searchsorted(g.e, k0, side="right")), hi)
+            cell = self._rf_raster * self.grid.D
+            if (
+                NATIVE
+                and hi > lo
+                and self._rf_sdc is not None
+                and max(abs(k0), abs(k1)) * self.grid.A < _SAFE
+            ):
+                lib.wg_seq_zoh_eval(
+                    ffi.from_buffer("int64_t[]", g.s),
+                    ffi.from_buffer("int64_t[]", g.e),
+                    ffi.from_buffer("int64_t[]", self._rf_sdc),
+                    ffi.from_buffer("int64_t[]", self._rf_off),
+                    lo,
+                    hi,
+                    self.grid.A,
+                    cell,
+                    ffi.from_buffer("double[]", self._rf_lib.view(np.float64)),
+                    k0,
+                    k1,
+                    ffi.from_buffer("double[]", out.view(np.float64)),
+                )
+            elif hi > lo:
+                self._zoh_numpy(k0, k1, out)
         p = self._rf_pwl
         if p is not None:
             tmp = np.zeros(k1 - k0, dtype=np.complex128)
-            at, seg, k = p.eval(k0, k1, tmp)
+            at, seg, k = p.eval_numpy(k0, k1, tmp)
             if seg.size:
                 j = np.searchsorted(self._rf_pwl_blocks, p.occ[seg])
                 s0, fo, po = self._rf_pwl_s0[j], self._rf_pwl_f[j], self._rf_pwl_p[j]
@@ -468,6 +518,25 @@ class Renderer:
                     tmp[at : at + k.size] *= np.exp(1j * (po + 2 * np.pi * fo * dt_s))
             out += tmp
         return out
+
+    def _zoh_numpy(self, k0: int, k1: int, out: np.ndarray) -> None:
+        """NumPy reference of the regular-RF zero-order hold (same integers, same copies as the C kernel)."""
+        g = self._rf_gates
+        assert g is not None
+        s, e, idx = g.window(k0, k1)
+        if s.size == 0:
+            return
+        n = e - s
+        total = int(n.sum())
+        first = np.zeros(n.size, dtype=np.int64)
+        np.cumsum(n[:-1], out=first[1:])
+        k = np.repeat(s - first, n) + np.arange(total, dtype=np.int64)
+        occ = np.repeat(idx, n)
+        num = self.grid.offsets(k, self._rf_start[occ])
+        i = (num // (self._rf_raster * self.grid.D)).astype(np.int64)
+        if num.dtype != np.int64:  # float path (huge times): keep inside the pulse
+            i = np.clip(i, 0, self._rf_n[occ] - 1)
+        out[k - k0] = self._rf_lib[self._rf_off[occ] + i]
 
     # --- ADC and triggers ---------------------------------------------------------------------------
 

@@ -205,7 +205,7 @@ def write_seq(
                       f"major {major}", f"minor {minor}", f"revision {rev}", ""]  # fmt: skip
     defs: dict[str, str] = {}
     for key, attr in RASTER_KEYS.items():
-        defs[key] = _num(getattr(seq, attr) * 1e-9)
+        defs[key] = _num(getattr(seq, attr) / 1e9)
     for k, v in seq.definitions.items():
         if k not in defs:
             defs[k] = v

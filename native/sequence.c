@@ -1,0 +1,55 @@
+/* Piecewise-linear evaluation on an exact integer output grid, for wavegen.sequence.render.
+ *
+ * Output sample k sits at t_k = (k*A + C) / D ns. Segment j of a channel starts at output index c[j]
+ * and ends before c[j+1]; its value at k is v0[j] + slope[j] * ((double)(k*A - tdc[j]) / den[j]),
+ * with tdc[j] = t_j*D - C (int64) and den[j] = (t_{j+1} - t_j) * D. The caller guarantees that every
+ * k*A - tdc[j] fits in int64. The arithmetic is the same, operation by operation, as the NumPy
+ * reference in render.py (-ffp-contract=off), so both give identical bits. Inside a segment
+ * k*A >= tdc[j], so the fraction is never negative.
+ */
+#include <stdint.h>
+
+void wg_seq_pwl_eval(const int64_t *c, const int64_t *tdc, const double *v0, const double *slope,
+                     const double *den, int64_t jlo, int64_t jhi, int64_t A, int64_t k0, int64_t k1,
+                     double *out)
+{
+    for (int64_t j = jlo; j < jhi; ++j) {
+        int64_t s = c[j] < k0 ? k0 : c[j];
+        int64_t e = c[j + 1] > k1 ? k1 : c[j + 1];
+        if (e <= s)
+            continue;
+        const double a = v0[j], b = slope[j], d = den[j];
+        const int64_t t = tdc[j];
+        double *o = out - k0;
+        if (b == 0.0 && !(b < 0.0) && 1.0 / b > 0.0) {
+            /* slope +0: frac >= 0 inside the segment, so b*frac is +0 and the value is a + 0.0 */
+            const double z = a + 0.0;
+            for (int64_t k = s; k < e; ++k)
+                o[k] = z;
+        } else {
+            for (int64_t k = s; k < e; ++k)
+                o[k] = a + b * ((double)(k * A - t) / d);
+        }
+    }
+}
+
+/* Zero-order hold of raster samples: occurrence o covers output indices [ks[o], ke[o]); sample k takes
+ * lib[off[o] + (k*A - sdc[o]) / cell] (integer division; the dividend is >= 0 inside the range), with
+ * sdc[o] = start_o*D - C and cell = raster*D. Values are complex (re, im interleaved) and copied, so
+ * the result is bit-identical to the NumPy reference. */
+void wg_seq_zoh_eval(const int64_t *ks, const int64_t *ke, const int64_t *sdc, const int64_t *off,
+                     int64_t olo, int64_t ohi, int64_t A, int64_t cell, const double *lib, int64_t k0,
+                     int64_t k1, double *out)
+{
+    for (int64_t o = olo; o < ohi; ++o) {
+        int64_t s = ks[o] < k0 ? k0 : ks[o];
+        int64_t e = ke[o] > k1 ? k1 : ke[o];
+        const double *src = lib + 2 * off[o];
+        const int64_t t = sdc[o];
+        for (int64_t k = s; k < e; ++k) {
+            int64_t i = (k * A - t) / cell;
+            out[2 * (k - k0)] = src[2 * i];
+            out[2 * (k - k0) + 1] = src[2 * i + 1];
+        }
+    }
+}
