@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from wavegen.design.adiabatic import bir4_pulse, hyperbolic_secant_pulse, wurst_pulse
 from wavegen.design.bloch import BlochResult, ProfileMetrics, profile_metrics
 from wavegen.design.gradients import (
     ArbitraryGradient,
@@ -42,4 +43,7 @@ __all__: list[str] = [
     "slice_refocus_area_t_s_per_m",
     "slice_select_gradient",
     "slr_pulse",
+    "bir4_pulse",
+    "hyperbolic_secant_pulse",
+    "wurst_pulse",
 ]
