@@ -21,6 +21,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -29,7 +31,7 @@ from wavegen.design.trajectories import archimedean_spiral
 from wavegen.limits import SystemLimits
 
 
-def _best_of(fn, repeat: int) -> tuple[float, object]:
+def _best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     best = float("inf")
     out = None
     for _ in range(repeat):
@@ -71,12 +73,16 @@ def main() -> int:
     c[:, :2] = k / 100.0  # cycles/m -> 1/cm
     gamma_khz_per_g = gamma * 1e-7  # Hz/T -> kHz/G
     t_sp, res = _best_of(
-        lambda: sprf.min_time_gradient(c, g0=0, gfin=None, gmax=4.0, smax=15.0, dt=dt * 1e3, gamma=gamma_khz_per_g),
+        lambda: sprf.min_time_gradient(
+            c, g0=0, gfin=None, gmax=4.0, smax=15.0, dt=dt * 1e3, gamma=gamma_khz_per_g
+        ),
         1,
     )
-    g_sp = np.asarray(res[0])[:, :2] * 1e-2  # G/cm -> T/m  # type: ignore[index]
+    g_sp = np.asarray(res[0])[:, :2] * 1e-2  # G/cm -> T/m
     amp_sp = float(np.max(np.linalg.norm(g_sp, axis=1))) / limits.max_grad_t_per_m
-    slew_sp = float(np.max(np.linalg.norm(np.diff(g_sp, axis=0), axis=1))) / dt / limits.max_slew_t_per_m_per_s
+    slew_sp = (
+        float(np.max(np.linalg.norm(np.diff(g_sp, axis=0), axis=1))) / dt / limits.max_slew_t_per_m_per_s
+    )
     dur_sp = g_sp.shape[0] * dt
     dur_wg = g_wg.shape[0] * dt
     print(f"{'sigpy':10s} {t_sp:10.4f} {dur_sp * 1e3:14.3f} {amp_sp:13.4f} {slew_sp:14.4f}")

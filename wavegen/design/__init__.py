@@ -11,6 +11,26 @@ from wavegen.design.gradients import (
     Trapezoid,
     check_gradient,
 )
+from wavegen.design.mintime import gradient_to_k, min_time_gradient, sampled_limit_excess
+from wavegen.design.moments import flow_compensated_bipolar, gradient_moments, sampled_moments
+from wavegen.design.trajectories import (
+    archimedean_spiral,
+    epi_path,
+    radial_spoke,
+    rosette,
+    variable_density_spiral,
+)
+from wavegen.design.trapezoid import (
+    join_gradients,
+    ramp,
+    readout_trapezoid,
+    shortest_arbitrary_gradient,
+    shortest_extended_trapezoid,
+    shortest_trapezoid,
+    split_gradient,
+    trapezoid_for_amplitude,
+    trapezoid_for_duration,
+)
 from wavegen.design.rf import (
     RFPulse,
     arbitrary_pulse,
@@ -30,6 +50,26 @@ __all__: list[str] = [
     "Gradient",
     "Trapezoid",
     "check_gradient",
+    "shortest_trapezoid",
+    "trapezoid_for_duration",
+    "trapezoid_for_amplitude",
+    "readout_trapezoid",
+    "ramp",
+    "shortest_extended_trapezoid",
+    "shortest_arbitrary_gradient",
+    "split_gradient",
+    "join_gradients",
+    "gradient_moments",
+    "sampled_moments",
+    "flow_compensated_bipolar",
+    "min_time_gradient",
+    "gradient_to_k",
+    "sampled_limit_excess",
+    "archimedean_spiral",
+    "variable_density_spiral",
+    "epi_path",
+    "radial_spoke",
+    "rosette",
     # RF (H4); the simulator itself: wavegen.design.bloch.simulate / simulate_ab
     "BlochResult",
     "ProfileMetrics",

@@ -624,11 +624,11 @@ def _stretch_fixed_ends(
         total = float(sum(float(np.sum(t)) for t in ts))
         if total <= target_s:
             best = (us, ts, total / target_s)
-            lo = c
+            hi = c  # fast enough: try lower limits (longer) to land just under the target
             if total >= target_s * (1.0 - 1e-12):
                 break
         else:
-            hi = c
+            lo = c
     if best is None:
         raise DesignError("could not fit the path with fixed end gradients to the raster")
     return best

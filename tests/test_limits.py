@@ -1,0 +1,77 @@
+"""SystemLimits: documented defaults, units at the edge, validation, integer raster ticks."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+
+from wavegen.errors import NonFiniteError, RangeError, RasterError, UnitError
+from wavegen.limits import GAMMA_1H_HZ_PER_T, GAMMA_PULSEQ_HZ_PER_T, TICK_S, SystemLimits, seconds_to_ticks
+
+
+def test_defaults_are_documented_values() -> None:
+    lim = SystemLimits()
+    assert lim.max_grad_t_per_m == 40e-3
+    assert lim.max_slew_t_per_m_per_s == 150.0
+    assert (lim.grad_raster_s, lim.rf_raster_s, lim.adc_raster_s, lim.block_raster_s) == (
+        10e-6,
+        1e-6,
+        100e-9,
+        10e-6,
+    )
+    assert lim.gamma_hz_per_t == GAMMA_1H_HZ_PER_T == 42.577478518e6
+    assert GAMMA_PULSEQ_HZ_PER_T == 42.576e6
+    assert (lim.grad_raster_ns, lim.rf_raster_ns, lim.adc_raster_ns, lim.block_raster_ns) == (
+        10_000,
+        1000,
+        100,
+        10_000,
+    )
+    assert lim.max_grad_hz_per_m == pytest.approx(40e-3 * GAMMA_1H_HZ_PER_T)
+    assert lim.max_slew_hz_per_m_per_s == pytest.approx(150 * GAMMA_1H_HZ_PER_T)
+    assert TICK_S == 1e-9
+
+
+def test_frozen_and_no_shared_mutable_default() -> None:
+    lim = SystemLimits()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        lim.max_grad_t_per_m = 1.0  # type: ignore[misc]
+    other = lim.replace(max_grad_t_per_m=0.08)
+    assert other.max_grad_t_per_m == 0.08 and lim.max_grad_t_per_m == 0.04
+    assert SystemLimits() == lim
+
+
+def test_from_units() -> None:
+    lim = SystemLimits.from_units(
+        max_grad="80 mT/m", max_slew="200 T/m/s", grad_raster="4 us", gamma="10.7084 MHz/T"
+    )
+    assert lim.max_grad_t_per_m == pytest.approx(0.08)
+    assert lim.max_slew_t_per_m_per_s == pytest.approx(200.0)
+    assert lim.grad_raster_ns == 4000
+    assert lim.gamma_hz_per_t == pytest.approx(10.7084e6)
+    assert SystemLimits.from_units(max_slew="15 G/cm/ms").max_slew_t_per_m_per_s == pytest.approx(150.0)
+    with pytest.raises(UnitError):
+        SystemLimits.from_units(max_grad="40 mT")
+    with pytest.raises(RangeError, match="known"):
+        SystemLimits.from_units(max_gradient="40 mT/m")
+
+
+def test_validation() -> None:
+    with pytest.raises(RangeError):
+        SystemLimits(max_grad_t_per_m=-0.04)
+    with pytest.raises(NonFiniteError):
+        SystemLimits(max_slew_t_per_m_per_s=math.inf)
+    with pytest.raises(RasterError):
+        SystemLimits(grad_raster_s=10.5e-9)
+    with pytest.raises(RangeError):
+        SystemLimits(rf_dead_time_s=-1e-6)
+    assert SystemLimits(rf_dead_time_s=0.0).rf_dead_time_s == 0.0
+
+
+def test_seconds_to_ticks() -> None:
+    assert seconds_to_ticks(0.00086) == 860_000
+    assert seconds_to_ticks(3 * 0.1e-6) == 300
+    with pytest.raises(RasterError):
+        seconds_to_ticks(1.5e-9)
