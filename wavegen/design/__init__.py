@@ -13,6 +13,17 @@ from wavegen.design.gradients import (
 )
 from wavegen.design.mintime import gradient_to_k, min_time_gradient, sampled_limit_excess
 from wavegen.design.moments import flow_compensated_bipolar, gradient_moments, sampled_moments
+from wavegen.design.rf import (
+    RFPulse,
+    arbitrary_pulse,
+    block_pulse,
+    gauss_pulse,
+    scale_to_flip_angle,
+    sinc_pulse,
+    slice_refocus_area_t_s_per_m,
+    slice_select_gradient,
+)
+from wavegen.design.slr import slr_pulse
 from wavegen.design.trajectories import (
     archimedean_spiral,
     epi_path,
@@ -31,17 +42,6 @@ from wavegen.design.trapezoid import (
     trapezoid_for_amplitude,
     trapezoid_for_duration,
 )
-from wavegen.design.rf import (
-    RFPulse,
-    arbitrary_pulse,
-    block_pulse,
-    gauss_pulse,
-    scale_to_flip_angle,
-    sinc_pulse,
-    slice_refocus_area_t_s_per_m,
-    slice_select_gradient,
-)
-from wavegen.design.slr import slr_pulse
 
 __all__: list[str] = [
     # gradients (H3)
