@@ -305,3 +305,24 @@ def test_b1_peak_and_plot() -> None:
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+def test_patient_false_reports_but_does_not_judge_patient_rules() -> None:
+    dt = 10e-6
+    g = np.zeros((20_000, 3))
+    k = np.arange(20_000)
+    up = (k - 100) * 100.0 * dt  # 3.5 ms ramps at 100 T/m/s on y
+    g[:, 1] = np.clip(np.minimum(up, (19_900 - k) * 100.0 * dt), 0, 0.035)
+    wf = Waveforms(g, dt, pulse_train(B1_90, 1e-3, 10e-3, 20, dt), dt)
+    lim = SystemLimits(max_slew_t_per_m_per_s=150.0)
+    rep = check(wf, lim, sar_calibration=SarCalibration(w_per_kg_per_ut2=20.0))
+    assert rep["pns_safe"].verdict == "fail"  # example hardware, y: 100 % at 48 T/m/s
+    assert rep["sar_whole_body_6min"].verdict == "fail"
+    bench = check(wf, lim, sar_calibration=SarCalibration(w_per_kg_per_ut2=20.0), patient=False)
+    assert bench.ok
+    for rule in ("pns_safe", "sar_whole_body_6min", "pns_iec"):
+        assert bench[rule].verdict == "info" and "patient=False" in bench[rule].note
+        assert bench[rule].value == rep[rule].value
+    assert bench["grad_slew"].verdict == "pass"
+    with pytest.raises(ConfigError, match="contradicts"):
+        check(wf, lim, patient=False, patient_mass_kg=70.0)

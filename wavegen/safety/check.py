@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -108,9 +109,16 @@ def _check_b1_peak(wf: Waveforms, max_b1_t: float) -> tuple[RuleResult, ...]:
 
 
 def _safe_rule(
-    rule: str, quantity: str, wf: Waveforms, g3: np.ndarray, model: SafeModel, limit_pct: float, note: str
+    rule: str,
+    quantity: str,
+    wf: Waveforms,
+    g3: np.ndarray,
+    model: SafeModel,
+    limit_pct: float,
+    note: str,
+    end_step: bool,
 ) -> tuple[RuleResult, np.ndarray]:
-    res = safe_pns(g3, wf.grad_raster_s, model, t0_s=wf.t0_s, end_step=True)
+    res = safe_pns(g3, wf.grad_raster_s, model, t0_s=wf.t0_s, end_step=end_step)
     i = res.argmax
     val = 100.0 * res.max
     axis = ("gx", "gy", "gz")[int(np.argmax(res.per_axis[i]))]
@@ -265,6 +273,18 @@ def _sar_rules(
     return tuple(out)
 
 
+_PATIENT_PREFIXES = ("pns_", "cns_", "cardiac_", "sar_", "b1rms_")
+
+
+def _is_patient_rule(rule: str) -> bool:
+    return rule.startswith(_PATIENT_PREFIXES)
+
+
+def _not_judged(r: RuleResult) -> RuleResult:
+    note = "patient=False: no person exposed, reported but not judged" + (f"; {r.note}" if r.note else "")
+    return replace(r, verdict="info", note=note)
+
+
 def _resolve_hardware(hardware: GradientHardware | str | Path | None) -> GradientHardware:
     if hardware is None:
         return example_hardware()
@@ -297,6 +317,7 @@ def check(
     periodic: bool = True,
     zero_edges: bool = True,
     keep_traces: bool = True,
+    patient: bool = True,
 ) -> SafetyReport:
     """Check waveforms against every safety rule (see the module table).
 
@@ -335,6 +356,10 @@ def check(
         The hardware is at rest before and after the waveform (steps from/to 0 count as slew).
     keep_traces
         Keep per-sample traces in the report for :meth:`SafetyReport.plot`.
+    patient
+        Whether a person can be exposed (default ``True``: fail safe). With ``False`` (a bench with a
+        dummy load or a phantom, nobody in the magnet) the patient rules -- PNS, cardiac stimulation,
+        SAR -- are still computed and reported, as ``"info"``, and only the hardware rules are judged.
 
     Returns
     -------
@@ -362,6 +387,8 @@ def check(
         cals = tuple(sar_calibration)
         if not all(isinstance(c, SarCalibration) for c in cals):
             raise ConfigError("sar_calibration must be SarCalibration objects")
+    if not patient and patient_mass_kg is not None:
+        raise ConfigError("patient=False contradicts patient_mass_kg: is a patient exposed or not?")
     if wf.has_rf and patient_mass_kg is not None and not cals:
         raise ConfigError(
             "missing SAR calibration: a patient (patient_mass_kg) is exposed to RF, so absolute SAR is "
@@ -391,7 +418,14 @@ def check(
             if hw.pns is not None:
                 ex = "; EXAMPLE hardware, not a real scanner" if hw.is_example else ""
                 r, norm = _safe_rule(
-                    "pns_safe", "SAFE PNS prediction", wf, g3, hw.pns, 100.0 * MODE_FACTOR[mode], ex
+                    "pns_safe",
+                    "SAFE PNS prediction",
+                    wf,
+                    g3,
+                    hw.pns,
+                    100.0 * MODE_FACTOR[mode],
+                    ex,
+                    zero_edges,
                 )
                 results.append(r)
                 if keep_traces:
@@ -399,7 +433,14 @@ def check(
                     traces["pns_safe"] = (t, 100.0 * norm, "%")
             if hw.cardiac is not None:
                 r, _ = _safe_rule(
-                    "cns_safe", "SAFE cardiac stimulation prediction", wf, g3, hw.cardiac, 100.0, ""
+                    "cns_safe",
+                    "SAFE cardiac stimulation prediction",
+                    wf,
+                    g3,
+                    hw.cardiac,
+                    100.0,
+                    "",
+                    zero_edges,
                 )
                 results.append(r)
         if iec is not False:
@@ -425,6 +466,8 @@ def check(
                     note="no RfAmplifier given: peak/average power and duty cycle not checked",
                 )
             )
+    if not patient:
+        results = [_not_judged(r) if _is_patient_rule(r.rule) else r for r in results]
     report = SafetyReport(tuple(results), mode=mode, digest=wf.digest(), traces=traces)
     if report.ok:
         log.info("safety check (%s): ok, %d rules, %d unverified", mode, len(results), len(report.unverified))
