@@ -379,28 +379,12 @@ def stimulus_segments(slew_t_per_m_per_s: np.ndarray, dt_s: float) -> StimulusSe
     sign = np.where(a <= tiny, 0, np.sign(s)).astype(np.int8)
     starts = np.concatenate(([0], np.flatnonzero(np.diff(sign)) + 1))
     stops = np.concatenate((starts[1:], [s.size]))
+    sums = np.add.reduceat(a, starts)
+    maxs = np.maximum.reduceat(a, starts)
+    # first position of each segment's maximum: the first hit at or after the segment's start
+    hits = np.flatnonzero(a == np.repeat(maxs, stops - starts))
+    first_max = hits[np.searchsorted(hits, starts)]
     keep = sign[starts] != 0
-    sums = np.add.reduceat(a, starts)[keep]
-    maxs = np.maximum.reduceat(a, starts)[keep]
-    starts, stops = starts[keep], stops[keep]
+    starts, stops, sums, maxs, first_max = starts[keep], stops[keep], sums[keep], maxs[keep], first_max[keep]
     t_eff = dt_s * sums / maxs
-    # index of the maximum inside each kept segment
-    seg_id = np.repeat(np.arange(starts.size), stops - starts)
-    members = _ranges(starts, stops)
-    is_max = a[members] == maxs[seg_id]
-    first_max = np.full(starts.size, -1, dtype=np.intp)
-    hits = members[is_max]
-    hit_seg = seg_id[is_max]
-    # the first maximum of each segment: reversed assignment keeps the first
-    first_max[hit_seg[::-1]] = hits[::-1]
-    return StimulusSegments(starts, stops, t_eff, maxs, first_max)
-
-
-def _ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
-    """Concatenation of ``arange(b, e)`` for every segment, vectorized."""
-    lengths = stops - starts
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.intp)
-    offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
-    return np.arange(total, dtype=np.intp) + offsets
+    return StimulusSegments(starts, stops, t_eff, maxs, first_max.astype(np.intp))
