@@ -191,6 +191,8 @@ class ArbGradient:
         d = self.delay_ns
         if self.time_shape is not None:
             tt = self.time_shape.samples * grad_raster_ns
+            if float(tt[-1]) >= 2.0**53:
+                raise RangeError(f"ArbGradient: time shape ends at {float(tt[-1])!r} ns, out of range")
             ti = np.rint(tt)
             if np.any(np.abs(tt - ti) > 1e-6):
                 raise RangeError("ArbGradient: time shape times are not whole nanoseconds")
@@ -215,6 +217,8 @@ class ArbGradient:
 
 
 def _whole_ns(x: float, name: str) -> int:
+    if not abs(x) < 2.0**53:
+        raise RangeError(f"{name} = {x!r} ns is out of range")
     n = round(x)
     if abs(x - n) > 1e-6:
         raise RangeError(f"{name} = {x!r} ns is not a whole number of ns")
@@ -278,7 +282,10 @@ class RFEvent:
     @property
     def signal_hz(self) -> np.ndarray:
         """Complex samples ``amp * mag * exp(2j*pi*phase)``, Hz (no frequency/phase offset)."""
-        return self.amplitude_hz * self.magnitude.samples * np.exp(2j * np.pi * self.phase.samples)
+        ph = self.phase.samples
+        if np.any(np.abs(ph) > 1.0):  # whole turns do not matter; keep the argument small
+            ph = np.mod(ph, 1.0)
+        return self.amplitude_hz * self.magnitude.samples * np.exp(2j * np.pi * ph)
 
     def sample_times_ns(self, rf_raster_ns: int) -> np.ndarray:
         """Sample times from the shape start (after delay), ns (float64)."""

@@ -458,6 +458,8 @@ class Renderer:
             for b in tb.tolist():
                 ev = lib[int(ids[b])]
                 tt = ev.time_shape.samples * rr
+                if float(tt[-1]) >= 2.0**53:
+                    raise SeqFormatError(f"block {b + 1}: RF time shape ends out of range")
                 ti = np.rint(tt)
                 if np.any(np.abs(tt - ti) > 1e-6):
                     raise SeqFormatError(f"block {b + 1}: RF time shape times are not whole ns")

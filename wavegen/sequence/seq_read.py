@@ -82,15 +82,24 @@ class _Src:
         return SeqFormatError(f"{self.name}: {msg}")
 
 
+_MAX_INT = 1 << 53  # ids, counts and ns: beyond this nothing is physical and int64 products overflow
+_MAX_FLOAT = 1e15  # |amplitudes|, frequencies, phases, shape samples: 1e15 Hz/m is 2e7 T/m
+
+
 def _int(src: _Src, ln: int, tok: str, what: str) -> int:
     if _INT_RE.match(tok):
-        return int(tok)
+        v = int(tok)
+        if abs(v) >= _MAX_INT:
+            raise src.err(ln, f"{what} = {tok} is out of range (|value| < 2**53)")
+        return v
     try:
         f = float(tok)
     except ValueError:
         raise src.err(ln, f"{what} = {tok!r} is not a number") from None
     if not math.isfinite(f) or f != math.floor(f):
         raise src.err(ln, f"{what} = {tok!r} must be an integer")
+    if abs(f) >= _MAX_INT:
+        raise src.err(ln, f"{what} = {tok} is out of range (|value| < 2**53)")
     return int(f)
 
 
@@ -101,20 +110,26 @@ def _float(src: _Src, ln: int, tok: str, what: str) -> float:
         raise src.err(ln, f"{what} = {tok!r} is not a number") from None
     if not math.isfinite(f):
         raise src.err(ln, f"{what} = {tok!r} is not finite")
+    if abs(f) > _MAX_FLOAT:
+        raise src.err(ln, f"{what} = {tok} is out of range (|value| <= 1e15)")
     return f
 
 
 def _ns(src: _Src, ln: int, tok: str, what: str, scale: int) -> int:
     """A time field in us (scale 1000) or ns (scale 1) as exact integer ns."""
     if _INT_RE.match(tok):
-        return int(tok) * scale
-    try:
-        x = Fraction(tok) * scale
-    except (ValueError, ZeroDivisionError):
-        raise src.err(ln, f"{what} = {tok!r} is not a number") from None
-    if x.denominator != 1:
-        raise src.err(ln, f"{what} = {tok!r} is not a whole number of ns")
-    return int(x)
+        v = int(tok) * scale
+    else:
+        try:
+            x = Fraction(tok) * scale
+        except (ValueError, ZeroDivisionError, OverflowError):
+            raise src.err(ln, f"{what} = {tok!r} is not a number") from None
+        if x.denominator != 1:
+            raise src.err(ln, f"{what} = {tok!r} is not a whole number of ns")
+        v = int(x)
+    if abs(v) >= _MAX_INT:
+        raise src.err(ln, f"{what} = {tok} is out of range")
+    return v
 
 
 def _split_sections(src: _Src) -> list[tuple[str, int, list[tuple[int, str]]]]:
@@ -261,7 +276,7 @@ def _parse(
             ln = def_lines[key]
             val = _float(src, ln, defs.pop(key), key)
             ns = val * 1e9
-            if val <= 0 or abs(ns - round(ns)) > 1e-6 * max(1.0, ns):
+            if val <= 0 or abs(ns - round(ns)) > max(1e-6, 1e-12 * ns):
                 raise src.err(ln, f"{key} = {val!r} s must be a positive whole number of ns")
             setattr(seq, attr, int(round(ns)))
         elif vc >= 1_004_000:
@@ -405,9 +420,10 @@ def _read_shapes(src: _Src, sec: tuple[int, list[tuple[int, str]]] | None) -> di
             for k, v in enumerate(vals):
                 _float(src, body[i + 2 + k][0], v, f"shape {sid} sample")
             raise src.err(ln, f"shape {sid}: bad sample") from None
-        if not np.all(np.isfinite(toks)):
-            k = int(np.flatnonzero(~np.isfinite(toks))[0])
-            raise src.err(body[i + 2 + k][0], f"shape {sid} sample {vals[k]!r} is not finite")
+        bad_tok = ~np.isfinite(toks) | (np.abs(toks) > _MAX_FLOAT)
+        if np.any(bad_tok):
+            k = int(np.flatnonzero(bad_tok)[0])
+            raise src.err(body[i + 2 + k][0], f"shape {sid} sample {vals[k]!r} is not finite or out of range")
         out[sid] = (ln, num, toks)
         i = j
     return out

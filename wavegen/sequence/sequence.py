@@ -135,6 +135,8 @@ class Sequence:
     def add_block(
         self,
         *events: Any,
+        rf: Any = None,
+        adc: Any = None,
         gx: Any = None,
         gy: Any = None,
         gz: Any = None,
@@ -148,6 +150,8 @@ class Sequence:
         *events
             RF (:class:`RFEvent` or a ``wavegen.design`` ``RFPulse``), :class:`ADCEvent`,
             :class:`Delay` and extension events (triggers, labels, rotation, ...), in any order.
+        rf, adc
+            The same events by keyword (optional).
         gx, gy, gz
             Gradients on each logical axis: :class:`TrapGradient`, :class:`ArbGradient` or the design
             values ``Trapezoid``, ``ExtendedTrapezoid``, ``ArbitraryGradient`` (T/m, converted with
@@ -161,8 +165,9 @@ class Sequence:
         RasterError, RangeError
             Off-raster duration, events longer than the block, two events of one kind.
         """
-        rf: RFEvent | None = None
-        adc: ADCEvent | None = None
+        events = (*events, rf, adc)
+        rf = None
+        adc = None
         exts: list[ExtensionEvent] = []
         min_ns = 0
         for ev in events:
