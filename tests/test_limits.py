@@ -68,6 +68,9 @@ def test_validation() -> None:
     with pytest.raises(RangeError):
         SystemLimits(rf_dead_time_s=-1e-6)
     assert SystemLimits(rf_dead_time_s=0.0).rf_dead_time_s == 0.0
+    # only times must sit on the nanosecond grid; a slew rate is any positive number
+    assert SystemLimits(max_slew_t_per_m_per_s=287.615924081).max_slew_t_per_m_per_s == 287.615924081
+    assert SystemLimits(max_grad_t_per_m=0.0123456789123).max_grad_t_per_m == 0.0123456789123
 
 
 def test_seconds_to_ticks() -> None:

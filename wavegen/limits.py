@@ -125,7 +125,7 @@ class SystemLimits:
                     raise RangeError(f"SystemLimits.{f.name} = {value!r} {unit} must be >= 0 {unit}")
             elif value <= 0:
                 raise RangeError(f"SystemLimits.{f.name} = {value!r} {unit} must be > 0 {unit}")
-            if f.name.endswith("_s"):
+            if _UNITS[f.name][0] == "s":  # times only (max_slew_t_per_m_per_s also ends in "_s")
                 seconds_to_ticks(float(value), name=f"SystemLimits.{f.name}")
             object.__setattr__(self, f.name, float(value))
 

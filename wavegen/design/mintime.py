@@ -273,25 +273,62 @@ class _Piece:
             self.h = np.diff(p_grid)
             self.tangent = np.tile(direction, (p_grid.size, 1))
             self.normal = np.zeros((p_grid.size, n_axes))
+            self.normal_mid = np.zeros((p_grid.size - 1, n_axes))
             self.dp_ds = np.ones(p_grid.size)
         else:
             d1 = self.spline.derivative(1)
             d2 = self.spline.derivative(2)
+
+            def geometry(pp: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+                c1 = d1(pp)
+                c2 = d2(pp)
+                sp = np.linalg.norm(c1, axis=1)
+                if np.any(sp <= 0):
+                    raise DesignError(
+                        "the k-space path has a point of zero speed in its spline; remove repeated points"
+                    )
+                t = c1 / sp[:, None]
+                return t, (c2 - np.sum(t * c2, axis=1)[:, None] * t) / (sp * sp)[:, None], sp
+
+            # refine where the curvature between two grid points exceeds that at both ends: a tight
+            # bend inside one segment would otherwise be missed by the conservative step
+            tangent, normal, sp = geometry(p_grid)
+            mid = 0.5 * (p_grid[:-1] + p_grid[1:])
+            t_mid, n_mid, sp_mid = geometry(mid)
+            floor = 1e-6 * float(np.max(np.linalg.norm(normal, axis=1))) + 1e-300
+            for _ in range(30):
+                ends = np.maximum(np.abs(normal[:-1]), np.abs(normal[1:]))
+                ends_norm = np.maximum(
+                    np.linalg.norm(normal[:-1], axis=1), np.linalg.norm(normal[1:], axis=1)
+                )
+                bad = np.any(np.abs(n_mid) > ends * (1.0 + 1e-3) + floor, axis=1) | (
+                    np.linalg.norm(n_mid, axis=1) > ends_norm * (1.0 + 1e-3) + floor
+                )
+                if not np.any(bad) or p_grid.size > 64 * (n_seg + 1):
+                    break
+                b = np.flatnonzero(bad)
+                # split each bad segment at its midpoint; only the new halves' midpoints are evaluated
+                left = 0.5 * (p_grid[b] + mid[b])
+                right = 0.5 * (mid[b] + p_grid[b + 1])
+                t_l, n_l, sp_l = geometry(left)
+                t_r, n_r, sp_r = geometry(right)
+                p_grid = np.insert(p_grid, b + 1, mid[b])
+                tangent = np.insert(tangent, b + 1, t_mid[b], axis=0)
+                normal = np.insert(normal, b + 1, n_mid[b], axis=0)
+                sp = np.insert(sp, b + 1, sp_mid[b])
+                mid[b], t_mid[b], n_mid[b], sp_mid[b] = left, t_l, n_l, sp_l
+                mid = np.insert(mid, b + 1, right)
+                t_mid = np.insert(t_mid, b + 1, t_r, axis=0)
+                n_mid = np.insert(n_mid, b + 1, n_r, axis=0)
+                sp_mid = np.insert(sp_mid, b + 1, sp_r)
+            self.p_grid = p_grid
             dp = np.diff(p_grid)
             xq = p_grid[:-1, None] + dp[:, None] * _GL_X[None, :]
             speed = np.linalg.norm(d1(xq.ravel()), axis=1).reshape(xq.shape)
             self.h = (speed * _GL_W[None, :]).sum(axis=1) * dp
-            c1 = d1(p_grid)
-            c2 = d2(p_grid)
-            sp = np.linalg.norm(c1, axis=1)
-            if np.any(sp <= 0):
-                raise DesignError(
-                    "the k-space path has a point of zero speed in its spline; remove repeated points"
-                )
-            t = c1 / sp[:, None]
-            normal = (c2 - np.sum(t * c2, axis=1)[:, None] * t) / (sp * sp)[:, None]
-            self.tangent = t
+            self.tangent = tangent
             self.normal = normal
+            self.normal_mid = n_mid
             self.dp_ds = 1.0 / sp
         self.s_grid = np.concatenate(([0.0], np.cumsum(self.h)))
         self.length = float(self.s_grid[-1])
@@ -423,10 +460,12 @@ def _design(
                 tmax = np.max(np.abs(pc.tangent), axis=1)
                 ua = (vmax / tmax) ** 2
                 nmax = np.max(np.abs(pc.normal), axis=1)
+                nmid = np.max(np.abs(pc.normal_mid), axis=1)
             else:
                 ua = np.full(n, vmax * vmax)
                 nmax = np.linalg.norm(pc.normal, axis=1)
-            kseg = np.maximum(nmax[:-1], nmax[1:])
+                nmid = np.linalg.norm(pc.normal_mid, axis=1)
+            kseg = np.maximum(np.maximum(nmax[:-1], nmax[1:]), nmid)
             useg = np.minimum(acc / kseg, np.minimum(ua[:-1], ua[1:]))
         umax = np.minimum(ua, np.inf)
         umax[:-1] = np.minimum(umax[:-1], useg)
@@ -564,7 +603,7 @@ def min_time_gradient(
     direction0 = pieces[0].tangent[0]
     direction1 = pieces[-1].tangent[-1]
     margin = 1e-4
-    for _attempt in range(6):
+    for _attempt in range(5):
         scale = 1.0 - margin
         us, ts = _design(pieces, gmax * scale, smax * scale, gamma, g0, g1, per_axis, use_native)
         total = float(sum(float(np.sum(t)) for t in ts))
@@ -589,7 +628,7 @@ def min_time_gradient(
         log.debug(
             "min_time_gradient: margin %g gave amplitude %.9f, slew %.9f of the limits", margin, amp, slew
         )
-        margin *= 8.0
+        margin *= 5.0  # 1e-4, 5e-4, 2.5e-3, 1.25e-2, 6.25e-2
     raise DesignError(
         f"min_time_gradient could not meet the limits on the raster (amplitude {amp:.6f}, slew {slew:.6f} "
         "of the limits); the path may be too finely wiggled for the gradient raster"
