@@ -270,3 +270,30 @@ def test_native_kernel_agrees_with_numpy_reference() -> None:
         np.testing.assert_allclose(b.norm, a.norm, rtol=1e-13, atol=1e-15)
     with pytest.raises(RangeError, match="backend"):
         safe_pns(g, DT, backend="fortran")
+
+
+def test_end_to_end_seq_file_agrees_with_pypulseq_calc_pns() -> None:
+    """The same .seq file through wavegen (read_seq -> to_waveforms -> check) and pypulseq (read ->
+    calc_pns): the SAFE values agree to 1e-6."""
+    import warnings
+
+    pypulseq = pytest.importorskip("pypulseq")
+    from pypulseq.Sequence.calc_pns import calc_pns
+    from pypulseq.utils.safe_pns_prediction import safe_example_hw
+
+    from wavegen.sequence import read_seq
+
+    path = Path(__file__).parent / "fixtures" / "seq" / "epi_v131.seq"
+    wf = read_seq(path).to_waveforms()
+    ours = safe_pns(wf.grad_t_per_m, wf.grad_raster_s)
+    peer = pypulseq.Sequence()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pypulseq warns about old file versions
+        peer.read(str(path))
+        ok, norm, comp, _ = calc_pns(peer, safe_example_hw(), do_plots=False)
+    assert norm.size > 100 and norm.max() > 0.05
+    np.testing.assert_allclose(ours.norm[: norm.size], norm, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(ours.per_axis[: norm.size], comp, rtol=0, atol=1e-6)
+    rep = check(wf, SystemLimits(), mode="first_level")
+    assert rep["pns_safe"].value == pytest.approx(100 * max(norm.max(), ours.norm.max()), rel=1e-9)
+    assert ok == (rep["pns_safe"].value < 100)
