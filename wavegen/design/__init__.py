@@ -13,6 +13,7 @@ from wavegen.design.gradients import (
 )
 from wavegen.design.mintime import gradient_to_k, min_time_gradient, sampled_limit_excess
 from wavegen.design.moments import flow_compensated_bipolar, gradient_moments, sampled_moments
+from wavegen.design.multiband import multiband_pulse
 from wavegen.design.rf import (
     RFPulse,
     arbitrary_pulse,
@@ -83,6 +84,7 @@ __all__: list[str] = [
     "slice_refocus_area_t_s_per_m",
     "slice_select_gradient",
     "slr_pulse",
+    "multiband_pulse",
     "bir4_pulse",
     "hyperbolic_secant_pulse",
     "wurst_pulse",

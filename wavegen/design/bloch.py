@@ -187,6 +187,14 @@ def _step_ck(wx: Any, wy: Any, wz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
+def _wz(g: np.ndarray, r: np.ndarray, off: np.ndarray) -> np.ndarray:
+    """``g @ r + off`` for (n, k) x (k, s), k <= 3, element-wise (no BLAS threads for tiny k)."""
+    wz = g[:, 0:1] * r[0][None, :] + off[None, :]
+    for a in range(1, g.shape[1]):
+        wz = wz + g[:, a : a + 1] * r[a][None, :]
+    return wz
+
+
 def _ck_numpy(p: _Problem) -> tuple[np.ndarray, np.ndarray]:
     n = p.wx.size
     s_total = p.off.size
@@ -197,7 +205,7 @@ def _ck_numpy(p: _Problem) -> tuple[np.ndarray, np.ndarray]:
     wy = p.wy[:, None]
     for s0 in range(0, s_total, chunk):
         sl = slice(s0, min(s_total, s0 + chunk))
-        wz = p.g @ p.r[:, sl] + p.off[None, sl]
+        wz = _wz(p.g, p.r[:, sl], p.off[sl])
         a, b = _step_ck(wx, wy, wz)
         # log-depth pairwise product tree, time order preserved (later steps multiply from the left)
         while a.shape[0] > 1:
@@ -388,7 +396,7 @@ def simulate(
     mxy = np.full(s_total, mxy0, dtype=np.complex128)
     mz = np.full(s_total, mz0)
     for k in range(p.wx.size):
-        wz = p.g[k] @ p.r + p.off
+        wz = _wz(p.g[k : k + 1], p.r, p.off)[0]
         a, b = _step_ck(np.float64(p.wx[k]), np.float64(p.wy[k]), wz)
         mxy, mz = _rotate(a, b, mxy, mz)
         mxy = mxy * e2
