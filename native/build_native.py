@@ -2,7 +2,8 @@
 
 Every ``native/*.c`` file is compiled into the one extension; the declarations cffi exposes to Python
 come from the matching ``native/*.cdef`` files (plain C prototypes, no preprocessor lines). Adding a
-kernel is adding a ``.c`` and a ``.cdef`` file; nothing here changes.
+kernel is adding a ``.c`` and a ``.cdef`` file (and a ``.h`` where the kernel has types of its own:
+with a header beside it, the header is included instead of the ``.cdef`` text); nothing here changes.
 
 Used three ways:
 
@@ -39,10 +40,24 @@ def _cdefs() -> str:
 
 
 def _headers() -> str:
-    return "\n".join(f'#include "{p.name}"' for p in sorted(HERE.glob("*.h")))
+    """The C preamble: each kernel's header, or, for a kernel without one, its .cdef prototypes
+    (so no kernel function is ever called through an implicit declaration)."""
+    lines = ["#include <stdint.h>", "#include <stddef.h>"]
+    for path in sorted(HERE.glob("*.h")):
+        lines.append(f'#include "{path.name}"')
+    for path in sorted(HERE.glob("*.cdef")):
+        if not path.with_suffix(".h").exists():
+            lines.append(f"/* {path.name} */")
+            lines.append(path.read_text())
+    return "\n".join(lines)
 
 
-def make_builder(extra_compile_args: list[str] | None = None, *, absolute: bool = False) -> FFI:
+def make_builder(
+    extra_compile_args: list[str] | None = None,
+    *,
+    absolute: bool = False,
+    extra_link_args: list[str] | None = None,
+) -> FFI:
     builder = FFI()
     builder.cdef(_cdefs())
     # setuptools runs this script from the project root and wants paths relative to it;
@@ -59,6 +74,7 @@ def make_builder(extra_compile_args: list[str] | None = None, *, absolute: bool 
         sources=[os.path.join(rel, p.name) for p in _sources()],
         include_dirs=[rel],
         extra_compile_args=_CFLAGS + (extra_compile_args or []),
+        extra_link_args=extra_link_args or [],
         libraries=["m"] if sys.platform != "win32" else [],
     )
     return builder
@@ -67,7 +83,17 @@ def make_builder(extra_compile_args: list[str] | None = None, *, absolute: bool 
 ffibuilder = make_builder()
 
 if __name__ == "__main__":
-    if "--inplace" in sys.argv:
+    if "--sanitize" in sys.argv:
+        # python native/build_native.py --sanitize DIR: an AddressSanitizer + UBSan build into DIR
+        outdir = Path(sys.argv[sys.argv.index("--sanitize") + 1]).resolve()
+        flags = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-fno-sanitize-recover=undefined"]
+        out = make_builder(flags + ["-O1", "-g"], absolute=True, extra_link_args=flags).compile(
+            tmpdir=str(outdir / "build"), verbose=False
+        )
+        target = outdir / "wavegen" / Path(out).name
+        Path(out).replace(target)
+        print(target)
+    elif "--inplace" in sys.argv:
         # development build: the extension lands in wavegen/ next to the Python sources
         out = make_builder(absolute=True).compile(tmpdir=str(HERE.parent / "build" / "cffi"), verbose=False)
         # the name pip's editable build uses too, so the two never shadow each other

@@ -45,6 +45,7 @@ WG_INLINE void keys_weights(double f, double *w)
 
 WG_INLINE double table_lookup(const wg_plan *p, double d)
 {
+    /* the last entry sits exactly on the half width; at and beyond it the kernel is 0 */
     double a = fabs(d) * p->table_density;
     int64_t k = (int64_t)a;
     if (k + 1 >= p->table_len) return 0.0;

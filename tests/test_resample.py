@@ -33,6 +33,11 @@ def test_native_backend_in_use():
 
     assert _backend.BACKEND == resample_mod.BACKEND
     assert (_backend.lib is not None) == (resample_mod.BACKEND == "native")
+    # native/check_memory.sh runs these tests against a sanitized build and names its folder here
+    expected_dir = os.environ.get("WAVEGEN_EXPECT_NATIVE_DIR")
+    if expected_dir:
+        native = importlib.import_module("wavegen._native")
+        assert os.path.realpath(native.__file__).startswith(os.path.realpath(expected_dir))
 
 
 def test_top_level_api():

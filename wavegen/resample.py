@@ -440,11 +440,11 @@ class Resampler:
         plan.step_i = step_i
         plan.step_r = step_r
         if self._design is not None:
-            table = self._sinc_table(self._design)
+            table, density = self._sinc_table(self._design)
             self._keep.append(table)
             plan.table = ffi.from_buffer("double[]", table)
             plan.table_len = table.size
-            plan.table_density = _TABLE_PER_ZERO_CROSSING * self._design.cutoff
+            plan.table_density = density
         if self._period:
             di = np.empty(self._period, dtype=np.int64)
             rr = np.empty(self._period, dtype=np.int64)
@@ -471,14 +471,21 @@ class Resampler:
         return plan
 
     @staticmethod
-    def _sinc_table(design: SincDesign) -> NDArray[np.float64]:
+    def _sinc_table(design: SincDesign) -> tuple[NDArray[np.float64], float]:
+        """The kernel on [0, half_width] at about 4096 points per zero crossing; returns (table, density).
+
+        The density is chosen so that the last entry falls exactly on the half width and holds the
+        kernel's value there (the truncated window is not zero at its edge); beyond it the kernel is 0.
+        """
         from wavegen.resample_reference import sinc_kernel
 
-        density = _TABLE_PER_ZERO_CROSSING * design.cutoff
-        n = int(math.ceil(design.half_width * density)) + 2
-        table = sinc_kernel(design, np.arange(n) / density)
-        table[-1] = 0.0
-        return np.ascontiguousarray(table)
+        n_intervals = int(math.ceil(_TABLE_PER_ZERO_CROSSING * design.cutoff * design.half_width))
+        density = n_intervals / design.half_width
+        d = np.arange(n_intervals + 1) / density
+        table = sinc_kernel(design, d)
+        c = design.cutoff
+        table[-1] = c * np.sinc(c * design.half_width) / np.i0(design.beta)  # the limit from inside
+        return np.ascontiguousarray(table), density
 
     # -- exact positions ----------------------------------------------------------------------------
 
