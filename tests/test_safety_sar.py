@@ -326,3 +326,16 @@ def test_patient_false_reports_but_does_not_judge_patient_rules() -> None:
     assert bench["grad_slew"].verdict == "pass"
     with pytest.raises(ConfigError, match="contradicts"):
         check(wf, lim, patient=False, patient_mass_kg=70.0)
+
+
+def test_window_chunking_does_not_change_the_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    import wavegen.safety._windows as win
+
+    rng = np.random.default_rng(5)
+    p = rng.uniform(0, 1, 500) * (rng.uniform(size=500) < 0.3)
+    cases = [(w, per) for w in (0.37, 3.0, 17.25, 123.5, 499.9, 900.0) for per in (False, True)]
+    whole = [max_window_integral(p, 1.0, w, periodic=per) for w, per in cases]
+    monkeypatch.setattr(win, "_CHUNK", 7)
+    chunked = [max_window_integral(p, 1.0, w, periodic=per) for w, per in cases]
+    for (e1, s1), (e2, s2) in zip(whole, chunked, strict=True):
+        assert e2 == pytest.approx(e1, rel=1e-12) and s2 == pytest.approx(s1, abs=1e-9)

@@ -17,7 +17,7 @@ slices of it (no padded copies), a few passes over memory.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -36,6 +36,20 @@ def _best(values: np.ndarray, best: tuple[float, float], start_of: float, step: 
     v = float(values[k])
     if v > best[0]:
         return v, start_of + k * step
+    return best
+
+
+_CHUNK = 1 << 20
+
+
+def _chunked(
+    fn: Callable[[int, int], np.ndarray], lo: int, hi: int, best: tuple[float, float], start_of: float
+) -> tuple[float, float]:
+    """Maximum of ``fn(a, b)`` over ``[lo, hi)`` in chunks (bounded temporaries); element ``q`` of the
+    family starts at ``start_of + q`` samples."""
+    for a in range(lo, hi, _CHUNK):
+        b = min(hi, a + _CHUNK)
+        best = _best(fn(a, b), best, start_of + a, 1.0)
     return best
 
 
@@ -66,29 +80,41 @@ def _one_window(
     fdt, gdt = f * dt_s, (1.0 - f) * dt_s
     best = (-math.inf, 0.0)  # (integral, start in samples)
 
-    # windows starting on boundary i (0 <= i < k): [i, i + m + f]
-    head = c[m:k] - c[: k - m]  # i < k - m: the end lies inside the same period
-    if f > 0.0:
-        head += fdt * p[m:k]
-    best = _best(head, best, 0.0, 1.0)
-    del head
-    if periodic:  # i >= k - m: the end wraps into the next period
-        tail = (e_tot + c[0:m]) - c[k - m : k]
+    # windows starting on boundary i (0 <= i < k - m): [i, i + m + f], the end inside the same period
+    def head(a: int, b: int) -> np.ndarray:
+        v = c[a + m : b + m] - c[a:b]
         if f > 0.0:
-            tail += fdt * p[0:m]
-        best = _best(tail, best, float(k - m), 1.0)
+            v += fdt * p[a + m : b + m]
+        return v
+
+    best = _chunked(head, 0, k - m, best, 0.0)
+    if periodic:  # i >= k - m: the end wraps into the next period (offset q = i - (k - m))
+
+        def tail(a: int, b: int) -> np.ndarray:
+            v = (e_tot + c[a:b]) - c[k - m + a : k - m + b]
+            if f > 0.0:
+                v += fdt * p[a:b]
+            return v
+
+        best = _chunked(tail, 0, m, best, float(k - m))
     elif m < k:  # the end lies past the stream: the window holds c[k] - c[i]; largest at i = k - m
         best = _best(np.array([e_tot - c[k - m]]), best, float(k - m), 1.0)
     if f > 0.0:
         # windows ending on boundary i: [i - m - f, i]; the partial interval is j = i - m - 1
-        body = c[m + 1 : k + 1] - c[0 : k - m]  # i = m+1 .. k, j = 0 .. k-m-1
-        body -= gdt * p[0 : k - m]
-        best = _best(body, best, float(m + 1) - w, 1.0)
-        del body
+        def body(a: int, b: int) -> np.ndarray:  # j = a .. b-1, i = j + m + 1
+            v = c[a + m + 1 : b + m + 1] - c[a:b]
+            v -= gdt * p[a:b]
+            return v
+
+        best = _chunked(body, 0, k - m, best, float(m + 1) - w)
         if periodic:  # i = 1 .. m: j = i - m - 1 < 0 wraps to j + k
-            wrap = c[1 : m + 1] - (c[k - m : k] - e_tot)
-            wrap -= gdt * p[k - m : k]
-            best = _best(wrap, best, 1.0 - w, 1.0)
+
+            def wrap(a: int, b: int) -> np.ndarray:  # i = a + 1 .. b
+                v = c[a + 1 : b + 1] - (c[k - m + a : k - m + b] - e_tot)
+                v -= gdt * p[k - m + a : k - m + b]
+                return v
+
+            best = _chunked(wrap, 0, m, best, 1.0 - w)
         elif m >= 1:  # i <= m: the start lies before the stream; largest at i = min(m, k)
             best = _best(np.array([float(c[min(m, k)])]), best, float(min(m, k)) - w, 1.0)
     integral, start_samples = best
