@@ -339,3 +339,19 @@ def test_window_chunking_does_not_change_the_result(monkeypatch: pytest.MonkeyPa
     chunked = [max_window_integral(p, 1.0, w, periodic=per) for w, per in cases]
     for (e1, s1), (e2, s2) in zip(whole, chunked, strict=True):
         assert e2 == pytest.approx(e1, rel=1e-12) and s2 == pytest.approx(s1, abs=1e-9)
+
+
+def test_vop_power_series_matches_direct_quadratic_form() -> None:
+    from wavegen.safety.sar import rf_power_series
+
+    rng = np.random.default_rng(9)
+    n_vop, n_tx, m = 64, 8, 20_000  # several chunks of the VOP evaluation
+    a = rng.normal(size=(n_vop, n_tx, n_tx)) + 1j * rng.normal(size=(n_vop, n_tx, n_tx))
+    q = np.einsum("vij,vkj->vik", a, np.conj(a)) * 1e10  # Hermitian PSD
+    u = (rng.normal(size=(m, n_tx)) + 1j * rng.normal(size=(m, n_tx))) * 1e-6
+    wf = Waveforms(np.zeros((0, 3)), 10e-6, u, 1e-6)
+    p, channels, unit = rf_power_series(wf, SarCalibration(q_w_per_kg_per_t2=q))
+    direct = np.einsum("ni,vij,nj->vn", np.conj(u), q, u).real
+    assert unit == "W/kg" and channels[5] == "vop5" and p.shape == (n_vop, m)
+    np.testing.assert_allclose(p, direct, rtol=1e-10)
+    assert np.all(p > 0)

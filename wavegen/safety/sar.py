@@ -217,9 +217,13 @@ def rf_power_series(
         q = calibration.q_w_per_kg_per_t2
         if q.shape[1] != u.shape[1]:
             raise ShapeError(f"Q matrices are for {q.shape[1]} transmit channels, the RF has {u.shape[1]}")
-        # u^H Q u for each VOP: real by Hermitian symmetry
-        qu = np.einsum("vij,nj->vni", q, u, optimize=True)
-        p = np.einsum("ni,vni->vn", np.conj(u), qu, optimize=True).real
+        # u^H Q u for each VOP (real by Hermitian symmetry), in chunks to bound the temporaries
+        p = np.empty((q.shape[0], u.shape[0]))
+        step = max(1, (1 << 22) // (q.shape[0] * q.shape[1]))
+        for a in range(0, u.shape[0], step):
+            uc = u[a : a + step]
+            qu = np.einsum("vij,nj->vni", q, uc)
+            p[:, a : a + step] = np.einsum("ni,vni->vn", np.conj(uc), qu).real
         return p, [f"vop{v}" for v in range(q.shape[0])], "W/kg"
     if u.shape[1] != 1:
         raise ConfigError(
