@@ -43,8 +43,17 @@ def _system() -> Any:
 def build_gre(n: int = 4) -> Any:
     sys = _system()
     seq = pp.Sequence(sys)
-    rf, gz, gzr = _quiet(pp.make_sinc_pulse, flip_angle=math.radians(12), duration=2e-3, slice_thickness=4e-3,
-                         apodization=0.42, time_bw_product=4, system=sys, return_gz=True, delay=sys.rf_dead_time)  # fmt: skip
+    rf, gz, gzr = _quiet(
+        pp.make_sinc_pulse,
+        flip_angle=math.radians(12),
+        duration=2e-3,
+        slice_thickness=4e-3,
+        apodization=0.42,
+        time_bw_product=4,
+        system=sys,
+        return_gz=True,
+        delay=sys.rf_dead_time,
+    )
     dk = 1 / 0.22
     gx = pp.make_trapezoid(channel="x", flat_area=64 * dk, flat_time=2.56e-3, system=sys)
     adc = pp.make_adc(num_samples=64, duration=gx.flat_time, delay=gx.rise_time, system=sys)
@@ -66,8 +75,17 @@ def build_gre(n: int = 4) -> Any:
 def build_epi(ny: int = 8) -> Any:
     sys = _system()
     seq = pp.Sequence(sys)
-    rf, gz, gzr = _quiet(pp.make_sinc_pulse, flip_angle=math.pi / 2, duration=2e-3, slice_thickness=3e-3,
-                         apodization=0.5, time_bw_product=4, system=sys, return_gz=True, delay=sys.rf_dead_time)  # fmt: skip
+    rf, gz, gzr = _quiet(
+        pp.make_sinc_pulse,
+        flip_angle=math.pi / 2,
+        duration=2e-3,
+        slice_thickness=3e-3,
+        apodization=0.5,
+        time_bw_product=4,
+        system=sys,
+        return_gz=True,
+        delay=sys.rf_dead_time,
+    )
     dk = 1 / 0.22
     gx = pp.make_trapezoid(channel="x", flat_area=32 * dk, flat_time=32 * 10e-6, system=sys)
     adc = pp.make_adc(num_samples=32, duration=gx.flat_time, delay=gx.rise_time, system=sys)
@@ -87,13 +105,23 @@ def build_spiral_and_rf() -> Any:
     sys = _system()
     seq = pp.Sequence(sys)
     # adiabatic inversion (hyperbolic secant) and a Gaussian with frequency and phase offsets
-    inv = _quiet(pp.make_adiabatic_pulse, pulse_type="hypsec", duration=8e-3, system=sys, delay=sys.rf_dead_time)
+    inv = _quiet(
+        pp.make_adiabatic_pulse, pulse_type="hypsec", duration=8e-3, system=sys, delay=sys.rf_dead_time
+    )
     seq.add_block(inv)
-    g = _quiet(pp.make_gauss_pulse, flip_angle=math.radians(30), duration=1e-3, system=sys,
-               freq_offset=1234.5, phase_offset=0.7, delay=sys.rf_dead_time)  # fmt: skip
+    g = _quiet(
+        pp.make_gauss_pulse,
+        flip_angle=math.radians(30),
+        duration=1e-3,
+        system=sys,
+        freq_offset=1234.5,
+        phase_offset=0.7,
+        delay=sys.rf_dead_time,
+    )
     seq.add_block(g)
-    blk = _quiet(pp.make_block_pulse, flip_angle=math.radians(20), duration=0.5e-3, system=sys,
-                 delay=sys.rf_dead_time)  # fmt: skip
+    blk = _quiet(
+        pp.make_block_pulse, flip_angle=math.radians(20), duration=0.5e-3, system=sys, delay=sys.rf_dead_time
+    )
     seq.add_block(blk)
     # spiral readout as arbitrary gradients (samples at raster centres), ramped to zero at both ends
     n = 400
@@ -108,10 +136,20 @@ def build_spiral_and_rf() -> Any:
     adc = pp.make_adc(num_samples=400, duration=4e-3, system=sys)
     seq.add_block(gxa, gya, adc)
     # extended trapezoid ending non-zero, continued by the next block
-    e1 = _quiet(pp.make_extended_trapezoid, channel="z", times=np.array([0, 1e-4, 3e-4]),
-                amplitudes=np.array([0, 2e5, 1e5]), system=sys)  # fmt: skip
-    e2 = _quiet(pp.make_extended_trapezoid, channel="z", times=np.array([0, 2e-4]),
-                amplitudes=np.array([1e5, 0]), system=sys)  # fmt: skip
+    e1 = _quiet(
+        pp.make_extended_trapezoid,
+        channel="z",
+        times=np.array([0, 1e-4, 3e-4]),
+        amplitudes=np.array([0, 2e5, 1e5]),
+        system=sys,
+    )
+    e2 = _quiet(
+        pp.make_extended_trapezoid,
+        channel="z",
+        times=np.array([0, 2e-4]),
+        amplitudes=np.array([1e5, 0]),
+        system=sys,
+    )
     seq.add_block(e1)
     seq.add_block(e2)
     return seq
@@ -169,9 +207,12 @@ def test_rf_matches_pypulseq(written: tuple[Any, Path]) -> None:
         t_abs = starts[b] * 1e-9 + rf.delay + rf.t
         if len(rf.t) == len(rf.signal) and not np.allclose(np.diff(rf.t), rfr):
             # time-shaped (block pulse): compare at interior raster centres, linear between vertices
-            k = np.arange(int(round((starts[b] * 1e-9 + rf.delay) / rfr)) + 1,
-                          int(round(t_abs[-1] / rfr)) - 1)  # fmt: skip
-            want = np.interp(k * rfr + rfr / 2, t_abs, sig.real) + 1j * np.interp(k * rfr + rfr / 2, t_abs, sig.imag)
+            k = np.arange(
+                int(round((starts[b] * 1e-9 + rf.delay) / rfr)) + 1, int(round(t_abs[-1] / rfr)) - 1
+            )
+            want = np.interp(k * rfr + rfr / 2, t_abs, sig.real) + 1j * np.interp(
+                k * rfr + rfr / 2, t_abs, sig.imag
+            )
             np.testing.assert_allclose(out[k], want, rtol=0, atol=1e-12 * np.max(np.abs(want)))
         else:
             k = np.rint(t_abs / rfr - 0.5).astype(np.int64)
@@ -209,8 +250,12 @@ def test_wavegen_written_files_read_back_in_pypulseq(written: tuple[Any, Path], 
     for a, b in zip(_quiet(ref.get_gradients), _quiet(back.get_gradients), strict=True):
         assert (a is None) == (b is None)
         if a is not None:
-            np.testing.assert_allclose(np.nan_to_num(b(t)), np.nan_to_num(a(t)), rtol=0,
-                                       atol=1e-9 * np.max(np.abs(np.nan_to_num(a(t)))))  # fmt: skip
+            np.testing.assert_allclose(
+                np.nan_to_num(b(t)),
+                np.nan_to_num(a(t)),
+                rtol=0,
+                atol=1e-9 * np.max(np.abs(np.nan_to_num(a(t)))),
+            )
     wa = _quiet(ref.waveforms, append_RF=True)[3]
     wb = _quiet(back.waveforms, append_RF=True)[3]
     np.testing.assert_allclose(wb, wa, rtol=0, atol=1e-12 * np.max(np.abs(wa[1])))
@@ -225,8 +270,11 @@ def test_wavegen_built_sequence_reads_in_pypulseq(tmp_path: Path) -> None:
     pulse = design_rf.sinc_pulse(0.3, 2e-3, 4.0, limits=lim, gamma_hz_per_t=GAMMA, delay_s=100e-6)
     seq.add_block(pulse, gz=gmod.Trapezoid(0.005, 100e-6, 2.1e-3, 100e-6))
     seq.add_block(gx=gmod.ExtendedTrapezoid(np.array([0, 1e-4, 2e-4]), np.array([0, 0.01, 0.004])))
-    seq.add_block(gx=gmod.ArbitraryGradient(np.array([0.004, 0.003, 0.001]), 10e-6, first_t_per_m=0.004,
-                                            last_t_per_m=0.0))  # fmt: skip
+    seq.add_block(
+        gx=gmod.ArbitraryGradient(
+            np.array([0.004, 0.003, 0.001]), 10e-6, first_t_per_m=0.004, last_t_per_m=0.0
+        )
+    )
     path = tmp_path / "built.seq"
     wavegen.pulseq.write(seq, path, version="1.5.0")
     back = pp.Sequence()

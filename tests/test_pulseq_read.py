@@ -91,7 +91,9 @@ def test_v141_matlab_time_shapes_and_continuation() -> None:
     out = seq.render(1e6, ("gx", "gz", "rf"))
     # block pulse: constant 250 Hz from 100 us to 600 us (time-shaped: linear between vertices)
     rf_t = out["rf"]
-    assert rf_t[99] == 0 and rf_t[100] == pytest.approx(250 / gamma) and rf_t[599] == pytest.approx(250 / gamma)
+    assert (
+        rf_t[99] == 0 and rf_t[100] == pytest.approx(250 / gamma) and rf_t[599] == pytest.approx(250 / gamma)
+    )
     assert rf_t[600] == 0
     # ramp in block 3 (starts 1200 us): linear 0 -> 40000 over 100 us
     gx = out["gx"] * gamma
@@ -219,7 +221,9 @@ def test_bad_signature(tmp_path: Path) -> None:
 def test_wrong_field_count_names_file_line_and_layout(tmp_path: Path) -> None:
     p = _mutate(tmp_path, "epi_v131.seq", "1 500 1 2 100 120.5 1.5", "1 500 1 2 100 120.5")
     ln = _line_of(p, "1 500 1 2 100 120.5")
-    with pytest.raises(SeqFormatError, match=rf"bad\.seq:{ln}: \[RF\] line has 6 fields, expected 7 \(id amp"):
+    with pytest.raises(
+        SeqFormatError, match=rf"bad\.seq:{ln}: \[RF\] line has 6 fields, expected 7 \(id amp"
+    ):
         wavegen.pulseq.read(p)
 
 
@@ -232,7 +236,9 @@ def test_unknown_shape_id(tmp_path: Path) -> None:
 def test_unknown_event_in_block(tmp_path: Path) -> None:
     p = _mutate(tmp_path, "epi_v131.seq", "3 0 0 2 3 0 1 2", "3 0 0 9 3 0 1 2")
     ln = _line_of(p, "3 0 0 9 3 0 1 2")
-    with pytest.raises(SeqFormatError, match=rf":{ln}: block 3 refers to gx gradient 9, which is not defined"):
+    with pytest.raises(
+        SeqFormatError, match=rf":{ln}: block 3 refers to gx gradient 9, which is not defined"
+    ):
         wavegen.pulseq.read(p)
 
 
@@ -249,8 +255,11 @@ def test_off_raster_timing(tmp_path: Path) -> None:
     p = _mutate(tmp_path, "epi_v131.seq", "2 100000 20 640 20 0", "2 100000 20.0005 640 20 0")
     with pytest.raises(SeqFormatError, match=r"rise = '20.0005' is not a whole number of ns"):
         wavegen.pulseq.read(p)
-    text = (FIX / "spec_compression_v141.seq").read_text().replace("GradientRasterTime 1e-05",
-                                                                     "GradientRasterTime 1.00005e-05")
+    text = (
+        (FIX / "spec_compression_v141.seq")
+        .read_text()
+        .replace("GradientRasterTime 1e-05", "GradientRasterTime 1.00005e-05")
+    )
     (tmp_path / "r.seq").write_text(text)
     with pytest.raises(SeqFormatError, match="GradientRasterTime = .* whole number of ns"):
         wavegen.pulseq.read(tmp_path / "r.seq")
@@ -258,7 +267,9 @@ def test_off_raster_timing(tmp_path: Path) -> None:
 
 def test_event_longer_than_block(tmp_path: Path) -> None:
     p = _mutate(tmp_path, "spec_compression_v141.seq", "1 15 0 1 0 0 0 0", "1 14 0 1 0 0 0 0")
-    with pytest.raises(SeqFormatError, match=r":\d+: block 1: an event lasts 150 us, longer than the block duration 140"):
+    with pytest.raises(
+        SeqFormatError, match=r":\d+: block 1: an event lasts 150 us, longer than the block duration 140"
+    ):
         wavegen.pulseq.read(p)
 
 
@@ -274,7 +285,9 @@ def test_truncated_file(tmp_path: Path) -> None:
 
 
 def test_required_unknown_extension_is_an_error(tmp_path: Path) -> None:
-    p = _mutate(tmp_path, "rot_matlab_v151.seq", "RequiredExtensions ROTATIONS", "RequiredExtensions ROTATIONS FOO")
+    p = _mutate(
+        tmp_path, "rot_matlab_v151.seq", "RequiredExtensions ROTATIONS", "RequiredExtensions ROTATIONS FOO"
+    )
     with pytest.raises(SeqFormatError, match="extension FOO is listed in RequiredExtensions"):
         wavegen.pulseq.read(p, verify_signature=False)
 
@@ -304,10 +317,29 @@ def test_not_a_text_file_and_missing_file(tmp_path: Path) -> None:
 
 # --- fuzzing: any damage gives a Sequence or a SeqFormatError, never a crash or a hang ---------------
 
-_FUZZ_SOURCES = [(FIX / n).read_text().splitlines() for n in ("epi_v131.seq", "rot_matlab_v151.seq",
-                                                               "gre_matlab_v141.seq", "fid_v120.seq")]  # fmt: skip
-_TOKENS = ["0", "1", "-1", "nan", "inf", "1e308", "0.5", "x", "", "[RF]", "[SHAPES]", "extension FOO 1",
-           "shape_id 1", "num_samples 0", "99999999999999999999", "-0", "1 2 3"]  # fmt: skip
+_FUZZ_SOURCES = [
+    (FIX / n).read_text().splitlines()
+    for n in ("epi_v131.seq", "rot_matlab_v151.seq", "gre_matlab_v141.seq", "fid_v120.seq")
+]
+_TOKENS = [
+    "0",
+    "1",
+    "-1",
+    "nan",
+    "inf",
+    "1e308",
+    "0.5",
+    "x",
+    "",
+    "[RF]",
+    "[SHAPES]",
+    "extension FOO 1",
+    "shape_id 1",
+    "num_samples 0",
+    "99999999999999999999",
+    "-0",
+    "1 2 3",
+]
 
 
 @settings(max_examples=150, deadline=2000, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -352,7 +384,12 @@ def test_fuzz_no_crash_no_hang(tmp_path: Path, src: int, edits: list[tuple[int, 
 
 
 def test_trap_and_gradient_share_one_id_space(tmp_path: Path) -> None:
-    p = _mutate(tmp_path, "gre_matlab_v141.seq", " 3        30000 100  300 100   0", " 2        30000 100  300 100   0")
+    p = _mutate(
+        tmp_path,
+        "gre_matlab_v141.seq",
+        " 3        30000 100  300 100   0",
+        " 2        30000 100  300 100   0",
+    )
     with pytest.raises(SeqFormatError, match="gradient id 2 is defined twice"):
         wavegen.pulseq.read(p, verify_signature=False)
     assert isinstance(wavegen.pulseq.read(FIX / "gre_matlab_v141.seq")[1].gy, TrapGradient)

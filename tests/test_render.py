@@ -31,8 +31,16 @@ GAMMA = 42.576e6
 
 def _demo() -> Sequence:
     seq = Sequence()
-    rf = RFEvent(500.0, Shape(np.hanning(200) + 1e-3), Shape(np.linspace(0, 0.5, 200)), center_us=100.0,
-                 delay_ns=100_000, freq_offset_hz=300.0, phase_offset_rad=0.3, use="e")  # fmt: skip
+    rf = RFEvent(
+        500.0,
+        Shape(np.hanning(200) + 1e-3),
+        Shape(np.linspace(0, 0.5, 200)),
+        center_us=100.0,
+        delay_ns=100_000,
+        freq_offset_hz=300.0,
+        phase_offset_rad=0.3,
+        use="e",
+    )
     seq.add_block(rf, gz=TrapGradient(2e5, 30_000, 300_000, 30_000, 0), duration_ns=400_000)
     seq.add_block(
         ADCEvent(64, 3_300, delay_ns=20_000),
@@ -40,8 +48,11 @@ def _demo() -> Sequence:
         gx=TrapGradient(-1.5e5, 20_000, 220_000, 20_000),
         gy=ArbGradient(1e5, Shape([0.2, 0.6, 1.0, 0.6]), 0.0, 0.0, delay_ns=10_000),
     )
-    seq.add_block(Rotation(math.cos(0.3), 0.0, math.sin(0.3), 0.0), gx=TrapGradient(1e5, 10_000, 50_000, 10_000),
-                  gz=TrapGradient(5e4, 20_000, 0, 20_000))  # fmt: skip
+    seq.add_block(
+        Rotation(math.cos(0.3), 0.0, math.sin(0.3), 0.0),
+        gx=TrapGradient(1e5, 10_000, 50_000, 10_000),
+        gz=TrapGradient(5e4, 20_000, 0, 20_000),
+    )
     seq.add_block(Delay(123_000))
     return seq
 
@@ -125,7 +136,9 @@ def test_far_samples_are_as_exact_as_the_first() -> None:
     r = render_mod.Renderer(seq, 1e6, ("gx",))
     k0 = 10**10  # sample 1e10 = t 1e4 s
     g = r.render(k0 - 5, k0 + 45)["gx"]
-    assert g[5] == 0.0 and g[10] == pytest.approx(0.005, rel=1e-15) and g[15] == pytest.approx(0.01, rel=1e-15)
+    assert (
+        g[5] == 0.0 and g[10] == pytest.approx(0.005, rel=1e-15) and g[15] == pytest.approx(0.01, rel=1e-15)
+    )
     assert g[44] == pytest.approx(0.001, rel=1e-12) and not g[45:].any()  # 1 us before the end, then 0
 
 
@@ -143,8 +156,10 @@ def test_rf_holds_each_sample_over_its_raster_cell() -> None:
 
 def test_rf_offsets_at_sample_centres() -> None:
     seq = Sequence()
-    seq.add_block(RFEvent(100.0, Shape(np.ones(10)), Shape(np.zeros(10)), freq_offset_hz=1e4,
-                          phase_offset_rad=0.5), duration_ns=10_000)  # fmt: skip
+    seq.add_block(
+        RFEvent(100.0, Shape(np.ones(10)), Shape(np.zeros(10)), freq_offset_hz=1e4, phase_offset_rad=0.5),
+        duration_ns=10_000,
+    )
     rf = seq.render(1e6, ("rf",))["rf"][:10]
     tc = (np.arange(10) + 0.5) * 1e-6
     np.testing.assert_allclose(rf, 100 / GAMMA * np.exp(1j * (0.5 + 2 * np.pi * 1e4 * tc)), rtol=1e-14)

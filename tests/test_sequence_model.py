@@ -42,7 +42,9 @@ def test_spec_examples_zeros_and_ones() -> None:
     assert [float(f"{t:.9g}") for t in t0] == [0, 0, 98]
     t1, _ = compress_shape(np.ones(100))
     assert [float(f"{t:.9g}") for t in t1] == [1, 0, 0, 97]
-    np.testing.assert_allclose(decompress_shape(np.array([1, 0, 0, 97.0]), 100), np.ones(100), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(
+        decompress_shape(np.array([1, 0, 0, 97.0]), 100), np.ones(100), rtol=0, atol=1e-15
+    )
 
 
 def test_decompress_spec_example() -> None:
@@ -94,7 +96,7 @@ def test_shape_value_semantics() -> None:
     assert Shape([-0.0, 1.0]) == Shape([0.0, 1.0])
     assert a != Shape([0.0, 0.5, 0.9])
     with pytest.raises(AttributeError):
-        a.samples = np.zeros(3)  # type: ignore[misc]
+        a.samples = np.zeros(3)
     assert not a.samples.flags.writeable
     with pytest.raises(NonFiniteError, match="sample 1"):
         Shape([0.0, float("nan")])
@@ -216,7 +218,9 @@ def test_building_from_design_values() -> None:
     pulse = rfmod.block_pulse(math.pi / 2, 1e-3, limits=lim, gamma_hz_per_t=42.576e6)
     trap = gmod.Trapezoid(0.01, 100e-6, 1e-3, 100e-6)
     ext = gmod.ExtendedTrapezoid(np.array([0, 100e-6, 200e-6]), np.array([0.0, 0.01, 0.005]))
-    arb = gmod.ArbitraryGradient(np.array([0.001, 0.002, 0.003]), 10e-6, first_t_per_m=0.0, last_t_per_m=0.0035)
+    arb = gmod.ArbitraryGradient(
+        np.array([0.001, 0.002, 0.003]), 10e-6, first_t_per_m=0.0, last_t_per_m=0.0035
+    )
     seq = Sequence(lim)
     seq.add_block(pulse, gz=trap)
     seq.add_block(gx=ext)

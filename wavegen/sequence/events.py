@@ -59,9 +59,31 @@ RF_USE_CODES = {
 
 #: Label names known to MATLAB Pulseq (counters, then flags). ``NOSLC`` is accepted as an alias.
 SUPPORTED_LABELS = (
-    "SLC", "SEG", "REP", "AVG", "SET", "ECO", "PHS", "LIN", "PAR", "ACQ", "TRID",
-    "NAV", "REV", "SMS", "REF", "IMA", "OFF", "NOISE", "PMC", "NOROT", "NOPOS", "NOSCL", "NOSLC", "ONCE",
-)  # fmt: skip
+    "SLC",
+    "SEG",
+    "REP",
+    "AVG",
+    "SET",
+    "ECO",
+    "PHS",
+    "LIN",
+    "PAR",
+    "ACQ",
+    "TRID",
+    "NAV",
+    "REV",
+    "SMS",
+    "REF",
+    "IMA",
+    "OFF",
+    "NOISE",
+    "PMC",
+    "NOROT",
+    "NOPOS",
+    "NOSCL",
+    "NOSLC",
+    "ONCE",
+)
 
 
 def _f(value: Any, name: str, unit: str) -> float:
@@ -266,7 +288,9 @@ class RFEvent:
             if v is not None and not isinstance(v, Shape):
                 object.__setattr__(self, n, Shape(v))
         if len(self.phase) != len(self.magnitude):
-            raise RangeError(f"RFEvent: phase shape has {len(self.phase)} samples, magnitude {len(self.magnitude)}")
+            raise RangeError(
+                f"RFEvent: phase shape has {len(self.phase)} samples, magnitude {len(self.magnitude)}"
+            )
         if self.time_shape is not None and len(self.time_shape) != len(self.magnitude):
             raise RangeError(
                 f"RFEvent: time shape has {len(self.time_shape)} samples, magnitude {len(self.magnitude)}"
@@ -319,8 +343,12 @@ class ADCEvent:
         object.__setattr__(self, "num_samples", _ns(self.num_samples, "ADCEvent.num_samples", minimum=1))
         object.__setattr__(self, "dwell_ns", _ns(self.dwell_ns, "ADCEvent.dwell_ns", minimum=1))
         object.__setattr__(self, "delay_ns", _ns(self.delay_ns, "ADCEvent.delay_ns"))
-        for n, u in (("freq_ppm", "ppm"), ("phase_ppm", "rad/MHz"), ("freq_offset_hz", "Hz"),
-                     ("phase_offset_rad", "rad")):  # fmt: skip
+        for n, u in (
+            ("freq_ppm", "ppm"),
+            ("phase_ppm", "rad/MHz"),
+            ("freq_offset_hz", "Hz"),
+            ("phase_offset_rad", "rad"),
+        ):
             object.__setattr__(self, n, _f(getattr(self, n), f"ADCEvent.{n}", u))
         if self.phase_shape is not None and not isinstance(self.phase_shape, Shape):
             object.__setattr__(self, "phase_shape", Shape(self.phase_shape))

@@ -296,9 +296,9 @@ class Renderer:
         lib_v = np.concatenate(vs) if vs else np.zeros(0)
         return inv, lib_t, lib_v, off, cnt_a, np.array(ends, dtype=np.int64)
 
-    def _gather(self, blocks: np.ndarray, ids: np.ndarray, lib: dict[int, Any], vert: Any, what: str) -> tuple[
-        np.ndarray, np.ndarray, np.ndarray
-    ]:
+    def _gather(
+        self, blocks: np.ndarray, ids: np.ndarray, lib: dict[int, Any], vert: Any, what: str
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if blocks.size == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=np.int64)
         inv, lib_t, lib_v, off, cnt, ends = self._event_table(ids, lib, vert)
@@ -436,7 +436,9 @@ class Renderer:
             over = ends_ev[inv] > self._durs[rb]
             if np.any(over):
                 b = int(rb[np.flatnonzero(over)[0]])
-                raise SeqFormatError(f"block {b + 1}: RF event ends after the block duration {int(self._durs[b])} ns")
+                raise SeqFormatError(
+                    f"block {b + 1}: RF event ends after the block duration {int(self._durs[b])} ns"
+                )
             start = self._starts[rb] + np.array(delay, dtype=np.int64)[inv]
             ks = self.grid.first_k(start)
             ke = self.grid.first_k(start + n_a[inv] * rr)
@@ -556,7 +558,9 @@ class Renderer:
         over = (d + L)[inv] > self._durs[blocks]
         if np.any(over):
             b = int(blocks[np.flatnonzero(over)[0]])
-            raise SeqFormatError(f"block {b + 1}: ADC event ends after the block duration {int(self._durs[b])} ns")
+            raise SeqFormatError(
+                f"block {b + 1}: ADC event ends after the block duration {int(self._durs[b])} ns"
+            )
         start = self._starts[blocks] + d[inv]
         self._adc_gates = _Gates(self.grid.first_k(start), self.grid.first_k(start + L[inv]))
 

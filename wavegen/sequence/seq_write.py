@@ -32,7 +32,6 @@ from wavegen.sequence.events import (
     SoftDelay,
     TrapGradient,
     Trigger,
-    UnknownExtension,
 )
 from wavegen.sequence.seq_read import RASTER_KEYS
 from wavegen.sequence.sequence import Sequence
@@ -186,10 +185,10 @@ def write_seq(
     list_heads: dict[int, int] = {0: 0}
     for k in (k for k in dict.fromkeys(tab[6].tolist()) if k):
         nxt = 0
-        for ev in reversed(ext_lib[k]):
-            nm = _ext_name(ev)
+        for x_ev in reversed(ext_lib[k]):
+            nm = _ext_name(x_ev)
             tid = type_ids.setdefault(nm, len(type_ids) + 1)
-            ref = ev_ids.setdefault(nm, _Ids()).get(ev)
+            ref = ev_ids.setdefault(nm, _Ids()).get(x_ev)
             node = (tid, ref, nxt)
             nxt = node_ids.setdefault(node, len(node_ids) + 1)
         list_heads[k] = nxt
@@ -201,8 +200,16 @@ def write_seq(
         return 0 if s is None else shape_ids.get(s)
 
     # --- text -------------------------------------------------------------------------------------
-    out: list[str] = ["# Pulseq sequence file", "# Created by wavegen", "", "[VERSION]",
-                      f"major {major}", f"minor {minor}", f"revision {rev}", ""]  # fmt: skip
+    out: list[str] = [
+        "# Pulseq sequence file",
+        "# Created by wavegen",
+        "",
+        "[VERSION]",
+        f"major {major}",
+        f"minor {minor}",
+        f"revision {rev}",
+        "",
+    ]
     defs: dict[str, str] = {}
     for key, attr in RASTER_KEYS.items():
         defs[key] = _num(getattr(seq, attr) / 1e9)
@@ -230,8 +237,10 @@ def write_seq(
         raise RangeError(
             f"block {b + 1}: duration {int(durs[b])} ns is not a multiple of the block raster {br} ns"
         )
-    cols = np.stack([np.arange(1, durs.size + 1), durs // br, rf_col, g_col[0], g_col[1], g_col[2], adc_col,
-                     ext_col], axis=1).tolist()  # fmt: skip
+    cols = np.stack(
+        [np.arange(1, durs.size + 1), durs // br, rf_col, g_col[0], g_col[1], g_col[2], adc_col, ext_col],
+        axis=1,
+    ).tolist()
     out.extend(" ".join(map(str, r)) for r in cols)
     out.append("")
 
@@ -245,94 +254,121 @@ def write_seq(
             out.append("# id amplitude mag_id phase_id time_shape_id delay freq phase")
             out.append("# ..        Hz   ....     ....          ....    us   Hz   rad")
         out.append("[RF]")
-        for ev, i in rf_ids.ids.items():
-            head = f"{i} {_num(ev.amplitude_hz)} {sid(ev.magnitude)} {sid(ev.phase)} {sid(ev.time_shape)}"
+        for rf_ev, i in rf_ids.ids.items():
+            shapes = f"{sid(rf_ev.magnitude)} {sid(rf_ev.phase)} {sid(rf_ev.time_shape)}"
+            head = f"{i} {_num(rf_ev.amplitude_hz)} {shapes}"
             if v15:
                 out.append(
-                    f"{head} {_num(ev.center_us)} {_us(ev.delay_ns)} {_num(ev.freq_ppm)} {_num(ev.phase_ppm)} "
-                    f"{_num(ev.freq_offset_hz)} {_num(ev.phase_offset_rad)} {ev.use}"
+                    f"{head} {_num(rf_ev.center_us)} {_us(rf_ev.delay_ns)} {_num(rf_ev.freq_ppm)} "
+                    f"{_num(rf_ev.phase_ppm)} "
+                    f"{_num(rf_ev.freq_offset_hz)} {_num(rf_ev.phase_offset_rad)} {rf_ev.use}"
                 )
             else:
-                f, p = ev.freq_offset_hz, ev.phase_offset_rad
-                if ev.freq_ppm or ev.phase_ppm:
+                f, p = rf_ev.freq_offset_hz, rf_ev.phase_offset_rad
+                if rf_ev.freq_ppm or rf_ev.phase_ppm:
                     if b0 is None:
                         raise RangeError("RF ppm offsets need b0_t to be written as format 1.4 (Hz and rad)")
                     mhz = 1e-6 * seq.gamma_hz_per_t * b0
-                    f += ev.freq_ppm * mhz
-                    p += ev.phase_ppm * mhz
-                out.append(f"{head} {_us(ev.delay_ns)} {_num(f)} {_num(p)}")
+                    f += rf_ev.freq_ppm * mhz
+                    p += rf_ev.phase_ppm * mhz
+                out.append(f"{head} {_us(rf_ev.delay_ns)} {_num(f)} {_num(p)}")
         out.append("")
 
     arb = [(ev, i) for ev, i in g_ids.ids.items() if isinstance(ev, ArbGradient)]
     trap = [(ev, i) for ev, i in g_ids.ids.items() if isinstance(ev, TrapGradient)]
     if arb:
         out.append("# Format of arbitrary gradients:")
-        out.append("#   time_shape_id of 0 means default timing (stepping with grad_raster starting at 1/2 of grad_raster)")
+        out.append(
+            "#   time_shape_id of 0 means default timing (stepping with grad_raster starting at 1/2 of "
+            "grad_raster)"
+        )
         if v15:
-            out += ["# id amplitude first last amp_shape_id time_shape_id delay",
-                    "# ..      Hz/m  Hz/m Hz/m        ..         ..          us"]  # fmt: skip
+            out += [
+                "# id amplitude first last amp_shape_id time_shape_id delay",
+                "# ..      Hz/m  Hz/m Hz/m        ..         ..          us",
+            ]
         else:
-            out += ["# id amplitude amp_shape_id time_shape_id delay",
-                    "# ..      Hz/m       ..         ..          us"]  # fmt: skip
+            out += [
+                "# id amplitude amp_shape_id time_shape_id delay",
+                "# ..      Hz/m       ..         ..          us",
+            ]
         out.append("[GRADIENTS]")
-        for ev, i in arb:
-            if ev.oversampled and not v15:
+        for a_ev, i in arb:
+            if a_ev.oversampled and not v15:
                 raise RangeError("oversampled gradients (time id -1) need format 1.5.x")
-            tid = -1 if ev.oversampled else sid(ev.time_shape)
+            tid = -1 if a_ev.oversampled else sid(a_ev.time_shape)
             if v15:
                 out.append(
-                    f"{i} {_num(ev.amplitude_hz_per_m)} {_num(ev.first_hz_per_m)} {_num(ev.last_hz_per_m)} "
-                    f"{sid(ev.shape)} {tid} {_us(ev.delay_ns)}"
+                    f"{i} {_num(a_ev.amplitude_hz_per_m)} {_num(a_ev.first_hz_per_m)} "
+                    f"{_num(a_ev.last_hz_per_m)} "
+                    f"{sid(a_ev.shape)} {tid} {_us(a_ev.delay_ns)}"
                 )
             else:
-                out.append(f"{i} {_num(ev.amplitude_hz_per_m)} {sid(ev.shape)} {tid} {_us(ev.delay_ns)}")
+                out.append(
+                    f"{i} {_num(a_ev.amplitude_hz_per_m)} {sid(a_ev.shape)} {tid} {_us(a_ev.delay_ns)}"
+                )
         out.append("")
     if trap:
-        out += ["# Format of trapezoid gradients:", "# id amplitude rise flat fall delay",
-                "# ..      Hz/m   us   us   us    us", "[TRAP]"]  # fmt: skip
-        for ev, i in trap:
+        out += [
+            "# Format of trapezoid gradients:",
+            "# id amplitude rise flat fall delay",
+            "# ..      Hz/m   us   us   us    us",
+            "[TRAP]",
+        ]
+        for t_ev, i in trap:
             out.append(
-                f"{i} {_num(ev.amplitude_hz_per_m)} {_us(ev.rise_ns)} {_us(ev.flat_ns)} {_us(ev.fall_ns)} "
-                f"{_us(ev.delay_ns)}"
+                f"{i} {_num(t_ev.amplitude_hz_per_m)} {_us(t_ev.rise_ns)} {_us(t_ev.flat_ns)} "
+                f"{_us(t_ev.fall_ns)} {_us(t_ev.delay_ns)}"
             )
         out.append("")
 
     if adc_ids.ids:
         out.append("# Format of ADC events:")
         if v15:
-            out += ["# id num dwell delay freq_ppm phase_ppm freq phase phase_id",
-                    "# ..  ..    ns    us      ppm   rad/MHz   Hz   rad       ..", "[ADC]"]  # fmt: skip
+            out += [
+                "# id num dwell delay freq_ppm phase_ppm freq phase phase_id",
+                "# ..  ..    ns    us      ppm   rad/MHz   Hz   rad       ..",
+                "[ADC]",
+            ]
         else:
             out += ["# id num dwell delay freq phase", "# ..  ..    ns    us   Hz   rad", "[ADC]"]
-        for ev, i in adc_ids.ids.items():
+        for adc_ev, i in adc_ids.ids.items():
             if v15:
                 out.append(
-                    f"{i} {ev.num_samples} {ev.dwell_ns} {_us(ev.delay_ns)} {_num(ev.freq_ppm)} "
-                    f"{_num(ev.phase_ppm)} {_num(ev.freq_offset_hz)} {_num(ev.phase_offset_rad)} "
-                    f"{sid(ev.phase_shape)}"
+                    f"{i} {adc_ev.num_samples} {adc_ev.dwell_ns} {_us(adc_ev.delay_ns)} "
+                    f"{_num(adc_ev.freq_ppm)} "
+                    f"{_num(adc_ev.phase_ppm)} {_num(adc_ev.freq_offset_hz)} {_num(adc_ev.phase_offset_rad)} "
+                    f"{sid(adc_ev.phase_shape)}"
                 )
             else:
-                if ev.phase_shape is not None:
+                if adc_ev.phase_shape is not None:
                     raise RangeError("ADC phase shapes need format 1.5.x")
-                f, p = ev.freq_offset_hz, ev.phase_offset_rad
-                if ev.freq_ppm or ev.phase_ppm:
+                f, p = adc_ev.freq_offset_hz, adc_ev.phase_offset_rad
+                if adc_ev.freq_ppm or adc_ev.phase_ppm:
                     if b0 is None:
                         raise RangeError("ADC ppm offsets need b0_t to be written as format 1.4 (Hz and rad)")
                     mhz = 1e-6 * seq.gamma_hz_per_t * b0
-                    f += ev.freq_ppm * mhz
-                    p += ev.phase_ppm * mhz
-                out.append(f"{i} {ev.num_samples} {ev.dwell_ns} {_us(ev.delay_ns)} {_num(f)} {_num(p)}")
+                    f += adc_ev.freq_ppm * mhz
+                    p += adc_ev.phase_ppm * mhz
+                out.append(
+                    f"{i} {adc_ev.num_samples} {adc_ev.dwell_ns} {_us(adc_ev.delay_ns)} {_num(f)} {_num(p)}"
+                )
         out.append("")
 
     if node_ids:
-        out += ["# Format of extension lists:", "# id type ref next_id", "# next_id of 0 terminates the list",
-                "# Extension list is followed by extension specifications", "[EXTENSIONS]"]  # fmt: skip
+        out += [
+            "# Format of extension lists:",
+            "# id type ref next_id",
+            "# next_id of 0 terminates the list",
+            "# Extension list is followed by extension specifications",
+            "[EXTENSIONS]",
+        ]
         out.extend(f"{i} {t} {r} {n}" for (t, r, n), i in node_ids.items())
         out.append("")
         for nm, tid in type_ids.items():
             out.append(f"# Extension specification for {nm}:")
             out.append(f"extension {nm} {tid}")
-            out.extend(f"{i} {_ext_fields(ev)}" for ev, i in ev_ids[nm].ids.items())
+            out.extend(f"{i} {_ext_fields(x)}" for x, i in ev_ids[nm].ids.items())
             out.append("")
 
     if shape_ids.ids:
@@ -356,13 +392,15 @@ def write_seq(
         digest = hashlib.md5(body).hexdigest()
         sig = (
             "\n[SIGNATURE]\n"
-            "# This is the hash of the Pulseq file, calculated right before the [SIGNATURE] section was added\n"
+            "# This is the hash of the Pulseq file, calculated right before the [SIGNATURE] section was "
+            "added\n"
             "# It can be reproduced/verified with md5sum if the file trimmed to the position right above "
             "[SIGNATURE]\n"
-            "# The new line character preceding [SIGNATURE] BELONGS to the signature (and needs to be stripped "
+            "# The new line character preceding [SIGNATURE] BELONGS to the signature (and needs to be "
+            "stripped "
             "away for recalculating/verification)\n"
             f"Type md5\nHash {digest}\n"
-        ).encode("utf-8")
+        ).encode()
         body += sig
     with open(os.fspath(path), "wb") as fh:
         fh.write(body)

@@ -112,7 +112,9 @@ class Sequence:
         self.rf_raster_ns = lim.rf_raster_ns
         self.adc_raster_ns = lim.adc_raster_ns
         self.block_raster_ns = lim.block_raster_ns
-        if not (isinstance(gamma_hz_per_t, (int, float)) and math.isfinite(gamma_hz_per_t) and gamma_hz_per_t > 0):
+        if not (
+            isinstance(gamma_hz_per_t, (int, float)) and math.isfinite(gamma_hz_per_t) and gamma_hz_per_t > 0
+        ):
             raise RangeError(f"gamma_hz_per_t = {gamma_hz_per_t!r} Hz/T must be a finite number > 0")
         self.gamma_hz_per_t = float(gamma_hz_per_t)
         if b0_t is not None and not (math.isfinite(b0_t) and b0_t > 0):
@@ -206,8 +208,8 @@ class Sequence:
         if duration_s is not None:
             duration_ns = seconds_to_ticks(duration_s, name="duration_s")
         if duration_ns is None:
-            r = self.block_raster_ns
-            duration_ns = -(-need // r) * r
+            raster = self.block_raster_ns
+            duration_ns = -(-need // raster) * raster
         else:
             if duration_ns % self.block_raster_ns:
                 raise RasterError(
@@ -236,7 +238,8 @@ class Sequence:
             raster_ns = seconds_to_ticks(float(ev.raster_s), name="RFPulse.raster_s")
             if raster_ns != self.rf_raster_ns:
                 raise RasterError(
-                    f"RF pulse raster {raster_ns} ns differs from the sequence RF raster {self.rf_raster_ns} ns"
+                    f"RF pulse raster {raster_ns} ns differs from the sequence RF raster "
+                    f"{self.rf_raster_ns} ns"
                 )
             b1 = np.asarray(ev.b1_t, dtype=np.complex128)
             peak = float(np.max(np.abs(b1)))
@@ -272,7 +275,8 @@ class Sequence:
             )
         if hasattr(g, "times_s") and hasattr(g, "amplitudes_t_per_m"):  # ExtendedTrapezoid
             t_ns = np.array(
-                [seconds_to_ticks(float(t), name=f"{axis} times_s") for t in np.asarray(g.times_s)], dtype=np.int64
+                [seconds_to_ticks(float(t), name=f"{axis} times_s") for t in np.asarray(g.times_s)],
+                dtype=np.int64,
             )
             w = np.asarray(g.amplitudes_t_per_m, dtype=np.float64) * gamma
             amp, shape = _normalise(w)
@@ -288,7 +292,8 @@ class Sequence:
             r_ns = seconds_to_ticks(float(g.raster_s), name=f"{axis} raster_s")
             if r_ns != self.grad_raster_ns:
                 raise RasterError(
-                    f"{axis}: gradient raster {r_ns} ns differs from the sequence raster {self.grad_raster_ns} ns"
+                    f"{axis}: gradient raster {r_ns} ns differs from the sequence raster "
+                    f"{self.grad_raster_ns} ns"
                 )
             w = np.asarray(g.samples_t_per_m, dtype=np.float64) * gamma
             amp, shape = _normalise(w)

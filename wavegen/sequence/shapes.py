@@ -47,6 +47,8 @@ class Shape:
 
     samples: np.ndarray
     encoded: np.ndarray | None
+    _hash: int
+    _key: bytes
 
     def __init__(self, samples: Any, encoded: np.ndarray | None = None) -> None:
         a = np.array(samples, dtype=np.float64, copy=True).reshape(-1) if np.ndim(samples) <= 1 else None
@@ -142,7 +144,9 @@ def compress_shape(samples: np.ndarray, quantum: float = SHAPE_QUANTUM) -> tuple
     return tokens, True
 
 
-def decompress_shape(tokens: np.ndarray, num_samples: int, *, force: bool = False, where: str = "") -> np.ndarray:
+def decompress_shape(
+    tokens: np.ndarray, num_samples: int, *, force: bool = False, where: str = ""
+) -> np.ndarray:
     """Decode Pulseq shape tokens to ``num_samples`` samples.
 
     Parameters
@@ -204,7 +208,5 @@ def decompress_shape(tokens: np.ndarray, num_samples: int, *, force: bool = Fals
                 i += 1
         deriv = np.array(parts, dtype=np.float64)
     if deriv.size != num_samples:
-        raise SeqFormatError(
-            f"{where}: shape decodes to {deriv.size} samples, {num_samples} declared"
-        )
+        raise SeqFormatError(f"{where}: shape decodes to {deriv.size} samples, {num_samples} declared")
     return np.cumsum(deriv)
