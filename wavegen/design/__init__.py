@@ -43,6 +43,7 @@ from wavegen.design.trapezoid import (
     trapezoid_for_amplitude,
     trapezoid_for_duration,
 )
+from wavegen.design.verse import VerseResult, verse
 
 __all__: list[str] = [
     # gradients (H3)
@@ -85,6 +86,8 @@ __all__: list[str] = [
     "slice_select_gradient",
     "slr_pulse",
     "multiband_pulse",
+    "VerseResult",
+    "verse",
     "bir4_pulse",
     "hyperbolic_secant_pulse",
     "wurst_pulse",

@@ -38,6 +38,7 @@ import math
 from typing import Any, Literal
 
 import numpy as np
+from scipy.interpolate import CubicSpline
 from scipy.signal import firls, remez
 
 from wavegen._backend import NATIVE, ffi, lib
@@ -335,6 +336,24 @@ def isodelay_center_s(rf: RFPulse, *, gamma_hz_per_t: float, bandwidth_hz: float
     return float(min(max(center, 0.0), t))
 
 
+_MAX_DESIGN_SAMPLES = 512
+
+
+def _rebin(rf_rad: np.ndarray, n: int) -> np.ndarray:
+    """``rf_rad`` (rotation per sample, m samples over the pulse) re-binned onto ``n`` samples.
+
+    The cumulative rotation is interpolated by a cubic spline through the m+1 sample edges (exact
+    there) and differenced on the ``n + 1`` new edges: smooth, and the total rotation is unchanged.
+    """
+    m = rf_rad.size
+    cum = np.concatenate(([0.0], np.cumsum(rf_rad)))
+    x_old = np.linspace(0.0, 1.0, m + 1)
+    x_new = np.linspace(0.0, 1.0, n + 1)
+    re = CubicSpline(x_old, cum.real)(x_new)
+    im = CubicSpline(x_old, cum.imag)(x_new)
+    return np.asarray(np.diff(re) + 1j * np.diff(im))
+
+
 def slr_pulse(
     flip_angle_rad: float,
     duration_s: float,
@@ -386,8 +405,12 @@ def slr_pulse(
     raster, gamma, mb = _resolve(limits, raster_s, gamma_hz_per_t, max_b1_t)
     n = _n_samples(duration_s, raster)
     tb = _positive(time_bw_product, "time_bw_product", "")
+    # Long rasters (e.g. 3000 samples of 1 us) add nothing to the filter but cost time and make the
+    # Parks-McClellan exchange fail to converge: design on at most max(512, 8*tb) samples, then
+    # re-bin onto the raster preserving the rotation integral (cubic spline of the cumulative sum).
+    n_design = min(n, max(_MAX_DESIGN_SAMPLES, int(math.ceil(8 * tb))))
     b = slr_beta(
-        n,
+        n_design,
         tb,
         pulse_type=pulse_type,
         phase=phase,
@@ -398,6 +421,8 @@ def slr_pulse(
     )
     a = beta_to_alpha(b)
     rf_rad = inverse_slr(a, b)
+    if n_design != n:
+        rf_rad = _rebin(rf_rad, n)
     b1 = rf_rad / (2 * math.pi * gamma * raster)
     duration = n * raster
     bw = tb / duration
