@@ -135,7 +135,7 @@ def main() -> int:
     t0 = time.perf_counter()
     rep = check(wf, SystemLimits(max_slew_t_per_m_per_s=200.0), sar_calibration=cal, keep_traces=False)
     t_check = time.perf_counter() - t0
-    print(f"wavegen check(), every rule     : {t_check:6.3f} s   ({len(rep.results)} rules; no peer does this)")
+    print(f"wavegen check(), every rule     : {t_check:6.3f} s   ({len(rep.results)} rules; no peer)")
 
     print()
     print(f"{'job':<34} {'wavegen/s':>10} {'peer/s':>10} {'ratio':>8} {'target':>22} {'met':>4}")
