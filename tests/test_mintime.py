@@ -222,3 +222,33 @@ def test_native_kernel_equals_reference(n: int, seed: int, u0: float, end: float
     nat = speed_profile(h, umax, u0, end, acc, tangent=tangent, normal=normal, use_native=True)
     np.testing.assert_array_equal(nat, ref)
     assert np.all(ref <= umax) and np.all(ref >= 0)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), n_axes=st.integers(1, 3), per_axis=st.booleans(), stop=st.booleans())
+def test_random_smooth_paths_keep_limits(seed: int, n_axes: int, per_axis: bool, stop: bool) -> None:
+    # random sums of sinusoids: tight bends, reversals (corners) and 13C/23Na gammas included
+    rng = np.random.default_rng(seed)
+    lim = SystemLimits(
+        max_grad_t_per_m=float(rng.uniform(0.01, 0.1)),
+        max_slew_t_per_m_per_s=float(rng.uniform(50, 300)),
+        grad_raster_s=float(rng.choice([4e-6, 6.4e-6, 10e-6])),
+        gamma_hz_per_t=float(rng.choice([GAMMA_1H_HZ_PER_T, GAMMA_13C, GAMMA_23NA])),
+    )
+    n = int(rng.integers(3, 300))
+    t = np.linspace(0, 1, n)
+    k = np.zeros((n, n_axes))
+    for d in range(n_axes):
+        for f in range(1, 4):
+            k[:, d] += (
+                rng.normal()
+                * rng.uniform(10, 300)
+                / f
+                * np.sin(2 * np.pi * f * t * rng.uniform(0.2, 3) + 1.0)
+            )
+    constraint: Literal["euclidean", "per_axis"] = "per_axis" if per_axis else "euclidean"
+    g = min_time_gradient(k, lim, constraint=constraint, g_end_t_per_m=0.0 if stop else None)
+    _limits_kept(g, lim, constraint, end_zero=stop)
+    kk = gradient_to_k(g, lim.grad_raster_s, lim.gamma_hz_per_t, k0_per_m=k[0])
+    scale = float(np.max(np.abs(k)))
+    assert np.max(np.abs(kk[-1] - k[-1])) <= 1e-9 * scale

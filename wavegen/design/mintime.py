@@ -262,7 +262,7 @@ class _Piece:
             length = float(s_knots[-1])
         self.length = length
         n_in = pts.shape[0] - 1
-        n_seg = max(int(math.ceil(length / ds_target)), 2 * n_in if self.spline is not None else 1, 4)
+        n_seg = max(int(math.ceil(length / ds_target)), n_in if self.spline is not None else 1, 4)
         s_target = np.linspace(0.0, length, n_seg + 1)
         p_grid = np.interp(s_target, s_knots, p)
         p_grid[0], p_grid[-1] = p[0], p[-1]
@@ -274,6 +274,7 @@ class _Piece:
             self.tangent = np.tile(direction, (p_grid.size, 1))
             self.normal = np.zeros((p_grid.size, n_axes))
             self.normal_mid = np.zeros((p_grid.size - 1, n_axes))
+            self.kappa_inner = np.zeros(p_grid.size - 1)
             self.dp_ds = np.ones(p_grid.size)
         else:
             d1 = self.spline.derivative(1)
@@ -292,35 +293,47 @@ class _Piece:
 
             # refine where the curvature between two grid points exceeds that at both ends: a tight
             # bend inside one segment would otherwise be missed by the conservative step
+            # the spline's knots join the grid (curvature has kinks there)
+            p_grid = np.union1d(p_grid, p)
+            p_grid = p_grid[np.concatenate(([True], np.diff(p_grid) > 1e-9 * p[-1]))]
+            p_grid[-1] = p[-1]
             tangent, normal, sp = geometry(p_grid)
-            mid = 0.5 * (p_grid[:-1] + p_grid[1:])
-            t_mid, n_mid, sp_mid = geometry(mid)
-            floor = 1e-6 * float(np.max(np.linalg.norm(normal, axis=1))) + 1e-300
+            fr = np.array([0.25, 0.5, 0.75])
+
+            def interior(lo: FloatArray, hi: FloatArray) -> FloatArray:
+                """Largest |normal| (norm and per axis) at 3 interior points of each segment."""
+                pp = (lo[:, None] + (hi - lo)[:, None] * fr[None, :]).ravel()
+                _, nn, _ = geometry(pp)
+                nn = nn.reshape(lo.size, fr.size, -1)
+                return np.concatenate(
+                    (np.max(np.abs(nn), axis=1), np.max(np.linalg.norm(nn, axis=2), axis=1)[:, None]), axis=1
+                )
+
+            def at_ends(nrm: FloatArray) -> FloatArray:
+                a = np.concatenate((np.abs(nrm), np.linalg.norm(nrm, axis=1)[:, None]), axis=1)
+                return np.asarray(np.maximum(a[:-1], a[1:]))
+
+            inner = interior(p_grid[:-1], p_grid[1:])
+            floor = 1e-6 * float(np.max(inner[:, -1])) + 1e-300
             for _ in range(30):
-                ends = np.maximum(np.abs(normal[:-1]), np.abs(normal[1:]))
-                ends_norm = np.maximum(
-                    np.linalg.norm(normal[:-1], axis=1), np.linalg.norm(normal[1:], axis=1)
-                )
-                bad = np.any(np.abs(n_mid) > ends * (1.0 + 1e-3) + floor, axis=1) | (
-                    np.linalg.norm(n_mid, axis=1) > ends_norm * (1.0 + 1e-3) + floor
-                )
+                # split segments whose curvature inside exceeds that at both ends: a tight bend inside one
+                # segment would otherwise be missed by the conservative step
+                bad = np.any(inner > at_ends(normal) * (1.0 + 1e-3) + floor, axis=1)
                 if not np.any(bad) or p_grid.size > 64 * (n_seg + 1):
                     break
                 b = np.flatnonzero(bad)
-                # split each bad segment at its midpoint; only the new halves' midpoints are evaluated
-                left = 0.5 * (p_grid[b] + mid[b])
-                right = 0.5 * (mid[b] + p_grid[b + 1])
-                t_l, n_l, sp_l = geometry(left)
-                t_r, n_r, sp_r = geometry(right)
-                p_grid = np.insert(p_grid, b + 1, mid[b])
-                tangent = np.insert(tangent, b + 1, t_mid[b], axis=0)
-                normal = np.insert(normal, b + 1, n_mid[b], axis=0)
-                sp = np.insert(sp, b + 1, sp_mid[b])
-                mid[b], t_mid[b], n_mid[b], sp_mid[b] = left, t_l, n_l, sp_l
-                mid = np.insert(mid, b + 1, right)
-                t_mid = np.insert(t_mid, b + 1, t_r, axis=0)
-                n_mid = np.insert(n_mid, b + 1, n_r, axis=0)
-                sp_mid = np.insert(sp_mid, b + 1, sp_r)
+                mid = 0.5 * (p_grid[b] + p_grid[b + 1])
+                t_m, n_m, sp_m = geometry(mid)
+                left = interior(p_grid[b], mid)
+                right = interior(mid, p_grid[b + 1])
+                p_grid = np.insert(p_grid, b + 1, mid)
+                tangent = np.insert(tangent, b + 1, t_m, axis=0)
+                normal = np.insert(normal, b + 1, n_m, axis=0)
+                sp = np.insert(sp, b + 1, sp_m)
+                inner[b] = left
+                inner = np.insert(inner, b + 1, right, axis=0)
+            n_mid = inner[:, :-1]  # per-axis bound inside each segment
+            self.kappa_inner = inner[:, -1]  # norm bound inside each segment
             self.p_grid = p_grid
             dp = np.diff(p_grid)
             xq = p_grid[:-1, None] + dp[:, None] * _GL_X[None, :]
@@ -464,7 +477,7 @@ def _design(
             else:
                 ua = np.full(n, vmax * vmax)
                 nmax = np.linalg.norm(pc.normal, axis=1)
-                nmid = np.linalg.norm(pc.normal_mid, axis=1)
+                nmid = pc.kappa_inner
             kseg = np.maximum(np.maximum(nmax[:-1], nmax[1:]), nmid)
             useg = np.minimum(acc / kseg, np.minimum(ua[:-1], ua[1:]))
         umax = np.minimum(ua, np.inf)
