@@ -28,8 +28,8 @@ What is done differently from the published method (and from sigpy's port):
 - Sharp corners of the path (turning angle above ``corner_angle_rad`` between consecutive chords,
   e.g. EPI) are kept sharp: the path is split there and the speed is zero at each corner.
 
-The speed-profile passes (:mod:`wavegen.design.mintime_kernel`) run in C (``native/mintime.c``) with a Python reference
-(:func:`speed_profile_reference`) used when the extension is missing.
+The speed-profile passes (:mod:`wavegen.design.mintime_kernel`) run in C (``native/mintime.c``), with a
+Python reference (:func:`speed_profile_reference`) used when the extension is missing.
 """
 
 from __future__ import annotations
