@@ -331,7 +331,9 @@ def isodelay_center_s(rf: RFPulse, *, gamma_hz_per_t: float, bandwidth_hz: float
         rf.replace(freq_offset_hz=0.0), gradient_t_per_m=g, positions_m=x, gamma_hz_per_t=gamma_hz_per_t
     ).mxy
     ph = np.unwrap(np.angle(mxy))
-    slope = np.polyfit(f, ph, 1)[0]  # rad/Hz = 2*pi*(T - t_c) (precession after the centre)
+    fc = f - f.mean()
+    # least-squares slope, rad/Hz = 2*pi*(T - t_c) (precession after the centre)
+    slope = float(np.sum(fc * (ph - ph.mean())) / np.sum(fc * fc))
     center = t - slope / (2 * math.pi)
     return float(min(max(center, 0.0), t))
 
