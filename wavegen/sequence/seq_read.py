@@ -23,10 +23,12 @@ one listed in ``RequiredExtensions`` is an error, as the specification demands.
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import math
 import os
 import re
+import warnings
 from fractions import Fraction
 from typing import Any
 
@@ -132,28 +134,44 @@ def _ns(src: _Src, ln: int, tok: str, what: str, scale: int) -> int:
     return v
 
 
-def _split_sections(src: _Src) -> list[tuple[str, int, list[tuple[int, str]]]]:
-    """[(header, header line, [(line number, stripped line), ...])] in file order."""
-    out: list[tuple[str, int, list[tuple[int, str]]]] = []
-    cur: list[tuple[int, str]] | None = None
-    for i, raw in enumerate(src.lines, start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            if cur is not None and not line:
-                cur.append((i, ""))
-            continue
-        if line.startswith("[") or line.lower().startswith("extension "):
-            if line.startswith("[") and not line.endswith("]"):
-                raise src.err(i, f"malformed section header {line!r}")
-            cur = []
-            out.append((line, i, cur))
-            if line.upper() == "[SIGNATURE]":
-                cur.extend((j, src.lines[j - 1].strip()) for j in range(i + 1, len(src.lines) + 1))
-                break
-            continue
-        if cur is None:
-            raise src.err(i, f"data {line[:40]!r} outside any section")
-        cur.append((i, line))
+_HEADER_RE = re.compile(r"^[ \t]*(\[[^\n]*?|extension[ \t][^\n]*?)[ \t\r]*$", re.MULTILINE | re.IGNORECASE)
+
+
+def _split_sections(src: _Src, text: str) -> list[tuple[str, int, str, int]]:
+    """[(header, header line, body text, line number of the body's first line)] in file order."""
+    out: list[tuple[str, int, str, int]] = []
+    heads = list(_HEADER_RE.finditer(text))
+    pre = text[: heads[0].start()] if heads else text
+    for i, raw in enumerate(pre.split("\n"), start=1):
+        s = raw.strip()
+        if s and not s.startswith("#"):
+            raise src.err(i, f"data {s[:40]!r} outside any section")
+    ln = pre.count("\n") + 1
+    for j, m in enumerate(heads):
+        header = m.group(1).strip()
+        if header.startswith("[") and not header.endswith("]"):
+            raise src.err(ln, f"malformed section header {header!r}")
+        end = heads[j + 1].start() if j + 1 < len(heads) else len(text)
+        if header.upper() == "[SIGNATURE]":
+            end = len(text)
+        body_start = min(m.end() + 1, len(text))
+        body = text[body_start:end]
+        out.append((header, ln, body, ln + 1))
+        if header.upper() == "[SIGNATURE]":
+            break
+        ln += text.count("\n", m.start(), end)
+    return out
+
+
+def _body_lines(body: str, first_ln: int) -> list[tuple[int, str]]:
+    """(line number, stripped line) of a section body; blank lines kept as '', comments dropped."""
+    out = []
+    for i, raw in enumerate(body.split("\n")):
+        s = raw.strip()
+        if not s.startswith("#"):
+            out.append((first_ln + i, s))
+    while out and not out[-1][1]:
+        out.pop()
     return out
 
 
@@ -202,30 +220,41 @@ def read_seq(
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
         raise SeqFormatError(f"{name}:{line}: not a text file (byte {e.start} is not UTF-8)") from None
-    src = _Src(name, text.splitlines())
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    src = _Src(name, [])
     try:
-        return _parse(src, data, verify_signature, gamma_hz_per_t, b0_t)
+        return _parse(src, text, data, verify_signature, gamma_hz_per_t, b0_t)
     except SeqFormatError:
         raise
     except WavegenError as e:  # a value check inside an event constructor
         raise SeqFormatError(f"{name}: {e}") from e
 
 
-def _parse(src: _Src, data: bytes, verify_signature: bool, gamma: float | None, b0: float | None) -> Sequence:
-    sections = _split_sections(src)
+def _parse(
+    src: _Src, text: str, data: bytes, verify_signature: bool, gamma: float | None, b0: float | None
+) -> Sequence:
+    sections = _split_sections(src, text)
     by_name: dict[str, tuple[int, list[tuple[int, str]]]] = {}
+    blocks_sec: tuple[int, str, int] | None = None
     ext_specs: list[tuple[str, int, int, list[tuple[int, str]]]] = []
-    for header, ln, body in sections:
+    for header, ln, body, first_ln in sections:
         if header.startswith("["):
             key = header.upper()
             if key in by_name:
                 raise src.err(ln, f"section {header} appears twice (first at line {by_name[key][0]})")
-            by_name[key] = (ln, body)
+            if key == "[BLOCKS]":
+                blocks_sec = (ln, body, first_ln)
+                by_name[key] = (ln, [])
+            else:
+                by_name[key] = (ln, _body_lines(body, first_ln))
         else:
             tok = header.split()
             if len(tok) != 3:
                 raise src.err(ln, f"extension header {header!r} must be 'extension NAME ID'")
-            ext_specs.append((tok[1], _int(src, ln, tok[2], "extension type id"), ln, body))
+            ext_specs.append(
+                (tok[1], _int(src, ln, tok[2], "extension type id"), ln, _body_lines(body, first_ln))
+            )
     known = {
         "[VERSION]",
         "[DEFINITIONS]",
@@ -357,9 +386,9 @@ def _parse(src: _Src, data: bytes, verify_signature: bool, gamma: float | None, 
     ext_lists = _read_ext_lists(src, by_name.get("[EXTENSIONS]"), ext_events, ext_names)
 
     # --- blocks -----------------------------------------------------------------------------------
-    if "[BLOCKS]" not in by_name:
+    if blocks_sec is None:
         raise src.err(0, "no [BLOCKS] section")
-    _read_blocks(src, seq, by_name["[BLOCKS]"], vc, rf_lib, grad_lib, adc_lib, delays, ext_lists)
+    _read_blocks(src, seq, blocks_sec, vc, rf_lib, grad_lib, adc_lib, delays, ext_lists)
     return seq
 
 
@@ -725,7 +754,7 @@ def _read_ext_lists(
 def _read_blocks(
     src: _Src,
     seq: Sequence,
-    sec: tuple[int, list[tuple[int, str]]],
+    sec: tuple[int, str, int],
     vc: int,
     rf_lib: dict[int, tuple[int, RFEvent]],
     grad_lib: dict[int, tuple[int, Any]],
@@ -733,30 +762,46 @@ def _read_blocks(
     delays: dict[int, int],
     ext_lists: dict[int, tuple[int, tuple[ExtensionEvent, ...]]],
 ) -> None:
-    rows = [(ln, s) for ln, s in sec[1] if s]
-    if not rows:
-        raise src.err(sec[0], "[BLOCKS] is empty; a sequence needs at least one block")
+    sec_ln, body, first_ln = sec
     nf = 7 if vc <= 1_002_001 else 8
     layout = "id delay rf gx gy gz adc" + ("" if nf == 7 else " ext")
     if vc >= 1_004_000:
         layout = "id duration rf gx gy gz adc ext"
-    lns = [ln for ln, _ in rows]
-    try:
-        flat = np.array(" ".join(s for _, s in rows).split(), dtype=np.int64)
-        ok = flat.size == nf * len(rows)
-    except (ValueError, OverflowError):
-        ok = False
-    if ok:
-        counts = [len(s.split()) for _, s in rows]
-        ok = all(c == nf for c in counts)
-    if not ok:
-        for ln, s in rows:
-            tok = s.split()
+    row_lines: list[int] = []
+
+    def lns_of() -> list[int]:
+        if not row_lines:
+            for i, raw in enumerate(body.split("\n")):
+                t = raw.strip()
+                if t and not t.startswith("#"):
+                    row_lines.append(first_ln + i)
+        return row_lines
+
+    class _Lines:
+        def __getitem__(self, r: int) -> int:
+            return lns_of()[r]
+
+    lns = _Lines()
+    tab: np.ndarray | None = None
+    if body.strip():
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tab = np.loadtxt(io.StringIO(body), dtype=np.int64, comments="#", ndmin=2)
+            if tab.shape[1] != nf or tab.shape[0] == 0:
+                tab = None
+        except (ValueError, OverflowError):
+            tab = None
+    if tab is None:
+        rows = [(ln, t.split()) for ln, t in _body_lines(body, first_ln) if t]
+        if not rows:
+            raise src.err(sec_ln, "[BLOCKS] is empty; a sequence needs at least one block")
+        vals = []
+        for ln, tok in rows:
             _check_nf(src, ln, tok, nf, "[BLOCKS]", layout)
-            for t in tok:
-                _int(src, ln, t, "block field")
-        raise src.err(sec[0], "[BLOCKS] does not parse")  # pragma: no cover - caught above
-    tab = flat.reshape(len(rows), nf)
+            vals.append([_int(src, ln, t, "block field") for t in tok])
+        tab = np.array(vals, dtype=np.int64).reshape(len(rows), nf)
+
     if nf == 7:
         tab = np.concatenate([tab, np.zeros((tab.shape[0], 1), dtype=np.int64)], axis=1)
     ids = tab[:, 0]
