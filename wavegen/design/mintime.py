@@ -69,11 +69,20 @@ _GL_W = 0.5 * _GL_W
 # geometry
 
 
+def _rownorm(a: FloatArray) -> FloatArray:
+    """Euclidean norm of each row (faster than np.linalg.norm for a few columns)."""
+    return np.asarray(np.sqrt(np.einsum("ij,ij->i", a, a)), dtype=np.float64)
+
+
+def _rowdot(a: FloatArray, b: FloatArray) -> FloatArray:
+    return np.asarray(np.einsum("ij,ij->i", a, b), dtype=np.float64)
+
+
 class _Piece:
     """One smooth piece of the path, with an arc-length grid and its geometry."""
 
     def __init__(self, pts: FloatArray, ds_target: float) -> None:
-        chords = np.linalg.norm(np.diff(pts, axis=0), axis=1)
+        chords = _rownorm(np.diff(pts, axis=0))
         p = np.concatenate(([0.0], np.cumsum(chords)))
         self.spline = CubicSpline(p, pts, axis=0) if pts.shape[0] > 2 else None
         self.pts = pts
@@ -85,7 +94,7 @@ class _Piece:
             d1 = self.spline.derivative(1)
             dp = np.diff(p)
             xq = p[:-1, None] + dp[:, None] * _GL_X[None, :]
-            speed = np.linalg.norm(d1(xq.ravel()), axis=1).reshape(xq.shape)
+            speed = _rownorm(d1(xq.ravel())).reshape(xq.shape)
             seg_len = (speed * _GL_W[None, :]).sum(axis=1) * dp
             s_knots = np.concatenate(([0.0], np.cumsum(seg_len)))
             length = float(s_knots[-1])
@@ -112,13 +121,13 @@ class _Piece:
             def geometry(pp: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
                 c1 = d1(pp)
                 c2 = d2(pp)
-                sp = np.linalg.norm(c1, axis=1)
+                sp = _rownorm(c1)
                 if np.any(sp <= 0):
                     raise DesignError(
                         "the k-space path has a point of zero speed in its spline; remove repeated points"
                     )
                 t = c1 / sp[:, None]
-                return t, (c2 - np.sum(t * c2, axis=1)[:, None] * t) / (sp * sp)[:, None], sp
+                return t, (c2 - _rowdot(t, c2)[:, None] * t) / (sp * sp)[:, None], sp
 
             # refine where the curvature between two grid points exceeds that at both ends: a tight
             # bend inside one segment would otherwise be missed by the conservative step
@@ -135,11 +144,15 @@ class _Piece:
                 _, nn, _ = geometry(pp)
                 nn = nn.reshape(lo.size, fr.size, -1)
                 return np.concatenate(
-                    (np.max(np.abs(nn), axis=1), np.max(np.linalg.norm(nn, axis=2), axis=1)[:, None]), axis=1
+                    (
+                        np.max(np.abs(nn), axis=1),
+                        np.max(np.sqrt(np.einsum("ijk,ijk->ij", nn, nn)), axis=1)[:, None],
+                    ),
+                    axis=1,
                 )
 
             def at_ends(nrm: FloatArray) -> FloatArray:
-                a = np.concatenate((np.abs(nrm), np.linalg.norm(nrm, axis=1)[:, None]), axis=1)
+                a = np.concatenate((np.abs(nrm), _rownorm(nrm)[:, None]), axis=1)
                 return np.asarray(np.maximum(a[:-1], a[1:]))
 
             inner = interior(p_grid[:-1], p_grid[1:])
@@ -166,7 +179,7 @@ class _Piece:
             self.p_grid = p_grid
             dp = np.diff(p_grid)
             xq = p_grid[:-1, None] + dp[:, None] * _GL_X[None, :]
-            speed = np.linalg.norm(d1(xq.ravel()), axis=1).reshape(xq.shape)
+            speed = _rownorm(d1(xq.ravel())).reshape(xq.shape)
             self.h = (speed * _GL_W[None, :]).sum(axis=1) * dp
             self.tangent = tangent
             self.normal = normal
@@ -186,9 +199,9 @@ class _Piece:
 
 def _split_at_corners(k: FloatArray, corner_angle_rad: float) -> list[FloatArray]:
     chords = np.diff(k, axis=0)
-    norms = np.linalg.norm(chords, axis=1)
+    norms = _rownorm(chords)
     unit = chords / norms[:, None]
-    cosang = np.sum(unit[1:] * unit[:-1], axis=1)
+    cosang = _rowdot(unit[1:], unit[:-1])
     corners = np.flatnonzero(cosang < math.cos(corner_angle_rad)) + 1
     pieces = []
     start = 0
@@ -270,7 +283,7 @@ def _validate_path(k_per_m: ArrayLike) -> FloatArray:
         i, j = (int(x) for x in bad[0])
         raise NonFiniteError(f"k_per_m[{i}, {j}] = {k[i, j]!r} cycles/m is not finite")
     # drop repeated points (zero-length chords)
-    step = np.linalg.norm(np.diff(k, axis=0), axis=1)
+    step = _rownorm(np.diff(k, axis=0))
     scale = max(float(np.max(np.abs(k))), 1e-300)
     keep = np.concatenate(([True], step > 1e-12 * scale))
     k = k[keep]
@@ -305,7 +318,7 @@ def _design(
                 nmid = np.max(np.abs(pc.normal_mid), axis=1)
             else:
                 ua = np.full(n, vmax * vmax)
-                nmax = np.linalg.norm(pc.normal, axis=1)
+                nmax = _rownorm(pc.normal)
                 nmid = pc.kappa_inner
             kseg = np.maximum(np.maximum(nmax[:-1], nmax[1:]), nmid)
             useg = np.minimum(acc / kseg, np.minimum(ua[:-1], ua[1:]))
