@@ -367,7 +367,7 @@ def _parse(
     ext_events: dict[int, dict[int, ExtensionEvent]] = {}
     ext_names: dict[int, str] = {}
     unknown: list[str] = []
-    for nm, tid, ln, body in ext_specs:
+    for nm, tid, ln, ext_body in ext_specs:
         if tid in ext_names:
             raise src.err(ln, f"extension type id {tid} is used by {ext_names[tid]} and {nm}")
         ext_names[tid] = nm
@@ -378,7 +378,7 @@ def _parse(
                 )
             log.warning("%s:%d: extension %s is not interpreted by wavegen; kept as is", src.name, ln, nm)
             unknown.append(nm)
-        ext_events[tid] = _read_ext(src, nm, body)
+        ext_events[tid] = _read_ext(src, nm, ext_body)
     for r in required:
         if r not in KNOWN_EXTENSIONS:
             raise src.err(def_lines.get("RequiredExtensions", 0), f"required extension {r} is not supported")
@@ -843,12 +843,12 @@ def _read_blocks(
     for col, e in ((2, end_rf), (3, end_g), (4, end_g), (5, end_g), (6, end_adc)):
         if e:
             keys = np.fromiter(e.keys(), dtype=np.int64, count=len(e))
-            vals = np.fromiter(e.values(), dtype=np.int64, count=len(e))
+            end_vals = np.fromiter(e.values(), dtype=np.int64, count=len(e))
             order = np.argsort(keys)
             used = tab[:, col]
             pos = np.searchsorted(keys[order], used)
             pos = np.clip(pos, 0, keys.size - 1)
-            need = np.maximum(need, np.where(used > 0, vals[order][pos], 0))
+            need = np.maximum(need, np.where(used > 0, end_vals[order][pos], 0))
     for b in np.flatnonzero(tab[:, 7] > 0).tolist():
         for ev in ext_lists[int(tab[b, 7])][1]:
             if isinstance(ev, Trigger):
