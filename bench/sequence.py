@@ -175,10 +175,10 @@ def main() -> None:
         print(f"{name:<46} {a:>9.3f}s {b:>9.3f}s {ratio:>7.1f}x  {tgt} {'met' if ok else 'NOT met'}")
     print(f"{'wavegen render incl. ADC gate (5 channels)':<46} {'':>10} {t_wg_render5:>9.3f}s")
     per_sample = 3 * 8 + 16  # gx, gy, gz float64 + complex RF
-    mem_ok = all(p <= table_bytes + 4 * c * per_sample for c, p in peaks.items())
-    for c, p in peaks.items():
+    mem_ok = all(pk <= table_bytes + 4 * ck * per_sample for ck, pk in peaks.items())
+    for ck, pk in peaks.items():
         print(
-            f"streaming, chunks of {c:>6} samples: peak {p / 1e6:6.2f} MB "
+            f"streaming, chunks of {ck:>6} samples: peak {pk / 1e6:6.2f} MB "
             f"(building the event tables alone: {table_bytes / 1e6:.2f} MB)"
         )
     print(
