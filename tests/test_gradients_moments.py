@@ -89,6 +89,14 @@ def test_flow_compensated_bipolar(m0_per_m: float) -> None:
         )
 
 
+def test_vectorized_lobe_capacity_matches_scalar() -> None:
+    from wavegen.design.moments import _trapezoid_caps
+
+    for lim in (LIM, SystemLimits(max_grad_t_per_m=0.08, max_slew_t_per_m_per_s=200.0, grad_raster_s=4e-6)):
+        caps = _trapezoid_caps(300, lim)
+        np.testing.assert_array_equal(caps, [max_trapezoid_area_t_s_per_m(n, lim) for n in range(301)])
+
+
 def test_bipolar_with_first_moment_target() -> None:
     target_m1 = 2e-9  # T*s^2/m
     bp = flow_compensated_bipolar(LIM, m0_t_s_per_m=5e-6, m1_t_s2_per_m=target_m1)

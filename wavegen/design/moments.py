@@ -30,7 +30,6 @@ from wavegen.design.trapezoid import (
     _raster,
     _steps_to_s,
     join_gradients,
-    max_trapezoid_area_t_s_per_m,
     resolve_area,
     shortest_trapezoid,
     trapezoid_for_duration,
@@ -169,7 +168,7 @@ def flow_compensated_bipolar(
     Method: for symmetric lobes of ``N1`` and ``N2`` raster steps, ``M0 = a1 + a2`` and
     ``M1 = a1 T1/2 + a2 (T1 + T2/2)`` fix the lobe areas ``a2 = (M1 - M0 T1/2) / ((T1 + T2)/2)`` and
     ``a1 = M0 - a2``; the shortest total ``N1 + N2`` for which both fit
-    (:func:`max_trapezoid_area_t_s_per_m`) is found by exact search, and each lobe is then the lowest-
+    (:func:`~wavegen.design.trapezoid.max_trapezoid_area_t_s_per_m`) is found by exact search, and each lobe is then the lowest-
     amplitude trapezoid of its length (:func:`trapezoid_for_duration`).
 
     Returns
@@ -185,34 +184,47 @@ def flow_compensated_bipolar(
     n_min = 4
     if m0 != 0.0:
         n_min = max(n_min, round(shortest_trapezoid(limits, area_t_s_per_m=m0).duration_s / dt))
-    cache: dict[int, float] = {}
-
-    def cap(n: int) -> float:
-        if n not in cache:
-            cache[n] = max_trapezoid_area_t_s_per_m(n, limits)
-        return cache[n]
-
-    for n in range(n_min, 10_000_000):
-        best: tuple[float, int, float, float] | None = None
-        for n1 in range(2, n - 1):
-            n2 = n - n1
-            t1, t2 = n1 * dt, n2 * dt
-            a2 = (m1 - m0 * t1 / 2.0) / ((t1 + t2) / 2.0)
-            a1 = m0 - a2
-            tol = 1e-12 * max(abs(a1), abs(a2))
-            if abs(a1) <= cap(n1) + tol and abs(a2) <= cap(n2) + tol:
-                # prefer the split with the most headroom (lowest amplitudes)
-                slack = min(cap(n1) - abs(a1), cap(n2) - abs(a2))
-                if best is None or slack > best[0]:
-                    best = (slack, n1, a1, a2)
-        if best is not None:
-            _, n1, a1, a2 = best
-            lobe1 = _lobe(limits, n1, a1, r_ns)
-            lobe2 = _lobe(limits, n - n1, a2, r_ns)
+    caps = _trapezoid_caps(max(64, 4 * n_min), limits)
+    n = n_min
+    while True:
+        if n >= caps.size:
+            caps = _trapezoid_caps(2 * n, limits)
+        n1 = np.arange(2, n - 1)
+        t1, t2 = n1 * dt, (n - n1) * dt
+        a2 = (m1 - m0 * t1 / 2.0) / ((t1 + t2) / 2.0)
+        a1 = m0 - a2
+        tol = 1e-12 * np.maximum(np.abs(a1), np.abs(a2))
+        c1, c2 = caps[n1], caps[n - n1]
+        ok = (np.abs(a1) <= c1 + tol) & (np.abs(a2) <= c2 + tol)
+        if np.any(ok):
+            # among the splits that fit, the one with the most headroom (lowest amplitudes)
+            slack = np.where(ok, np.minimum(c1 - np.abs(a1), c2 - np.abs(a2)), -np.inf)
+            i = int(np.argmax(slack))
+            lobe1 = _lobe(limits, int(n1[i]), float(a1[i]), r_ns)
+            lobe2 = _lobe(limits, n - int(n1[i]), float(a2[i]), r_ns)
             out = join_gradients(lobe1, lobe2).with_delay(delay_s)
             check_gradient(out, limits)
             return out
+        n += 1
+        if n > 100_000_000:
+            break
     raise DesignError("no flow-compensated bipolar found")  # pragma: no cover - loop is unbounded in practice
+
+
+def _trapezoid_caps(n_max: int, limits: SystemLimits) -> FloatArray:
+    """:func:`max_trapezoid_area_t_s_per_m` for 0..n_max steps (vectorized, same candidates)."""
+    _, dt = _raster(limits)
+    g, s = limits.max_grad_t_per_m, limits.max_slew_t_per_m_per_s
+    x = g / (s * dt)
+    n = np.arange(n_max + 1)
+    half = n // 2
+    best = np.zeros(n_max + 1)
+    for r0 in (math.floor(x), math.ceil(x)):
+        r = np.maximum(1, np.minimum(half, r0))
+        area = np.minimum(g, s * r * dt) * dt * (n - r)
+        best = np.maximum(best, area)
+    best[n < 2] = 0.0
+    return best
 
 
 def _lobe(limits: SystemLimits, n: int, area: float, r_ns: int) -> Trapezoid:
