@@ -168,8 +168,8 @@ def flow_compensated_bipolar(
     Method: for symmetric lobes of ``N1`` and ``N2`` raster steps, ``M0 = a1 + a2`` and
     ``M1 = a1 T1/2 + a2 (T1 + T2/2)`` fix the lobe areas ``a2 = (M1 - M0 T1/2) / ((T1 + T2)/2)`` and
     ``a1 = M0 - a2``; the shortest total ``N1 + N2`` for which both fit
-    (:func:`~wavegen.design.trapezoid.max_trapezoid_area_t_s_per_m`) is found by exact search, and each lobe is then the lowest-
-    amplitude trapezoid of its length (:func:`trapezoid_for_duration`).
+    (:func:`~wavegen.design.trapezoid.max_trapezoid_area_t_s_per_m`) is found by exact search, and
+    each lobe is then the lowest-amplitude trapezoid of its length (:func:`trapezoid_for_duration`).
 
     Returns
     -------
