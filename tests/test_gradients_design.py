@@ -10,15 +10,19 @@ import pytest
 from scipy.optimize import linprog
 
 from wavegen.design.gradients import ExtendedTrapezoid, Trapezoid, check_gradient
-from wavegen.design.trapezoid import (
+from wavegen.design.splitting import (
+    join_arbitrary_gradients,
     join_gradients,
+    split_arbitrary_gradient,
+    split_gradient,
+)
+from wavegen.design.trapezoid import (
     ramp,
     readout_trapezoid,
     shortest_arbitrary_gradient,
     shortest_extended_trapezoid,
     shortest_trapezoid,
     shortest_trapezoid_duration_s,
-    split_gradient,
     trapezoid_for_amplitude,
     trapezoid_for_duration,
 )
@@ -253,6 +257,25 @@ def test_split_and_join_round_trip() -> None:
     # a gap at zero between two lobes is allowed
     gap = join_gradients(Trapezoid(0.01, 1e-4, 0, 1e-4), Trapezoid(-0.01, 1e-4, 0, 1e-4, delay_s=5e-5))
     assert gap.duration_s == pytest.approx(4.5e-4) and gap.area_t_s_per_m == pytest.approx(0.0, abs=1e-18)
+
+
+def test_split_and_join_sampled_gradient() -> None:
+    ag = shortest_arbitrary_gradient(LIM, area_per_m=1500.0).with_delay(10e-6)
+    a, b = split_arbitrary_gradient(ag, 37)
+    assert a.n_samples == 37 and b.n_samples == ag.n_samples - 37
+    assert a.last_t_per_m == b.first_t_per_m
+    assert a.area_t_s_per_m + b.area_t_s_per_m == pytest.approx(ag.area_t_s_per_m, rel=1e-14)
+    # the half steps at the cut keep the slope of the original segment
+    s = ag.samples_t_per_m
+    assert (a.last_t_per_m - s[36]) / 5e-6 == pytest.approx((s[37] - s[36]) / 10e-6, rel=1e-9, abs=1e-9)
+    for part in (a, b):
+        check_gradient(part, LIM)
+    again = join_arbitrary_gradients(a, b)
+    assert again == ag
+    with pytest.raises(DesignError):
+        join_arbitrary_gradients(b, a)
+    with pytest.raises(RangeError):
+        split_arbitrary_gradient(ag, 0)
 
 
 def test_sampled_designs_never_exceed_limits_at_finer_rates() -> None:

@@ -25,6 +25,12 @@ from wavegen.design.rf import (
     slice_select_gradient,
 )
 from wavegen.design.slr import slr_pulse
+from wavegen.design.splitting import (
+    join_arbitrary_gradients,
+    join_gradients,
+    split_arbitrary_gradient,
+    split_gradient,
+)
 from wavegen.design.trajectories import (
     archimedean_spiral,
     epi_path,
@@ -33,13 +39,11 @@ from wavegen.design.trajectories import (
     variable_density_spiral,
 )
 from wavegen.design.trapezoid import (
-    join_gradients,
     ramp,
     readout_trapezoid,
     shortest_arbitrary_gradient,
     shortest_extended_trapezoid,
     shortest_trapezoid,
-    split_gradient,
     trapezoid_for_amplitude,
     trapezoid_for_duration,
 )
@@ -61,6 +65,8 @@ __all__: list[str] = [
     "shortest_arbitrary_gradient",
     "split_gradient",
     "join_gradients",
+    "split_arbitrary_gradient",
+    "join_arbitrary_gradients",
     "gradient_moments",
     "sampled_moments",
     "flow_compensated_bipolar",

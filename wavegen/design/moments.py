@@ -26,10 +26,10 @@ from wavegen.design.gradients import (
     _finite,
     check_gradient,
 )
+from wavegen.design.splitting import join_gradients
 from wavegen.design.trapezoid import (
     _raster,
     _steps_to_s,
-    join_gradients,
     resolve_area,
     shortest_trapezoid,
     trapezoid_for_duration,

@@ -37,7 +37,6 @@ from numpy.typing import NDArray
 from wavegen.design.gradients import (
     ArbitraryGradient,
     ExtendedTrapezoid,
-    Gradient,
     Trapezoid,
     _finite,
     check_gradient,
@@ -56,8 +55,6 @@ __all__ = [
     "ramp",
     "shortest_extended_trapezoid",
     "shortest_arbitrary_gradient",
-    "split_gradient",
-    "join_gradients",
 ]
 
 log = logging.getLogger(__name__)
@@ -493,62 +490,3 @@ def shortest_arbitrary_gradient(
         out = out.scaled(1.0 - 1e-13)
     check_gradient(out, limits)
     return out
-
-
-# ------------------------------------------------------------------------------------------------
-# splitting and joining at block edges
-
-
-def split_gradient(grad: Gradient, time_s: float) -> tuple[ExtendedTrapezoid, ExtendedTrapezoid]:
-    """Cut a gradient in two at ``time_s`` (from the block start, delay included).
-
-    The first part keeps the delay and ends at ``time_s`` with the value the waveform has there; the
-    second part starts at that value with zero delay (to be placed in the next block). Both parts are
-    :class:`ExtendedTrapezoid` (an :class:`ArbitraryGradient` becomes its corner points).
-    Slew and amplitude are unchanged (the cut adds a corner on an existing segment).
-    """
-    t_cut = _finite("time_s", time_s, "s")
-    t, g = grad.corners(include_delay=True)
-    if not (t[0] < t_cut < t[-1]):
-        raise RangeError(f"time_s = {t_cut!r} s is not inside the gradient ({t[0]!r} s to {t[-1]!r} s)")
-    value = float(np.interp(t_cut, t, g))
-    inside = (t > t_cut) & ~np.isclose(t, t_cut, rtol=0, atol=1e-13)
-    before = (t < t_cut) & ~np.isclose(t, t_cut, rtol=0, atol=1e-13)
-    t1 = np.concatenate((t[before], [t_cut])) - grad.delay_s
-    g1 = np.concatenate((g[before], [value]))
-    t2 = np.concatenate(([t_cut], t[inside])) - t_cut
-    g2 = np.concatenate(([value], g[inside]))
-    first = ExtendedTrapezoid(t1 - t1[0], g1, grad.delay_s + float(t1[0]))
-    second = ExtendedTrapezoid(t2, g2)
-    return first, second
-
-
-def join_gradients(first: Gradient, second: Gradient, *, rtol: float = 1e-9) -> ExtendedTrapezoid:
-    """Join two gradients end to start into one :class:`ExtendedTrapezoid`.
-
-    ``second`` begins where ``first`` ends (its own delay is a gap at 0 T/m, allowed only if ``first``
-    ends at 0). The end value of ``first`` must equal the start value of ``second``: a jump would be an
-    infinite slew.
-
-    Raises
-    ------
-    DesignError
-        If the values at the joint differ by more than ``rtol`` of the larger one.
-    """
-    t1, g1 = first.corners(include_delay=True)
-    t2, g2 = second.corners(include_delay=True)
-    a, b = float(g1[-1]), float(g2[0])
-    if second.delay_s > 0 and (a != 0.0 or b != 0.0):
-        raise DesignError(
-            f"cannot join gradients across a delay of {second.delay_s!r} s: the first ends at {a!r} T/m and "
-            f"the second starts at {b!r} T/m; a gap is only possible at 0 T/m"
-        )
-    if abs(a - b) > rtol * max(abs(a), abs(b)):
-        raise DesignError(
-            f"cannot join gradients: the first ends at {a!r} T/m, the second starts at {b!r} T/m "
-            "(a jump is an infinite slew)"
-        )
-    t = np.concatenate((t1, t2 + t1[-1]))
-    g = np.concatenate((g1, g2))
-    keep = np.concatenate(([True], np.diff(t) > 1e-15))
-    return ExtendedTrapezoid(t[keep] - first.delay_s, g[keep], first.delay_s)
