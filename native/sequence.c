@@ -34,22 +34,25 @@ void wg_seq_pwl_eval(const int64_t *c, const int64_t *tdc, const double *v0, con
 }
 
 /* Zero-order hold of raster samples: occurrence o covers output indices [ks[o], ke[o]); sample k takes
- * lib[off[o] + (k*A - sdc[o]) / cell] (integer division; the dividend is >= 0 inside the range), with
- * sdc[o] = start_o*D - C and cell = raster*D. Values are complex (re, im interleaved) and copied, so
- * the result is bit-identical to the NumPy reference. */
+ * lib[off[o] + (k*A - sdc[o]) / cell] * rot[o] (integer division; the dividend is >= 0 inside the
+ * range), with sdc[o] = start_o*D - C and cell = raster*D. Complex values are (re, im) interleaved; the
+ * product is written out as (ac - bd, ad + bc), the operations NumPy's complex multiply performs, so
+ * the result is bit-identical to the NumPy reference (-ffp-contract=off). */
 void wg_seq_zoh_eval(const int64_t *ks, const int64_t *ke, const int64_t *sdc, const int64_t *off,
-                     int64_t olo, int64_t ohi, int64_t A, int64_t cell, const double *lib, int64_t k0,
-                     int64_t k1, double *out)
+                     int64_t olo, int64_t ohi, int64_t A, int64_t cell, const double *lib,
+                     const double *rot, int64_t k0, int64_t k1, double *out)
 {
     for (int64_t o = olo; o < ohi; ++o) {
         int64_t s = ks[o] < k0 ? k0 : ks[o];
         int64_t e = ke[o] > k1 ? k1 : ke[o];
         const double *src = lib + 2 * off[o];
         const int64_t t = sdc[o];
+        const double c = rot[2 * o], d = rot[2 * o + 1];
         for (int64_t k = s; k < e; ++k) {
             int64_t i = (k * A - t) / cell;
-            out[2 * (k - k0)] = src[2 * i];
-            out[2 * (k - k0) + 1] = src[2 * i + 1];
+            const double a = src[2 * i], b = src[2 * i + 1];
+            out[2 * (k - k0)] = a * c - b * d;
+            out[2 * (k - k0) + 1] = a * d + b * c;
         }
     }
 }

@@ -105,9 +105,7 @@ def build_spiral_and_rf() -> Any:
     sys = _system()
     seq = pp.Sequence(sys)
     # adiabatic inversion (hyperbolic secant) and a Gaussian with frequency and phase offsets
-    inv = _quiet(
-        pp.make_adiabatic_pulse, pulse_type="hypsec", duration=8e-3, system=sys, delay=sys.rf_dead_time
-    )
+    inv = _quiet(pp.make_adiabatic_pulse, pulse_type="hypsec", duration=8e-3, system=sys, delay=sys.rf_dead_time)
     seq.add_block(inv)
     g = _quiet(
         pp.make_gauss_pulse,
@@ -119,9 +117,7 @@ def build_spiral_and_rf() -> Any:
         delay=sys.rf_dead_time,
     )
     seq.add_block(g)
-    blk = _quiet(
-        pp.make_block_pulse, flip_angle=math.radians(20), duration=0.5e-3, system=sys, delay=sys.rf_dead_time
-    )
+    blk = _quiet(pp.make_block_pulse, flip_angle=math.radians(20), duration=0.5e-3, system=sys, delay=sys.rf_dead_time)
     seq.add_block(blk)
     # spiral readout as arbitrary gradients (samples at raster centres), ramped to zero at both ends
     n = 400
@@ -207,12 +203,8 @@ def test_rf_matches_pypulseq(written: tuple[Any, Path]) -> None:
         t_abs = starts[b] * 1e-9 + rf.delay + rf.t
         if len(rf.t) == len(rf.signal) and not np.allclose(np.diff(rf.t), rfr):
             # time-shaped (block pulse): compare at interior raster centres, linear between vertices
-            k = np.arange(
-                int(round((starts[b] * 1e-9 + rf.delay) / rfr)) + 1, int(round(t_abs[-1] / rfr)) - 1
-            )
-            want = np.interp(k * rfr + rfr / 2, t_abs, sig.real) + 1j * np.interp(
-                k * rfr + rfr / 2, t_abs, sig.imag
-            )
+            k = np.arange(int(round((starts[b] * 1e-9 + rf.delay) / rfr)) + 1, int(round(t_abs[-1] / rfr)) - 1)
+            want = np.interp(k * rfr + rfr / 2, t_abs, sig.real) + 1j * np.interp(k * rfr + rfr / 2, t_abs, sig.imag)
             np.testing.assert_allclose(out[k], want, rtol=0, atol=1e-12 * np.max(np.abs(want)))
         else:
             k = np.rint(t_abs / rfr - 0.5).astype(np.int64)
@@ -271,9 +263,7 @@ def test_wavegen_built_sequence_reads_in_pypulseq(tmp_path: Path) -> None:
     seq.add_block(pulse, gz=gmod.Trapezoid(0.005, 100e-6, 2.1e-3, 100e-6))
     seq.add_block(gx=gmod.ExtendedTrapezoid(np.array([0, 1e-4, 2e-4]), np.array([0, 0.01, 0.004])))
     seq.add_block(
-        gx=gmod.ArbitraryGradient(
-            np.array([0.004, 0.003, 0.001]), 10e-6, first_t_per_m=0.004, last_t_per_m=0.0
-        )
+        gx=gmod.ArbitraryGradient(np.array([0.004, 0.003, 0.001]), 10e-6, first_t_per_m=0.004, last_t_per_m=0.0)
     )
     path = tmp_path / "built.seq"
     wavegen.pulseq.write(seq, path, version="1.5.0")

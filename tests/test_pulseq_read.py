@@ -91,9 +91,7 @@ def test_v141_matlab_time_shapes_and_continuation() -> None:
     out = seq.render(1e6, ("gx", "gz", "rf"))
     # block pulse: constant 250 Hz from 100 us to 600 us (time-shaped: linear between vertices)
     rf_t = out["rf"]
-    assert (
-        rf_t[99] == 0 and rf_t[100] == pytest.approx(250 / gamma) and rf_t[599] == pytest.approx(250 / gamma)
-    )
+    assert rf_t[99] == 0 and rf_t[100] == pytest.approx(250 / gamma) and rf_t[599] == pytest.approx(250 / gamma)
     assert rf_t[600] == 0
     # ramp in block 3 (starts 1200 us): linear 0 -> 40000 over 100 us
     gx = out["gx"] * gamma
@@ -221,9 +219,7 @@ def test_bad_signature(tmp_path: Path) -> None:
 def test_wrong_field_count_names_file_line_and_layout(tmp_path: Path) -> None:
     p = _mutate(tmp_path, "epi_v131.seq", "1 500 1 2 100 120.5 1.5", "1 500 1 2 100 120.5")
     ln = _line_of(p, "1 500 1 2 100 120.5")
-    with pytest.raises(
-        SeqFormatError, match=rf"bad\.seq:{ln}: \[RF\] line has 6 fields, expected 7 \(id amp"
-    ):
+    with pytest.raises(SeqFormatError, match=rf"bad\.seq:{ln}: \[RF\] line has 6 fields, expected 7 \(id amp"):
         wavegen.pulseq.read(p)
 
 
@@ -236,9 +232,7 @@ def test_unknown_shape_id(tmp_path: Path) -> None:
 def test_unknown_event_in_block(tmp_path: Path) -> None:
     p = _mutate(tmp_path, "epi_v131.seq", "3 0 0 2 3 0 1 2", "3 0 0 9 3 0 1 2")
     ln = _line_of(p, "3 0 0 9 3 0 1 2")
-    with pytest.raises(
-        SeqFormatError, match=rf":{ln}: block 3 refers to gx gradient 9, which is not defined"
-    ):
+    with pytest.raises(SeqFormatError, match=rf":{ln}: block 3 refers to gx gradient 9, which is not defined"):
         wavegen.pulseq.read(p)
 
 
@@ -285,9 +279,7 @@ def test_truncated_file(tmp_path: Path) -> None:
 
 
 def test_required_unknown_extension_is_an_error(tmp_path: Path) -> None:
-    p = _mutate(
-        tmp_path, "rot_matlab_v151.seq", "RequiredExtensions ROTATIONS", "RequiredExtensions ROTATIONS FOO"
-    )
+    p = _mutate(tmp_path, "rot_matlab_v151.seq", "RequiredExtensions ROTATIONS", "RequiredExtensions ROTATIONS FOO")
     with pytest.raises(SeqFormatError, match="extension FOO is listed in RequiredExtensions"):
         wavegen.pulseq.read(p, verify_signature=False)
 

@@ -136,9 +136,7 @@ def test_far_samples_are_as_exact_as_the_first() -> None:
     r = render_mod.Renderer(seq, 1e6, ("gx",))
     k0 = 10**10  # sample 1e10 = t 1e4 s
     g = r.render(k0 - 5, k0 + 45)["gx"]
-    assert (
-        g[5] == 0.0 and g[10] == pytest.approx(0.005, rel=1e-15) and g[15] == pytest.approx(0.01, rel=1e-15)
-    )
+    assert g[5] == 0.0 and g[10] == pytest.approx(0.005, rel=1e-15) and g[15] == pytest.approx(0.01, rel=1e-15)
     assert g[44] == pytest.approx(0.001, rel=1e-12) and not g[45:].any()  # 1 us before the end, then 0
 
 

@@ -42,9 +42,7 @@ def test_spec_examples_zeros_and_ones() -> None:
     assert [float(f"{t:.9g}") for t in t0] == [0, 0, 98]
     t1, _ = compress_shape(np.ones(100))
     assert [float(f"{t:.9g}") for t in t1] == [1, 0, 0, 97]
-    np.testing.assert_allclose(
-        decompress_shape(np.array([1, 0, 0, 97.0]), 100), np.ones(100), rtol=0, atol=1e-15
-    )
+    np.testing.assert_allclose(decompress_shape(np.array([1, 0, 0, 97.0]), 100), np.ones(100), rtol=0, atol=1e-15)
 
 
 def test_decompress_spec_example() -> None:
@@ -218,9 +216,7 @@ def test_building_from_design_values() -> None:
     pulse = rfmod.block_pulse(math.pi / 2, 1e-3, limits=lim, gamma_hz_per_t=42.576e6)
     trap = gmod.Trapezoid(0.01, 100e-6, 1e-3, 100e-6)
     ext = gmod.ExtendedTrapezoid(np.array([0, 100e-6, 200e-6]), np.array([0.0, 0.01, 0.005]))
-    arb = gmod.ArbitraryGradient(
-        np.array([0.001, 0.002, 0.003]), 10e-6, first_t_per_m=0.0, last_t_per_m=0.0035
-    )
+    arb = gmod.ArbitraryGradient(np.array([0.001, 0.002, 0.003]), 10e-6, first_t_per_m=0.0, last_t_per_m=0.0035)
     seq = Sequence(lim)
     seq.add_block(pulse, gz=trap)
     seq.add_block(gx=ext)
@@ -239,3 +235,21 @@ def test_building_from_design_values() -> None:
     out = seq.render(1e5, ("gz",))
     # flat top of the trapezoid in T/m exactly
     assert out["gz"][50] == pytest.approx(0.01, rel=1e-15)
+
+
+def test_soft_delays_set_block_durations() -> None:
+    from wavegen.sequence import SoftDelay
+
+    seq = Sequence()
+    seq.add_block(_rf(100))
+    seq.add_block(SoftDelay(0, -100_000, 2.0, "TE"), duration_ns=1_000_000)
+    seq.add_block(SoftDelay(1, 0, 1.0, "TR"), duration_ns=5_000_000)
+    assert set(seq.soft_delays()) == {"TE", "TR"}
+    new = seq.apply_soft_delays(TE=10e-3, TR=20e-3)
+    # TE: 10 ms / 2 - 100 us = 4.9 ms; TR: 20 ms
+    assert new.block_durations_ns.tolist() == [100_000, 4_900_000, 20_000_000]
+    assert seq.block_durations_ns.tolist() == [100_000, 1_000_000, 5_000_000]  # the original is unchanged
+    with pytest.raises(RangeError, match="no soft delay 'TI'.*TE, TR"):
+        seq.apply_soft_delays(TI=1.0)
+    with pytest.raises(RangeError, match="negative block duration"):
+        seq.apply_soft_delays(TE=0.0)

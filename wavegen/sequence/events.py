@@ -168,15 +168,11 @@ class ArbGradient:
         if self.time_shape is not None and not isinstance(self.time_shape, Shape):
             object.__setattr__(self, "time_shape", Shape(self.time_shape))
         if self.time_shape is not None and len(self.time_shape) != len(self.shape):
-            raise RangeError(
-                f"ArbGradient: time shape has {len(self.time_shape)} samples, waveform {len(self.shape)}"
-            )
+            raise RangeError(f"ArbGradient: time shape has {len(self.time_shape)} samples, waveform {len(self.shape)}")
         if self.time_shape is not None and self.oversampled:
             raise RangeError("ArbGradient: a gradient with a time shape cannot also be oversampled")
         if self.oversampled and len(self.shape) % 2 != 1:
-            raise RangeError(
-                f"ArbGradient: an oversampled shape needs an odd number of samples, got {len(self.shape)}"
-            )
+            raise RangeError(f"ArbGradient: an oversampled shape needs an odd number of samples, got {len(self.shape)}")
         if self.time_shape is not None:
             ts = self.time_shape.samples
             if np.any(np.diff(ts) < 0) or ts[0] < 0:
@@ -288,13 +284,9 @@ class RFEvent:
             if v is not None and not isinstance(v, Shape):
                 object.__setattr__(self, n, Shape(v))
         if len(self.phase) != len(self.magnitude):
-            raise RangeError(
-                f"RFEvent: phase shape has {len(self.phase)} samples, magnitude {len(self.magnitude)}"
-            )
+            raise RangeError(f"RFEvent: phase shape has {len(self.phase)} samples, magnitude {len(self.magnitude)}")
         if self.time_shape is not None and len(self.time_shape) != len(self.magnitude):
-            raise RangeError(
-                f"RFEvent: time shape has {len(self.time_shape)} samples, magnitude {len(self.magnitude)}"
-            )
+            raise RangeError(f"RFEvent: time shape has {len(self.time_shape)} samples, magnitude {len(self.magnitude)}")
         use = self.use
         if use not in RF_USE_CODES:
             full = {v: k for k, v in RF_USE_CODES.items()}

@@ -410,35 +410,46 @@ class Renderer:
         blocks = np.flatnonzero(ids > 0)
         regular = {k for k, v in lib.items() if v.time_shape is None}
         is_reg = np.isin(ids[blocks], list(regular)) if regular else np.zeros(blocks.size, dtype=bool)
-        # regular RF: zero-order hold per raster cell. The modulated samples of each distinct event are
-        # computed once (offsets applied at the sample centres); rendering is then a pure gather.
+        # regular RF: zero-order hold per raster cell. The samples of each distinct (shape, amplitude,
+        # frequency offset) are computed once with the frequency modulation at the sample centres; the
+        # phase offset (RF spoiling changes it every TR) is one complex factor per occurrence. Rendering
+        # is then a gather and a complex multiply.
         rb = blocks[is_reg]
         self._rf_gates: _Gates | None = None
         if rb.size:
             rid = ids[rb]
             uniq, inv = np.unique(rid, return_inverse=True)
-            sigs, n, delay = [], [], []
+            sigs, n, delay, rot = [], [], [], []
+            sig_index: dict[tuple[Any, ...], int] = {}
+            lib_of_event = []
             for i in uniq.tolist():
                 ev = lib[i]
-                sig = ev.signal_hz / self.gamma
                 fo, po = self._offsets(ev)
-                if fo != 0 or po != 0:
-                    tc = (np.arange(sig.size) + 0.5) * (rr * 1e-9)
-                    sig = sig * np.exp(1j * (po + 2 * np.pi * fo * tc))
-                sigs.append(sig)
-                n.append(sig.size)
+                key = (ev.magnitude, ev.phase, ev.amplitude_hz, fo)
+                j = sig_index.get(key)
+                if j is None:
+                    sig = ev.signal_hz / self.gamma
+                    if fo != 0:
+                        tc = (np.arange(sig.size) + 0.5) * (rr * 1e-9)
+                        sig = sig * np.exp(2j * np.pi * fo * tc)
+                    j = sig_index[key] = len(sigs)
+                    sigs.append(sig)
+                    n.append(sig.size)
+                lib_of_event.append(j)
                 delay.append(ev.delay_ns)
-            n_a = np.array(n, dtype=np.int64)
-            off = np.zeros(n_a.size, dtype=np.int64)
-            np.cumsum(n_a[:-1], out=off[1:])
+                rot.append(complex(math.cos(po), math.sin(po)))
+            lib_j = np.array(lib_of_event, dtype=np.int64)
+            n_lib = np.array(n, dtype=np.int64)
+            off_lib = np.zeros(n_lib.size, dtype=np.int64)
+            np.cumsum(n_lib[:-1], out=off_lib[1:])
+            n_a = n_lib[lib_j]
+            off = off_lib[lib_j]
             self._rf_lib = np.ascontiguousarray(np.concatenate(sigs).astype(np.complex128))
             ends_ev = np.array(delay, dtype=np.int64) + n_a * rr
             over = ends_ev[inv] > self._durs[rb]
             if np.any(over):
                 b = int(rb[np.flatnonzero(over)[0]])
-                raise SeqFormatError(
-                    f"block {b + 1}: RF event ends after the block duration {int(self._durs[b])} ns"
-                )
+                raise SeqFormatError(f"block {b + 1}: RF event ends after the block duration {int(self._durs[b])} ns")
             start = self._starts[rb] + np.array(delay, dtype=np.int64)[inv]
             ks = self.grid.first_k(start)
             ke = self.grid.first_k(start + n_a[inv] * rr)
@@ -447,6 +458,7 @@ class Renderer:
             self._rf_start = start[o]
             self._rf_off = np.ascontiguousarray(off[inv][o])
             self._rf_n = n_a[inv][o]
+            self._rf_rot = np.ascontiguousarray(np.array(rot, dtype=np.complex128)[inv][o])
             self._rf_raster = rr
             tmax = int(np.max(np.abs(start))) + int(n_a.max()) * rr
             self._rf_sdc: np.ndarray | None = None
@@ -488,12 +500,7 @@ class Renderer:
             hi = int(np.searchsorted(g.s, k1, side="left"))
             lo = min(int(np.searchsorted(g.e, k0, side="right")), hi)
             cell = self._rf_raster * self.grid.D
-            if (
-                NATIVE
-                and hi > lo
-                and self._rf_sdc is not None
-                and max(abs(k0), abs(k1)) * self.grid.A < _SAFE
-            ):
+            if NATIVE and hi > lo and self._rf_sdc is not None and max(abs(k0), abs(k1)) * self.grid.A < _SAFE:
                 lib.wg_seq_zoh_eval(
                     ffi.from_buffer("int64_t[]", g.s),
                     ffi.from_buffer("int64_t[]", g.e),
@@ -504,6 +511,7 @@ class Renderer:
                     self.grid.A,
                     cell,
                     ffi.from_buffer("double[]", self._rf_lib.view(np.float64)),
+                    ffi.from_buffer("double[]", self._rf_rot.view(np.float64)),
                     k0,
                     k1,
                     ffi.from_buffer("double[]", out.view(np.float64)),
@@ -540,7 +548,14 @@ class Renderer:
         i = (num // (self._rf_raster * self.grid.D)).astype(np.int64)
         if num.dtype != np.int64:  # float path (huge times): keep inside the pulse
             i = np.clip(i, 0, self._rf_n[occ] - 1)
-        out[k - k0] = self._rf_lib[self._rf_off[occ] + i]
+        v = self._rf_lib[self._rf_off[occ] + i]
+        r = self._rf_rot[occ]
+        a, b, c, d = v.real, v.imag, r.real, r.imag
+        # written out (not complex *) so that the operations are exactly those of the C kernel
+        res = np.empty(v.size, dtype=np.complex128)
+        res.real = a * c - b * d
+        res.imag = a * d + b * c
+        out[k - k0] = res
 
     # --- ADC and triggers ---------------------------------------------------------------------------
 
@@ -558,9 +573,7 @@ class Renderer:
         over = (d + L)[inv] > self._durs[blocks]
         if np.any(over):
             b = int(blocks[np.flatnonzero(over)[0]])
-            raise SeqFormatError(
-                f"block {b + 1}: ADC event ends after the block duration {int(self._durs[b])} ns"
-            )
+            raise SeqFormatError(f"block {b + 1}: ADC event ends after the block duration {int(self._durs[b])} ns")
         start = self._starts[blocks] + d[inv]
         self._adc_gates = _Gates(self.grid.first_k(start), self.grid.first_k(start + L[inv]))
 

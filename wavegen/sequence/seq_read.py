@@ -252,9 +252,7 @@ def _parse(
             tok = header.split()
             if len(tok) != 3:
                 raise src.err(ln, f"extension header {header!r} must be 'extension NAME ID'")
-            ext_specs.append(
-                (tok[1], _int(src, ln, tok[2], "extension type id"), ln, _body_lines(body, first_ln))
-            )
+            ext_specs.append((tok[1], _int(src, ln, tok[2], "extension type id"), ln, _body_lines(body, first_ln)))
     known = {
         "[VERSION]",
         "[DEFINITIONS]",
@@ -373,9 +371,7 @@ def _parse(
         ext_names[tid] = nm
         if nm not in KNOWN_EXTENSIONS:
             if nm in required:
-                raise src.err(
-                    ln, f"extension {nm} is listed in RequiredExtensions but wavegen does not support it"
-                )
+                raise src.err(ln, f"extension {nm} is listed in RequiredExtensions but wavegen does not support it")
             log.warning("%s:%d: extension %s is not interpreted by wavegen; kept as is", src.name, ln, nm)
             unknown.append(nm)
         ext_events[tid] = _read_ext(src, nm, ext_body)
@@ -403,9 +399,7 @@ def _check_signature(src: _Src, data: bytes, ln: int, body: list[tuple[int, str]
     if not want:
         raise src.err(ln, "[SIGNATURE] has no Hash line")
     if typ != "md5":
-        raise src.err(
-            ln, f"[SIGNATURE] Type {typ!r} is not supported (only md5); pass verify_signature=False"
-        )
+        raise src.err(ln, f"[SIGNATURE] Type {typ!r} is not supported (only md5); pass verify_signature=False")
     pos = data.rfind(b"\n[SIGNATURE]")
     if pos < 0:
         pos = data.rfind(b"[SIGNATURE]")
@@ -420,9 +414,7 @@ def _check_signature(src: _Src, data: bytes, ln: int, body: list[tuple[int, str]
         )
 
 
-def _read_shapes(
-    src: _Src, sec: tuple[int, list[tuple[int, str]]] | None
-) -> dict[int, tuple[int, int, np.ndarray]]:
+def _read_shapes(src: _Src, sec: tuple[int, list[tuple[int, str]]] | None) -> dict[int, tuple[int, int, np.ndarray]]:
     out: dict[int, tuple[int, int, np.ndarray]] = {}
     if sec is None:
         return out
@@ -496,9 +488,7 @@ def _read_rf(src: _Src, sec: Any, vc: int, shape: Any, rf_raster_ns: int) -> dic
         if len(phase) != len(mag):
             raise src.err(ln, f"RF {rid}: phase shape has {len(phase)} samples, magnitude {len(mag)}")
         if np.any(np.abs(mag.samples) > 1 + 1e-6):
-            raise src.err(
-                ln, f"RF {rid}: magnitude shape exceeds 1 (max {float(np.max(np.abs(mag.samples)))!r})"
-            )
+            raise src.err(ln, f"RF {rid}: magnitude shape exceeds 1 (max {float(np.max(np.abs(mag.samples)))!r})")
         tshape = None
         rest = tok[4:]
         if vc >= 1_004_000:
@@ -574,15 +564,11 @@ def _read_grads(src: _Src, gsec: Any, tsec: Any, vc: int, shape: Any) -> dict[in
                     raise src.err(ln, f"gradient {gid}: time_id -1 (oversampling) needs format 1.5.0")
                 over = True
                 if len(sh) % 2 != 1:
-                    raise src.err(
-                        ln, f"gradient {gid}: oversampled shape needs an odd sample count, has {len(sh)}"
-                    )
+                    raise src.err(ln, f"gradient {gid}: oversampled shape needs an odd sample count, has {len(sh)}")
             elif tid > 0:
                 tsh = shape(tid, ln, f"gradient {gid} time")
                 if len(tsh) != len(sh):
-                    raise src.err(
-                        ln, f"gradient {gid}: time shape has {len(tsh)} samples, waveform {len(sh)}"
-                    )
+                    raise src.err(ln, f"gradient {gid}: time shape has {len(tsh)} samples, waveform {len(sh)}")
                 if np.any(np.diff(tsh.samples) < 0) or tsh.samples[0] < 0:
                     raise src.err(ln, f"gradient {gid}: time shape {tid} is not non-decreasing from >= 0")
             elif tid < 0:
@@ -603,8 +589,7 @@ def _read_grads(src: _Src, gsec: Any, tsec: Any, vc: int, shape: Any) -> dict[in
                 )
             amp = _float(src, ln, tok[1], "trapezoid amplitude")
             r, f, fa, d = (
-                _ns(src, ln, tok[k], nm, 1000)
-                for k, nm in ((2, "rise"), (3, "flat"), (4, "fall"), (5, "delay"))
+                _ns(src, ln, tok[k], nm, 1000) for k, nm in ((2, "rise"), (3, "flat"), (4, "fall"), (5, "delay"))
             )
             for v, nm in ((r, "rise"), (f, "flat"), (fa, "fall"), (d, "delay")):
                 if v < 0:
@@ -637,8 +622,7 @@ def _read_adc(src: _Src, sec: Any, vc: int, shape: Any) -> dict[int, tuple[int, 
             raise src.err(ln, f"ADC {aid}: delay is negative")
         if vc >= 1_005_000:
             fppm, pppm, f, p = (
-                _float(src, ln, tok[k], nm)
-                for k, nm in ((4, "freq_ppm"), (5, "phase_ppm"), (6, "freq"), (7, "phase"))
+                _float(src, ln, tok[k], nm) for k, nm in ((4, "freq_ppm"), (5, "phase_ppm"), (6, "freq"), (7, "phase"))
             )
             pid = _int(src, ln, tok[8], "phase_id")
             psh = shape(pid, ln, f"ADC {aid} phase") if pid else None
@@ -686,9 +670,7 @@ def _read_ext(src: _Src, nm: str, body: list[tuple[int, str]]) -> dict[int, Exte
             if len(tok) == 5:
                 q = [_float(src, ln, t, "quaternion") for t in tok[1:]]
             elif len(tok) == 10:
-                q = _matrix_to_quaternion(
-                    np.array([_float(src, ln, t, "rotation") for t in tok[1:]]).reshape(3, 3)
-                )
+                q = _matrix_to_quaternion(np.array([_float(src, ln, t, "rotation") for t in tok[1:]]).reshape(3, 3))
             else:
                 raise src.err(ln, f"ROTATIONS line has {len(tok)} fields, expected 5 (id q0 qx qy qz) or 10")
             try:
@@ -736,9 +718,7 @@ def _read_ext_lists(
                 raise src.err(hln, f"extension list starting at {head} loops back to {cur}")
             seen.add(cur)
             if cur not in nodes:
-                raise src.err(
-                    hln, f"extension list {head} links to {cur}, which [EXTENSIONS] does not define"
-                )
+                raise src.err(hln, f"extension list {head} links to {cur}, which [EXTENSIONS] does not define")
             ln, typ, ref, nxt = nodes[cur]
             if typ not in names:
                 raise src.err(ln, f"extension type {typ} has no 'extension NAME {typ}' specification")
@@ -818,9 +798,7 @@ def _read_blocks(
         bad = (used > 0) & ~np.isin(used, np.fromiter(lib.keys(), dtype=np.int64, count=len(lib)))
         if np.any(bad):
             r = int(np.flatnonzero(bad)[0])
-            raise src.err(
-                lns[r], f"block {int(ids[r])} refers to {what} {int(used[r])}, which is not defined"
-            )
+            raise src.err(lns[r], f"block {int(ids[r])} refers to {what} {int(used[r])}, which is not defined")
 
     check_ids(2, rf_lib, "RF event")
     for col, ax in ((3, "gx"), (4, "gy"), (5, "gz")):

@@ -234,9 +234,7 @@ def write_seq(
     bad = np.flatnonzero(durs % br)
     if bad.size:
         b = int(bad[0])
-        raise RangeError(
-            f"block {b + 1}: duration {int(durs[b])} ns is not a multiple of the block raster {br} ns"
-        )
+        raise RangeError(f"block {b + 1}: duration {int(durs[b])} ns is not a multiple of the block raster {br} ns")
     cols = np.stack(
         [np.arange(1, durs.size + 1), durs // br, rf_col, g_col[0], g_col[1], g_col[2], adc_col, ext_col],
         axis=1,
@@ -279,8 +277,7 @@ def write_seq(
     if arb:
         out.append("# Format of arbitrary gradients:")
         out.append(
-            "#   time_shape_id of 0 means default timing (stepping with grad_raster starting at 1/2 of "
-            "grad_raster)"
+            "#   time_shape_id of 0 means default timing (stepping with grad_raster starting at 1/2 of grad_raster)"
         )
         if v15:
             out += [
@@ -304,9 +301,7 @@ def write_seq(
                     f"{sid(a_ev.shape)} {tid} {_us(a_ev.delay_ns)}"
                 )
             else:
-                out.append(
-                    f"{i} {_num(a_ev.amplitude_hz_per_m)} {sid(a_ev.shape)} {tid} {_us(a_ev.delay_ns)}"
-                )
+                out.append(f"{i} {_num(a_ev.amplitude_hz_per_m)} {sid(a_ev.shape)} {tid} {_us(a_ev.delay_ns)}")
         out.append("")
     if trap:
         out += [
@@ -350,9 +345,7 @@ def write_seq(
                     mhz = 1e-6 * seq.gamma_hz_per_t * b0
                     f += adc_ev.freq_ppm * mhz
                     p += adc_ev.phase_ppm * mhz
-                out.append(
-                    f"{i} {adc_ev.num_samples} {adc_ev.dwell_ns} {_us(adc_ev.delay_ns)} {_num(f)} {_num(p)}"
-                )
+                out.append(f"{i} {adc_ev.num_samples} {adc_ev.dwell_ns} {_us(adc_ev.delay_ns)} {_num(f)} {_num(p)}")
         out.append("")
 
     if node_ids:

@@ -112,9 +112,7 @@ class Sequence:
         self.rf_raster_ns = lim.rf_raster_ns
         self.adc_raster_ns = lim.adc_raster_ns
         self.block_raster_ns = lim.block_raster_ns
-        if not (
-            isinstance(gamma_hz_per_t, (int, float)) and math.isfinite(gamma_hz_per_t) and gamma_hz_per_t > 0
-        ):
+        if not (isinstance(gamma_hz_per_t, (int, float)) and math.isfinite(gamma_hz_per_t) and gamma_hz_per_t > 0):
             raise RangeError(f"gamma_hz_per_t = {gamma_hz_per_t!r} Hz/T must be a finite number > 0")
         self.gamma_hz_per_t = float(gamma_hz_per_t)
         if b0_t is not None and not (math.isfinite(b0_t) and b0_t > 0):
@@ -186,9 +184,7 @@ class Sequence:
             else:
                 r = self._as_rf(ev)
                 if r is None:
-                    raise RangeError(
-                        f"add_block: cannot place a {type(ev).__name__} (gradients go in gx=, gy=, gz=)"
-                    )
+                    raise RangeError(f"add_block: cannot place a {type(ev).__name__} (gradients go in gx=, gy=, gz=)")
                 if rf is not None:
                     raise RangeError("a block holds at most one RF event")
                 rf = r
@@ -213,8 +209,7 @@ class Sequence:
         else:
             if duration_ns % self.block_raster_ns:
                 raise RasterError(
-                    f"block duration {duration_ns} ns is not a multiple of the block raster "
-                    f"{self.block_raster_ns} ns"
+                    f"block duration {duration_ns} ns is not a multiple of the block raster {self.block_raster_ns} ns"
                 )
             if duration_ns < need:
                 raise RangeError(f"block duration {duration_ns} ns is shorter than its events ({need} ns)")
@@ -238,8 +233,7 @@ class Sequence:
             raster_ns = seconds_to_ticks(float(ev.raster_s), name="RFPulse.raster_s")
             if raster_ns != self.rf_raster_ns:
                 raise RasterError(
-                    f"RF pulse raster {raster_ns} ns differs from the sequence RF raster "
-                    f"{self.rf_raster_ns} ns"
+                    f"RF pulse raster {raster_ns} ns differs from the sequence RF raster {self.rf_raster_ns} ns"
                 )
             b1 = np.asarray(ev.b1_t, dtype=np.complex128)
             peak = float(np.max(np.abs(b1)))
@@ -292,8 +286,7 @@ class Sequence:
             r_ns = seconds_to_ticks(float(g.raster_s), name=f"{axis} raster_s")
             if r_ns != self.grad_raster_ns:
                 raise RasterError(
-                    f"{axis}: gradient raster {r_ns} ns differs from the sequence raster "
-                    f"{self.grad_raster_ns} ns"
+                    f"{axis}: gradient raster {r_ns} ns differs from the sequence raster {self.grad_raster_ns} ns"
                 )
             w = np.asarray(g.samples_t_per_m, dtype=np.float64) * gamma
             amp, shape = _normalise(w)
@@ -393,6 +386,100 @@ class Sequence:
             f"Sequence({len(self)} blocks, {self.duration_s:.6g} s, {len(self._rf.by_id)} RF, "
             f"{len(self._grad.by_id)} gradient, {len(self._adc.by_id)} ADC events)"
         )
+
+    # --- soft delays ----------------------------------------------------------------------------------
+
+    def soft_delays(self) -> dict[str, SoftDelay]:
+        """The soft delays (DELAYS extension) of the sequence, by hint (``TE``, ``TR``, ...)."""
+        out: dict[str, SoftDelay] = {}
+        for evs in self._ext.by_id.values():
+            for e in evs:
+                if isinstance(e, SoftDelay):
+                    out.setdefault(e.hint, e)
+        return out
+
+    def apply_soft_delays(self, **values_s: float) -> Sequence:
+        """A copy with the blocks of the named soft delays set to ``value / factor + offset``.
+
+        Parameters
+        ----------
+        **values_s
+            Hint -> value in s, e.g. ``TE=40e-3``. The duration is rounded to the nearest block raster
+            (a warning is logged when that moves it by more than 0.5 us), as Pulseq does.
+
+        Raises
+        ------
+        RangeError
+            Unknown hint, a hint used with two numeric ids, a negative duration, or a duration shorter
+            than the events of its block.
+        """
+        known = self.soft_delays()
+        for hint, e in known.items():
+            for evs in self._ext.by_id.values():
+                for x in evs:
+                    if isinstance(x, SoftDelay) and (x.hint == hint) != (x.num == e.num):
+                        raise RangeError(f"soft delay {hint!r} and numeric id {e.num} are used inconsistently")
+        for hint in values_s:
+            if hint not in known:
+                raise RangeError(f"no soft delay {hint!r} in the sequence; it has: {', '.join(known) or 'none'}")
+        new = self._copy()
+        ext_col = self._cols[6]
+        raster = self.block_raster_ns
+        for b, lid in enumerate(ext_col):
+            if not lid:
+                continue
+            for e in self._ext.by_id[lid]:
+                if isinstance(e, SoftDelay) and e.hint in values_s:
+                    v = values_s[e.hint]
+                    if not isinstance(v, (int, float)) or not math.isfinite(v):
+                        raise RangeError(f"soft delay {e.hint} = {v!r} s must be a finite number")
+                    want_ns = v * 1e9 / e.factor + e.offset_ns
+                    dur = int(round(want_ns / raster)) * raster
+                    if abs(dur - want_ns) > 500:
+                        log.warning(
+                            "soft delay %s: block %d rounded by %.1f us to the block raster",
+                            e.hint,
+                            b + 1,
+                            abs(dur - want_ns) / 1000,
+                        )
+                    if dur < 0:
+                        raise RangeError(f"soft delay {e.hint} = {v!r} s gives a negative block duration")
+                    need = self._events_end_ns(b)
+                    if dur < need:
+                        raise RangeError(
+                            f"soft delay {e.hint} = {v!r} s makes block {b + 1} {dur} ns long, shorter than "
+                            f"its events ({need} ns)"
+                        )
+                    new._cols[0][b] = dur
+        new._arrays = None
+        return new
+
+    def _events_end_ns(self, b: int) -> int:
+        blk = self.block(b)
+        ends = [0]
+        if blk.rf is not None:
+            ends.append(blk.rf.duration_ns(self.rf_raster_ns))
+        if blk.adc is not None:
+            ends.append(blk.adc.duration_ns())
+        for g in (blk.gx, blk.gy, blk.gz):
+            if g is not None:
+                ends.append(g.duration_ns(self.grad_raster_ns))
+        return max(ends)
+
+    def _copy(self) -> Sequence:
+        new = Sequence.__new__(Sequence)
+        new.__dict__.update(self.__dict__)
+        new.definitions = dict(self.definitions)
+        new._cols = [list(c) for c in self._cols]
+        new._arrays = None
+        for name in ("_rf", "_grad", "_adc", "_ext"):
+            lib = _Library()
+            old = getattr(self, name)
+            lib.by_id = dict(old.by_id)
+            lib.by_value = dict(old.by_value)
+            lib.next_id = old.next_id
+            setattr(new, name, lib)
+        return new
 
     # --- rendering ----------------------------------------------------------------------------------
 

@@ -144,9 +144,7 @@ def compress_shape(samples: np.ndarray, quantum: float = SHAPE_QUANTUM) -> tuple
     return tokens, True
 
 
-def decompress_shape(
-    tokens: np.ndarray, num_samples: int, *, force: bool = False, where: str = ""
-) -> np.ndarray:
+def decompress_shape(tokens: np.ndarray, num_samples: int, *, force: bool = False, where: str = "") -> np.ndarray:
     """Decode Pulseq shape tokens to ``num_samples`` samples.
 
     Parameters
@@ -197,9 +195,7 @@ def decompress_shape(
                 count = int(c) + 2
                 total += count
                 if total > num_samples:
-                    raise SeqFormatError(
-                        f"{where}: shape decodes to more than the {num_samples} samples declared"
-                    )
+                    raise SeqFormatError(f"{where}: shape decodes to more than the {num_samples} samples declared")
                 parts.extend([v] * count)
                 i += 3
             else:
