@@ -419,7 +419,10 @@ class Renderer:
         if rb.size:
             rid = ids[rb]
             uniq, inv = np.unique(rid, return_inverse=True)
-            sigs, n, delay, rot = [], [], [], []
+            sigs: list[np.ndarray] = []
+            n: list[int] = []
+            delay: list[int] = []
+            rot: list[complex] = []
             sig_index: dict[tuple[Any, ...], int] = {}
             lib_of_event = []
             for i in uniq.tolist():
