@@ -110,7 +110,7 @@ def test_linear_is_exact_for_piecewise_linear_gradients_and_keeps_their_area():
     # a trapezoid on the 10 us raster: 40 mT/m, 100 us ramps, 1 ms flat
     raster = 10e-6
     g = np.concatenate([np.linspace(0, 0.04, 11), np.full(99, 0.04), np.linspace(0.04, 0, 11)])
-    area_src = np.trapezoid(g, dx=raster) if hasattr(np, "trapezoid") else np.trapz(g, dx=raster)
+    area_src = float(np.sum((g[1:] + g[:-1]) * 0.5) * raster)  # exact for piecewise-linear g
     for rate in (1e6, 2e6, 4e5, 5e5):  # rates that divide the raster
         y = resample(g, 1 / raster, rate)
         dx = 1 / rate

@@ -10,6 +10,7 @@ Modules that use native kernels (``wavegen.resample`` first of all) import ``lib
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 from typing import Any
@@ -24,8 +25,8 @@ lib: Any
 ffi: Any
 
 try:
-    from wavegen._native import ffi, lib  # type: ignore[import-not-found,no-redef]
-
+    _native = importlib.import_module("wavegen._native")
+    ffi, lib = _native.ffi, _native.lib
     NATIVE = True
 except ImportError as exc:  # pragma: no cover - exercised only where the build failed
     if os.environ.get("WAVEGEN_REQUIRE_NATIVE", "") not in ("", "0"):

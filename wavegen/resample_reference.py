@@ -109,7 +109,7 @@ def reference_render(
                               design=design)
         im = reference_render(x.imag.copy(), method=method, a=a, s=s, den=den, start=start, n_out=n_out,
                               design=design)
-        return re + 1j * im
+        return np.asarray(re + 1j * im, dtype=np.complex128)
     n = x.size
     i, r = _positions(a, s, den, start, n_out)
     r_nonzero = np.array([v != 0 for v in r], dtype=bool)
