@@ -14,15 +14,23 @@ from scipy.interpolate import CubicSpline
 from scipy.spatial import cKDTree
 
 from wavegen._backend import NATIVE
+from wavegen.design.gradients import check_gradient
 from wavegen.design.mintime import (
+    gradient_events,
     gradient_to_k,
     min_time_gradient,
     sampled_limit_excess,
     speed_profile,
     speed_profile_reference,
 )
+from wavegen.design.splitting import join_gradients
 from wavegen.design.trajectories import archimedean_spiral, epi_path, rosette, variable_density_spiral
-from wavegen.design.trapezoid import shortest_trapezoid, shortest_trapezoid_duration_s
+from wavegen.design.trapezoid import (
+    extended_trapezoid_for_duration,
+    shortest_extended_trapezoid,
+    shortest_trapezoid,
+    shortest_trapezoid_duration_s,
+)
 from wavegen.errors import DesignError, LimitError, NonFiniteError, RangeError, ShapeError
 from wavegen.limits import GAMMA_1H_HZ_PER_T, SystemLimits
 
@@ -86,9 +94,7 @@ def test_straight_line_free_end_is_half_the_work() -> None:
 
 @pytest.mark.parametrize("gamma", [GAMMA_1H_HZ_PER_T, GAMMA_13C, GAMMA_23NA])
 @pytest.mark.parametrize("constraint", ["euclidean", "per_axis"])
-def test_spiral_reproduces_path_and_keeps_limits(
-    gamma: float, constraint: Literal["euclidean", "per_axis"]
-) -> None:
+def test_spiral_reproduces_path_and_keeps_limits(gamma: float, constraint: Literal["euclidean", "per_axis"]) -> None:
     lim = LIM.replace(gamma_hz_per_t=gamma)
     k = archimedean_spiral(250.0, 8, 2000)
     g = min_time_gradient(k, lim, constraint=constraint, g_end_t_per_m=0.0)
@@ -240,15 +246,38 @@ def test_random_smooth_paths_keep_limits(seed: int, n_axes: int, per_axis: bool,
     k = np.zeros((n, n_axes))
     for d in range(n_axes):
         for f in range(1, 4):
-            k[:, d] += (
-                rng.normal()
-                * rng.uniform(10, 300)
-                / f
-                * np.sin(2 * np.pi * f * t * rng.uniform(0.2, 3) + 1.0)
-            )
+            k[:, d] += rng.normal() * rng.uniform(10, 300) / f * np.sin(2 * np.pi * f * t * rng.uniform(0.2, 3) + 1.0)
     constraint: Literal["euclidean", "per_axis"] = "per_axis" if per_axis else "euclidean"
     g = min_time_gradient(k, lim, constraint=constraint, g_end_t_per_m=0.0 if stop else None)
     _limits_kept(g, lim, constraint, end_zero=stop)
     kk = gradient_to_k(g, lim.grad_raster_s, lim.gamma_hz_per_t, k0_per_m=k[0])
     scale = float(np.max(np.abs(k)))
     assert np.max(np.abs(kk[-1] - k[-1])) <= 1e-9 * scale
+
+
+def test_spiral_with_rewinders_on_a_common_duration() -> None:
+    # a free-ending spiral, then per-axis rewinders back to k = 0 and g = 0, all lasting as long as
+    # the slowest axis needs
+    k = archimedean_spiral(200.0, 6, 1500)
+    g = min_time_gradient(k, LIM)
+    events = gradient_events(g, LIM.grad_raster_s)
+    for ev in events:
+        check_gradient(ev, LIM)
+    gamma = LIM.gamma_hz_per_t
+    k_end = np.array([ev.area_per_m(gamma) for ev in events])
+    np.testing.assert_allclose(k_end, k[-1] - k[0], atol=1e-9)
+    shortest = [
+        shortest_extended_trapezoid(LIM, area_per_m=-k_end[i], g_start_t_per_m=ev.last_t_per_m)
+        for i, ev in enumerate(events)
+    ]
+    duration = max(r.duration_s for r in shortest)
+    for i, ev in enumerate(events):
+        rew = extended_trapezoid_for_duration(LIM, duration, area_per_m=-k_end[i], g_start_t_per_m=ev.last_t_per_m)
+        assert rew.duration_s == pytest.approx(duration, abs=1e-12)
+        assert rew.first_t_per_m == ev.last_t_per_m and rew.last_t_per_m == 0.0
+        check_gradient(rew, LIM, require_raster=True)
+        assert ev.area_per_m(gamma) + rew.area_per_m(gamma) == pytest.approx(0.0, abs=1e-9)
+        whole = join_gradients(ev, rew)
+        check_gradient(whole, LIM)
+    with pytest.raises(LimitError):
+        extended_trapezoid_for_duration(LIM, 20e-6, area_per_m=-k_end[0], g_start_t_per_m=events[0].last_t_per_m)

@@ -11,7 +11,7 @@ from wavegen.design.gradients import (
     Trapezoid,
     check_gradient,
 )
-from wavegen.design.mintime import gradient_to_k, min_time_gradient, sampled_limit_excess
+from wavegen.design.mintime import gradient_events, gradient_to_k, min_time_gradient, sampled_limit_excess
 from wavegen.design.moments import flow_compensated_bipolar, gradient_moments, sampled_moments
 from wavegen.design.multiband import multiband_pulse
 from wavegen.design.rf import (
@@ -39,6 +39,7 @@ from wavegen.design.trajectories import (
     variable_density_spiral,
 )
 from wavegen.design.trapezoid import (
+    extended_trapezoid_for_duration,
     ramp,
     readout_trapezoid,
     shortest_arbitrary_gradient,
@@ -62,6 +63,7 @@ __all__: list[str] = [
     "readout_trapezoid",
     "ramp",
     "shortest_extended_trapezoid",
+    "extended_trapezoid_for_duration",
     "shortest_arbitrary_gradient",
     "split_gradient",
     "join_gradients",
@@ -72,6 +74,7 @@ __all__: list[str] = [
     "flow_compensated_bipolar",
     "min_time_gradient",
     "gradient_to_k",
+    "gradient_events",
     "sampled_limit_excess",
     "archimedean_spiral",
     "variable_density_spiral",

@@ -42,13 +42,14 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.interpolate import CubicHermiteSpline, CubicSpline
 
-from wavegen.design.gradients import LIMIT_RTOL
+from wavegen.design.gradients import LIMIT_RTOL, ArbitraryGradient
 from wavegen.design.mintime_kernel import speed_profile, speed_profile_reference
 from wavegen.errors import DesignError, LimitError, NonFiniteError, RangeError, ShapeError
 from wavegen.limits import SystemLimits
 
 __all__ = [
     "min_time_gradient",
+    "gradient_events",
     "gradient_to_k",
     "speed_profile",
     "speed_profile_reference",
@@ -227,6 +228,33 @@ def gradient_to_k(
     cum = np.cumsum(g, axis=0) * (gamma_hz_per_t * raster_s)
     zero = np.zeros((1,) + g.shape[1:])
     return np.asarray(np.concatenate((zero, cum), axis=0) + np.asarray(k0_per_m, dtype=np.float64))
+
+
+def gradient_events(
+    g_t_per_m: ArrayLike,
+    raster_s: float,
+    *,
+    first_t_per_m: ArrayLike | None = None,
+    last_t_per_m: ArrayLike | None = None,
+) -> list[ArbitraryGradient]:
+    """One :class:`ArbitraryGradient` per axis from raster-centre samples of shape (M, n_axes).
+
+    ``first_t_per_m`` defaults to 0 on every axis (a waveform starting from rest) and ``last_t_per_m``
+    to the last sample of each axis (a flat half step into whatever follows, e.g. a rewinder from
+    :func:`~wavegen.design.trapezoid.shortest_extended_trapezoid` starting at that value).
+    """
+    g = np.asarray(g_t_per_m, dtype=np.float64)
+    if g.ndim == 1:
+        g = g[:, None]
+    if g.ndim != 2 or g.shape[0] == 0:
+        raise ShapeError(f"g_t_per_m must have shape (M, n_axes) with M >= 1, got {g.shape}")
+    n_axes = g.shape[1]
+    first = np.zeros(n_axes) if first_t_per_m is None else np.broadcast_to(np.asarray(first_t_per_m, float), n_axes)
+    last = g[-1] if last_t_per_m is None else np.broadcast_to(np.asarray(last_t_per_m, float), n_axes)
+    return [
+        ArbitraryGradient(g[:, i], raster_s, first_t_per_m=float(first[i]), last_t_per_m=float(last[i]))
+        for i in range(n_axes)
+    ]
 
 
 def sampled_limit_excess(
@@ -474,15 +502,11 @@ def min_time_gradient(
         g = np.diff(pos, axis=0) / (gamma * dt)
         first = g0 * direction0
         last = None if g1 is None else g1 * direction1
-        amp, slew = sampled_limit_excess(
-            g, limits, constraint=constraint, first_t_per_m=first, last_t_per_m=last
-        )
+        amp, slew = sampled_limit_excess(g, limits, constraint=constraint, first_t_per_m=first, last_t_per_m=last)
         if amp <= 1.0 + LIMIT_RTOL and slew <= 1.0 + LIMIT_RTOL:
             log.debug("min_time_gradient: %d samples, margin %g, amp %.6f slew %.6f", m, margin, amp, slew)
             return np.asarray(g, dtype=np.float64)
-        log.debug(
-            "min_time_gradient: margin %g gave amplitude %.9f, slew %.9f of the limits", margin, amp, slew
-        )
+        log.debug("min_time_gradient: margin %g gave amplitude %.9f, slew %.9f of the limits", margin, amp, slew)
         margin *= 5.0  # 1e-4, 5e-4, 2.5e-3, 1.25e-2, 6.25e-2
     raise DesignError(
         f"min_time_gradient could not meet the limits on the raster (amplitude {amp:.6f}, slew {slew:.6f} "

@@ -54,6 +54,7 @@ __all__ = [
     "max_trapezoid_area_t_s_per_m",
     "ramp",
     "shortest_extended_trapezoid",
+    "extended_trapezoid_for_duration",
     "shortest_arbitrary_gradient",
 ]
 
@@ -187,9 +188,7 @@ def shortest_trapezoid(
     for r in range(n // 2, 0, -1):
         amp = _trap_amplitude(area, n, r, limits)
         if amp is not None:
-            trap = Trapezoid(
-                amp, _steps_to_s(r, r_ns), _steps_to_s(n - 2 * r, r_ns), _steps_to_s(r, r_ns), delay_s
-            )
+            trap = Trapezoid(amp, _steps_to_s(r, r_ns), _steps_to_s(n - 2 * r, r_ns), _steps_to_s(r, r_ns), delay_s)
             check_gradient(trap, limits)
             return trap
     raise DesignError(f"no trapezoid found for area {area!r} T*s/m")  # pragma: no cover - unreachable
@@ -224,9 +223,7 @@ def trapezoid_for_duration(
     for r in range(1, n // 2 + 1):
         amp = _trap_amplitude(area, n, r, limits)
         if amp is not None:
-            trap = Trapezoid(
-                amp, _steps_to_s(r, r_ns), _steps_to_s(n - 2 * r, r_ns), _steps_to_s(r, r_ns), delay_s
-            )
+            trap = Trapezoid(amp, _steps_to_s(r, r_ns), _steps_to_s(n - 2 * r, r_ns), _steps_to_s(r, r_ns), delay_s)
             check_gradient(trap, limits)
             return trap
     shortest = shortest_trapezoid(limits, area_t_s_per_m=area)
@@ -245,9 +242,7 @@ def trapezoid_for_amplitude(
     r_ns, dt = _raster(limits)
     n_flat = _duration_steps(flat_time_s, r_ns, "flat_time_s")
     if abs(amp) > limits.max_grad_t_per_m:
-        raise LimitError(
-            f"amplitude_t_per_m = {amp!r} T/m exceeds max_grad_t_per_m = {limits.max_grad_t_per_m!r} T/m"
-        )
+        raise LimitError(f"amplitude_t_per_m = {amp!r} T/m exceeds max_grad_t_per_m = {limits.max_grad_t_per_m!r} T/m")
     r = max(1, math.ceil(abs(amp) / (limits.max_slew_t_per_m_per_s * dt) * (1.0 - 1e-12)))
     trap = Trapezoid(amp, _steps_to_s(r, r_ns), _steps_to_s(n_flat, r_ns), _steps_to_s(r, r_ns), delay_s)
     check_gradient(trap, limits)
@@ -279,9 +274,7 @@ def readout_trapezoid(
     return trapezoid_for_amplitude(limits, fa / ft, ft, delay_s=delay_s)
 
 
-def ramp(
-    limits: SystemLimits, from_t_per_m: float, to_t_per_m: float, *, delay_s: float = 0.0
-) -> ExtendedTrapezoid:
+def ramp(limits: SystemLimits, from_t_per_m: float, to_t_per_m: float, *, delay_s: float = 0.0) -> ExtendedTrapezoid:
     """The shortest raster ramp from one gradient value to another (an :class:`ExtendedTrapezoid`).
 
     Takes ``ceil(|to - from| / (S * dt))`` raster steps (at least one).
@@ -382,8 +375,16 @@ def shortest_extended_trapezoid(
             else:
                 lo = mid
         n = hi
+    return _extended_on_steps(n, area, g0, g1, limits, delay_s)
+
+
+def _extended_on_steps(
+    n: int, area: float, g0: float, g1: float, limits: SystemLimits, delay_s: float
+) -> ExtendedTrapezoid:
+    r_ns, dt = _raster(limits)
     env = _envelopes(n, g0, g1, limits)
-    assert env is not None  # feasible by construction
+    if env is None:  # pragma: no cover - callers check feasibility first
+        raise DesignError(f"no gradient of {n} raster steps joins {g0!r} T/m to {g1!r} T/m within the slew limit")
     lower, upper = env
     values = _solve_level(lower, upper, area, dt)
     t = np.arange(n + 1, dtype=np.int64) * r_ns
@@ -393,9 +394,49 @@ def shortest_extended_trapezoid(
     return out
 
 
-def _solve_level(
-    lower: NDArray[np.float64], upper: NDArray[np.float64], area: float, dt: float
-) -> NDArray[np.float64]:
+def extended_trapezoid_for_duration(
+    limits: SystemLimits,
+    duration_s: float,
+    *,
+    area_t_s_per_m: float | None = None,
+    area_per_m: float | None = None,
+    g_start_t_per_m: float = 0.0,
+    g_end_t_per_m: float = 0.0,
+    delay_s: float = 0.0,
+) -> ExtendedTrapezoid:
+    """A raster-edge gradient of a given duration from ``g_start`` to ``g_end`` with a given area.
+
+    Same construction as :func:`shortest_extended_trapezoid` (``clip(h, l_k, u_k)`` between the slew
+    envelopes) for a fixed number of steps: the flat level ``h`` is as low as the area allows. Typical
+    use: rewinders on several axes that must share the longest axis' duration (compare pypulseq's
+    ``make_extended_trapezoid_area(..., duration)``).
+
+    Raises
+    ------
+    RasterError
+        If ``duration_s`` is not a whole number of raster steps.
+    LimitError
+        If the area or the end values cannot be reached in that time within the limits.
+    """
+    area = resolve_area(area_t_s_per_m, area_per_m, limits.gamma_hz_per_t)
+    g0 = _finite("g_start_t_per_m", g_start_t_per_m, "T/m")
+    g1 = _finite("g_end_t_per_m", g_end_t_per_m, "T/m")
+    gmax = limits.max_grad_t_per_m
+    for name, v in (("g_start_t_per_m", g0), ("g_end_t_per_m", g1)):
+        if abs(v) > gmax:
+            raise LimitError(f"{name} = {v!r} T/m exceeds max_grad_t_per_m = {gmax!r} T/m")
+    r_ns, _ = _raster(limits)
+    n = _duration_steps(duration_s, r_ns, "duration_s")
+    if n < 1 or not _feasible(n, area, g0, g1, limits):
+        raise LimitError(
+            f"no gradient of duration_s = {duration_s!r} s goes from {g0!r} T/m to {g1!r} T/m with area "
+            f"{area!r} T*s/m within max_grad_t_per_m = {gmax!r} T/m and max_slew_t_per_m_per_s = "
+            f"{limits.max_slew_t_per_m_per_s!r} T/m/s"
+        )
+    return _extended_on_steps(n, area, g0, g1, limits, delay_s)
+
+
+def _solve_level(lower: NDArray[np.float64], upper: NDArray[np.float64], area: float, dt: float) -> NDArray[np.float64]:
     """``clip(h, lower, upper)`` with the level ``h`` giving the area (exact: the area is piecewise linear
     in h)."""
     brk = np.unique(np.concatenate((lower, upper)))
@@ -434,9 +475,7 @@ def _corner_mask(values: NDArray[np.float64]) -> NDArray[np.bool_]:
 # raster-centre sampled optimum
 
 
-def _cumulative_area(
-    t: NDArray[np.float64], g: NDArray[np.float64], x: NDArray[np.float64]
-) -> NDArray[np.float64]:
+def _cumulative_area(t: NDArray[np.float64], g: NDArray[np.float64], x: NDArray[np.float64]) -> NDArray[np.float64]:
     """Exact integral from t[0] to x of the piecewise-linear waveform (t, g)."""
     seg_area = 0.5 * (g[1:] + g[:-1]) * np.diff(t)
     cum = np.concatenate(([0.0], np.cumsum(seg_area)))
