@@ -193,7 +193,7 @@ def test_unknown_channel_and_bad_rates() -> None:
         seq.render(1e5, ("gx", "bx"))
     with pytest.raises(RangeError, match="must be > 0"):
         seq.render(-1.0)
-    with pytest.raises(RangeError, match="not finite"):
+    with pytest.raises(wavegen.errors.NonFiniteError, match="not finite"):
         seq.render(float("nan"))
     with pytest.raises(RangeError, match="chunk_samples"):
         next(seq.render_chunks(1e5, chunk_samples=0))

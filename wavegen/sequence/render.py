@@ -38,6 +38,7 @@ import numpy as np
 
 from wavegen._backend import NATIVE, ffi, lib
 from wavegen.errors import RangeError, SeqFormatError
+from wavegen.resample import as_rational
 from wavegen.sequence.events import RFEvent, Rotation, Trigger
 
 if TYPE_CHECKING:
@@ -49,24 +50,10 @@ CHANNELS = ("gx", "gy", "gz", "rf", "adc", "trigger")
 _SAFE = 1 << 62
 
 
-def as_fraction(x: Any, name: str) -> Fraction:
-    """An exact rational from an int, a Fraction, a decimal string or a float (by its shortest repr)."""
-    if isinstance(x, bool):
-        raise RangeError(f"{name} must be a number, got {x!r}")
-    if isinstance(x, Fraction):
-        return x
-    if isinstance(x, (int, np.integer)):
-        return Fraction(int(x))
-    if isinstance(x, (float, np.floating)):
-        if not math.isfinite(float(x)):
-            raise RangeError(f"{name} = {x!r} is not finite")
-        return Fraction(repr(float(x)))
-    if isinstance(x, str):
-        try:
-            return Fraction(x)
-        except ValueError as e:
-            raise RangeError(f"{name} = {x!r} is not a number") from e
-    raise RangeError(f"{name} must be an int, float or Fraction, got {type(x).__name__}")
+def as_fraction(x: Any, name: str, unit: str = "") -> Fraction:
+    """An exact rational, read as :func:`wavegen.resample.as_rational` reads rates (a float by its
+    shortest decimal: ``0.1`` is 1/10), so sequences and the resampler agree on every rate."""
+    return as_rational(x, name=name, unit=unit)
 
 
 class _Grid:
@@ -232,10 +219,10 @@ class Renderer:
         t0_s: Any = 0,
         b0_t: float | None = None,
     ) -> None:
-        rate = as_fraction(rate_hz, "rate_hz")
+        rate = as_fraction(rate_hz, "rate_hz", "Hz")
         if rate <= 0:
             raise RangeError(f"rate_hz = {rate_hz!r} Hz must be > 0 Hz")
-        t0 = as_fraction(t0_s, "t0_s")
+        t0 = as_fraction(t0_s, "t0_s", "s")
         if isinstance(channels, str):
             channels = (channels,)
         bad = [c for c in channels if c not in CHANNELS]
