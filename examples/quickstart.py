@@ -41,7 +41,7 @@ def main() -> None:
           f"{np.isclose(y.sum() * 1e-6, gx.sum() * limits.grad_raster_s, rtol=1e-12)}")
 
     # 5. ... and to an instrument whose rate has nothing to do with the raster (exact rationals)
-    r = wg.Resampler(1e5, Fraction(10**7, 3), method="cubic")
+    r = wg.Resampler(1e5, Fraction(10**7, 3), method="cubic", src_t0_s=5e-6)
     print(f"output sample 10^9 sits exactly at source position {r.position(10**9)}")
 
     # 6. DAC codes in the same pass, range-checked
