@@ -46,3 +46,40 @@ void wg_slr_peel(int64_t n, double *a_re, double *a_im, double *b_re, double *b_
         }
     }
 }
+
+/* Solve A x = b for a symmetric positive-definite n x n matrix (row-major), in place: A is overwritten
+ * by its Cholesky factor (lower triangle), b by x.  Returns 0, or -1 if A is not positive definite
+ * (a pivot <= 0).  Used for the normal equations of the least-squares FIR design (wavegen.design.slr)
+ * so that no multi-threaded LAPACK call sits in the design path. */
+int wg_spd_solve(int64_t n, double *a, double *b)
+{
+    for (int64_t j = 0; j < n; j++) {
+        double *aj = a + j * n;
+        double d = aj[j];
+        for (int64_t k = 0; k < j; k++) d -= aj[k] * aj[k];
+        if (!(d > 0.0)) return -1;
+        d = sqrt(d);
+        aj[j] = d;
+        const double inv = 1.0 / d;
+        for (int64_t i = j + 1; i < n; i++) {
+            double *ai = a + i * n;
+            double s = ai[j];
+            for (int64_t k = 0; k < j; k++) s -= ai[k] * aj[k];
+            ai[j] = s * inv;
+        }
+    }
+    /* L y = b */
+    for (int64_t i = 0; i < n; i++) {
+        const double *ai = a + i * n;
+        double s = b[i];
+        for (int64_t k = 0; k < i; k++) s -= ai[k] * b[k];
+        b[i] = s / ai[i];
+    }
+    /* L^T x = y */
+    for (int64_t i = n - 1; i >= 0; i--) {
+        double s = b[i];
+        for (int64_t k = i + 1; k < n; k++) s -= a[k * n + i] * b[k];
+        b[i] = s / a[i * n + i];
+    }
+    return 0;
+}

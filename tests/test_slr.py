@@ -176,7 +176,7 @@ def test_bad_input() -> None:
 
 
 def test_fine_raster_is_designed_coarse_and_rebinned() -> None:
-    # 2560 samples on a 1 us raster: designed on 512, re-binned; still meets the reference figures
+    # 2560 samples on a 1 us raster: designed on 256, re-binned; still meets the reference figures
     lim = SystemLimits(rf_raster_s=1e-6, max_b1_t=200e-6)
     rf = slr.slr_pulse(math.pi / 2, T, TB, pulse_type="excitation", limits=lim)
     assert rf.n_samples == 2560
@@ -187,3 +187,20 @@ def test_fine_raster_is_designed_coarse_and_rebinned() -> None:
     # the rotation is preserved by the re-binning: same on-resonance flip as the 256-sample design
     coarse = slr.slr_pulse(math.pi / 2, T, TB, pulse_type="excitation", limits=LIM)
     assert rf.area_t_s == pytest.approx(coarse.area_t_s, rel=1e-3)
+
+
+def test_least_squares_filter_matches_scipy_firls(monkeypatch: pytest.MonkeyPatch) -> None:
+    from scipy.signal import firls
+
+    from wavegen._backend import NATIVE
+
+    if NATIVE:  # the C Cholesky path must be the one that answers
+
+        def no_fallback(*args: object, **kwargs: object) -> None:
+            raise AssertionError("fell back to scipy.signal.firls")
+
+        monkeypatch.setattr(slr, "firls", no_fallback)
+    for n in (65, 257):
+        h = slr._firls_lowpass(n, 0.05, 0.09, 0.4)
+        ref = firls(n, [0, 0.05, 0.09, 1], [1, 1, 0, 0], weight=[1, 0.4])
+        np.testing.assert_allclose(h, ref, atol=1e-12)
