@@ -275,3 +275,49 @@ def test_wavegen_built_sequence_reads_in_pypulseq(tmp_path: Path) -> None:
     again = wavegen.pulseq.read(path).render(1e6, ("gx", "gz", "rf"))
     for k in out:
         np.testing.assert_allclose(again[k], out[k], rtol=0, atol=2e-7 * np.max(np.abs(out[k])))
+
+
+def build_extensions() -> Any:
+    sys = _system()
+    seq = pp.Sequence(sys)
+    rf = pp.make_block_pulse(flip_angle=math.pi / 2, duration=0.5e-3, system=sys, delay=sys.rf_dead_time)
+    trig = pp.make_digital_output_pulse(channel="osc0", duration=100e-6, delay=50e-6, system=sys)
+    adc = pp.make_adc(num_samples=64, dwell=10e-6, system=sys)
+    seq.add_block(rf, trig)
+    for i in range(3):
+        seq.add_block(
+            adc, pp.make_label(type="SET", label="LIN", value=i), pp.make_label(type="INC", label="SLC", value=1)
+        )
+    seq.add_block(pp.make_soft_delay("TE", offset=-100e-6, factor=2, default_duration=5e-3))
+    seq.add_block(pp.make_trigger(channel="physio1", duration=2e-3))
+    return seq
+
+
+def test_extensions_from_pypulseq(tmp_path: Path) -> None:
+    from wavegen.sequence import LabelInc, LabelSet, SoftDelay, Trigger
+
+    ref = _quiet(build_extensions)
+    _quiet(ref.write, str(tmp_path / "ext.seq"))
+    ws = wavegen.pulseq.read(tmp_path / "ext.seq")
+    b = list(ws)
+    assert b[0].extensions == (Trigger(1, 1, 50_000, 100_000),)
+    assert set(b[2].extensions) == {LabelSet("LIN", 1), LabelInc("SLC", 1)}
+    assert b[4].extensions == (SoftDelay(0, -100_000, 2.0, "TE"),)
+    assert b[5].extensions == (Trigger(2, 1, 0, 2_000_000),)
+    # labels evaluated per block as pypulseq does
+    want = _quiet(ref.evaluate_labels, evolution="blocks")
+    got = ws.label_values()
+    for k, v in want.items():
+        np.testing.assert_array_equal(got[k], v)
+    # soft delays: same block durations as pypulseq's apply_soft_delay
+    new = ws.apply_soft_delays(TE=12e-3)
+    _quiet(ref.apply_soft_delay, TE=12e-3)
+    assert new.block_durations_ns.tolist() == [round(d * 1e9) for d in ref.block_durations.values()]
+    # written by wavegen, read back by pypulseq with the same extensions
+    wavegen.pulseq.write(ws, tmp_path / "wg.seq", version="1.5.0")
+    back = pp.Sequence()
+    _quiet(back.read, str(tmp_path / "wg.seq"))
+    got2 = _quiet(back.evaluate_labels, evolution="blocks")
+    for k, v in want.items():
+        np.testing.assert_array_equal(got2[k], v)
+    assert _quiet(back.get_block, 1).trigger is not None

@@ -387,6 +387,45 @@ class Sequence:
             f"{len(self._grad.by_id)} gradient, {len(self._adc.by_id)} ADC events)"
         )
 
+    # --- labels -------------------------------------------------------------------------------------
+
+    def label_values(self, init: dict[str, int] | None = None) -> dict[str, np.ndarray]:
+        """Value of every label after each block (LABELSET before LABELINC within a block).
+
+        Returns a dict label -> int64 array with one entry per block (0 before a label is first set,
+        or ``init[label]``); the values seen by a block's ADC are that block's entries.
+        """
+        state: dict[str, int] = dict(init or {})
+        changes: dict[str, list[tuple[int, int]]] = {k: [(0, v)] for k, v in state.items()}
+        lib = self._ext.by_id
+        with_labels = {k for k, v in lib.items() if any(isinstance(e, (LabelSet, LabelInc)) for e in v)}
+        if with_labels:
+            col = self._table[6]
+            for b in np.flatnonzero(np.isin(col, list(with_labels))).tolist():
+                evs = lib[int(col[b])]
+                for e in evs:
+                    if isinstance(e, LabelSet):
+                        state[e.label] = e.value
+                        changes.setdefault(e.label, []).append((b, e.value))
+                for e in evs:
+                    if isinstance(e, LabelInc):
+                        state[e.label] = state.get(e.label, 0) + e.value
+                        changes.setdefault(e.label, []).append((b, state[e.label]))
+        n = len(self)
+        out: dict[str, np.ndarray] = {}
+        for label, ch in changes.items():
+            vals = np.zeros(n, dtype=np.int64)
+            for b, v in ch:  # later changes of the same block overwrite earlier ones
+                vals[b] = v
+            mark = np.zeros(n, dtype=bool)
+            mark[[b for b, _ in ch]] = True
+            idx = np.where(mark, np.arange(n), 0)
+            np.maximum.accumulate(idx, out=idx)
+            res = vals[idx]
+            res[: min(b for b, _ in ch)] = 0 if label not in (init or {}) else (init or {})[label]
+            out[label] = res
+        return out
+
     # --- soft delays ----------------------------------------------------------------------------------
 
     def soft_delays(self) -> dict[str, SoftDelay]:
