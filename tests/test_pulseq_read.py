@@ -126,21 +126,6 @@ def test_v151_matlab_rotation_soft_delay_unknown_extension(caplog: pytest.LogCap
     assert out["gy"][t_flat] == pytest.approx(0.0, abs=1e-18)
 
 
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-def test_pypulseq_cannot_read_rotations_but_wavegen_can() -> None:
-    import gc
-    import warnings
-
-    pp = pytest.importorskip("pypulseq")
-    s = pp.Sequence()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with pytest.raises(ValueError, match="ROTATIONS"):
-            s.read(str(FIX / "rot_matlab_v151.seq"))
-        gc.collect()  # the peer leaves its file open on that error
-    assert len(wavegen.pulseq.read(FIX / "rot_matlab_v151.seq")) == 4
-
-
 @pytest.mark.parametrize("path", ALL, ids=lambda p: p.name)
 @pytest.mark.parametrize("version", [None, "1.5.1"])
 def test_read_write_read_is_exact(path: Path, version: str | None, tmp_path: Path) -> None:
