@@ -319,7 +319,7 @@ _TOKENS = [
 ]
 
 
-@settings(max_examples=150, deadline=2000, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=5000, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     src=st.integers(0, len(_FUZZ_SOURCES) - 1),
     edits=st.lists(
