@@ -198,3 +198,24 @@ def test_slice_profile_width_by_bloch_and_refocus_area() -> None:
     prof = np.abs(simulate(rf, gradient_t_per_m=gz.amplitude_t_per_m, positions_m=z).mxy)
     m = profile_metrics(z, prof)
     assert m.fwhm == pytest.approx(5e-3, rel=0.03)
+
+
+def test_scale_to_flip_angle_by_simulation_for_phase_modulated_shapes() -> None:
+    from wavegen.design.bloch import flip_angle_rad
+    from wavegen.design.rf import scale_to_flip_angle
+    from wavegen.design.slr import slr_pulse
+
+    lim = SystemLimits(rf_raster_s=10e-6, max_b1_t=1e-3)
+    # a chirped SLR shape: its phase varies, so the rotation axes differ and only simulation tells
+    base = slr_pulse(math.pi / 2, 2.56e-3, 6, limits=lim).b1_t
+    u = np.linspace(-1, 1, base.size)
+    shape = base * np.exp(1j * 4.0 * u**2)
+    for flip in (math.radians(30), math.radians(120)):
+        b1 = scale_to_flip_angle(shape * 123.0, 10e-6, flip)
+        assert flip_angle_rad(b1, 10e-6) == pytest.approx(flip, rel=1e-9)
+    rf = arbitrary_pulse(shape, 10e-6, flip_angle_rad=0.7, limits=lim, use="excitation")
+    assert flip_angle_rad(rf) == pytest.approx(0.7, rel=1e-9)
+    with pytest.raises(DesignError):
+        scale_to_flip_angle(shape, 10e-6, 4.0)  # > pi is ambiguous for a simulated flip
+    with pytest.raises(DesignError):
+        scale_to_flip_angle(np.zeros(8), 10e-6, 0.5)
