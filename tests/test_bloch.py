@@ -112,6 +112,17 @@ def test_native_matches_numpy_reference() -> None:
     np.testing.assert_allclose(np.abs(a1) ** 2 + np.abs(b1n) ** 2, 1.0, atol=1e-12)
 
 
+def test_numpy_tree_and_sequential_agree() -> None:
+    rng = np.random.default_rng(5)
+    b1 = (rng.normal(size=101) + 1j * rng.normal(size=101)) * 4e-6
+    g = rng.normal(size=(101, 2)) * 5e-3
+    p = bloch._prepare(b1, 5e-6, g, rng.normal(size=(300, 2)) * 0.03, np.array([0.0, 77.0]), GAMMA)
+    a1, b1t = bloch._ck_numpy_tree(p)
+    a2, b2 = bloch._ck_numpy_sequential(p)
+    np.testing.assert_allclose(a1, a2, atol=1e-13)
+    np.testing.assert_allclose(b1t, b2, atol=1e-13)
+
+
 def test_matches_sequential_rotation_of_the_vector() -> None:
     # alpha/beta from the product == rotating the magnetisation step by step (relaxation path, T huge)
     rng = np.random.default_rng(2)
@@ -130,9 +141,7 @@ def test_relaxation_free_precession() -> None:
     # no RF: Mxy decays with T2 and precesses with df; Mz recovers with T1
     n, dt = 1000, 10e-6
     t = n * dt
-    res = simulate(
-        np.zeros(n), dt, m0=(1.0, 0.0, 0.0), off_resonance_hz=np.array([50.0]), t1_s=0.05, t2_s=0.02
-    )
+    res = simulate(np.zeros(n), dt, m0=(1.0, 0.0, 0.0), off_resonance_hz=np.array([50.0]), t1_s=0.05, t2_s=0.02)
     expect_xy = math.exp(-t / 0.02) * np.exp(2j * np.pi * 50.0 * t)
     assert res.mxy[0, 0] == pytest.approx(expect_xy, abs=1e-12)
     assert res.mz[0, 0] == pytest.approx(1 - math.exp(-t / 0.05), abs=1e-12)
