@@ -370,3 +370,16 @@ def test_trap_and_gradient_share_one_id_space(tmp_path: Path) -> None:
     with pytest.raises(SeqFormatError, match="gradient id 2 is defined twice"):
         wavegen.pulseq.read(p, verify_signature=False)
     assert isinstance(wavegen.pulseq.read(FIX / "gre_matlab_v141.seq")[1].gy, TrapGradient)
+
+
+def test_crlf_comments_inside_sections_and_no_blank_lines(tmp_path: Path) -> None:
+    ref = wavegen.pulseq.read(FIX / "epi_v131.seq")
+    text = (FIX / "epi_v131.seq").read_text()
+    # Windows line ends
+    (tmp_path / "crlf.seq").write_bytes(text.replace("\n", "\r\n").encode())
+    assert wavegen.pulseq.read(tmp_path / "crlf.seq") == ref
+    # a comment inside a section, and sections not separated by blank lines
+    squeezed = "\n".join(line for line in text.splitlines() if line.strip())
+    squeezed = squeezed.replace("[TRAP]\n", "[TRAP]\n# a comment between events\n")
+    (tmp_path / "sq.seq").write_text(squeezed + "\n")
+    assert wavegen.pulseq.read(tmp_path / "sq.seq") == ref
