@@ -301,28 +301,35 @@ class ScpiAwg:
             yield
         except BaseException as exc:
             logger.error("%s failed (%s); switching outputs off", what, exc)
-            self._make_safe()
+            self._make_safe(connection_lost=isinstance(exc.__cause__, OSError))
             raise
 
-    def _make_safe(self) -> None:
-        """Best effort: outputs off on every channel, nothing armed. Never raises."""
+    def _make_safe(self, *, connection_lost: bool = False) -> None:
+        """Best effort: outputs off on every channel, nothing armed. Never raises.
+
+        When the driver opened the connection itself it reconnects first: a fresh session has no stale
+        replies or half-sent blocks (pyvisa-py#500), and pyvisa-py's ``clear()`` spins forever on a
+        socket the peer has closed. A transport handed in by the caller is cleared instead.
+        """
         self.armed = False
         self.loaded.clear()
-        for attempt in range(2):
-            try:
-                with contextlib.suppress(Exception):
-                    self.session.transport.clear()
-                with self.session.timeout(min(self._timeout_s, 5.0)):
-                    self._all_outputs_off()
-                    self.session.drain_errors()
+        if self._address is not None:
+            fresh = self._reconnect()
+            if not fresh and connection_lost:
                 self.outputs_on.clear()
+                logger.error("connection to %s lost and not re-established; check its outputs", self.caps.model)
                 return
-            except Exception as exc:
-                logger.warning("making %s safe failed (attempt %d): %s", self.caps.model, attempt + 1, exc)
-                if attempt == 0 and not self._reconnect():
-                    break
+        elif not connection_lost:
+            with contextlib.suppress(Exception):
+                self.session.transport.clear()
+        try:
+            with self.session.timeout(min(self._timeout_s, 5.0)):
+                self._all_outputs_off()
+                self.session.drain_errors()
+            logger.info("%s: all outputs off", self.caps.model)
+        except Exception as exc:
+            logger.error("could not confirm outputs off on %s (%s); check the instrument", self.caps.model, exc)
         self.outputs_on.clear()
-        logger.error("could not confirm outputs off on %s; check the instrument", self.caps.model)
 
     def _reconnect(self) -> bool:
         if self._address is None:

@@ -183,6 +183,7 @@ class ScpiEmulator:
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.bind((host, 0))
         self._sock.listen(8)
+        self._sock.settimeout(0.1)
         self.port: int = self._sock.getsockname()[1]
         self._stop = threading.Event()
         self._conns: list[socket.socket] = []
@@ -228,7 +229,6 @@ class ScpiEmulator:
 
     # -- server loops
     def _accept_loop(self) -> None:
-        self._sock.settimeout(0.1)
         while not self._stop.is_set():
             try:
                 conn, _ = self._sock.accept()
@@ -236,6 +236,7 @@ class ScpiEmulator:
                 continue
             except OSError:
                 return
+            conn.settimeout(None)
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
             self.connections += 1

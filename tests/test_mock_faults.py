@@ -1,0 +1,148 @@
+"""Injected faults: every one ends in a clear exception, outputs off, nothing armed, and the next session works."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+from wavegen.drivers.keysight_33500 import Keysight33500
+from wavegen.drivers.mock.keysight import keysight_emulator
+from wavegen.drivers.mock.rigol import rigol_emulator
+from wavegen.drivers.mock.siglent import siglent_emulator
+from wavegen.drivers.mock.tektronix import tektronix_emulator
+from wavegen.drivers.rigol_dg import RigolDG
+from wavegen.drivers.siglent_sdg import SiglentSDG
+from wavegen.drivers.tektronix_awg import TektronixAWG
+from wavegen.errors import (
+    InstrumentError,
+    InstrumentProtocolError,
+    InstrumentReportedError,
+    InstrumentTimeoutError,
+    VerificationError,
+)
+from wavegen.limits import SystemLimits
+from wavegen.safety.interlock import clear
+from wavegen.safety.waveforms import Waveforms
+
+V = np.sin(np.linspace(0, 12, 5000))
+
+
+@pytest.fixture(scope="module")
+def ok() -> object:
+    g = np.zeros((100, 3))
+    g[:, 2] = np.interp(np.arange(100), [0, 10, 20, 80, 90, 99], [0, 0, 5e-3, 5e-3, 0, 0])
+    return clear(Waveforms(g, 10e-6), SystemLimits())
+
+
+def _assert_safe(emu: Any, awg: Keysight33500) -> None:
+    p = emu.personality
+    assert not any(c.output for c in p.ch.values()), "an output was left on"
+    assert not awg.armed and not awg.outputs_on and not awg.loaded
+
+
+def _next_session_works(emu: Any, ok: object) -> None:
+    with Keysight33500(emu.address, timeout_s=2.0) as awg:
+        assert awg.load(1, V, 1e6, clearance=ok, name="again").verified
+        awg.output(1, True, clearance=ok)
+        assert emu.personality.ch[1].output
+    assert not emu.personality.ch[1].output
+
+
+def _playing(emu: Any, ok: object, **kw: Any) -> Keysight33500:
+    awg = Keysight33500(emu.address, **kw)
+    awg.load(2, V, 1e6, clearance=ok, name="gy")
+    awg.output(2, True, clearance=ok)
+    assert emu.personality.ch[2].output
+    return awg
+
+
+def test_timeout_in_arm_switches_outputs_off(ok: object) -> None:
+    with keysight_emulator() as emu:
+        awg = _playing(emu, ok, timeout_s=0.4)
+        emu.faults.silent.append("*OPC?")
+        with pytest.raises(InstrumentTimeoutError, match=r"timed out during '\*OPC\?'"):
+            awg.arm([2], trigger="bus")
+        _assert_safe(emu, awg)
+        with pytest.raises(InstrumentError, match="no waveform loaded"):
+            awg.output(2, True, clearance=ok)  # nothing half-loaded remains usable
+        awg.close()
+        _next_session_works(emu, ok)
+
+
+def test_disconnect_mid_upload(ok: object) -> None:
+    with keysight_emulator() as emu:
+        awg = _playing(emu, ok, timeout_s=1.0)
+        emu.faults.disconnect_after_bytes = 300_000
+        big = np.sin(np.linspace(0, 50, 1_000_000))
+        with pytest.raises(InstrumentError):
+            awg.load(1, big, 1e6, clearance=ok, name="gx")
+        _assert_safe(emu, awg)  # the driver reconnected and switched everything off
+        assert emu.connections >= 2 and "GX" not in emu.personality.ch[1].arbs
+        awg.close()
+        _next_session_works(emu, ok)
+
+
+def test_error_queue_entry_raises_and_leaves_outputs_off(ok: object) -> None:
+    with keysight_emulator() as emu:
+        awg = _playing(emu, ok)
+        emu.faults.errors_on["SOUR1:FUNC:ARB:FILT"] = (-221, "Settings conflict")
+        with pytest.raises(InstrumentReportedError, match=r'-221,"Settings conflict"'):
+            awg.load(1, V, 1e6, clearance=ok, name="gx")
+        _assert_safe(emu, awg)
+        assert emu.personality.errors == []  # drained
+        awg.close()
+        _next_session_works(emu, ok)
+
+
+def test_wrong_idn_refused_then_next_session_works(ok: object) -> None:
+    with keysight_emulator() as emu:
+        emu.faults.idn = "Rigol Technologies,DG1062Z,DG1ZA0001,00.01.14"
+        with pytest.raises(InstrumentProtocolError, match="drives KEYSIGHT/AGILENT"):
+            Keysight33500(emu.address)
+        emu.faults.idn = "Keysight Technologies,33622A,MY1,A.01"
+        with pytest.raises(InstrumentProtocolError, match="expected model '33522B'"):
+            Keysight33500(emu.address, expected_model="33522B")
+        emu.faults.idn = None
+        _next_session_works(emu, ok)
+
+
+def test_slow_instrument(ok: object) -> None:
+    with keysight_emulator() as emu:
+        emu.faults.delay_s = 0.3
+        with pytest.raises(InstrumentTimeoutError):
+            Keysight33500(emu.address, timeout_s=0.15)
+        emu.faults.delay_s = 0.002  # slow but within the timeout: works
+        with Keysight33500(emu.address, timeout_s=2.0) as awg:
+            assert awg.load(1, V[:100], 1e6, clearance=ok, name="slow").verified
+        emu.faults.delay_s = 0.0
+        _next_session_works(emu, ok)
+
+
+_FAMILIES: list[tuple[Callable[[], Any], Callable[..., Any], dict[str, Any], float]] = [
+    (keysight_emulator, Keysight33500, {}, 1.0),
+    (tektronix_emulator, TektronixAWG, {}, 0.3),
+    (rigol_emulator, RigolDG, {}, 1.0),
+    (siglent_emulator, SiglentSDG, {"settle_s": 0.12}, 1.0),
+]
+
+
+@pytest.mark.parametrize("emulator, driver, kw, amp", _FAMILIES, ids=["keysight", "tektronix", "rigol", "siglent"])
+def test_corrupted_readback_is_caught_in_every_family(
+    ok: object, emulator: Callable[[], Any], driver: Callable[..., Any], kw: dict[str, Any], amp: float
+) -> None:
+    with emulator() as emu:
+        awg = driver(emu.address, **kw)
+        awg.load(2, amp * V, 1e6, clearance=ok, name="gy")
+        awg.output(2, True, clearance=ok)
+        emu.faults.corrupt_readback_index = 1234
+        with pytest.raises(VerificationError, match="sample 1234 differs"):
+            awg.load(1, amp * V, 1e6, clearance=ok, name="gx")
+        p = emu.personality
+        assert not any(c.output for c in p.ch.values())
+        assert not awg.outputs_on and not awg.loaded
+        awg.close()
+        with driver(emu.address, **kw) as again:
+            assert again.load(1, amp * V, 1e6, clearance=ok, name="gx").verified
