@@ -248,7 +248,22 @@ class _FakeInterpreter:
         return h, True
 
     def get_task_attribute_string(self, task: str, attribute: int) -> str:
-        return self._t(task).name
+        t = self._t(task)
+        if attribute == 0x1273:  # channel names
+            return ", ".join(t.chans)
+        return t.name
+
+    def get_task_attribute_uint32(self, task: str, attribute: int) -> int:
+        t = self._t(task)
+        if attribute == 0x2181:  # number of channels
+            return len(t.chans)
+        raise NotImplementedError(f"fake DAQ task attribute {attribute:#x}")
+
+    def get_chan_attribute_int32(self, task: str, channel: str, attribute: int) -> int:
+        t = self._t(task)
+        if attribute == 0x187F:  # channel type
+            return 10102 if t.kind == "ao" else 10100
+        raise NotImplementedError(f"fake DAQ channel attribute {attribute:#x}")
 
     def clear_task(self, task: str) -> None:
         self.daq.calls.append(f"clear_task({self._t(task).name!r})")
