@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from dataclasses import replace as _dc_replace
 from typing import Any, Literal
 
@@ -99,7 +99,6 @@ class RFPulse:
     use: str = "undefined"
     delay_s: float = 0.0
     bandwidth_hz: float | None = None
-    _hash: int = field(init=False, repr=False, compare=False, default=0)
 
     def __post_init__(self) -> None:
         b1 = _as_complex_1d(self.b1_t, "RFPulse.b1_t")
@@ -118,22 +117,6 @@ class RFPulse:
         object.__setattr__(self, "delay_s", _nonnegative(self.delay_s, "RFPulse.delay_s", "s"))
         if self.bandwidth_hz is not None:
             object.__setattr__(self, "bandwidth_hz", _positive(self.bandwidth_hz, "RFPulse.bandwidth_hz", "Hz"))
-        object.__setattr__(
-            self,
-            "_hash",
-            hash(
-                (
-                    b1.tobytes(),
-                    raster,
-                    self.center_s,
-                    self.freq_offset_hz,
-                    self.phase_offset_rad,
-                    self.use,
-                    self.delay_s,
-                    self.bandwidth_hz,
-                )
-            ),
-        )
 
     # --- value semantics ---------------------------------------------------------------------
 
@@ -153,7 +136,23 @@ class RFPulse:
         )
 
     def __hash__(self) -> int:
-        return self._hash
+        # computed once and kept in the instance dict (not a dataclass field)
+        h = self.__dict__.get("_hash_cache")
+        if h is None:
+            h = hash(
+                (
+                    self.b1_t.tobytes(),
+                    self.raster_s,
+                    self.center_s,
+                    self.freq_offset_hz,
+                    self.phase_offset_rad,
+                    self.use,
+                    self.delay_s,
+                    self.bandwidth_hz,
+                )
+            )
+            self.__dict__["_hash_cache"] = h
+        return int(h)
 
     def replace(self, **changes: Any) -> RFPulse:
         """A copy with some fields changed (validated again)."""
