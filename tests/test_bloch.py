@@ -196,3 +196,32 @@ def test_profile_metrics_on_a_known_trapezoid() -> None:
         profile_metrics(x[::-1], y)
     with pytest.raises(ShapeError):
         profile_metrics(x, y[:-1])
+
+
+@pytest.mark.skipif(not bloch._has_native(), reason="compiled Bloch kernel not built")
+def test_native_matches_reference_property() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=40, deadline=None, derandomize=True)
+    @given(
+        n=st.integers(1, 40),
+        n_pos=st.integers(1, 300),
+        n_axes=st.integers(1, 3),
+        b1_scale=st.sampled_from([1e-7, 5e-6, 1e-4, 3e-3]),
+        g_scale=st.sampled_from([0.0, 1e-4, 1e-2, 0.5]),
+        seed=st.integers(0, 2**32 - 1),
+    )
+    def check(n: int, n_pos: int, n_axes: int, b1_scale: float, g_scale: float, seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        b1 = (rng.normal(size=n) + 1j * rng.normal(size=n)) * b1_scale
+        g = rng.normal(size=(n, n_axes)) * g_scale
+        pos = rng.normal(size=(n_pos, n_axes)) * 0.05
+        df = rng.normal(size=2) * 500.0
+        kw: dict[str, Any] = dict(gradient_t_per_m=g, positions_m=pos, off_resonance_hz=df)
+        a1, b1n = simulate_ab(b1, 2e-6, backend="native", **kw)
+        a2, b2 = simulate_ab(b1, 2e-6, backend="numpy", **kw)
+        np.testing.assert_allclose(a1, a2, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(b1n, b2, rtol=0, atol=1e-12)
+
+    check()

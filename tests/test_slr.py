@@ -204,3 +204,21 @@ def test_least_squares_filter_matches_scipy_firls(monkeypatch: pytest.MonkeyPatc
         h = slr._firls_lowpass(n, 0.05, 0.09, 0.4)
         ref = firls(n, [0, 0.05, 0.09, 1], [1, 1, 0, 0], weight=[1, 0.4])
         np.testing.assert_allclose(h, ref, atol=1e-12)
+
+
+def test_inverse_slr_native_matches_reference_property() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=30, deadline=None, derandomize=True)
+    @given(n=st.integers(1, 200), scale=st.floats(0.001, 0.2), seed=st.integers(0, 2**32 - 1))
+    def check(n: int, scale: float, seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        rf = (rng.normal(size=n) + 1j * rng.normal(size=n)) * scale
+        a, b = slr.forward_slr(rf)
+        got = slr.inverse_slr(a, b)
+        ref = slr.inverse_slr_reference(a, b)
+        np.testing.assert_allclose(got, ref, atol=1e-9)
+        np.testing.assert_allclose(got, rf, atol=1e-7)
+
+    check()
