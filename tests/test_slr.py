@@ -222,3 +222,10 @@ def test_inverse_slr_native_matches_reference_property() -> None:
         np.testing.assert_allclose(got, rf, atol=1e-7)
 
     check()
+
+
+def test_designs_without_the_extension_are_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    with_c = slr.slr_pulse(math.pi / 2, T, TB, filter_type="ls", limits=LIM)
+    monkeypatch.setattr(slr, "NATIVE", False)
+    without = slr.slr_pulse(math.pi / 2, T, TB, filter_type="ls", limits=LIM)
+    np.testing.assert_allclose(without.b1_t, with_c.b1_t, rtol=0, atol=1e-12 * with_c.peak_b1_t)
