@@ -101,3 +101,20 @@ def test_verse_errors() -> None:
         verse(rf, 0.0, LIM, max_b1_t=5e-6)
     with pytest.raises(DesignError, match="max_duration_s"):
         verse(rf, gz, LIM, max_b1_t=0.1 * rf.peak_b1_t, max_duration_s=2e-3)
+
+
+def test_off_centre_slice_stays_in_place() -> None:
+    from wavegen.design.bloch import profile_metrics
+    from wavegen.limits import GAMMA_1H_HZ_PER_T
+
+    base = sinc_pulse(math.pi / 2, 2e-3, 6, limits=LIM)
+    gz = slice_select_gradient(base, THK, LIM)
+    z0 = 12e-3
+    rf = base.replace(freq_offset_hz=GAMMA_1H_HZ_PER_T * gz.amplitude_t_per_m * z0, phase_offset_rad=0.4)
+    res = verse(rf, gz, LIM, max_b1_t=0.5 * rf.peak_b1_t)
+    assert res.rf.freq_offset_hz == 0.0 and res.rf.phase_offset_rad == 0.0
+    z = np.linspace(z0 - 2 * THK, z0 + 2 * THK, 401)
+    m0 = simulate(rf, gradient_t_per_m=gz.amplitude_t_per_m, positions_m=z).mxy
+    m1 = simulate(res.rf, gradient_t_per_m=gradient_on_rf_raster(res.gradient, res.rf), positions_m=z).mxy
+    assert np.max(np.abs(np.abs(m1) - np.abs(m0))) <= 0.01
+    assert profile_metrics(z, np.abs(m1)).center == pytest.approx(z0, abs=2e-5)

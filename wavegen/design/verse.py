@@ -50,7 +50,9 @@ class VerseResult:
     ----------
     rf
         The reshaped pulse; ``delay_s`` is the ramp-up time of ``gradient`` (both measured from the
-        start of the gradient), ``center_s`` the reshaped isodelay point.
+        start of the gradient), ``center_s`` the reshaped isodelay point. A frequency or phase offset
+        of the original (slice shift) is built into the samples, since it must follow the reshaped
+        gradient; the result's ``freq_offset_hz`` and ``phase_offset_rad`` are 0.
     gradient
         The reshaped slice gradient with its ramps (starts and ends at 0).
     rates
@@ -106,9 +108,7 @@ def _ceil_ticks(t_s: float, r_ns: int) -> int:
     return max(1, int(math.ceil(t_s / TICK_S / r_ns - 1e-9))) * r_ns
 
 
-def _build(
-    rf: RFPulse, g0: float, rates: np.ndarray, limits: SystemLimits
-) -> tuple[RFPulse, ArbitraryGradient]:
+def _build(rf: RFPulse, g0: float, rates: np.ndarray, limits: SystemLimits) -> tuple[RFPulse, ArbitraryGradient]:
     dt = rf.raster_s
     r_ns = limits.grad_raster_ns
     rf_ns = round(dt / TICK_S)
@@ -125,7 +125,10 @@ def _build(
     rf_ticks = _ceil_ticks(t_rf, r_ns)  # RF window rounded up to the gradient raster
     t_up = up_ticks * TICK_S
     # B1 re-binned onto the uniform RF raster: cumulative integral, exact per bin
-    cum = np.concatenate(([0.0], np.cumsum(rf.b1_t * rates * new_dt)))
+    # the transmitter offset (slice shift) must follow the reshaped gradient: its phase 2*pi*f*tau
+    # accrues in the *original* time tau, so it is baked into the samples (Conolly et al. 1988)
+    b1_src = rf.modulated_b1_t()
+    cum = np.concatenate(([0.0], np.cumsum(b1_src * rates * new_dt)))
     n_rf = rf_ticks // rf_ns
     bin_edges = np.arange(n_rf + 1) * dt
     cum_re = np.interp(bin_edges, edges, cum.real)
@@ -143,7 +146,9 @@ def _build(
     grad = ArbitraryGradient(samples, graster, delay_s=0.0, first_t_per_m=0.0, last_t_per_m=0.0)
     # centre: the original centre moved along the new time axis
     center = float(np.interp(rf.center_s, np.arange(rf.n_samples + 1) * dt, edges))
-    new_rf = rf.replace(b1_t=b1_new, center_s=min(center, n_rf * dt), delay_s=t_up)
+    new_rf = rf.replace(
+        b1_t=b1_new, center_s=min(center, n_rf * dt), delay_s=t_up, freq_offset_hz=0.0, phase_offset_rad=0.0
+    )
     return new_rf, grad
 
 
