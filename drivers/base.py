@@ -180,14 +180,22 @@ def quantize_volts(
         bits = max(2, int(code_max).bit_length())
         shift = float(1 << (bits - 1))
         dac = DacFormat(
-            bits=bits, offset_binary=True, scale=scale, offset=midscale - shift - offset_v * scale,
-            code_min=code_min, code_max=code_max,
+            bits=bits,
+            offset_binary=True,
+            scale=scale,
+            offset=midscale - shift - offset_v * scale,
+            code_min=code_min,
+            code_max=code_max,
         )
     else:
         bits = max(2, max(int(code_max), -int(code_min) - 1).bit_length() + 1)
         dac = DacFormat(
-            bits=bits, offset_binary=False, scale=scale, offset=midscale - offset_v * scale,
-            code_min=code_min, code_max=code_max,
+            bits=bits,
+            offset_binary=False,
+            scale=scale,
+            offset=midscale - offset_v * scale,
+            code_min=code_min,
+            code_max=code_max,
         )
     return np.asarray(quantize(np.asarray(volts, dtype=np.float64), dac, clip=False))
 
@@ -526,12 +534,19 @@ class ScpiAwg:
                 f"amplitude {amplitude_vpp} Vpp outside {self.caps.min_vpp_v * s}..{self.caps.max_vpp_v * s} Vpp"
             )
         if abs(offset_v) + amplitude_vpp / 2 > self.caps.max_abs_v * s * (1 + 1e-12):
-            raise RangeError(f"|offset| + amplitude/2 = {abs(offset_v) + amplitude_vpp / 2} V exceeds {self.caps.max_abs_v * s} V")
+            raise RangeError(
+                f"|offset| + amplitude/2 = {abs(offset_v) + amplitude_vpp / 2} V exceeds {self.caps.max_abs_v * s} V"
+            )
         lim = self.limits.get(ch)
         if lim is not None and (offset_v - amplitude_vpp / 2 < lim.low_v or offset_v + amplitude_vpp / 2 > lim.high_v):
-            raise RangeError(f"channel {ch}: codes span {offset_v - amplitude_vpp / 2}..{offset_v + amplitude_vpp / 2} V, limit {lim.low_v}..{lim.high_v} V")
+            raise RangeError(
+                f"channel {ch}: codes span {offset_v - amplitude_vpp / 2}..{offset_v + amplitude_vpp / 2} V, "
+                f"limit {lim.low_v}..{lim.high_v} V"
+            )
         mk = self._check_markers(markers, c.size)
-        return self._load_codes(ch, c, rate, name=name, amplitude_vpp=float(amplitude_vpp), offset_v=float(offset_v), markers=mk)
+        return self._load_codes(
+            ch, c, rate, name=name, amplitude_vpp=float(amplitude_vpp), offset_v=float(offset_v), markers=mk
+        )
 
     def _load_codes(
         self,
@@ -558,7 +573,9 @@ class ScpiAwg:
             self.session.check_errors(f"configuring channel {ch}")
             lw = LoadedWaveform(ch, name, int(codes.size), rate, amplitude_vpp, offset_v, verified)
             self.loaded[ch] = lw
-            logger.info("channel %d: %d points at %g Hz loaded%s", ch, codes.size, rate, ", verified" if verified else "")
+            logger.info(
+                "channel %d: %d points at %g Hz loaded%s", ch, codes.size, rate, ", verified" if verified else ""
+            )
             return lw
 
     def _compare(self, what: str, expected: np.ndarray, got: np.ndarray) -> None:
@@ -672,4 +689,3 @@ class ScpiAwg:
 
     def _trigger(self) -> None:
         self.session.write("*TRG")
-

@@ -12,10 +12,10 @@ Commands (Keysight 33500 Series Operating and Service Guide, SCPI chapter; instr
 - Burst: ``TRIGn:SOUR BUS|EXT|IMM``, ``SOURn:BURS:MODE TRIG``, ``SOURn:BURS:NCYC n``,
   ``SOURn:BURS:STAT ON``; ``*TRG``.
 - Readback: ``DATA:ATTR:POIN? <name>`` (point count) and, for a bit-exact proof, the selected arb
-  (``FUNC:ARB <name>`` is sent right after the upload) is stored to internal flash as a text ``.arb`` file (``MMEM:STOR:DATAn "INT:\\<name>.arb"``) and read with
-  ``MMEM:UPL?`` (IEEE block), then deleted (``MMEM:DEL``). The ``.arb`` layout (``Data Points:N`` then
-  ``Data:`` and one code per line) is from Keysight's waveform-file description (~, verify on the
-  instrument's firmware).
+  (``FUNC:ARB <name>`` is sent right after the upload) is stored to internal flash as a text ``.arb``
+  file (``MMEM:STOR:DATAn "INT:\\<name>.arb"``) and read with ``MMEM:UPL?`` (IEEE block), then deleted
+  (``MMEM:DEL``). The ``.arb`` layout (``Data Points:N`` then ``Data:`` and one code per line) is from
+  Keysight's waveform-file description (~, verify on the instrument's firmware).
 
 Sample rates: 1 µSa/s to 160 MSa/s (3351xB), 250 MSa/s (3352xB), 660 MSa/s (3361xA), 1 GSa/s (3362xA).
 Amplitude 1 mVpp .. 10 Vpp into 50 ohm, ±5 V peak (doubled into high impedance).
@@ -250,4 +250,3 @@ class Keysight33500(ScpiAwg):
         ch = self._check_channel(channel)
         with self._operation("query sample rate"):
             return self.session.query_float(f"SOUR{ch}:FUNC:ARB:SRAT?")
-

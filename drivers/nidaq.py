@@ -214,9 +214,13 @@ class NiDaq:
         c = self._as_2d(codes, len(phys), "codes")
         if c.dtype != np.int16:
             raise ShapeError(f"codes must be int16 (unscaled DAC codes), got dtype {c.dtype}")
-        return self._load(phys, np.ascontiguousarray(c), self._check_rate(sample_rate_hz), mode, start_trigger, raw=True)
+        return self._load(
+            phys, np.ascontiguousarray(c), self._check_rate(sample_rate_hz), mode, start_trigger, raw=True
+        )
 
-    def _load(self, phys: list[str], data: np.ndarray, rate: float, mode: str, trig: str | None, *, raw: bool) -> DaqPlan:
+    def _load(
+        self, phys: list[str], data: np.ndarray, rate: float, mode: str, trig: str | None, *, raw: bool
+    ) -> DaqPlan:
         if mode not in ("finite", "regenerate"):
             raise RangeError(f"mode must be 'finite' or 'regenerate', got {mode!r}")
         if trig is not None and not (isinstance(trig, str) and trig.startswith("/")):
@@ -256,7 +260,9 @@ class NiDaq:
         return self.plan
 
     # -- input
-    def configure_capture(self, ai_channels: Sequence[int] | int, n_samples: int, sample_rate_hz: float | None = None) -> None:
+    def configure_capture(
+        self, ai_channels: Sequence[int] | int, n_samples: int, sample_rate_hz: float | None = None
+    ) -> None:
         """Prepare an AI task that starts on the AO start trigger (same clock edge as output sample 0)."""
         if self.plan is None:
             raise InstrumentError("configure_capture() needs a loaded AO task (load() first)")
@@ -273,7 +279,9 @@ class NiDaq:
             self._ai = task
             task.ai_channels.add_ai_voltage_chan(",".join(phys), min_val=-self.ai_range_v, max_val=self.ai_range_v)
             task.timing.cfg_samp_clk_timing(rate, sample_mode=AcquisitionType.FINITE, samps_per_chan=int(n_samples))
-            task.triggers.start_trigger.cfg_dig_edge_start_trig(f"/{self.device}/ao/StartTrigger", trigger_edge=Edge.RISING)
+            task.triggers.start_trigger.cfg_dig_edge_start_trig(
+                f"/{self.device}/ao/StartTrigger", trigger_edge=Edge.RISING
+            )
         self._ai_n = int(n_samples)
         self._ai_nch = len(phys)
 
@@ -341,7 +349,9 @@ class NiDaq:
 
         self._close_task("_ao")
         with nidaqmx.Task("wavegen-safe") as t:
-            t.ao_channels.add_ao_voltage_chan(",".join(self._used_ao), min_val=-self.ao_range_v, max_val=self.ao_range_v)
+            t.ao_channels.add_ao_voltage_chan(
+                ",".join(self._used_ao), min_val=-self.ao_range_v, max_val=self.ao_range_v
+            )
             AnalogMultiChannelWriter(t.out_stream, auto_start=True).write_one_sample(np.zeros(len(self._used_ao)))
         logger.info("%s: %s driven to 0 V", self.device, ", ".join(self._used_ao))
 

@@ -35,7 +35,7 @@ from wavegen.errors import (
     ShapeError,
 )
 
-from .transport import Transport
+from .transport import Transport, socket_of
 
 __all__ = [
     "MAX_BLOCK_BYTES",
@@ -47,6 +47,7 @@ __all__ = [
     "ScpiError",
     "ScpiSession",
     "format_number",
+    "socket_of",
 ]
 
 logger = logging.getLogger(__name__)
@@ -204,6 +205,7 @@ class ScpiSession:
         error_query: str = "SYST:ERR?",
         max_errors: int = 64,
         max_write_bytes: int | None = None,
+        fast_socket_bytes: int | None = 1 << 20,
     ) -> None:
         if not timeout_s > 0:
             raise RangeError(f"timeout_s must be > 0 s, got {timeout_s}")
@@ -213,6 +215,7 @@ class ScpiSession:
         self.error_query = error_query
         self.max_errors = int(max_errors)
         self.max_write_bytes = max_write_bytes
+        self.fast_socket_bytes = fast_socket_bytes
         self.transport.timeout = int(round(self.timeout_s * 1000.0))
 
     # -- error translation --------------------------------------------------------------------------
@@ -294,14 +297,35 @@ class ScpiSession:
         """Send ``prefix + #<n><len> + payload + suffix`` (``header=False``: no ``#`` header).
 
         The timeout scales with the payload. With :attr:`max_write_bytes` set, the message goes out in
-        several ``write_raw`` calls (only valid for stream transports such as SOCKET).
+        several ``write_raw`` calls (only valid for stream transports such as SOCKET). Payloads of at
+        least :attr:`fast_socket_bytes` on a pyvisa-py SOCKET resource are written with one
+        ``sendall`` on its socket, without copying (see :func:`socket_of`); ``None`` disables that.
         """
-        data = payload.tobytes() if isinstance(payload, np.ndarray) else bytes(payload)
-        head = ieee_header(len(data)) if header else b""
+        if isinstance(payload, np.ndarray):
+            data: bytes | memoryview = np.ascontiguousarray(payload).data.cast("B")
+        else:
+            data = bytes(payload)
+        nbytes = len(data)
+        head = ieee_header(nbytes) if header else b""
+        t = timeout_s if timeout_s is not None else self.scaled_timeout_s(nbytes)
+        logger.debug("-> %s<%d-byte block>", prefix, nbytes)
+        what = f"{prefix!r} with a {nbytes}-byte block"
+        sock = None
+        if self.fast_socket_bytes is not None and nbytes >= self.fast_socket_bytes:
+            sock = socket_of(self.transport)
+        if sock is not None:
+            with self._io(what):
+                old = sock.gettimeout()
+                sock.settimeout(t)
+                try:
+                    sock.sendall(prefix.encode("ascii") + head)
+                    sock.sendall(data)
+                    if suffix:
+                        sock.sendall(suffix.encode("ascii"))
+                finally:
+                    sock.settimeout(old)
+            return
         message = b"".join((prefix.encode("ascii"), head, data, suffix.encode("ascii")))
-        t = timeout_s if timeout_s is not None else self.scaled_timeout_s(len(message))
-        logger.debug("-> %s<%d-byte block>", prefix, len(data))
-        what = f"{prefix!r} with a {len(data)}-byte block"
         with self._io(what), self.timeout(t):
             step = self.max_write_bytes
             if step is None or len(message) <= step:
@@ -331,9 +355,7 @@ class ScpiSession:
             digits = self.transport.read_bytes(int(nd))
             _, length = parse_ieee_header(start + digits)
             if expected_bytes is not None and length != expected_bytes:
-                raise InstrumentProtocolError(
-                    f"block answer of {length} bytes, expected {expected_bytes} bytes"
-                )
+                raise InstrumentProtocolError(f"block answer of {length} bytes, expected {expected_bytes} bytes")
             term_text = self.transport.read_termination
             # binary payload: switch the termination character off so the VISA layer does not stop at
             # every 0x0A byte (pyvisa-py would return ~one read call per line of a text file)

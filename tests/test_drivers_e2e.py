@@ -6,7 +6,6 @@ import os
 
 import numpy as np
 import pytest
-
 from wavegen.drivers.keysight_33500 import Keysight33500
 from wavegen.drivers.mock.keysight import KeysightPersonality, keysight_emulator
 from wavegen.drivers.mock.rigol import rigol_emulator
@@ -16,6 +15,7 @@ from wavegen.drivers.mock.tektronix import tektronix_emulator
 from wavegen.drivers.rigol_dg import RigolDG
 from wavegen.drivers.siglent_sdg import SiglentSDG
 from wavegen.drivers.tektronix_awg import TektronixAWG
+
 from wavegen.errors import InstrumentError
 from wavegen.limits import SystemLimits
 from wavegen.safety.interlock import clear
@@ -163,3 +163,28 @@ def test_real_keysight_round_trip(ok: object) -> None:  # pragma: no cover - opt
     with Keysight33500(address, backend=backend) as awg:
         v = 0.1 * np.sin(np.linspace(0, 2 * np.pi, 1000))
         assert awg.load(1, v, 1e5, clearance=ok, name="wgtest").verified
+
+
+def test_fast_socket_path_and_visa_write_deliver_the_same_bytes() -> None:
+    import socket as _socket
+
+    from wavegen.drivers.scpi import ScpiSession
+    from wavegen.drivers.transport import ReplayTransport, open_visa, socket_of
+
+    codes = (np.arange(600_000) % 65535 - 32767).astype("<i2")  # 1.2 MB: above the fast-path threshold
+    assert socket_of(ReplayTransport([])) is None
+    with keysight_emulator(mem_option=True) as emu:
+        res = open_visa(emu.address)
+        try:
+            sock = socket_of(res)
+            assert sock is not None and sock.getsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY)
+            for fast in (1 << 20, None):
+                s = ScpiSession(res, fast_socket_bytes=fast)
+                s.write("FORM:BORD SWAP")
+                s.write("SOUR1:DATA:VOL:CLE")
+                s.write_block("SOUR1:DATA:ARB:DAC big,", codes)
+                s.opc()
+                s.check_errors("upload")
+                assert np.array_equal(emu.personality.ch[1].arbs["BIG"], codes)
+        finally:
+            res.close()

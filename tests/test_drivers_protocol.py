@@ -6,13 +6,13 @@ import logging
 
 import numpy as np
 import pytest
-
 from wavegen.drivers.keysight_33500 import Keysight33500
 from wavegen.drivers.rigol_dg import RigolDG, packet_sizes
 from wavegen.drivers.scpi import ieee_block
 from wavegen.drivers.siglent_sdg import SiglentSDG
 from wavegen.drivers.tektronix_awg import TektronixAWG
 from wavegen.drivers.transport import BlockMessage, ReplayMismatch, ReplayTransport
+
 from wavegen.errors import DacRangeError, InstrumentProtocolError, NonFiniteError, RangeError, SafetyError, ShapeError
 from wavegen.limits import SystemLimits
 from wavegen.safety.interlock import clear, override
@@ -59,28 +59,32 @@ def _volts() -> tuple[np.ndarray, np.ndarray]:
 def test_keysight_upload_is_byte_exact(ok: object) -> None:
     v, codes = _volts()
     arb = "File Format:1.10\nData Points:16\nData:\n" + "\n".join(map(str, codes)) + "\n"
-    steps = keysight_connect() + [
-        ("SOUR1:DATA:VOL:CLE", None),
-        (BlockMessage("SOUR1:DATA:ARB:DAC gx,", codes.astype("<i2")), None),
-        ("*OPC?", "1"),
-        ("SOUR1:FUNC:ARB gx", None),
-        NO_ERR,
-        ("SOUR1:DATA:ATTR:POIN? gx", "+16"),
-        ('MMEM:STOR:DATA1 "INT:\\gx.arb"', None),
-        ("*OPC?", "1"),
-        ('MMEM:UPL? "INT:\\gx.arb"', ieee_block(arb.encode()) + b"\n"),
-        ('MMEM:DEL "INT:\\gx.arb"', None),
-        ("SOUR1:FUNC ARB", None),
-        ("SOUR1:FUNC:ARB:SRAT 1000000", None),
-        ("SOUR1:FUNC:ARB:FILT STEP", None),
-        ("SOUR1:VOLT:UNIT VPP", None),
-        ("SOUR1:VOLT 2", None),
-        ("SOUR1:VOLT:OFFS 0", None),
-        ("SOUR1:FUNC:ARB:SRAT?", "+1.000000000000000E+06"),
-        NO_ERR,
-        ("OUTP1 ON", None),
-        NO_ERR,
-    ] + keysight_close()
+    steps = (
+        keysight_connect()
+        + [
+            ("SOUR1:DATA:VOL:CLE", None),
+            (BlockMessage("SOUR1:DATA:ARB:DAC gx,", codes.astype("<i2")), None),
+            ("*OPC?", "1"),
+            ("SOUR1:FUNC:ARB gx", None),
+            NO_ERR,
+            ("SOUR1:DATA:ATTR:POIN? gx", "+16"),
+            ('MMEM:STOR:DATA1 "INT:\\gx.arb"', None),
+            ("*OPC?", "1"),
+            ('MMEM:UPL? "INT:\\gx.arb"', ieee_block(arb.encode()) + b"\n"),
+            ('MMEM:DEL "INT:\\gx.arb"', None),
+            ("SOUR1:FUNC ARB", None),
+            ("SOUR1:FUNC:ARB:SRAT 1000000", None),
+            ("SOUR1:FUNC:ARB:FILT STEP", None),
+            ("SOUR1:VOLT:UNIT VPP", None),
+            ("SOUR1:VOLT 2", None),
+            ("SOUR1:VOLT:OFFS 0", None),
+            ("SOUR1:FUNC:ARB:SRAT?", "+1.000000000000000E+06"),
+            NO_ERR,
+            ("OUTP1 ON", None),
+            NO_ERR,
+        ]
+        + keysight_close()
+    )
     with ReplayTransport(steps) as t:
         with Keysight33500(t, arb_filter="STEP") as awg:
             lw = awg.load(1, v, 1e6, clearance=ok, name="gx", full_scale_v=1.0)
@@ -180,7 +184,9 @@ def test_unsafe_waveform_gets_no_clearance_and_override_is_logged(caplog: pytest
     with pytest.raises(SafetyError):
         clear(Waveforms(g, 10e-6), SystemLimits())
     with caplog.at_level(logging.WARNING):
-        forced = override(Waveforms(g, 10e-6), reason="bench test into a dummy load", operator="H7", limits=SystemLimits())
+        forced = override(
+            Waveforms(g, 10e-6), reason="bench test into a dummy load", operator="H7", limits=SystemLimits()
+        )
     assert forced.overridden and forced.is_valid()
     assert any("OVERRIDDEN" in r.getMessage() and "H7" in r.getMessage() for r in caplog.records)
     v, codes = _volts()

@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-
 from wavegen.drivers.keysight_33500 import Keysight33500
 from wavegen.drivers.mock.keysight import keysight_emulator
 from wavegen.drivers.mock.rigol import rigol_emulator
@@ -16,6 +15,7 @@ from wavegen.drivers.mock.tektronix import tektronix_emulator
 from wavegen.drivers.rigol_dg import RigolDG
 from wavegen.drivers.siglent_sdg import SiglentSDG
 from wavegen.drivers.tektronix_awg import TektronixAWG
+
 from wavegen.errors import (
     InstrumentError,
     InstrumentProtocolError,

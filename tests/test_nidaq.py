@@ -12,9 +12,9 @@ from nidaqmx._base_interpreter import BaseInterpreter
 from nidaqmx.constants import AcquisitionType, Edge, RegenerationMode, VoltageUnits
 from nidaqmx.error_codes import DAQmxErrors
 from nidaqmx.errors import DaqError
-
 from wavegen.drivers.mock.fake_daq import FakeDaq, FakeDevice
 from wavegen.drivers.nidaq import NiDaq
+
 from wavegen.errors import (
     InstrumentError,
     InstrumentReportedError,
@@ -66,7 +66,9 @@ def test_ao_task_calls_are_exact(interp: Any, ok: object) -> None:
         "H", "Dev1/ao0,Dev1/ao1", "", -10.0, 10.0, VoltageUnits.VOLTS.value, ""
     )
     interp.cfg_samp_clk_timing.assert_called_once_with("H", 1e6, "", Edge.RISING.value, AcquisitionType.FINITE.value, n)
-    interp.set_write_attribute_int32.assert_called_once_with("H", 0x1453, RegenerationMode.DONT_ALLOW_REGENERATION.value)
+    interp.set_write_attribute_int32.assert_called_once_with(
+        "H", 0x1453, RegenerationMode.DONT_ALLOW_REGENERATION.value
+    )
     interp.cfg_dig_edge_start_trig.assert_called_once_with("H", "/Dev1/PFI0", Edge.RISING.value)
     (task, n_w, auto_start, _timeout, layout, data), _ = interp.write_analog_f64.call_args_list[0]
     assert (task, n_w, auto_start, layout) == ("H", n, False, 0)
@@ -78,7 +80,9 @@ def test_int16_codes_go_through_write_binary_i16(interp: Any, ok: object) -> Non
     codes = np.array([[0, 1, -1, 32767, -32768, 5], [7, 6, 5, 4, 3, 2]], dtype=np.int16)
     daq = NiDaq("Dev1")
     daq.load_codes([0, 1], codes, 1e6, clearance=ok, mode="regenerate")
-    interp.cfg_samp_clk_timing.assert_called_once_with("H", 1e6, "", Edge.RISING.value, AcquisitionType.CONTINUOUS.value, 6)
+    interp.cfg_samp_clk_timing.assert_called_once_with(
+        "H", 1e6, "", Edge.RISING.value, AcquisitionType.CONTINUOUS.value, 6
+    )
     interp.set_write_attribute_int32.assert_called_once_with("H", 0x1453, RegenerationMode.ALLOW_REGENERATION.value)
     args, _ = interp.write_binary_i16.call_args
     assert args[1] == 6 and np.array_equal(args[5], codes) and args[5].dtype == np.int16

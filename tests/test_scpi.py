@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from wavegen.drivers.scpi import (
     MAX_BLOCK_BYTES,
     ScpiSession,
@@ -16,6 +15,7 @@ from wavegen.drivers.scpi import (
     to_wire,
 )
 from wavegen.drivers.transport import BlockMessage, ReplayMismatch, ReplayTransport, first_sample_difference
+
 from wavegen.errors import (
     DacRangeError,
     InstrumentError,

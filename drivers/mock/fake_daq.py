@@ -294,12 +294,29 @@ class _FakeInterpreter:
         self.daq._last_chan = physical_channel
         self.daq.calls.append(f"create_{kind}_voltage_chan({physical_channel!r})")
 
-    def create_ao_voltage_chan(self, task: str, physical_channel: str, name: str, min_val: float, max_val: float,
-                               units: int, custom_scale_name: str) -> None:
+    def create_ao_voltage_chan(
+        self,
+        task: str,
+        physical_channel: str,
+        name: str,
+        min_val: float,
+        max_val: float,
+        units: int,
+        custom_scale_name: str,
+    ) -> None:
         self._add(task, physical_channel, min_val, max_val, "ao")
 
-    def create_ai_voltage_chan(self, task: str, physical_channel: str, name: str, terminal_config: int,
-                               min_val: float, max_val: float, units: int, custom_scale_name: str) -> None:
+    def create_ai_voltage_chan(
+        self,
+        task: str,
+        physical_channel: str,
+        name: str,
+        terminal_config: int,
+        min_val: float,
+        max_val: float,
+        units: int,
+        custom_scale_name: str,
+    ) -> None:
         self._add(task, physical_channel, min_val, max_val, "ai")
 
     def get_write_attribute_uint32(self, task: str, attribute: int) -> int:
@@ -309,8 +326,9 @@ class _FakeInterpreter:
         return len(self._t(task).chans)
 
     # -- timing and triggers
-    def cfg_samp_clk_timing(self, task: str, rate: float, source: str, active_edge: int, sample_mode: int,
-                            samps_per_chan: int) -> None:
+    def cfg_samp_clk_timing(
+        self, task: str, rate: float, source: str, active_edge: int, sample_mode: int, samps_per_chan: int
+    ) -> None:
         t = self._t(task)
         dev = self._dev(t)
         if not rate > 0:
@@ -364,7 +382,9 @@ class _FakeInterpreter:
         bad = np.flatnonzero((volts < t.min_v - 1e-9) | (volts > t.max_v + 1e-9))
         if bad.size:
             v = volts.ravel()[bad[0]]
-            raise _err("INVALID_AO_DATA_WRITE", f"Value {v} V outside the channel range {t.min_v}..{t.max_v} V.", t.name)
+            raise _err(
+                "INVALID_AO_DATA_WRITE", f"Value {v} V outside the channel range {t.min_v}..{t.max_v} V.", t.name
+            )
         if t.rate_hz is None:
             if n != 1:
                 raise _err(
@@ -390,13 +410,27 @@ class _FakeInterpreter:
             self.start_task(task)
         return n
 
-    def write_analog_f64(self, task: str, num_samps_per_chan: int, auto_start: bool, timeout: float,
-                         data_layout: int, write_array: np.ndarray) -> int:
+    def write_analog_f64(
+        self,
+        task: str,
+        num_samps_per_chan: int,
+        auto_start: bool,
+        timeout: float,
+        data_layout: int,
+        write_array: np.ndarray,
+    ) -> int:
         arr = np.asarray(write_array, dtype=np.float64).reshape(-1, num_samps_per_chan)
         return self._write(task, num_samps_per_chan, bool(auto_start), arr, arr)
 
-    def write_binary_i16(self, task: str, num_samps_per_chan: int, auto_start: bool, timeout: float,
-                         data_layout: int, write_array: np.ndarray) -> int:
+    def write_binary_i16(
+        self,
+        task: str,
+        num_samps_per_chan: int,
+        auto_start: bool,
+        timeout: float,
+        data_layout: int,
+        write_array: np.ndarray,
+    ) -> int:
         t = self._t(task)
         codes = np.asarray(write_array).reshape(-1, num_samps_per_chan)
         if codes.dtype != np.int16:
@@ -405,16 +439,18 @@ class _FakeInterpreter:
         volts = codes.astype(np.float64) * (dev.ao_range_v / 32767.0)  # nominal calibration of the fake
         return self._write(task, num_samps_per_chan, bool(auto_start), codes, volts)
 
-    def read_analog_f64(self, task: str, num_samps_per_chan: int, timeout: float, fill_mode: int,
-                        read_array: np.ndarray) -> tuple[np.ndarray, int]:
+    def read_analog_f64(
+        self, task: str, num_samps_per_chan: int, timeout: float, fill_mode: int, read_array: np.ndarray
+    ) -> tuple[np.ndarray, int]:
         t = self._t(task)
         if t.kind != "ai":
             raise _err("INVALID_ATTRIBUTE_VALUE", "Read needs an analog input task.", t.name)
         if not t.started:
             self.start_task(task)
         if t.acquired is None:
-            raise _err("SAMPLES_NOT_YET_AVAILABLE", "Some or all of the samples requested have not yet been acquired.",
-                       t.name)
+            raise _err(
+                "SAMPLES_NOT_YET_AVAILABLE", "Some or all of the samples requested have not yet been acquired.", t.name
+            )
         n = t.samps if num_samps_per_chan in (-1, None) else int(num_samps_per_chan)
         if n > t.acquired.shape[1]:
             raise _err("SAMPLES_NOT_YET_AVAILABLE", f"Only {t.acquired.shape[1]} samples were acquired.", t.name)
@@ -431,7 +467,11 @@ class _FakeInterpreter:
             raise _err("INVALID_ATTRIBUTE_VALUE", "Task contains no channels.", t.name)
         dev = self._dev(t)
         if t.rate_hz is not None:
-            top = dev.ao_max_rate_hz[min(len(t.chans), len(dev.ao_max_rate_hz)) - 1] if t.kind == "ao" else dev.ai_max_rate_hz
+            top = (
+                dev.ao_max_rate_hz[min(len(t.chans), len(dev.ao_max_rate_hz)) - 1]
+                if t.kind == "ao"
+                else dev.ai_max_rate_hz
+            )
             if t.rate_hz > top * (1 + 1e-12):
                 raise _err(
                     "SAMP_RATE_TOO_HIGH",
@@ -442,8 +482,9 @@ class _FakeInterpreter:
             if t.rate_hz is None:
                 return
             if t.buffer is None:
-                raise _err("OUTPUT_BUFFER_EMPTY", "Generation cannot be started because the output buffer is empty.",
-                           t.name)
+                raise _err(
+                    "OUTPUT_BUFFER_EMPTY", "Generation cannot be started because the output buffer is empty.", t.name
+                )
         for o in self.daq.tasks.values():
             if o is not t and o.started and not o.done and set(o.chans) & set(t.chans):
                 raise _err("PAL_RESOURCE_RESERVED", f"The specified resource is reserved by task {o.name!r}.", t.name)
@@ -470,12 +511,17 @@ class _FakeInterpreter:
     def wait_until_task_done(self, task: str, time_to_wait: float) -> None:
         t = self._t(task)
         if t.kind == "ao" and t.running and t.mode == _CONTINUOUS and t.regen == _DONT_ALLOW_REGEN:
-            raise _err("GEN_STOPPED_TO_PREVENT_REGEN_OF_OLD_SAMPLES",
-                       "Generation was stopped to prevent the regeneration of old samples.", t.name)
+            raise _err(
+                "GEN_STOPPED_TO_PREVENT_REGEN_OF_OLD_SAMPLES",
+                "Generation was stopped to prevent the regeneration of old samples.",
+                t.name,
+            )
         if not t.done:
-            raise _err("WAIT_UNTIL_DONE_DOES_NOT_INDICATE_DONE",
-                       "Wait Until Done did not indicate that the task was done within the specified timeout.",
-                       t.name)
+            raise _err(
+                "WAIT_UNTIL_DONE_DOES_NOT_INDICATE_DONE",
+                "Wait Until Done did not indicate that the task was done within the specified timeout.",
+                t.name,
+            )
 
     def is_task_done(self, task: str) -> bool:
         return self._t(task).done

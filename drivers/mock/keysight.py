@@ -101,9 +101,9 @@ class KeysightPersonality(Personality):
         if up == "*OPT?":
             return (("MEM" if self.mem_option else "0") + "\n").encode()
         if up == "*TRG":
-            for c in self.ch.values():
-                if c.trig_source == "BUS" and c.burst:
-                    c.triggers += 1
+            for chan in self.ch.values():
+                if chan.trig_source == "BUS" and chan.burst:
+                    chan.triggers += 1
             return None
         m = re.fullmatch(r"FORM(?:AT)?:BORD(?:ER)?(\?|\s+(\w+))", up)
         if m:
@@ -120,12 +120,13 @@ class KeysightPersonality(Personality):
                 self.push_error(-113, "Undefined header")
             else:
                 self.sync_count += 1
-                for c in self.ch.values():
-                    c.synced += 1
+                for chan in self.ch.values():
+                    chan.synced += 1
             return None
         m = re.fullmatch(r"SOUR(\d)?:DATA:ARB:DAC\s+(\w+),?", up.strip()) if block is not None else None
-        if m:
-            return self._dac_upload(m.group(1), cmd.split()[1].rstrip(",").strip(), block)  # type: ignore[arg-type]
+        if m and block is not None:
+            self._dac_upload(m.group(1), cmd.split()[1].rstrip(",").strip(), block)
+            return None
         if block is not None:
             self.push_error(-113, "Undefined header")
             return None
@@ -211,7 +212,7 @@ class KeysightPersonality(Personality):
         head = (
             "File Format:1.10\nChecksum:0\nChannel Count:1\n"
             f"Sample Rate:{c.srate_hz:.6f}\nHigh Level:{c.offset_v + c.vpp / 2:.6f}\n"
-            f"Low Level:{c.offset_v - c.vpp / 2:.6f}\nData Type:\"short\"\nFilter:\"{c.filt.lower()}\"\n"
+            f'Low Level:{c.offset_v - c.vpp / 2:.6f}\nData Type:"short"\nFilter:"{c.filt.lower()}"\n'
             f"Data Points:{codes.size}\nData:\n"
         )
         body = "\n".join(map(str, codes.tolist()))

@@ -17,8 +17,13 @@ from .server import Personality, ScpiEmulator
 
 __all__ = ["RigolPersonality", "rigol_emulator"]
 
-_MODELS = {"DG1022Z": (2, 200e6, 2_000_000), "DG1062Z": (2, 200e6, 8_000_000), "DG812": (2, 125e6, 2_000_000),
-           "DG832": (2, 125e6, 2_000_000), "DG1032Z": (2, 200e6, 8_000_000)}
+_MODELS = {
+    "DG1022Z": (2, 200e6, 2_000_000),
+    "DG1062Z": (2, 200e6, 8_000_000),
+    "DG812": (2, 125e6, 2_000_000),
+    "DG832": (2, 125e6, 2_000_000),
+    "DG1032Z": (2, 200e6, 8_000_000),
+}
 
 
 @dataclass
@@ -76,7 +81,8 @@ class RigolPersonality(Personality):
         up = command.strip().upper()
         m = re.fullmatch(r":?SOUR(\d)?:TRAC:DATA:DAC16\s+VOLATILE,(CON|END),?", up)
         if m and block is not None:
-            return self._packet(m.group(1), m.group(2), block)
+            self._packet(m.group(1), m.group(2), block)
+            return None
         if block is not None:
             self.push_error(-113, "Undefined header")
             return None

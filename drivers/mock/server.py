@@ -232,7 +232,7 @@ class ScpiEmulator:
         while not self._stop.is_set():
             try:
                 conn, _ = self._sock.accept()
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -271,7 +271,7 @@ class ScpiEmulator:
     def _recv(self, conn: socket.socket, buf: bytearray) -> bool:
         try:
             data = conn.recv(1 << 20)
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             return True
         if not data:
             return False
@@ -368,7 +368,7 @@ class ScpiEmulator:
                     raise _Disconnect()
                 try:
                     data = conn.recv(1 << 20)
-                except (TimeoutError, socket.timeout):
+                except TimeoutError:
                     break
                 if not data:
                     raise _Disconnect()

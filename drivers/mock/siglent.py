@@ -16,8 +16,12 @@ from .server import Personality, ScpiEmulator
 
 __all__ = ["SiglentPersonality", "siglent_emulator"]
 
-_MODELS = {"SDG1062X": (30e6, 16384), "SDG2042X": (300e6, 8_388_608), "SDG2122X": (300e6, 8_388_608),
-           "SDG6052X": (1.2e9, 20_000_000)}
+_MODELS = {
+    "SDG1062X": (30e6, 16384),
+    "SDG2042X": (300e6, 8_388_608),
+    "SDG2122X": (300e6, 8_388_608),
+    "SDG6052X": (1.2e9, 20_000_000),
+}
 
 
 @dataclass
@@ -100,7 +104,7 @@ class SiglentPersonality(Personality):
             self.push_error(-113, "Undefined header")
             return None
         fields = [f.strip() for f in (m.group(4) or "").split(",")]
-        pairs = dict(zip(fields[0::2], fields[1::2]))
+        pairs = dict(zip(fields[0::2], fields[1::2], strict=False))
         up = [f.upper() for f in fields]
         if key == "OUTP":
             if up[0] in ("ON", "OFF"):

@@ -85,7 +85,8 @@ class TektronixPersonality(Personality):
         up = cmd.upper()
         m = re.fullmatch(r"WLIS:WAV:(MARK:)?DATA\s+" + _Q + r",(\d+),(\d+),?", cmd, re.I)
         if m and block is not None:
-            return self._data(m.group(2), int(m.group(3)), int(m.group(4)), block, marker=bool(m.group(1)))
+            self._data(m.group(2), int(m.group(3)), int(m.group(4)), block, marker=bool(m.group(1)))
+            return None
         if block is not None:
             self.push_error(-113, "Undefined header")
             return None
@@ -117,9 +118,9 @@ class TektronixPersonality(Personality):
         if m:
             if self.waves.pop(m.group(1), None) is None:
                 self.push_error(-224, "Illegal parameter value")
-            for c in self.ch.values():
-                if c.waveform == m.group(1):
-                    c.waveform = None
+            for chan in self.ch.values():
+                if chan.waveform == m.group(1):
+                    chan.waveform = None
             return None
         if up == "WLIS:LIST?":
             return (",".join(f'"{k}"' for k in self.waves) + "\n").encode()
