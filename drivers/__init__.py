@@ -1,4 +1,19 @@
-"""Instrument adapters (installed as ``wavegen.drivers``)."""
+"""Instrument adapters (installed as ``wavegen.drivers``).
+
+The only place in wavegen that knows instrument units (DAC codes, SCPI strings, VISA milliseconds).
+
+- :mod:`.transport`: the small transport protocol a pyvisa resource satisfies; the protocol-replay
+  transport for byte-exact tests.
+- :mod:`.scpi`: IEEE 488.2 blocks, byte order, chunking, payload-scaled timeouts, the error queue.
+- :mod:`.base`: the shared AWG base (capabilities, validation before I/O, interlock, outputs off on
+  any failure).
+- Families: :mod:`.keysight_33500` (33500B/33600A), :mod:`.tektronix_awg` (AWG5200/AWG70000),
+  :mod:`.rigol_dg` (DG1000Z/DG800), :mod:`.siglent_sdg` (SDG); :mod:`.detect` picks one from ``*IDN?``.
+- :mod:`.nidaq`: NI-DAQmx analog output and input.
+- :mod:`.mock`: loopback SCPI emulators, the fake DAQ.
+
+Submodules are imported on demand (pyvisa and nidaqmx load only when a driver is used).
+"""
 
 from __future__ import annotations
 

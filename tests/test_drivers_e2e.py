@@ -188,3 +188,21 @@ def test_fast_socket_path_and_visa_write_deliver_the_same_bytes() -> None:
                 assert np.array_equal(emu.personality.ch[1].arbs["BIG"], codes)
         finally:
             res.close()
+
+
+def test_open_awg_picks_the_family_from_idn(ok: object) -> None:
+    from wavegen.drivers.detect import driver_for_idn, open_awg
+
+    from wavegen.errors import InstrumentProtocolError
+
+    for factory, cls in (
+        (keysight_emulator, Keysight33500),
+        (tektronix_emulator, TektronixAWG),
+        (rigol_emulator, RigolDG),
+        (siglent_emulator, SiglentSDG),
+    ):
+        with factory() as emu:
+            with open_awg(emu.address) as awg:
+                assert type(awg) is cls and awg.caps.model in emu.personality.idn
+    with pytest.raises(InstrumentProtocolError, match="no wavegen driver"):
+        driver_for_idn("Tektronix,AFG31022,C0,1.0")

@@ -1,0 +1,126 @@
+"""The emulators enforce each family's rules (so the end-to-end tests cannot pass against a lax mock)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from wavegen.drivers.mock.keysight import keysight_emulator
+from wavegen.drivers.mock.rigol import rigol_emulator
+from wavegen.drivers.mock.server import ScpiEmulator
+from wavegen.drivers.mock.siglent import siglent_emulator
+from wavegen.drivers.mock.tektronix import tektronix_emulator
+from wavegen.drivers.scpi import ScpiError, ScpiSession
+from wavegen.drivers.transport import open_visa
+
+from wavegen.errors import InstrumentTimeoutError
+
+
+@pytest.fixture
+def scpi() -> Iterator[tuple[ScpiEmulator, ScpiSession]]:
+    with keysight_emulator("33522B") as emu:
+        res = open_visa(emu.address, timeout_s=2.0)
+        try:
+            yield emu, ScpiSession(res, timeout_s=2.0)
+        finally:
+            res.close()
+
+
+def _errors(s: ScpiSession) -> list[int]:
+    return [e.code for e in s.drain_errors()]
+
+
+def test_keysight_byte_order_state(scpi: tuple[ScpiEmulator, ScpiSession]) -> None:
+    emu, s = scpi
+    codes = np.array([1, 2, 256, -2, 0, 0, 0, 0], dtype="<i2")
+    assert s.query("FORM:BORD?") == "NORM"  # power-on default: big-endian
+    s.write_block("SOUR1:DATA:ARB:DAC a,", codes)
+    s.opc()
+    assert np.array_equal(emu.personality.ch[1].arbs["A"], codes.byteswap())  # little-endian bytes misread
+    s.write("FORM:BORD SWAP")
+    s.write_block("SOUR1:DATA:ARB:DAC b,", codes)
+    s.opc()
+    assert np.array_equal(emu.personality.ch[1].arbs["B"], codes)
+    assert _errors(s) == []
+
+
+def test_keysight_limits_and_error_codes(scpi: tuple[ScpiEmulator, ScpiSession]) -> None:
+    emu, s = scpi
+    s.write("FORM:BORD SWAP")
+    s.write_block("SOUR1:DATA:ARB:DAC a,", np.array([0, -32768, 0, 0, 0, 0, 0, 0], "<i2"))
+    s.write_block("SOUR1:DATA:ARB:DAC b,", np.zeros(7, "<i2"))
+    s.write_block("SOUR1:DATA:ARB:DAC c,", np.zeros((1 << 20) + 1, "<i2"))
+    s.write_block("SOUR1:DATA:ARB:DAC d,", np.zeros(8, "<i2"))
+    s.write_block("SOUR1:DATA:ARB:DAC d,", np.zeros(8, "<i2"))
+    s.write("SOUR1:FUNC:ARB:SRAT 300e6")
+    s.write("SOUR1:VOLT 12")
+    s.write("BOGUS:CMD")
+    s.write("SOUR1:FUNC:ARB nothere")
+    assert _errors(s) == [-222, -222, -223, -221, -222, -222, -113, -224]
+    assert sorted(emu.personality.ch[1].arbs) == ["D"]
+    for _ in range(25):
+        s.write("BOGUS")
+    errs = s.drain_errors()
+    assert len(errs) == 20 and errs[-1] == ScpiError(-350, "Queue overflow")
+
+
+def test_one_shot_faults_clear_themselves(scpi: tuple[ScpiEmulator, ScpiSession]) -> None:
+    emu, s = scpi
+    emu.faults.silent.append("*OPC?")
+    with pytest.raises(InstrumentTimeoutError):
+        with s.timeout(0.2):
+            s.opc()
+    s.opc()  # answered again
+    assert emu.faults.silent == []
+
+
+def test_rigol_packet_rules() -> None:
+    with rigol_emulator() as emu:
+        res = open_visa(emu.address, timeout_s=2.0)
+        try:
+            s = ScpiSession(res, error_query=":SYST:ERR?")
+            s.write_block(":SOUR1:TRAC:DATA:DAC16 VOLATILE,CON,", np.zeros(16384, "<u2"))
+            s.write_block(":SOUR1:TRAC:DATA:DAC16 VOLATILE,END,", np.zeros(16385, "<u2"))  # one too many
+            s.write_block(":SOUR1:TRAC:DATA:DAC16 VOLATILE,END,", np.full(8, 0x4000, "<u2"))  # 15 bits
+            assert [e.code for e in s.drain_errors()] == [-222, -222]
+            assert emu.personality.ch[1].wave is None and emu.personality.ch[1].pending == []
+            s.write_block(":SOUR1:TRAC:DATA:DAC16 VOLATILE,END,", np.arange(20, dtype="<u2"))
+            s.write(":SOUR1:TRAC:DATA:LOAD? 1")
+            assert np.array_equal(np.frombuffer(s.read_block(expected_bytes=40), "<u2"), np.arange(20))
+            assert emu.personality.ch[1].function == "ARB"
+        finally:
+            res.close()
+
+
+def test_tektronix_data_rules() -> None:
+    with tektronix_emulator("AWG5204") as emu:
+        res = open_visa(emu.address, timeout_s=2.0)
+        try:
+            s = ScpiSession(res)
+            s.write('WLIS:WAV:NEW "w",4')
+            s.write_block('WLIS:WAV:DATA "w",0,4,', np.array([0, 0.5, 1.5, 0], "<f4"))  # |x| > 1
+            s.write_block('WLIS:WAV:DATA "w",0,4,', np.zeros(3, "<f4"))  # size mismatch
+            s.write_block('WLIS:WAV:DATA "w",2,4,', np.zeros(4, "<f4"))  # past the end
+            s.write('WLIS:WAV:NEW "w",4')  # exists
+            assert [e.code for e in s.drain_errors()] == [-222, -161, -222, -222]
+        finally:
+            res.close()
+
+
+def test_siglent_raw_payload_ends_on_a_pause() -> None:
+    with siglent_emulator() as emu:
+        res = open_visa(emu.address, timeout_s=2.0)
+        try:
+            s = ScpiSession(res)
+            data = np.array([10, -10, 10, 0x0A0A, 2570, 0, 1, 2], "<i2")  # holds '\n' bytes
+            s.write_block("C1:WVDT WVNM,w,WAVEDATA,", data, header=False, suffix="")
+            time.sleep(0.15)
+            s.opc()
+            assert np.array_equal(emu.personality.waves["w"], data)
+            s.write_block("C1:WVDT WVNM,x,WAVEDATA,", b"\x01\x02\x03", header=False, suffix="")
+            time.sleep(0.15)
+            assert [e.code for e in s.drain_errors()] == [-222]
+        finally:
+            res.close()
