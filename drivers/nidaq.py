@@ -229,7 +229,8 @@ class NiDaq:
         from nidaqmx.constants import AcquisitionType, Edge, RegenerationMode
         from nidaqmx.stream_writers import AnalogMultiChannelWriter, AnalogUnscaledWriter
 
-        self._close_task("_ao")
+        if self._ao is not None or self._ai is not None:
+            self._make_safe()  # a previous task may still be driving its last sample: back to 0 V first
         n = int(data.shape[1])
         with self._daq("load AO task", make_safe=True):
             task = nidaqmx.Task("wavegen-ao")

@@ -149,6 +149,7 @@ def test_keysight_mem_option_and_two_channel_sync(ok: object) -> None:
         (dict(volts=np.zeros((2, 8))), ShapeError, "1-D"),
         (dict(channel=3), RangeError, "channel 3 does not exist"),
         (dict(name="averyveryverylongname"), RangeError, "at most 12"),
+        (dict(full_scale_v=0.5), DacRangeError, "sample 0 has value -1.0"),
         (dict(clearance=None), SafetyError, "no safety clearance"),
         (dict(clearance="forged"), SafetyError, "no safety clearance"),
     ],
