@@ -27,7 +27,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -219,6 +219,10 @@ class ScpiAwg:
     load_ohm : float or None
         Load the outputs drive: 50.0 (default) or ``None`` for high impedance (doubles the voltages the
         instrument can reach; gradient amplifiers usually have high-impedance inputs).
+    max_write_bytes : int or None
+        Split block writes into pieces of this size (NI-VISA SOCKET bug, pyvisa#823).
+    progress : callable or None
+        ``progress(bytes_sent, bytes_total)``, called during long uploads (every 8 MiB on a socket).
     """
 
     #: model -> Capabilities; filled by subclasses.
@@ -238,6 +242,7 @@ class ScpiAwg:
         expected_model: str | None = None,
         load_ohm: float | None = 50.0,
         max_write_bytes: int | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> None:
         if load_ohm is not None and not load_ohm > 0:
             raise RangeError(f"load_ohm must be > 0 ohm or None (high impedance), got {load_ohm}")
@@ -245,6 +250,7 @@ class ScpiAwg:
         self._backend = backend
         self._timeout_s = float(timeout_s)
         self._max_write_bytes = max_write_bytes
+        self._progress = progress
         self.verify = bool(verify)
         self.load_ohm = load_ohm
         self.limits: dict[int, ChannelLimits] = {}
@@ -268,12 +274,14 @@ class ScpiAwg:
 
     # -- plumbing ---------------------------------------------------------------------------------
     def _make_session(self, transport: Transport) -> ScpiSession:
-        return ScpiSession(
+        s = ScpiSession(
             transport,
             timeout_s=self._timeout_s,
             bytes_per_s=self.BYTES_PER_S,
             max_write_bytes=self._max_write_bytes,
         )
+        s.progress = self._progress
+        return s
 
     def _detect(self, idn: str, expected_model: str | None) -> Capabilities:
         vendor, model, _serial, _fw = parse_idn(idn)

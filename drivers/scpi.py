@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,6 +57,7 @@ logger.addHandler(logging.NullHandler())
 MAX_BLOCK_BYTES = 999_999_999
 
 _VI_ERROR_TMO = -1073807339
+_PROGRESS_STEP = 8 << 20
 
 
 def ieee_header(n_bytes: int) -> bytes:
@@ -216,6 +217,8 @@ class ScpiSession:
         self.max_errors = int(max_errors)
         self.max_write_bytes = max_write_bytes
         self.fast_socket_bytes = fast_socket_bytes
+        #: optional ``progress(bytes_sent, bytes_total)`` callback for long block writes
+        self.progress: Callable[[int, int], None] | None = None
         self.transport.timeout = int(round(self.timeout_s * 1000.0))
 
     # -- error translation --------------------------------------------------------------------------
@@ -319,7 +322,11 @@ class ScpiSession:
                 sock.settimeout(t)
                 try:
                     sock.sendall(prefix.encode("ascii") + head)
-                    sock.sendall(data)
+                    view = memoryview(data)
+                    for off in range(0, nbytes, _PROGRESS_STEP):
+                        sock.sendall(view[off : off + _PROGRESS_STEP])
+                        if self.progress is not None:
+                            self.progress(min(off + _PROGRESS_STEP, nbytes), nbytes)
                     if suffix:
                         sock.sendall(suffix.encode("ascii"))
                 finally:
@@ -334,6 +341,10 @@ class ScpiSession:
                 view = memoryview(message)
                 for off in range(0, len(message), step):
                     self.transport.write_raw(bytes(view[off : off + step]))
+                    if self.progress is not None:
+                        self.progress(min(max(off + step - len(prefix) - len(head), 0), nbytes), nbytes)
+        if self.progress is not None:
+            self.progress(nbytes, nbytes)
 
     def read_block(self, *, expected_bytes: int | None = None, timeout_s: float | None = None) -> bytes:
         """Read one definite-length block answer (and its trailing termination).

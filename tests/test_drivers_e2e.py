@@ -206,3 +206,14 @@ def test_open_awg_picks_the_family_from_idn(ok: object) -> None:
                 assert type(awg) is cls and awg.caps.model in emu.personality.idn
     with pytest.raises(InstrumentProtocolError, match="no wavegen driver"):
         driver_for_idn("Tektronix,AFG31022,C0,1.0")
+
+
+def test_progress_is_reported_during_long_uploads(ok: object) -> None:
+    seen: list[tuple[int, int]] = []
+    codes = (np.arange(5_000_000) % 1000).astype(np.int16)
+    with keysight_emulator(mem_option=True) as emu:
+        with Keysight33500(emu.address, readback="points", progress=lambda a, b: seen.append((a, b))) as awg:
+            awg.load_codes(1, codes, 1e6, clearance=ok, amplitude_vpp=1.0, name="p")
+    total = codes.nbytes
+    assert seen[-1] == (total, total) and len(seen) >= 2
+    assert all(b == total for _, b in seen) and [a for a, _ in seen] == sorted(a for a, _ in seen)

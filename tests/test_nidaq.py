@@ -241,3 +241,20 @@ def test_fake_enforces_nidaqmx_rules_through_the_real_api() -> None:
             with pytest.raises(DaqError) as e:
                 t.stop()  # non-regenerating output ran dry
             assert e.value.error_type == DAQmxErrors.GEN_STOPPED_TO_PREVENT_REGEN_OF_OLD_SAMPLES
+
+
+@pytest.mark.skipif(
+    not __import__("os").environ.get("WAVEGEN_DAQ_DEVICE"),
+    reason="real NI-DAQmx hardware: set WAVEGEN_DAQ_DEVICE (needs a wire from ao0 to ai0)",
+)
+def test_real_daq_loopback(ok: object) -> None:  # pragma: no cover - opt-in, needs NI hardware
+    import os
+
+    n = 1000
+    v = 0.5 * np.sin(np.linspace(0, 2 * np.pi, n))
+    with NiDaq(os.environ["WAVEGEN_DAQ_DEVICE"]) as daq:
+        daq.load(0, v, 100e3, clearance=ok)
+        daq.configure_capture(0, n)
+        daq.start(clearance=ok)
+        daq.wait()
+        assert np.max(np.abs(daq.read()[0] - v)) < 0.01
