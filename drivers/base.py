@@ -246,6 +246,8 @@ class ScpiAwg:
     ) -> None:
         if load_ohm is not None and not load_ohm > 0:
             raise RangeError(f"load_ohm must be > 0 ohm or None (high impedance), got {load_ohm}")
+        if not (math.isfinite(timeout_s) and timeout_s > 0):
+            raise RangeError(f"timeout_s must be a finite time > 0 s, got {timeout_s!r}")
         self._address = resource if isinstance(resource, str) else None
         self._backend = backend
         self._timeout_s = float(timeout_s)

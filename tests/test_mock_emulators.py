@@ -124,3 +124,24 @@ def test_siglent_raw_payload_ends_on_a_pause() -> None:
             assert [e.code for e in s.drain_errors()] == [-222]
         finally:
             res.close()
+
+
+def test_rigol_drops_a_packet_sequence_cut_off_by_a_lost_connection() -> None:
+    with rigol_emulator() as emu:
+        res = open_visa(emu.address, timeout_s=2.0)
+        s = ScpiSession(res, error_query=":SYST:ERR?")
+        s.write_block(":SOUR1:TRAC:DATA:DAC16 VOLATILE,CON,", np.ones(16384, "<u2"))
+        s.opc()
+        res.close()
+        for _ in range(200):  # wait until the emulator has seen the connection end
+            if not emu._conns:
+                break
+            time.sleep(0.005)
+        res = open_visa(emu.address, timeout_s=2.0)
+        try:
+            s = ScpiSession(res, error_query=":SYST:ERR?")
+            s.write_block(":SOUR1:TRAC:DATA:DAC16 VOLATILE,END,", np.full(8, 7, "<u2"))
+            s.opc()
+            assert np.array_equal(emu.personality.ch[1].wave, np.full(8, 7))
+        finally:
+            res.close()

@@ -146,3 +146,22 @@ def test_corrupted_readback_is_caught_in_every_family(
         awg.close()
         with driver(emu.address, **kw) as again:
             assert again.load(1, amp * V, 1e6, clearance=ok, name="gx").verified
+
+
+@pytest.mark.parametrize("emulator, driver, kw, amp", _FAMILIES, ids=["keysight", "tektronix", "rigol", "siglent"])
+def test_disconnect_mid_upload_in_every_family(
+    ok: object, emulator: Callable[[], Any], driver: Callable[..., Any], kw: dict[str, Any], amp: float
+) -> None:
+    wave = amp * np.sin(np.linspace(0, 30, 60_000))
+    with emulator() as emu:
+        awg = driver(emu.address, timeout_s=1.0, **kw)
+        awg.load(2, amp * V, 1e6, clearance=ok, name="gy")
+        awg.output(2, True, clearance=ok)
+        emu.faults.disconnect_after_bytes = 20_000  # inside the first block (Rigol: first 32 kB packet)
+        with pytest.raises(InstrumentError):
+            awg.load(1, wave, 1e6, clearance=ok, name="gx")
+        assert not any(c.output for c in emu.personality.ch.values())
+        assert not awg.outputs_on and not awg.loaded and not awg.armed
+        awg.close()
+        with driver(emu.address, **kw) as again:
+            assert again.load(1, wave, 1e6, clearance=ok, name="gx").verified

@@ -59,6 +59,11 @@ class RigolPersonality(Personality):
     def reset(self) -> None:
         self.ch = {c: _Chan() for c in range(1, self.n_channels + 1)}
 
+    def on_disconnect(self) -> None:
+        # a CON sequence cut off by a lost connection is discarded (assumed behaviour (~))
+        for c in self.ch.values():
+            c.pending.clear()
+
     def output_volts(self, channel: int) -> tuple[float, np.ndarray]:
         """(sample rate Hz, volts) on *channel* (zeros while the output is off)."""
         c = self.ch[channel]

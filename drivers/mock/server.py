@@ -47,7 +47,8 @@ class Faults:
         One-shot: the next command starting with one of these prefixes (case-insensitive) gets no
         answer and is not executed (the client times out).
     disconnect_after_bytes : int or None
-        One-shot: close the connection after this many bytes of the next binary payload.
+        One-shot: close the connection after this many bytes of the next binary payload longer than
+        that (an upload cut off in the middle).
     idn : str or None
         Answer ``*IDN?`` with this instead (persistent until reset to None).
     corrupt_readback_index : int or None
@@ -143,6 +144,9 @@ class Personality:
 
     def reset(self) -> None:
         """``*RST``: subclasses restore their defaults."""
+
+    def on_disconnect(self) -> None:
+        """A connection ended (subclasses drop half-finished transfers)."""
 
     def execute(self, command: str, block: bytes | bytearray | None) -> bytes | None:  # pragma: no cover
         raise NotImplementedError
@@ -265,6 +269,8 @@ class ScpiEmulator:
                 conn.close()
             except OSError:
                 pass
+            with self.personality.lock:
+                self.personality.on_disconnect()
             if conn in self._conns:
                 self._conns.remove(conn)
 
@@ -327,8 +333,10 @@ class ScpiEmulator:
         view = memoryview(payload)
         faults = self.personality.faults
         limit = faults.disconnect_after_bytes
-        if limit is not None:
-            faults.disconnect_after_bytes = None
+        if limit is not None and limit < length:
+            faults.disconnect_after_bytes = None  # fires in the first block longer than the limit
+        else:
+            limit = None
         while have < length:
             if limit is not None and have >= limit:
                 raise _Disconnect()
@@ -359,12 +367,11 @@ class ScpiEmulator:
         buf.clear()
         faults = pers.faults
         limit = faults.disconnect_after_bytes
-        if limit is not None:
-            faults.disconnect_after_bytes = None
         conn.settimeout(pers.raw_idle_s)
         try:
             while True:
                 if limit is not None and len(payload) >= limit:
+                    faults.disconnect_after_bytes = None
                     raise _Disconnect()
                 try:
                     data = conn.recv(1 << 20)
