@@ -217,3 +217,14 @@ def test_progress_is_reported_during_long_uploads(ok: object) -> None:
     total = codes.nbytes
     assert seen[-1] == (total, total) and len(seen) >= 2
     assert all(b == total for _, b in seen) and [a for a, _ in seen] == sorted(a for a, _ in seen)
+
+
+def test_nobody_listening_is_a_clear_instrument_error() -> None:
+    import socket as _socket
+
+    s = _socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens on this port now
+    with pytest.raises(InstrumentError, match=r"\*IDN\?"):
+        Keysight33500(f"TCPIP0::127.0.0.1::{port}::SOCKET", timeout_s=0.5)

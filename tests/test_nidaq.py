@@ -258,3 +258,20 @@ def test_real_daq_loopback(ok: object) -> None:  # pragma: no cover - opt-in, ne
         daq.start(clearance=ok)
         daq.wait()
         assert np.max(np.abs(daq.read()[0] - v)) < 0.01
+
+
+def test_fake_daq_feeds_a_simulated_device_under_test(ok: object) -> None:
+    # a DUT with gain 0.5 and a 3-sample delay between ao0 and ai0 (what the bench's system model plugs in)
+    def dut(rate_hz: float, ao: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        x = ao["Dev1/ao0"]
+        return {"Dev1/ai0": 0.5 * np.concatenate([np.zeros(3), x[:-3]])}
+
+    fake = FakeDaq(dut=dut)
+    v = np.linspace(0.0, 1.0, 50)
+    with fake.install(), NiDaq("Dev1") as daq:
+        daq.load(0, v, 1e5, clearance=ok)
+        daq.configure_capture(0, 50)
+        daq.start(clearance=ok)
+        daq.wait()
+        got = daq.read()[0]
+    assert np.array_equal(got[:3], np.zeros(3)) and np.array_equal(got[3:], 0.5 * v[:-3])
