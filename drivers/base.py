@@ -28,7 +28,6 @@ import contextlib
 import logging
 import math
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -38,11 +37,18 @@ from wavegen.errors import (
     InstrumentProtocolError,
     NonFiniteError,
     RangeError,
-    SafetyError,
     ShapeError,
     VerificationError,
 )
 
+from .capabilities import (
+    Capabilities,
+    ChannelLimits,
+    LoadedWaveform,
+    parse_idn,
+    quantize_volts,
+    require_clearance,
+)
 from .scpi import ScpiSession
 from .transport import Transport, first_sample_difference, open_visa
 
@@ -58,146 +64,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
-
-
-def require_clearance(clearance: Any) -> None:
-    """Pass *clearance* through the safety interlock; fail closed if the interlock is unavailable.
-
-    Raises
-    ------
-    SafetyError
-        Not a valid :class:`wavegen.safety.interlock.Clearance`, or no interlock module.
-    """
-    try:
-        from wavegen.safety.interlock import require
-    except ImportError as exc:  # fail closed
-        raise SafetyError(
-            f"safety interlock unavailable ({exc}); refusing to upload or switch an output on",
-            quantity="clearance",
-        ) from exc
-    require(clearance)
-
-
-@dataclass(frozen=True)
-class Capabilities:
-    """What one instrument model can do (all SI: hertz, volts).
-
-    Parameters
-    ----------
-    vendor, model, family : str
-        As detected from ``*IDN?``.
-    channels : int
-        Number of analog outputs.
-    dac_bits : int
-        DAC resolution in bits.
-    code_min, code_max : int
-        Range of the codes the upload command takes (e.g. -32767..32767 for the 33500 DAC upload).
-    min_points, max_points : int
-        Waveform length limits in samples (per channel).
-    point_granularity : int
-        Length must be a multiple of this.
-    min_rate_hz, max_rate_hz : float
-        Sample-rate range.
-    min_vpp_v, max_vpp_v : float
-        Amplitude (peak to peak) range into the reference load.
-    max_abs_v : float
-        Largest ``|offset| + amplitude / 2`` into the reference load.
-    markers : int
-        Marker outputs per channel.
-    """
-
-    vendor: str
-    model: str
-    family: str
-    channels: int
-    dac_bits: int
-    code_min: int
-    code_max: int
-    min_points: int
-    max_points: int
-    min_rate_hz: float
-    max_rate_hz: float
-    min_vpp_v: float
-    max_vpp_v: float
-    max_abs_v: float
-    point_granularity: int = 1
-    markers: int = 0
-
-
-@dataclass(frozen=True)
-class ChannelLimits:
-    """User limits on one channel's output voltage (volts), e.g. a gradient amplifier's input range."""
-
-    low_v: float
-    high_v: float
-
-    def __post_init__(self) -> None:
-        if not (math.isfinite(self.low_v) and math.isfinite(self.high_v)) or self.low_v >= self.high_v:
-            raise RangeError(f"channel limits need finite low_v < high_v, got {self.low_v} V, {self.high_v} V")
-
-
-@dataclass(frozen=True)
-class LoadedWaveform:
-    """What the driver put on a channel (and proved by readback when ``verified``)."""
-
-    channel: int
-    name: str
-    n_points: int
-    sample_rate_hz: float
-    amplitude_vpp: float
-    offset_v: float
-    verified: bool
-
-
-def parse_idn(answer: str) -> tuple[str, str, str, str]:
-    """Split an ``*IDN?`` answer into (vendor, model, serial, firmware).
-
-    Raises
-    ------
-    InstrumentProtocolError
-        Fewer than four comma-separated fields.
-    """
-    parts = [p.strip() for p in answer.strip().split(",")]
-    if len(parts) < 4 or not parts[0] or not parts[1]:
-        raise InstrumentProtocolError(f"*IDN? answered {answer!r}, not 'vendor,model,serial,firmware'")
-    return parts[0], parts[1], parts[2], ",".join(parts[3:])
-
-
-def quantize_volts(
-    volts: np.ndarray, *, offset_v: float, full_scale_v: float, code_min: int, code_max: int, midscale: float
-) -> np.ndarray:
-    """Map volts to integer DAC codes: ``round((v - offset_v) / full_scale_v * half + midscale)``.
-
-    ``half = (code_max - code_min) / 2``; ``midscale`` is the code of ``offset_v``. Uses
-    :func:`wavegen.resample.quantize` (round half to even; raises ``DacRangeError`` naming the first
-    out-of-range sample, never clips).
-    """
-    from wavegen.resample import DacFormat, quantize
-
-    half = (code_max - code_min) / 2.0
-    scale = half / full_scale_v
-    if code_min >= 0:  # unsigned codes: offset binary, the zero code 2**(bits-1) is added after rounding
-        bits = max(2, int(code_max).bit_length())
-        shift = float(1 << (bits - 1))
-        dac = DacFormat(
-            bits=bits,
-            offset_binary=True,
-            scale=scale,
-            offset=midscale - shift - offset_v * scale,
-            code_min=code_min,
-            code_max=code_max,
-        )
-    else:
-        bits = max(2, max(int(code_max), -int(code_min) - 1).bit_length() + 1)
-        dac = DacFormat(
-            bits=bits,
-            offset_binary=False,
-            scale=scale,
-            offset=midscale - offset_v * scale,
-            code_min=code_min,
-            code_max=code_max,
-        )
-    return np.asarray(quantize(np.asarray(volts, dtype=np.float64), dac, clip=False))
 
 
 class ScpiAwg:
