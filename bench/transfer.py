@@ -136,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:<22} {med:9.3f} {min(ts):8.3f} {mb / med:8.0f} {med / base:7.2f}x")
     ratio = statistics.median(times["wavegen"]) / base
     verdict = "MET" if ratio <= 1.10 else "NOT met"
-    print(f"target wavegen <= raw socket + 10 %: {verdict} (ratio {ratio:.2f})")
+    scope = "" if n >= 16 << 20 else " [target is set for 16 M points; small runs are dominated by ~0.5 ms per query]"
+    print(f"target wavegen <= raw socket + 10 %: {verdict} (ratio {ratio:.2f}){scope}")
     return 0
 
 
