@@ -38,9 +38,10 @@ def test_info_and_usage(capsys):
     assert main([]) == 2
 
 
-def test_console_entry_point_runs():
+def test_console_entry_point_runs(tmp_path):
+    # run from elsewhere: from the project root, `python -m` would import the uncompiled source tree
     proc = subprocess.run([sys.executable, "-m", "wavegen.cli", "--version"], capture_output=True, text=True,
-                          timeout=60)
+                          timeout=60, cwd=tmp_path)
     assert proc.returncode == 0 and proc.stdout.startswith("wavegen ")
 
 

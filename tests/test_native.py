@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -19,7 +20,10 @@ _HIDE_NATIVE = "import sys; sys.modules['wavegen._native'] = None\n"
 
 def _run(code: str, require: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, WAVEGEN_REQUIRE_NATIVE=require)
-    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    # from a neutral folder: `python -c` puts the working directory first on sys.path, and the project
+    # root holds the uncompiled source tree
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120,
+                          cwd=tempfile.gettempdir())
 
 
 def test_missing_extension_is_an_import_error_when_required():
