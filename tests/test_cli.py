@@ -1,54 +1,116 @@
-"""The wavegen command: the demo writes its report, usage errors exit 2."""
+"""The wavegen command as a whole: help, usage errors, exit codes, info, the console script."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
-import numpy as np
+import pytest
 
-from wavegen.cli import main, run_demo
+import wavegen.cli as cli
+from wavegen.cli import EXIT_INSTRUMENT, EXIT_INTERNAL, EXIT_OK, EXIT_UNSAFE, EXIT_USAGE, main
+from wavegen.errors import InstrumentTimeoutError, SafetyError
+
+COMMANDS = ("design", "check", "render", "play", "measure", "hil", "instruments", "demo", "info")
 
 
-def test_demo_writes_its_report(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path / "out")]) == 0
+def test_help_lists_every_command_and_the_exit_codes(capsys):
+    assert main(["--help"]) == 0
     out = capsys.readouterr().out
-    assert "safety (bench mode)         PASS" in out
-    for name in ("report.txt", "safety.txt", "demo.npz", "waveforms.png"):
-        assert (tmp_path / "out" / name).stat().st_size > 0
-    data = np.load(tmp_path / "out" / "demo.npz")
-    assert data["gx_codes"].dtype == np.int16
-    # the rendered gradient keeps its area and never exceeds the DAC range
-    assert abs(np.sum(data["gx_1mhz_t_per_m"]) * 1e-6 - np.sum(data["grad_t_per_m"][:, 0]) * 1e-5) < 1e-12
-    assert np.max(np.abs(data["gx_codes"].astype(int))) <= 32767
+    for name in COMMANDS:
+        assert f"    {name}" in out
+    for code in ("0  success", "1  unsafe", "2  usage or input error", "3  instrument error", "4  internal error"):
+        assert code in out
+    # the module docstring documents the same codes
+    assert all(f"{c}     " in cli.__doc__ for c in "01234")
 
 
-def test_demo_figures(tmp_path):
-    figures = run_demo(tmp_path, plot=False)
-    assert figures["safety_ok"] is True
-    assert abs(figures["gx_area_rendered_t_s_per_m"] - figures["gx_area_t_s_per_m"]) <= 1e-12 * abs(
-        figures["gx_area_t_s_per_m"])
-    assert not (tmp_path / "waveforms.png").exists()
+@pytest.mark.parametrize("name", COMMANDS)
+def test_every_command_has_help(capsys, name):
+    assert main([name, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: wavegen {name}")
 
 
-def test_info_and_usage(capsys):
-    assert main(["info"]) == 0
-    assert "resampling backend" in capsys.readouterr().out
-    assert main(["no-such-command"]) == 2
-    assert main([]) == 2
+def test_usage_errors_exit_2(capsys):
+    assert main(["no-such-command"]) == EXIT_USAGE
+    assert "invalid choice: 'no-such-command'" in capsys.readouterr().err
+    assert main([]) == EXIT_USAGE
+    assert "required: COMMAND" in capsys.readouterr().err
+    assert main(["design", "sinc"]) == EXIT_USAGE  # -o is required
+    assert "-o/--out" in capsys.readouterr().err
+    assert main(["hil", "x.seq", "--iterations", "five"]) == EXIT_USAGE
+    assert "invalid int value: 'five'" in capsys.readouterr().err
 
 
-def test_console_entry_point_runs(tmp_path):
+def test_info(capsys):
+    assert main(["info"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert out.startswith("wavegen 0.") and "resampling backend  native" in out and "matplotlib" in out
+
+
+def test_options_after_the_command_and_quiet(capsys, tmp_path):
+    out = tmp_path / "t.seq"
+    assert main(["design", "trapezoid", "--area", "1000 /m", "-o", str(out), "-v", "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert "wavegen.sequence.seq_write: INFO: wrote" in err  # -v: the library's log on stderr
+    assert main(["-q", "design", "trapezoid", "--area", "1000 /m", "-o", str(out)]) == 0
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize(
+    "exc, code, text",
+    [
+        (SafetyError("slew 200 T/m/s > 150 T/m/s", quantity="slew", value=200.0, limit=150.0, unit="T/m/s",
+                     channel="gx", time_s=0.0), EXIT_UNSAFE, "wavegen: UNSAFE: slew 200"),
+        (InstrumentTimeoutError("no answer from awg1 within 2 s"), EXIT_INSTRUMENT,
+         "wavegen: instrument error: no answer from awg1"),
+        (RuntimeError("boom"), EXIT_INTERNAL, "wavegen: internal error: RuntimeError: boom"),
+    ],
+)
+def test_exceptions_map_to_exit_codes(monkeypatch, capsys, exc, code, text):
+    import wavegen._cli_commands as cmds
+
+    def fail(args, progress):
+        raise exc
+
+    monkeypatch.setattr(cmds, "cmd_info", fail)
+    assert main(["info"]) == code
+    err = capsys.readouterr().err
+    assert text in err
+    if code == EXIT_INTERNAL:
+        assert "run again with -v" in err and "Traceback" not in err
+        assert main(["-v", "info"]) == code
+        assert "Traceback" in capsys.readouterr().err
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    env["MPLBACKEND"] = "Agg"
+    return env
+
+
+def test_python_dash_m_runs_a_command_end_to_end(tmp_path):
     # run from elsewhere: from the project root, `python -m` would import the uncompiled source tree
     proc = subprocess.run([sys.executable, "-m", "wavegen.cli", "--version"], capture_output=True, text=True,
-                          timeout=60, cwd=tmp_path)
+                          timeout=60, cwd=tmp_path, env=_env())
     assert proc.returncode == 0 and proc.stdout.startswith("wavegen ")
+    proc = subprocess.run([sys.executable, "-m", "wavegen.cli", "design", "trapezoid", "--area", "1000 /m",
+                           "-o", "t.seq"], capture_output=True, text=True, timeout=60, cwd=tmp_path, env=_env())
+    assert proc.returncode == 0 and (tmp_path / "t.seq").is_file()
+    proc = subprocess.run([sys.executable, "-m", "wavegen.cli", "check", "t.seq", "--limits", "max_grad=30 mT/m"],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path, env=_env())
+    assert proc.returncode == 1 and "UNSAFE: gradient amplitude" in proc.stdout
 
 
-def test_quickstart_example_runs():
-    from pathlib import Path
-
-    script = Path(__file__).resolve().parents[1] / "examples" / "quickstart.py"
-    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    assert "refused: SAFE PNS" in proc.stdout and "area kept: True" in proc.stdout
+def test_installed_console_script(tmp_path):
+    exe = Path(sys.executable).with_name("wavegen")
+    script = str(exe) if exe.exists() else shutil.which("wavegen")
+    assert script is not None, "the wavegen console script is not installed (pip install -e .)"
+    proc = subprocess.run([script, "check", "missing.seq"], capture_output=True, text=True, timeout=60,
+                          cwd=tmp_path, env=_env())
+    assert proc.returncode == 2 and proc.stderr.strip() == "wavegen: error: no such file: missing.seq"

@@ -1,197 +1,356 @@
-"""The ``wavegen`` command.
+"""The ``wavegen`` command: design, check, render, play, measure and correct MRI waveforms on a bench.
 
-``wavegen demo`` is the main job on the built-in mock bench (no instrument attached): it designs a
-slice-selective excitation with its gradients, checks them against the safety rules, renders every
-channel at instrument sample rates with the native resampler, turns them into DAC codes and writes a
-report with plots to an output folder.
+Commands (``wavegen COMMAND --help`` for each)::
 
-Exit codes: 0 success, 1 a safety violation or a failed check, 2 bad usage or input, 3 an internal
-error.
+    wavegen design KIND -o OUT      a trapezoid, an RF pulse (sinc, slr, gauss, block, hs, wurst) or a
+                                    small sequence (gre, epi, spiral) to .seq or .npz
+    wavegen check FILE.seq          the safety report; exit 1 when unsafe
+    wavegen render FILE.seq --rate 1MHz -o out.npz
+                                    every channel sampled at an instrument rate
+    wavegen play FILE.seq           check, render, upload, verify, arm, trigger on the bench
+    wavegen measure FILE.seq        play, capture, align, compare (NRMSE, peak error, delay, gain)
+    wavegen hil FILE.seq            hardware in the loop: estimate the system response, pre-compensate,
+                                    iterate to an error target; writes the corrected sequence
+    wavegen instruments             list and identify the bench's instruments
+    wavegen demo                    all of it on the built-in mock bench; a report with plots
+    wavegen info                    version, backends, optional packages
+
+The bench commands use ``--config bench.toml`` or, by default, the built-in mock bench (emulated
+instruments and a simulated device under test, nothing attached). Quantities take human units:
+``"40 mT/m"``, ``"150 T/m/s"``, ``"10 us"``, ``"20 uT"``, ``"5 mm"``, ``"1MHz"``, ``"90 deg"``.
+
+Exit codes:
+
+====  =====================================================================================
+0     success
+1     unsafe: a safety rule is broken (``check``), or a safety interlock refused to play
+2     usage or input error: bad option, unit typo, missing or malformed file, bad config
+3     instrument error: no answer, protocol error, the instrument reported an error, verify failed
+4     internal error (a bug: please report it with the output of ``wavegen -v ...``)
+====  =====================================================================================
+
+Progress bars are drawn on stderr when it is a terminal, or always with ``--progress``.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
 import time
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-import numpy as np
+from wavegen.errors import InstrumentError, SafetyError, WavegenError
 
-from wavegen.errors import SafetyError, WavegenError
-
-__all__ = ["main", "run_demo"]
+__all__ = ["main", "run_demo", "ProgressBar", "EXIT_OK", "EXIT_UNSAFE", "EXIT_USAGE", "EXIT_INSTRUMENT",
+           "EXIT_INTERNAL"]
 
 log = logging.getLogger(__name__)
 
+EXIT_OK = 0
+EXIT_UNSAFE = 1
+EXIT_USAGE = 2
+EXIT_INSTRUMENT = 3
+EXIT_INTERNAL = 4
 
-def run_demo(out_dir: Path, *, plot: bool = True) -> dict[str, Any]:
-    """Design, check, render and quantize a small slice-selective excitation; write the report.
+_EXIT_HELP = """exit codes:
+  0  success
+  1  unsafe: a safety rule is broken, or the interlock refused to play
+  2  usage or input error (bad option, unit typo, missing or malformed file, bad config)
+  3  instrument error (timeout, protocol, instrument-reported error, verify failed)
+  4  internal error (a bug: please report it with the output of `wavegen -v ...`)
 
-    Returns a dict of the figures the report states (for tests and notebooks).
+units: quantities take human units, e.g. "40 mT/m", "150 T/m/s", "10 us", "20 uT", "5 mm", "1MHz".
+bench: play, measure, hil, instruments use --config bench.toml, or the built-in mock bench."""
+
+
+class ProgressBar:
+    """A progress callback ``(stage, done, total)`` drawing one bar line on a stream (stderr).
+
+    Drawn by hand (no dependency): ``render      [##########----------]  50.0%  1.0M/2.0M  ETA 1s``.
+    Redraws at most every ``min_interval_s`` within a stage; a finished stage ends its line.
+
+    Parameters
+    ----------
+    stream
+        Where to draw (default ``sys.stderr``).
+    enabled
+        ``None``: draw only when ``stream`` is a terminal; ``True``/``False`` force it.
+    width
+        Bar width in characters.
     """
-    from wavegen import design, safety
-    from wavegen.limits import SystemLimits
-    from wavegen.resample import DacFormat, Resampler
 
-    resample_mod = importlib.import_module("wavegen.resample")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    limits = SystemLimits.from_units(max_grad="40 mT/m", max_slew="150 T/m/s", max_b1="20 uT")
-    raster = limits.grad_raster_s
+    def __init__(self, stream: IO[str] | None = None, *, enabled: bool | None = None, width: int = 28,
+                 min_interval_s: float = 0.1) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        if enabled is None:
+            isatty = getattr(self.stream, "isatty", None)
+            enabled = bool(isatty and isatty())
+        self.enabled = enabled
+        self.width = width
+        self.min_interval_s = min_interval_s
+        self._stage: str | None = None
+        self._t_stage = 0.0
+        self._t_last = 0.0
+        self._open = False
 
-    # 1. design: a 3 ms sinc excitation (TBW 4, 15 degrees), its slice gradient and rephaser, a readout
-    rf = design.sinc_pulse(np.deg2rad(15.0), 3e-3, 4.0, limits=limits)
-    gz = design.slice_select_gradient(rf, 5e-3, limits)
-    gz_area = gz.area_t_s_per_m
-    gz_reph = design.shortest_trapezoid(limits, area_t_s_per_m=-0.5 * gz_area)
-    gx_pre = design.shortest_trapezoid(limits, area_t_s_per_m=-2.0e-5)
-    gx_ro = design.readout_trapezoid(limits, flat_area_t_s_per_m=4.0e-5, flat_time_s=2.56e-3) \
-        if hasattr(design, "readout_trapezoid") else design.shortest_trapezoid(limits, area_t_s_per_m=4.0e-5)
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if stage != self._stage:
+            self.close()
+            self._stage = stage
+            self._t_stage = now
+            self._t_last = 0.0
+        finished = total <= 0 or done >= total
+        if not finished and now - self._t_last < self.min_interval_s:
+            return
+        self._t_last = now
+        frac = 1.0 if total <= 0 else min(1.0, max(0.0, done / total))
+        fill = int(round(self.width * frac))
+        elapsed = now - self._t_stage
+        if finished:
+            tail = f"  {elapsed:.1f} s"
+        elif frac > 0 and elapsed > 0.5:
+            tail = f"  ETA {elapsed * (1 - frac) / frac:.0f} s"
+        else:
+            tail = ""
+        line = (f"\r{stage[:14]:<14} [{'#' * fill}{'-' * (self.width - fill)}] {frac * 100:5.1f}%  "
+                f"{_count(done)}/{_count(total)}{tail}")
+        self.stream.write(line + "\x1b[K" if _is_tty(self.stream) else line)
+        self._open = True
+        if finished:
+            self.stream.write("\n")
+            self._open = False
+            self._stage = None
+        self.stream.flush()
 
-    # 2. the waveforms on the gradient raster: gz (excite, rephase) then gx (prephase, read), one TR
-    def samples(g: Any) -> np.ndarray:
-        return np.asarray(g.sample(raster), dtype=np.float64)
-
-    seg_z = np.concatenate([samples(gz), samples(gz_reph)])
-    seg_x = np.concatenate([np.zeros(seg_z.size), samples(gx_pre), samples(gx_ro)])
-    n = seg_x.size + 100  # and a short pause
-    gx = np.zeros(n)
-    gz_all = np.zeros(n)
-    gx[: seg_x.size] = seg_x
-    gz_all[: seg_z.size] = seg_z
-    grad = np.column_stack([gx, np.zeros(n), gz_all])
-    rf_start = int(round(gz.rise_time_s / limits.rf_raster_s)) if hasattr(gz, "rise_time_s") else 0
-    n_rf = int(round(n * raster / limits.rf_raster_s))
-    b1 = np.zeros(n_rf, dtype=np.complex128)
-    b1[rf_start: rf_start + rf.b1_t.size] = rf.b1_t
-
-    # 3. safety: every rule, on the bench (a phantom, so patient rules are reported, not judged)
-    wf = safety.Waveforms(grad, raster, rf_b1_t=b1, rf_raster_s=limits.rf_raster_s)
-    report = safety.check(wf, limits, mode="normal", patient=False)
-    (out_dir / "safety.txt").write_text(report.summary() + "\n")
-    report.raise_if_unsafe()
-
-    # 4. render at instrument rates: gradients to an AWG at 1 MS/s (linear is exact for them); RF I/Q
-    #    at 10 MS/s band-limited (sinc). Gradient samples sit at raster centres (Pulseq convention).
-    t0 = time.perf_counter()
-    r_grad = Resampler(1 / raster, 1e6, method="linear", src_t0_s=raster / 2)
-    gx_1m = r_grad.render(gx)
-    gz_1m = r_grad.render(gz_all)
-    r_rf = Resampler(1 / limits.rf_raster_s, 10e6, method="sinc", src_t0_s=limits.rf_raster_s / 2, atten_db=80)
-    rf_10m = r_rf.render(b1)
-    t_render = time.perf_counter() - t0
-
-    # 5. DAC codes: +-40 mT/m full scale on a 16-bit symmetric DAC (Keysight 33500 style)
-    dac = DacFormat.for_full_scale(16, full_scale=limits.max_grad_t_per_m)
-    codes_x = r_grad.render_codes(gx, dac)
-    codes_z = r_grad.render_codes(gz_all, dac)
-
-    area_in = float(np.sum(gx) * raster)
-    area_out = float(np.sum(gx_1m) * 1e-6)
-    figures = {
-        "backend": resample_mod.BACKEND,
-        "tr_s": n * raster,
-        "safety_ok": report.ok,
-        "rules": len(report.results) if hasattr(report, "results") else None,
-        "gx_area_t_s_per_m": area_in,
-        "gx_area_rendered_t_s_per_m": area_out,
-        "render_s": t_render,
-        "gx_codes_range": (int(codes_x.min()), int(codes_x.max())),
-        "rf_peak_t": float(np.max(np.abs(rf_10m))),
-    }
-    np.savez(out_dir / "demo.npz", grad_t_per_m=grad, grad_raster_s=raster, rf_b1_t=b1,
-             gx_1mhz_t_per_m=gx_1m, gz_1mhz_t_per_m=gz_1m, rf_10mhz_t=rf_10m, gx_codes=codes_x, gz_codes=codes_z)
-    lines = [
-        "wavegen demo: slice-selective excitation and readout, designed, checked, rendered, quantized",
-        f"  resampling backend          {figures['backend']}",
-        f"  TR                          {figures['tr_s'] * 1e3:.2f} ms",
-        f"  RF                          15 deg sinc, 3 ms, TBW 4, peak {np.max(np.abs(rf.b1_t)) * 1e6:.2f} uT",
-        f"  slice gradient              {gz.amplitude_t_per_m * 1e3:.2f} mT/m",
-        f"  safety (bench mode)         {'PASS' if report.ok else 'FAIL'}; see safety.txt",
-        f"  gx area, 10 us raster       {area_in * 1e6:.6f} mT*ms/m",
-        f"  gx area, rendered at 1 MS/s {area_out * 1e6:.6f} mT*ms/m",
-        f"  render time                 {t_render * 1e3:.1f} ms",
-        f"  gx DAC codes                {figures['gx_codes_range'][0]} .. {figures['gx_codes_range'][1]} "
-        f"(int16, +-{limits.max_grad_t_per_m * 1e3:.0f} mT/m full scale)",
-    ]
-    if plot:
-        figures["plot"] = str(_plot(out_dir / "waveforms.png", raster, grad, limits.rf_raster_s, b1, gx_1m, rf_10m))
-        lines.append(f"  plot                        {figures['plot']}")
-    (out_dir / "report.txt").write_text("\n".join(lines) + "\n")
-    figures["report"] = str(out_dir / "report.txt")
-    return figures
+    def close(self) -> None:
+        """End an unfinished bar line (after an error or an interrupted stage)."""
+        if self._open:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._open = False
+        self._stage = None
 
 
-def _plot(path: Path, raster: float, grad: np.ndarray, rf_raster: float, b1: np.ndarray, gx_1m: np.ndarray,
-          rf_10m: np.ndarray) -> Path:
-    import matplotlib
+def _is_tty(stream: IO[str]) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(3, 1, figsize=(9, 7), sharex=True)
-    t_g = (np.arange(grad.shape[0]) + 0.5) * raster * 1e3
-    axes[0].plot(np.arange(b1.size) * rf_raster * 1e3 + rf_raster * 5e2, np.abs(b1) * 1e6, label="|B1|, 1 us raster")
-    axes[0].plot(np.arange(rf_10m.size) * 1e-4, np.abs(rf_10m) * 1e6, lw=0.6, label="|B1| at 10 MS/s (sinc)")
-    axes[0].set_ylabel("B1 (uT)")
-    for i, name in ((0, "gx"), (2, "gz")):
-        axes[1 if name == "gx" else 2].step(t_g, grad[:, i] * 1e3, where="mid", label=f"{name}, 10 us raster")
-    axes[1].plot(np.arange(gx_1m.size) * 1e-3, gx_1m * 1e3, lw=0.6, label="gx at 1 MS/s (linear)")
-    axes[1].set_ylabel("gx (mT/m)")
-    axes[2].set_ylabel("gz (mT/m)")
-    axes[2].set_xlabel("time (ms)")
-    for ax in axes:
-        ax.legend(loc="upper right", fontsize=8)
-        ax.grid(alpha=0.3)
-    fig.suptitle("wavegen demo")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+def _count(n: int) -> str:
+    for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(n) >= div:
+            return f"{n / div:.1f}{suffix}"
+    return str(int(n))
+
+
+def run_demo(out_dir: Path, *, plot: bool = True, progress: Any = None) -> dict[str, Any]:
+    """Run the demo on the mock bench and write its report to ``out_dir``; see :mod:`wavegen._cli_demo`."""
+    from wavegen._cli_demo import run_demo as _run
+
+    return _run(out_dir, plot=plot, progress=progress)
+
+
+# --- the parser -------------------------------------------------------------------------------------
+
+
+def _common_parent() -> argparse.ArgumentParser:
+    """Options every sub-command accepts after its name too (defaults suppressed: the top level sets them)."""
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("output")
+    g.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log debug messages")
+    g.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="only errors on stderr")
+    g.add_argument("--progress", dest="progress", action="store_true", default=argparse.SUPPRESS,
+                   help="draw progress bars on stderr even when it is not a terminal")
+    g.add_argument("--no-progress", dest="progress", action="store_false", default=argparse.SUPPRESS,
+                   help="never draw progress bars")
+    return p
+
+
+def _limits_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--limits", metavar="SPEC", default=None,
+                   help='hardware limits: "max_grad=40 mT/m,max_slew=150 T/m/s,max_b1=20 uT" or a TOML file '
+                        "with a [limits] table (default: 40 mT/m, 150 T/m/s, 20 uT, Pulseq rasters)")
+
+
+def _bench_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, metavar="BENCH.toml", default=None,
+                   help="bench configuration (default: the built-in mock bench)")
 
 
 def _build_parser() -> argparse.ArgumentParser:
     from wavegen import __version__
+    from wavegen._cli_commands import add_design_parser
 
-    p = argparse.ArgumentParser(prog="wavegen", description="MRI RF and gradient waveform generator")
+    parent = _common_parent()
+    p = argparse.ArgumentParser(
+        prog="wavegen",
+        description="Hardware-in-the-loop RF and gradient waveform generator for MRI bench work.",
+        epilog=_EXIT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--version", action="version", version=f"wavegen {__version__}")
-    p.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
-    sub = p.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="design, check, render and quantize a small sequence; write a report")
-    demo.add_argument("--out", type=Path, default=Path("wavegen-demo-out"), help="output folder")
-    demo.add_argument("--no-plot", action="store_true", help="skip the PNG plot")
-    sub.add_parser("info", help="show the version and the resampling backend")
+    p.add_argument("-v", "--verbose", action="store_true", default=False, help="log debug messages")
+    p.add_argument("-q", "--quiet", action="store_true", default=False, help="only errors on stderr")
+    p.add_argument("--progress", dest="progress", action="store_true", default=None,
+                   help="draw progress bars on stderr even when it is not a terminal")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="never draw progress bars")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(name: str, help_: str, description: str | None = None) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help_, description=description or help_, parents=[parent],
+                              epilog=_EXIT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    add_design_parser(add, _limits_option, parent)
+
+    c = add("check", "safety report of a .seq file (exit 1 when unsafe)",
+            "Check every safety rule (gradient amplitude and slew, PNS, cardiac, acoustics, B1, SAR) and print "
+            "the report. Exit 1 when a rule is broken.")
+    c.add_argument("file", type=Path, metavar="FILE.seq")
+    c.add_argument("--mode", choices=("normal", "first_level"), default="normal", help="IEC operating mode")
+    _limits_option(c)
+    c.add_argument("--phantom", action="store_true",
+                   help="nobody in the magnet: judge only the hardware rules (patient rules reported as info)")
+    c.add_argument("--hardware", type=Path, metavar="FILE.asc", default=None,
+                   help="vendor gradient hardware file (SAFE PNS model, acoustic bands)")
+    c.add_argument("--strict", action="store_true", help="also fail when a rule cannot be verified (SAR)")
+    c.add_argument("--plot", type=Path, metavar="PNG", default=None, help="plot the traces with their limits")
+
+    r = add("render", "render a .seq file at an instrument rate to .npz",
+            "Sample every channel at RATE (gradients in T/m, RF as complex T, ADC and trigger gates as bool), "
+            "exactly on an integer time base, in chunks with a progress bar.")
+    r.add_argument("file", type=Path, metavar="FILE.seq")
+    r.add_argument("--rate", required=True, help='sample rate, e.g. "1MHz", "100 kHz"')
+    r.add_argument("-o", "--out", type=Path, required=True, metavar="OUT.npz")
+    r.add_argument("--channels", default="gx,gy,gz,rf,adc", help="comma-separated: gx gy gz rf adc trigger")
+    r.add_argument("--chunk", type=int, default=1 << 20, metavar="N", help="samples per chunk (memory bound)")
+
+    for name, help_ in (("play", "play a .seq file on the bench: check, render, upload, verify, arm, trigger"),
+                        ("measure", "play and capture; compare what the hardware did with the design"),
+                        ("hil", "hardware in the loop: pre-compensate until the error target is met")):
+        b = add(name, help_)
+        b.add_argument("file", type=Path, metavar="FILE.seq")
+        _bench_options(b)
+        if name == "play":
+            b.add_argument("--override", metavar="REASON", default=None,
+                           help="play despite safety violations (logged with --operator); never with a person "
+                                "in the magnet")
+            b.add_argument("--operator", default=None, help="who takes responsibility for --override")
+        if name in ("measure", "hil"):
+            b.add_argument("--plot", type=Path, metavar="PNG", default=None, help="write a plot")
+            b.add_argument("-o", "--out", type=Path, default=None,
+                           metavar="OUT.npz" if name == "measure" else "OUT.seq",
+                           help="write the captured waveforms (.npz)" if name == "measure"
+                           else "write the corrected sequence (.seq) or waveforms (.npz)")
+        if name == "hil":
+            b.add_argument("--channels", default="gx,gy,gz", help="channels to correct (comma-separated)")
+            b.add_argument("--target", default="1%", help='NRMSE target, e.g. "1%%" or 0.01 (default 1%%)')
+            b.add_argument("--iterations", type=int, default=5, help="at most this many iterations (default 5)")
+
+    i = add("instruments", "list and identify the bench's instruments")
+    _bench_options(i)
+
+    d = add("demo", "design, check, play, measure and correct a sequence on the mock bench; write a report",
+            "The whole job on the built-in mock bench: design a slice-selective spiral, check it, render and "
+            "quantize it, play it, measure it, run the loop, and write report.txt with PNG plots.")
+    d.add_argument("--out", type=Path, default=Path("wavegen-demo-out"), help="output folder (default %(default)s)")
+    d.add_argument("--no-plot", action="store_true", help="skip the PNG plots")
+
+    add("info", "version, resampling backend, optional packages")
     return p
 
 
+# --- main -------------------------------------------------------------------------------------------
+
+
+class _StderrHandler(logging.Handler):
+    """Writes to whatever ``sys.stderr`` is at the time of the message (tests and notebooks swap it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except Exception:  # noqa: BLE001 - logging must never raise
+            self.handleError(record)
+
+
+def _setup_logging(verbose: bool, quiet: bool) -> tuple[logging.Logger, logging.Handler, int]:
+    """Route wavegen's log records to stderr for one command; returns what :func:`main` undoes."""
+    level = logging.DEBUG if verbose else (logging.ERROR if quiet else logging.WARNING)
+    logger = logging.getLogger("wavegen")
+    handler = _StderrHandler(level)
+    handler.setFormatter(logging.Formatter("%(name)s: %(levelname)s: %(message)s" if verbose
+                                           else "wavegen: %(levelname)s: %(message)s"))
+    old_level = logger.level
+    logger.setLevel(level)
+    logger.addHandler(handler)
+    return logger, handler, old_level
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code (see the module docstring)."""
     try:
         args = _build_parser().parse_args(argv)
-    except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
-        return int(exc.code or 0)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
+    except SystemExit as exc:  # argparse: --help/--version (0) or a usage error (2, message printed)
+        return int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_USAGE
+    logger, log_handler, old_level = _setup_logging(args.verbose, args.quiet)
     try:
-        if args.command == "info":
-            from wavegen import __version__
+        return _dispatch(args)
+    finally:
+        logger.removeHandler(log_handler)
+        logger.setLevel(old_level)
 
-            backend = importlib.import_module("wavegen.resample").BACKEND
-            print(f"wavegen {__version__}; resampling backend: {backend}")
-            return 0
-        if args.command == "demo":
-            figures = run_demo(args.out, plot=not args.no_plot)
-            print(Path(figures["report"]).read_text(), end="")
-            return 0
+
+def _dispatch(args: argparse.Namespace) -> int:
+    bar = ProgressBar(sys.stderr, enabled=args.progress)
+    from wavegen import _cli_commands as cmds
+
+    handler = getattr(cmds, f"cmd_{args.command}")
+    try:
+        code = int(handler(args, bar))
+        bar.close()
+        return code
     except SafetyError as exc:
-        print(f"wavegen: UNSAFE: {exc}", file=sys.stderr)
-        return 1
+        bar.close()
+        _err(f"UNSAFE: {exc}")
+        return EXIT_UNSAFE
+    except InstrumentError as exc:
+        bar.close()
+        _err(f"instrument error: {exc}")
+        return EXIT_INSTRUMENT
     except WavegenError as exc:
-        print(f"wavegen: error: {exc}", file=sys.stderr)
-        return 2
-    return 3  # pragma: no cover - argparse enforces a command
+        bar.close()
+        _err(f"error: {exc}")
+        return EXIT_USAGE
+    except FileNotFoundError as exc:
+        bar.close()
+        _err(f"error: no such file: {exc.filename or exc}")
+        return EXIT_USAGE
+    except (IsADirectoryError, NotADirectoryError, PermissionError) as exc:
+        bar.close()
+        _err(f"error: {exc.strerror or exc}: {exc.filename}")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        bar.close()
+        _err("interrupted (instruments were closed and outputs switched off on the way out)")
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: a bug, reported as such
+        bar.close()
+        _err(f"internal error: {type(exc).__name__}: {exc}")
+        if args.verbose:
+            traceback.print_exc()
+        else:
+            _err("this is a bug; run again with -v for the traceback and please report it")
+        return EXIT_INTERNAL
+
+
+def _err(msg: str) -> None:
+    print(f"wavegen: {msg}", file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover

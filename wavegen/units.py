@@ -55,6 +55,9 @@ DIMENSIONS: dict[str, dict[str, float]] = {
     "V/(T/m)": {"V/(T/m)": 1.0, "V/(mT/m)": 1e3},
     "V/T": {"V/T": 1.0, "V/uT": 1e6, "V/µT": 1e6},
     "": {"": 1.0},
+    # gradient areas: k-space cycles per metre (gamma-scaled, Pulseq's unit) and tesla-seconds per metre
+    "1/m": {"1/m": 1.0, "/m": 1.0, "1/cm": 1e2, "/cm": 1e2, "1/mm": 1e3, "/mm": 1e3},
+    "T*s/m": {"T*s/m": 1.0, "Ts/m": 1.0, "T*ms/m": 1e-3, "mT*ms/m": 1e-6, "mT/m*ms": 1e-6, "uT*s/m": 1e-6},
 }
 
 _NUMBER = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(.*?)\s*$")

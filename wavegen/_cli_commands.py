@@ -1,0 +1,519 @@
+"""The sub-commands of ``wavegen`` (see :mod:`wavegen.cli` for the command line, the exit codes and units).
+
+Each ``cmd_<name>(args, progress) -> int`` runs one command and returns its exit code; errors propagate
+as wavegen exceptions, which :func:`wavegen.cli.main` turns into messages and exit codes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import sys
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from wavegen.errors import ConfigError, RangeError, UnitError
+from wavegen.limits import SystemLimits
+from wavegen.units import parse_quantity
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10 reads TOML with the tomli backport
+    import tomli as tomllib
+
+__all__ = ["add_design_parser", "parse_limits", "parse_channels", "read_sequence", "open_bench", "cmd_design",
+           "cmd_check", "cmd_render", "cmd_play", "cmd_measure", "cmd_hil", "cmd_instruments", "cmd_demo",
+           "cmd_info", "metric"]
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+
+# --- parsing helpers --------------------------------------------------------------------------------
+
+
+def _q(text: str | None, dimension: str, option: str) -> float | None:
+    """``parse_quantity`` naming the command-line option in its message; ``None`` passes through."""
+    if text is None:
+        return None
+    return parse_quantity(text, dimension, name=option)
+
+
+def parse_limits(spec: str | None) -> SystemLimits:
+    """Limits from ``"max_grad=40 mT/m,max_slew=150 T/m/s"`` or a TOML file (``[limits]`` or top level).
+
+    Raises
+    ------
+    ConfigError
+        A malformed spec or file.
+    UnitError, RangeError
+        A unit typo or an unknown limit name (from :meth:`SystemLimits.from_units`).
+    """
+    if spec is None:
+        return SystemLimits()
+    path = Path(spec)
+    if spec.endswith(".toml") or path.is_file():
+        if not path.is_file():
+            raise ConfigError(f"--limits: no such file: {spec}")
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"--limits: {spec} is not valid TOML: {exc}") from exc
+        table = data.get("limits", data)
+        if not isinstance(table, dict):
+            raise ConfigError(f"--limits: {spec}: [limits] must be a table of name = value")
+        values = {k: v for k, v in table.items() if not isinstance(v, dict)}
+        return SystemLimits.from_units(**values)
+    values2: dict[str, str] = {}
+    for part in spec.split(","):
+        if not part.strip():
+            continue
+        if "=" not in part:
+            raise ConfigError(f"--limits: expected name=value (e.g. max_grad=40 mT/m), got {part.strip()!r}")
+        k, v = part.split("=", 1)
+        values2[k.strip()] = v.strip()
+    return SystemLimits.from_units(**values2)
+
+
+_CHANNELS = ("gx", "gy", "gz", "rf", "adc", "trigger")
+
+
+def parse_channels(text: str, allowed: tuple[str, ...] = _CHANNELS) -> tuple[str, ...]:
+    """``"gx,gy"`` -> ``("gx", "gy")``; unknown names raise :class:`RangeError` listing the known ones."""
+    names = tuple(c.strip() for c in text.split(",") if c.strip())
+    bad = [c for c in names if c not in allowed]
+    if bad or not names:
+        raise RangeError(f"--channels: unknown channel(s) {', '.join(bad) or '(none given)'}; known: "
+                         f"{', '.join(allowed)}")
+    return names
+
+
+def read_sequence(path: Path) -> Any:
+    """Read a Pulseq file with a clear message for a missing file or a wrong kind of file."""
+    from wavegen import pulseq
+
+    if not path.exists():
+        raise FileNotFoundError(2, "No such file or directory", str(path))
+    if path.is_dir():
+        raise IsADirectoryError(21, "Is a directory", str(path))
+    return pulseq.read(path)
+
+
+def open_bench(args: argparse.Namespace) -> Any:
+    """The bench of ``--config`` (its errors raised before any instrument is touched) or the mock bench."""
+    from wavegen.bench import Bench
+
+    if args.config is None:
+        log.info("using the built-in mock bench (emulated instruments, simulated device under test)")
+        return Bench.mock()
+    if not args.config.exists():
+        raise FileNotFoundError(2, "No such file or directory", str(args.config))
+    return Bench.from_file(args.config)
+
+
+def metric(obj: Any, name: str) -> float:
+    """A metric from a per-channel result, whether it is an object with attributes or a dict."""
+    if isinstance(obj, dict):
+        return float(obj[name])
+    return float(getattr(obj, name))
+
+
+def _out(text: str = "") -> None:
+    print(text)
+
+
+def _write_seq_or_npz(seq: Any, out: Path) -> str:
+    from wavegen import pulseq
+
+    suffix = out.suffix.lower()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".seq":
+        pulseq.write(seq, out)
+        return "Pulseq .seq"
+    if suffix == ".npz":
+        wf = seq.to_waveforms()
+        arrays: dict[str, Any] = {
+            "grad_t_per_m": wf.grad_t_per_m,
+            "grad_raster_s": wf.grad_raster_s,
+            "axes": np.array(["gx", "gy", "gz"]),
+        }
+        if wf.rf_b1_t is not None:
+            arrays["rf_b1_t"] = wf.rf_b1_t
+            arrays["rf_raster_s"] = wf.rf_raster_s
+        np.savez(out, **arrays)
+        return "NumPy .npz (gradients T/m at the raster centres, RF complex T)"
+    raise UnitError(f"-o/--out: {out} must end in .seq or .npz")
+
+
+# --- design -----------------------------------------------------------------------------------------
+
+
+def add_design_parser(add: Callable[..., argparse.ArgumentParser], limits_option: Callable[..., None],
+                      parent: argparse.ArgumentParser) -> None:
+    """Add ``design`` and its kinds to the top-level parser (``add(name, help, description)``)."""
+    from wavegen._cli_design import RF_KINDS
+
+    d = add("design", "design a gradient, an RF pulse or a small sequence; write .seq or .npz",
+            "Design common pulses, gradients and sequences with human units at the edge, e.g.\n"
+            '  wavegen design trapezoid --area "1000 /m" -o trap.seq\n'
+            '  wavegen design sinc --flip "90 deg" --duration "3 ms" --slice "5 mm" -o sinc.seq\n'
+            '  wavegen design spiral --fov "256 mm" --matrix 64 -o spiral.seq')
+    kinds = d.add_subparsers(dest="kind", metavar="KIND", required=True)
+
+    def kind(name: str, help_: str) -> argparse.ArgumentParser:
+        k = kinds.add_parser(name, help=help_, description=help_, parents=[parent])
+        k.add_argument("-o", "--out", type=Path, required=True, metavar="OUT.seq|OUT.npz")
+        limits_option(k)
+        k.add_argument("--check", action="store_true", help="also run the safety check (exit 1 when unsafe)")
+        return k
+
+    t = kind("trapezoid", "the shortest trapezoid for a gradient area (or one of a given duration)")
+    t.add_argument("--area", required=True, help='"1000 /m" (k-space cycles/m) or "23.5 mT*ms/m"')
+    t.add_argument("--duration", default=None, help='a fixed duration, e.g. "1 ms" (default: shortest)')
+    t.add_argument("--axis", choices=("gx", "gy", "gz"), default="gx")
+
+    for name in RF_KINDS:
+        adiabatic = name in ("hs", "wurst")
+        label = {"sinc": "windowed sinc", "slr": "SLR (Shinnar-Le Roux)", "gauss": "Gaussian", "block": "hard",
+                 "hs": "adiabatic hyperbolic-secant (HS1) inversion", "wurst": "adiabatic WURST inversion"}[name]
+        r = kind(name, f"{label} RF pulse" + ("" if adiabatic else ", optionally slice-selective"))
+        r.add_argument("--duration", default="8 ms" if adiabatic else "3 ms", help="pulse duration (%(default)s)")
+        if adiabatic:
+            r.add_argument("--bandwidth", default="4 kHz", help="sweep bandwidth (%(default)s)")
+            r.add_argument("--b1", default=None, help="peak B1, e.g. 10 uT (default: half the B1 limit)")
+        else:
+            r.add_argument("--flip", default="90 deg", help="flip angle (%(default)s)")
+            if name != "block":
+                r.add_argument("--tbw", type=float, default=4.0, help="time-bandwidth product (%(default)s)")
+        r.add_argument("--slice", default=None, help='slice thickness, e.g. "5 mm": adds slice select and rephaser')
+
+    for name, help_ in (("gre", "2D spoiled gradient echo (one slice, matrix x matrix)"),
+                        ("epi", "single-shot 2D echo-planar imaging"),
+                        ("spiral", "single-shot Archimedean spiral out, time-optimal")):
+        s = kind(name, help_)
+        s.add_argument("--fov", default="256 mm", help="field of view (%(default)s)")
+        s.add_argument("--matrix", type=int, default=64 if name != "spiral" else 32, help="matrix size (%(default)s)")
+        s.add_argument("--slice", default="5 mm", help="slice thickness (%(default)s)")
+        s.add_argument("--flip", default={"gre": "15 deg", "epi": "90 deg", "spiral": "30 deg"}[name],
+                       help="flip angle (%(default)s)")
+        s.add_argument("--dwell", default={"gre": "20 us", "epi": "4 us", "spiral": "10 us"}[name],
+                       help="ADC dwell time (%(default)s)")
+        if name == "gre":
+            s.add_argument("--tr", default=None, help="repetition time, e.g. 10 ms (default: the minimum)")
+        if name == "spiral":
+            s.add_argument("--turns", type=float, default=None, help="spiral turns (default matrix/4)")
+            s.add_argument("--slew-fraction", type=float, default=0.5,
+                           help="fraction of the slew limit the spiral uses (PNS margin; %(default)s)")
+
+
+def _design(args: argparse.Namespace, limits: SystemLimits) -> Any:
+    from wavegen import _cli_design as d
+
+    k = args.kind
+    if k == "trapezoid":
+        area_per_m: float | None = None
+        area_t: float | None = None
+        try:
+            area_per_m = parse_quantity(args.area, "1/m", name="--area")
+        except UnitError:
+            try:
+                area_t = parse_quantity(args.area, "T*s/m", name="--area")
+            except UnitError:
+                raise UnitError(f"--area: cannot read {args.area!r} as a gradient area; write it in k-space "
+                                "cycles per metre (\"1000 /m\") or in tesla-seconds per metre "
+                                "(\"23.5 mT*ms/m\")") from None
+        return d.design_trapezoid(limits, area_per_m=area_per_m, area_t_s_per_m=area_t,
+                                  duration_s=_q(args.duration, "s", "--duration"), axis=args.axis)
+    slice_m = _q(args.slice, "m", "--slice")
+    if k in d.RF_KINDS:
+        kw: dict[str, Any] = {"duration_s": _q(args.duration, "s", "--duration"), "slice_m": slice_m}
+        if k in ("hs", "wurst"):
+            kw["bandwidth_hz"] = _q(args.bandwidth, "Hz", "--bandwidth")
+            kw["b1_max_t"] = _q(args.b1, "T", "--b1")
+        else:
+            kw["flip_rad"] = _q(args.flip, "rad", "--flip")
+            if k != "block":
+                kw["tbw"] = args.tbw
+        return d.design_rf(k, limits, **kw)
+    common = {"fov_m": _q(args.fov, "m", "--fov"), "matrix": args.matrix, "slice_m": slice_m,
+              "flip_rad": _q(args.flip, "rad", "--flip"), "dwell_s": _q(args.dwell, "s", "--dwell")}
+    if k == "gre":
+        return d.design_gre(limits, tr_s=_q(args.tr, "s", "--tr"), **common)
+    if k == "epi":
+        return d.design_epi(limits, **common)
+    return d.design_spiral(limits, turns=args.turns, slew_fraction=args.slew_fraction, **common)
+
+
+def cmd_design(args: argparse.Namespace, progress: Progress) -> int:
+    from wavegen import safety
+
+    limits = parse_limits(args.limits)
+    if args.out.suffix.lower() not in (".seq", ".npz"):
+        raise UnitError(f"-o/--out: {args.out} must end in .seq or .npz")
+    design = _design(args, limits)
+    _out(design.describe())
+    report = safety.check(design.seq, limits) if args.check else None
+    kind = _write_seq_or_npz(design.seq, args.out)
+    _out(f"  wrote       {args.out} ({kind}); {design.seq!r}")
+    if report is not None:
+        _out(report.summary())
+        return 0 if report.ok else 1
+    return 0
+
+
+# --- check, render ----------------------------------------------------------------------------------
+
+
+def cmd_check(args: argparse.Namespace, progress: Progress) -> int:
+    from wavegen import safety
+
+    limits = parse_limits(args.limits)
+    if args.hardware is not None and not args.hardware.exists():
+        raise FileNotFoundError(2, "No such file or directory", str(args.hardware))
+    seq = read_sequence(args.file)
+    report = safety.check(seq, limits, mode=args.mode, patient=not args.phantom,
+                          hardware=args.hardware, keep_traces=args.plot is not None)
+    _out(f"{args.file}: {seq!r}")
+    _out(report.summary())
+    if args.plot is not None:
+        _save_figure(report.plot(), args.plot)
+        _out(f"plot: {args.plot}")
+    if not report.ok:
+        worst = report.violations[0].to_error()
+        _out(f"UNSAFE: {worst}")
+        return 1
+    if args.strict and not report.complete:
+        _out(f"UNVERIFIED (--strict): {', '.join(r.rule for r in report.unverified)}")
+        return 1
+    return 0
+
+
+def _save_figure(fig: Any, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+_NPZ_KEYS = {"gx": "gx_t_per_m", "gy": "gy_t_per_m", "gz": "gz_t_per_m", "rf": "rf_t", "adc": "adc",
+             "trigger": "trigger"}
+
+
+def cmd_render(args: argparse.Namespace, progress: Progress) -> int:
+    rate = parse_quantity(args.rate, "Hz", name="--rate")
+    if not rate > 0:
+        raise RangeError(f"--rate = {args.rate!r} must be > 0 Hz")
+    if args.chunk < 1:
+        raise RangeError(f"--chunk = {args.chunk} must be >= 1 sample")
+    if args.out.suffix.lower() != ".npz":
+        raise UnitError(f"-o/--out: {args.out} must end in .npz")
+    channels = parse_channels(args.channels)
+    seq = read_sequence(args.file)
+    rate_q = Fraction(repr(rate))  # the decimal the user wrote, exactly
+    n = math.ceil(Fraction(seq.duration_ns, 10**9) * rate_q)
+    if n * len(channels) > 2_000_000_000:
+        raise RangeError(f"{n} samples x {len(channels)} channels at {args.rate} is too large for one .npz; "
+                         "render fewer channels or a lower rate")
+    out: dict[str, np.ndarray] = {}
+    done = 0
+    progress("render", 0, n)
+    for chunk in seq.render_chunks(rate_q, channels, chunk_samples=args.chunk, n_samples=n):
+        m = 0
+        for name, x in chunk.items():
+            if name not in out:
+                out[name] = np.empty(n, dtype=x.dtype)
+            out[name][done: done + x.size] = x
+            m = x.size
+        done += m
+        progress("render", done, n)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    arrays: dict[str, Any] = {"rate_hz": float(rate), **{_NPZ_KEYS[k]: v for k, v in out.items()}}
+    np.savez(args.out, **arrays)
+    _out(f"{args.file}: {seq!r}")
+    _out(f"rendered {n} samples x {len(channels)} channels ({', '.join(channels)}) at {_hz(rate)} -> {args.out}")
+    for k, v in out.items():
+        if k in ("gx", "gy", "gz"):
+            _out(f"  {k:<7} peak {np.max(np.abs(v)) * 1e3 if v.size else 0.0:9.4f} mT/m")
+        elif k == "rf":
+            _out(f"  {k:<7} peak {np.max(np.abs(v)) * 1e6 if v.size else 0.0:9.4f} uT")
+        else:
+            _out(f"  {k:<7} on for {int(np.count_nonzero(v))} samples")
+    return 0
+
+
+def _hz(rate: float) -> str:
+    for div, unit in ((1e9, "GHz"), (1e6, "MHz"), (1e3, "kHz")):
+        if rate >= div:
+            return f"{rate / div:.6g} {unit}"
+    return f"{rate:.6g} Hz"
+
+
+# --- the bench commands -----------------------------------------------------------------------------
+
+
+def cmd_play(args: argparse.Namespace, progress: Progress) -> int:
+    from wavegen import safety
+
+    seq = read_sequence(args.file)
+    if (args.override is None) != (args.operator is None):
+        raise RangeError("--override REASON and --operator NAME go together")
+    with open_bench(args) as bench:
+        clearance = None
+        if args.override is not None:
+            clearance = safety.override(seq, reason=args.override, operator=args.operator, limits=bench.limits,
+                                        mode=bench.mode)
+        result = bench.play(seq, override=clearance, progress=progress)
+        _out(repr(result))
+    return 0
+
+
+def _channel_table(per_channel: dict[str, Any]) -> list[str]:
+    lines = [f"  {'channel':<8} {'NRMSE':>9} {'peak error':>11} {'delay':>10} {'gain':>8}"]
+    for name, c in per_channel.items():
+        lines.append(f"  {name:<8} {metric(c, 'nrmse') * 100:8.3f}% {metric(c, 'peak_error') * 100:10.3f}% "
+                     f"{metric(c, 'delay_s') * 1e6:7.3f} us {metric(c, 'gain'):8.4f}")
+    return lines
+
+
+def cmd_measure(args: argparse.Namespace, progress: Progress) -> int:
+    seq = read_sequence(args.file)
+    with open_bench(args) as bench:
+        m = bench.measure(seq, progress=progress)
+    _out(repr(m))
+    for line in _channel_table(dict(m.channels)):
+        _out(line)
+    if args.out is not None:
+        arrays: dict[str, Any] = {"rate_hz": float(m.rate_hz)}
+        for k, v in m.reference.items():
+            arrays[f"reference_{k}"] = np.asarray(v)
+        for k, v in m.captured.items():
+            arrays[f"captured_{k}"] = np.asarray(v)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(args.out, **arrays)
+        _out(f"captured waveforms: {args.out}")
+    if args.plot is not None:
+        _save_figure(_figure(m.plot()), args.plot)
+        _out(f"plot: {args.plot}")
+    return 0
+
+
+def _figure(obj: Any) -> Any:
+    """A matplotlib Figure from what a ``plot()`` returned (a Figure, an Axes or an array of Axes)."""
+    if hasattr(obj, "savefig"):
+        return obj
+    first = np.ravel(np.asarray(obj, dtype=object))[0] if not hasattr(obj, "figure") else obj
+    return first.figure
+
+
+def parse_fraction(text: str, option: str) -> float:
+    """``"1%"`` -> 0.01, ``"0.5 %"`` -> 0.005, ``"0.01"`` -> 0.01."""
+    t = text.strip()
+    try:
+        value = float(t[:-1]) / 100 if t.endswith("%") else float(t)
+    except ValueError:
+        raise UnitError(f"{option}: cannot read {text!r} as a fraction (e.g. '1%' or 0.01)") from None
+    if not (math.isfinite(value) and 0 < value < 1):
+        raise RangeError(f"{option} = {text!r} must be between 0 and 100 %")
+    return value
+
+
+def cmd_hil(args: argparse.Namespace, progress: Progress) -> int:
+    channels = parse_channels(args.channels, ("gx", "gy", "gz", "rf"))
+    target = parse_fraction(args.target, "--target")
+    if not 1 <= args.iterations <= 50:
+        raise RangeError(f"--iterations = {args.iterations} must be between 1 and 50")
+    if args.out is not None and args.out.suffix.lower() not in (".seq", ".npz"):
+        raise UnitError(f"-o/--out: {args.out} must end in .seq or .npz")
+    seq = read_sequence(args.file)
+    with open_bench(args) as bench:
+        h = bench.hil(seq, channels=channels, target_nrmse=target, max_iterations=args.iterations,
+                      progress=progress)
+    _out(repr(h))
+    _out(hil_table(h))
+    if args.out is not None:
+        _write_corrected(h.corrected, args.out)
+        _out(f"corrected: {args.out}")
+    if args.plot is not None:
+        _save_figure(_figure(h.plot()), args.plot)
+        _out(f"plot: {args.plot}")
+    return 0
+
+
+def hil_table(h: Any) -> str:
+    """The loop's history and its NRMSE reduction per channel, as text."""
+    names = list(h.initial_nrmse)
+    lines = ["  iteration " + " ".join(f"{n:>9}" for n in names)]
+    for i, row in enumerate(h.history):
+        lines.append(f"  {i:>9} " + " ".join(f"{row[n] * 100:8.3f}%" for n in names))
+    lines.append("  reduction " + " ".join(f"{h.reduction[n]:8.1f}x" for n in names))
+    return "\n".join(lines)
+
+
+def _write_corrected(corrected: Any, out: Path) -> None:
+    from wavegen.sequence import Sequence
+
+    if isinstance(corrected, Sequence):
+        _write_seq_or_npz(corrected, out)
+        return
+    if out.suffix.lower() != ".npz":
+        raise UnitError(f"-o/--out: the corrected result is a set of waveforms; write it to a .npz, not {out}")
+    arrays: dict[str, Any] = {}
+    items = corrected.items() if isinstance(corrected, dict) else vars(corrected).items()
+    for k, v in items:
+        arrays[str(k)] = np.asarray(v)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(out, **arrays)
+
+
+def cmd_instruments(args: argparse.Namespace, progress: Progress) -> int:
+    with open_bench(args) as bench:
+        infos = list(bench.instruments())
+        where = str(args.config) if args.config is not None else "the built-in mock bench"
+        _out(f"{len(infos)} instrument(s) on {where}:")
+        for info in infos:
+            chans = getattr(info, "channels", ())
+            chan_txt = ", ".join(str(c) for c in chans) if not isinstance(chans, (int, str)) else str(chans)
+            _out(f"  {info.name:<10} {info.driver:<22} {info.resource}")
+            _out(f"  {'':<10} *IDN? {info.idn}")
+            if chan_txt:
+                _out(f"  {'':<10} channels: {chan_txt}")
+    return 0
+
+
+# --- demo, info -------------------------------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace, progress: Progress) -> int:
+    from wavegen._cli_demo import run_demo
+
+    figures = run_demo(args.out, plot=not args.no_plot, progress=progress)
+    _out(Path(figures["report"]).read_text(encoding="utf-8").rstrip("\n"))
+    return 0
+
+
+def cmd_info(args: argparse.Namespace, progress: Progress) -> int:
+    import importlib
+    import importlib.util
+    import platform
+
+    import wavegen
+
+    resample = importlib.import_module("wavegen.resample")
+    _out(f"wavegen {wavegen.__version__} (Python {platform.python_version()}, numpy {np.__version__})")
+    _out(f"  resampling backend  {resample.BACKEND}")
+    for mod, why in (("scipy", "design, band-limited resampling"), ("matplotlib", "plots"),
+                     ("pyvisa", "AWGs over VISA"), ("pyvisa_py", "VISA without NI-VISA; the mock bench"),
+                     ("nidaqmx", "NI DAQ boards"), ("pypulseq", "comparisons only")):
+        found = importlib.util.find_spec(mod) is not None
+        _out(f"  {mod:<19} {'yes' if found else 'no ':<4} ({why})")
+    _out("  bench               the built-in mock bench by default; --config bench.toml for a real one")
+    return 0
