@@ -21,11 +21,6 @@ from wavegen.errors import ConfigError, RangeError, UnitError
 from wavegen.limits import SystemLimits
 from wavegen.units import parse_quantity
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10 reads TOML with the tomli backport
-    import tomli as tomllib
-
 __all__ = ["add_design_parser", "parse_limits", "parse_channels", "read_sequence", "open_bench", "cmd_design",
            "cmd_check", "cmd_render", "cmd_play", "cmd_measure", "cmd_hil", "cmd_instruments", "cmd_demo",
            "cmd_info", "metric"]
@@ -60,10 +55,7 @@ def parse_limits(spec: str | None) -> SystemLimits:
     if spec.endswith(".toml") or path.is_file():
         if not path.is_file():
             raise ConfigError(f"--limits: no such file: {spec}")
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"--limits: {spec} is not valid TOML: {exc}") from exc
+        data = _read_toml(path, "--limits")
         table = data.get("limits", data)
         if not isinstance(table, dict):
             raise ConfigError(f"--limits: {spec}: [limits] must be a table of name = value")
@@ -78,6 +70,20 @@ def parse_limits(spec: str | None) -> SystemLimits:
         k, v = part.split("=", 1)
         values2[k.strip()] = v.strip()
     return SystemLimits.from_units(**values2)
+
+
+def _read_toml(path: Path, option: str) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10 reads TOML with the tomli backport
+        try:
+            import tomli as tomllib
+        except ImportError as exc:
+            raise ConfigError(f"{option}: reading TOML on Python 3.10 needs the 'tomli' package") from exc
+    try:
+        return dict(tomllib.loads(path.read_text(encoding="utf-8")))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{option}: {path} is not valid TOML: {exc}") from exc
 
 
 _CHANNELS = ("gx", "gy", "gz", "rf", "adc", "trigger")

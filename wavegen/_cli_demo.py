@@ -99,7 +99,8 @@ def run_demo(out_dir: Path, *, plot: bool = True, progress: Any = None) -> dict[
         area_render = float(np.sum(streams["gx"]) * 1e-6)
         figures.update(render_s=t_render, gx_area_t_s_per_m=area_design, gx_area_rendered_t_s_per_m=area_render)
         lines.append(f"  render          5 channels x {streams['gx'].size} samples at 1 MS/s in "
-                     f"{t_render * 1e3:.1f} ms; gx area {area_design * 1e6:.6f} mT*ms/m designed, {area_render * 1e6:.6f} rendered")
+                     f"{t_render * 1e3:.1f} ms; gx area {area_design * 1e6:.6f} mT*ms/m designed, "
+                     f"{area_render * 1e6:.6f} rendered")
         arrays: dict[str, Any] = {f"{k}_1mhz": v for k, v in streams.items()}
         arrays.update(grad_t_per_m=wf.grad_t_per_m, grad_raster_s=wf.grad_raster_s)
         arrays.update(gx_codes=codes["gx"], gy_codes=codes["gy"])
