@@ -1,0 +1,158 @@
+"""The mock bench: the loopback emulators and the fake DAQ, started in process, wired to a simulated DUT.
+
+:class:`MockWorld` takes a validated bench configuration in which some instruments have
+``resource = "mock"`` and, for each of them, starts the family's loopback SCPI emulator (127.0.0.1,
+ephemeral port) or adds a simulated DAQ board to one :class:`~.fake_daq.FakeDaq` (installed under
+the real ``nidaqmx`` API). It returns the resource strings the drivers then open, exactly as on a real
+bench. The wiring: every output named in the channel map (DAQ ``aoN`` or an emulator's output, read
+through ``personality.output_volts``) goes through the device under test (:mod:`.dut`: a gradient chain
+per axis, the RF chain for ``rf_i``/``rf_q``) into the DAQ input its capture entry names, scaled by the
+capture calibration. Timing is ideal: every instrument starts on the DAQ's start trigger.
+
+:meth:`MockWorld.stop` (also on ``with`` exit) stops the emulators and uninstalls the fake DAQ.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Any
+
+import numpy as np
+
+from .dut import DeviceUnderTest, default_dut
+from .fake_daq import FakeDaq, FakeDevice
+from .server import ScpiEmulator
+
+__all__ = ["MockWorld", "EMULATORS"]
+
+logger = logging.getLogger(__name__)
+logger.addHandler(logging.NullHandler())
+
+
+def _emulator(driver: str, model: str | None) -> ScpiEmulator:
+    if driver == "keysight_33500":
+        from .keysight import keysight_emulator
+
+        return keysight_emulator(model or "33522B")
+    if driver == "tektronix_awg":
+        from .tektronix import tektronix_emulator
+
+        return tektronix_emulator(model or "AWG5204")
+    if driver == "rigol_dg":
+        from .rigol import rigol_emulator
+
+        return rigol_emulator(model or "DG1062Z")
+    if driver == "siglent_sdg":
+        from .siglent import siglent_emulator
+
+        return siglent_emulator(model or "SDG2042X")
+    raise ValueError(f"no emulator for driver {driver!r}")
+
+
+#: drivers the mock bench can emulate
+EMULATORS = ("keysight_33500", "tektronix_awg", "rigol_dg", "siglent_sdg", "nidaq")
+
+
+class MockWorld:
+    """Emulators + fake DAQ + device under test for a bench configuration.
+
+    Parameters
+    ----------
+    config : wavegen.bench_config.BenchConfig
+        The validated configuration (instruments with ``resource = "mock"`` are emulated).
+    dut : DeviceUnderTest, optional
+        Default :func:`.dut.default_dut` seeded with ``config.seed``.
+    """
+
+    def __init__(self, config: Any, dut: DeviceUnderTest | None = None) -> None:
+        self.config = config
+        self.dut = dut if dut is not None else default_dut(config.seed)
+        self.emulators: dict[str, ScpiEmulator] = {}
+        self.daq: FakeDaq | None = None
+        self.daq_devices: dict[str, str] = {}  # instrument name -> DAQmx device name
+        self._stack = contextlib.ExitStack()
+        self.started = False
+
+    def start(self) -> dict[str, str]:
+        """Start everything; returns ``{instrument name: resource string}`` for the mocked instruments."""
+        resources: dict[str, str] = {}
+        try:
+            devices = []
+            for name, ic in self.config.instruments.items():
+                if ic.resource != "mock":
+                    continue
+                if ic.is_daq:
+                    dev = f"Dev{len(devices) + 1}"
+                    devices.append(FakeDevice(name=dev))
+                    self.daq_devices[name] = dev
+                    resources[name] = dev
+                else:
+                    emu = _emulator(ic.driver, ic.model)
+                    self._stack.enter_context(emu)
+                    self.emulators[name] = emu
+                    resources[name] = emu.address
+            if devices:
+                self.daq = FakeDaq(devices, dut=self._respond)
+                self._stack.enter_context(self.daq.install())
+        except BaseException:
+            self._stack.close()
+            raise
+        self.started = True
+        logger.info("mock bench started: %s", ", ".join(f"{k}={v}" for k, v in resources.items()))
+        return resources
+
+    def stop(self) -> None:
+        """Stop the emulators, uninstall the fake DAQ (idempotent)."""
+        self._stack.close()
+        if self.started:
+            logger.info("mock bench stopped")
+        self.started = False
+
+    def __enter__(self) -> MockWorld:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    # -- the wiring ------------------------------------------------------------------------------
+    def _output_volts(self, name: str, rate_hz: float, n: int, ao: dict[str, np.ndarray]) -> np.ndarray:
+        oc = self.config.channel_map.outputs[name]
+        if oc.instrument in self.daq_devices:
+            v = ao.get(f"{self.daq_devices[oc.instrument]}/ao{oc.channel}")
+            out = np.zeros(n) if v is None else np.asarray(v, dtype=np.float64)
+        elif oc.instrument in self.emulators:
+            try:
+                src_rate, v = self.emulators[oc.instrument].personality.output_volts(oc.channel)  # type: ignore[attr-defined]
+            except (RuntimeError, KeyError):
+                return np.zeros(n)
+            t = np.arange(n) / rate_hz
+            k = np.floor(t * src_rate + 1e-9).astype(np.int64)  # the AWG holds each sample
+            out = np.where(k < v.size, v[np.minimum(k, v.size - 1)], 0.0)
+        else:
+            return np.zeros(n)
+        return out - oc.offset_v
+
+    def _respond(self, rate_hz: float, ao: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        n = max((v.size for v in ao.values()), default=0)
+        cmap = self.config.channel_map
+        seen: dict[str, np.ndarray] = {}
+        if n == 0:
+            return seen
+        for name, cap in cmap.captures.items():
+            if name not in ("gx", "gy", "gz"):
+                continue
+            oc = cmap.outputs[name]
+            v = self._output_volts(name, rate_hz, n, ao)
+            y = self.dut.gradient(name, rate_hz, v) * (cap.volts_per_unit / oc.volts_per_unit)
+            seen[f"{self.daq_devices.get(cap.instrument, cap.instrument)}/ai{cap.channel}"] = y
+        if "rf_i" in cmap.captures and "rf_i" in cmap.outputs:
+            vi = self._output_volts("rf_i", rate_hz, n, ao)
+            vq = self._output_volts("rf_q", rate_hz, n, ao)
+            yi, yq = self.dut.rf_iq(rate_hz, vi, vq)
+            for name, y in (("rf_i", yi), ("rf_q", yq)):
+                cap = cmap.captures[name]
+                scale = cap.volts_per_unit / cmap.outputs[name].volts_per_unit
+                seen[f"{self.daq_devices.get(cap.instrument, cap.instrument)}/ai{cap.channel}"] = y * scale
+        return seen

@@ -1,0 +1,257 @@
+"""A simulated device under test for the mock bench: gradient chains and an RF chain.
+
+What the analog inputs of the mock bench see when the outputs play. Every chain maps the volts a DAC
+drives to the volts a calibrated monitor returns, with the imperfections a real bench has:
+
+Gradient chain (amplifier + coil + eddy currents + current/field monitor), a linear time-invariant
+system (safety_physics.md section 4.1, Vannesjo et al., MRM 69:583 (2013))::
+
+    H(f) = gain * exp(-2j pi f delay) * B(f) * (1 - sum_i a_i s tau_i / (1 + s tau_i)),   s = 2j pi f
+
+``B`` is a 2nd-order Butterworth low-pass of cut-off ``bandwidth_hz`` (the amplifier/coil band
+limit); the sum is the multi-exponential eddy-current model (Jehenson et al., JMR 90:264 (1990);
+Morich et al., IEEE TMI 7:247 (1988)): DC gain unaffected, a step loses ``sum a_i`` at first and
+recovers with the time constants ``tau_i``. White Gaussian noise of ``noise_rms_v`` is added.
+
+RF chain (class-AB power amplifier, directional coupler, I/Q demodulator; safety_physics.md 4.4):
+the complex envelope ``u = I + jQ`` volts goes through a Rapp AM/AM compression
+``|y| = g|u| / (1 + (g|u|/V_sat)^(2p))^(1/(2p))`` and a Saleh AM/PM phase ``a |u|^2 / (1 + b |u|^2)``,
+then a delay; noise is added to I and Q.
+
+Chains work on whole records in the frequency domain (zero-padded so that circular wrap-around is
+below the noise), are seeded (:class:`numpy.random.Generator`) and deterministic: the same seed and the
+same calls give the same bits.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from wavegen.errors import RangeError, ShapeError
+
+__all__ = ["EddyTerm", "GradientChain", "RfChain", "DeviceUnderTest", "default_dut"]
+
+
+def _positive(name: str, value: float, unit: str, *, allow_zero: bool = False) -> float:
+    v = float(value)
+    if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
+        raise RangeError(f"{name} = {value!r} {unit} must be a finite number {'>=' if allow_zero else '>'} 0")
+    return v
+
+
+@dataclass(frozen=True)
+class EddyTerm:
+    """One eddy-current term: relative amplitude ``amplitude`` (0.02 = 2 %) and time constant, s."""
+
+    amplitude: float
+    time_constant_s: float
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.amplitude) and -0.5 < self.amplitude < 0.5):
+            raise RangeError(f"eddy amplitude = {self.amplitude!r} must be in (-0.5, 0.5)")
+        _positive("eddy time_constant_s", self.time_constant_s, "s")
+
+
+@dataclass(frozen=True)
+class GradientChain:
+    """One gradient axis: DAC volts in, monitor volts out (see the module docstring).
+
+    Parameters
+    ----------
+    gain : float
+        DC gain, V/V (1.0 = the calibrations are right; 0.98 = 2 % low).
+    delay_s : float
+        Pure delay, s (any value, sub-sample included).
+    bandwidth_hz : float
+        -3 dB cut-off of the 2nd-order Butterworth band limit, Hz.
+    eddy : tuple of EddyTerm
+        Multi-exponential eddy currents.
+    noise_rms_v : float
+        White noise on the monitor, V rms.
+    """
+
+    gain: float = 1.0
+    delay_s: float = 2e-6
+    bandwidth_hz: float = 30e3
+    eddy: tuple[EddyTerm, ...] = ()
+    noise_rms_v: float = 2e-4
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.gain) and self.gain > 0):
+            raise RangeError(f"gain = {self.gain!r} V/V must be a finite number > 0")
+        _positive("delay_s", self.delay_s, "s", allow_zero=True)
+        _positive("bandwidth_hz", self.bandwidth_hz, "Hz")
+        _positive("noise_rms_v", self.noise_rms_v, "V", allow_zero=True)
+
+    def response(self, f_hz: np.ndarray) -> np.ndarray:
+        """The true transfer function H(f) (complex, V/V) at frequencies ``f_hz``."""
+        f = np.asarray(f_hz, dtype=np.float64)
+        s = 2j * np.pi * f
+        w0 = 2.0 * np.pi * self.bandwidth_hz
+        lp = w0 * w0 / (s * s + math.sqrt(2.0) * w0 * s + w0 * w0)
+        ec = np.ones_like(s)
+        for t in self.eddy:
+            ec = ec - t.amplitude * s * t.time_constant_s / (1.0 + s * t.time_constant_s)
+        return self.gain * np.exp(-s * self.delay_s) * lp * ec
+
+    def settle_s(self) -> float:
+        """Time after which the impulse response has decayed below ~1e-6 of its peak, s."""
+        taus = [t.time_constant_s for t in self.eddy] + [1.0 / (2 * np.pi * self.bandwidth_hz)]
+        return self.delay_s + 14.0 * max(taus)
+
+    def apply(self, rate_hz: float, volts: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        """What the monitor shows for ``volts`` played at ``rate_hz`` (same length, V)."""
+        return _lti(self.response, self.settle_s(), rate_hz, volts, self.noise_rms_v, rng)
+
+
+def _lti(
+    response: object, settle_s: float, rate_hz: float, x: np.ndarray, noise: float, rng: np.random.Generator | None
+) -> np.ndarray:
+    v = np.asarray(x)
+    if v.ndim != 1 or v.size == 0:
+        raise ShapeError(f"volts must be a non-empty 1-D array, got shape {v.shape}")
+    rate = _positive("rate_hz", rate_hz, "Hz")
+    n = v.size
+    pad = int(math.ceil(settle_s * rate)) + 16
+    nfft = 1 << int(math.ceil(math.log2(n + pad)))
+    if np.iscomplexobj(v):
+        f = np.fft.fftfreq(nfft, 1.0 / rate)
+        y = np.fft.ifft(np.fft.fft(v, nfft) * response(f))[:n]  # type: ignore[operator]
+    else:
+        f = np.fft.rfftfreq(nfft, 1.0 / rate)
+        y = np.fft.irfft(np.fft.rfft(v.astype(np.float64), nfft) * response(f), nfft)[:n]  # type: ignore[operator]
+    if noise > 0 and rng is not None:
+        if np.iscomplexobj(y):
+            y = y + noise * (rng.standard_normal(n) + 1j * rng.standard_normal(n))
+        else:
+            y = y + noise * rng.standard_normal(n)
+    return y
+
+
+@dataclass(frozen=True)
+class RfChain:
+    """The RF chain: complex envelope volts in (I + jQ), demodulated coupler volts out.
+
+    Parameters
+    ----------
+    gain : float
+        Small-signal gain, V/V.
+    saturation_v : float
+        Rapp saturation level of the output envelope, V.
+    smoothness : float
+        Rapp smoothness ``p`` (large = hard clipping).
+    am_pm_rad : float
+        Saleh AM/PM ``a``: phase at large amplitude approaches ``a / b`` rad.
+    am_pm_beta_per_v2 : float
+        Saleh AM/PM ``b``, 1/V^2.
+    delay_s : float
+        Group delay, s.
+    noise_rms_v : float
+        Noise on I and on Q, V rms.
+    """
+
+    gain: float = 1.0
+    saturation_v: float = 6.0
+    smoothness: float = 2.0
+    am_pm_rad: float = 0.02
+    am_pm_beta_per_v2: float = 0.05
+    delay_s: float = 0.3e-6
+    noise_rms_v: float = 2e-4
+
+    def __post_init__(self) -> None:
+        _positive("gain", self.gain, "V/V")
+        _positive("saturation_v", self.saturation_v, "V")
+        _positive("smoothness", self.smoothness, "")
+        _positive("am_pm_beta_per_v2", self.am_pm_beta_per_v2, "1/V^2", allow_zero=True)
+        _positive("delay_s", self.delay_s, "s", allow_zero=True)
+        _positive("noise_rms_v", self.noise_rms_v, "V", allow_zero=True)
+
+    def am_am(self, amplitude_v: np.ndarray) -> np.ndarray:
+        """Output envelope amplitude for input amplitude, V (Rapp)."""
+        a = self.gain * np.abs(np.asarray(amplitude_v, dtype=np.float64))
+        p2 = 2.0 * self.smoothness
+        return a / (1.0 + (a / self.saturation_v) ** p2) ** (1.0 / p2)
+
+    def am_pm(self, amplitude_v: np.ndarray) -> np.ndarray:
+        """Phase added for input amplitude, rad (Saleh)."""
+        r2 = np.abs(np.asarray(amplitude_v, dtype=np.float64)) ** 2
+        return self.am_pm_rad * r2 / (1.0 + self.am_pm_beta_per_v2 * r2)
+
+    def apply(
+        self, rate_hz: float, i_v: np.ndarray, q_v: np.ndarray, rng: np.random.Generator | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The demodulated (I, Q) volts for an envelope (I, Q) volts played at ``rate_hz``."""
+        i = np.asarray(i_v, dtype=np.float64)
+        q = np.asarray(q_v, dtype=np.float64)
+        if i.shape != q.shape or i.ndim != 1:
+            raise ShapeError(f"I and Q must be 1-D arrays of one shape, got {i.shape} and {q.shape}")
+        u = i + 1j * q
+        r = np.abs(u)
+        y = self.am_am(r) * np.exp(1j * (np.angle(u) + self.am_pm(r)))
+        delay = self.delay_s
+
+        def h(f: np.ndarray) -> np.ndarray:
+            return np.exp(-2j * np.pi * f * delay)
+
+        out = _lti(h, delay, rate_hz, y, self.noise_rms_v, rng)
+        return out.real.copy(), out.imag.copy()
+
+
+def _default_gradients() -> dict[str, GradientChain]:
+    return {
+        "gx": GradientChain(
+            gain=0.985, delay_s=1.7e-6, bandwidth_hz=30e3,
+            eddy=(EddyTerm(0.03, 1.2e-3), EddyTerm(0.015, 150e-6), EddyTerm(0.01, 20e-6)),
+        ),
+        "gy": GradientChain(
+            gain=1.01, delay_s=2.1e-6, bandwidth_hz=28e3,
+            eddy=(EddyTerm(0.025, 0.9e-3), EddyTerm(0.02, 120e-6)),
+        ),
+        "gz": GradientChain(
+            gain=0.995, delay_s=2.6e-6, bandwidth_hz=25e3,
+            eddy=(EddyTerm(0.04, 1.5e-3), EddyTerm(0.01, 300e-6), EddyTerm(0.01, 30e-6)),
+        ),
+    }
+
+
+@dataclass
+class DeviceUnderTest:
+    """The simulated device under test: one :class:`GradientChain` per axis and an :class:`RfChain`.
+
+    Parameters
+    ----------
+    gradients : dict
+        ``{"gx": GradientChain, ...}``.
+    rf : RfChain
+        The RF chain.
+    seed : int
+        Seed of the noise generator (deterministic results for a given seed and call order).
+    """
+
+    gradients: dict[str, GradientChain] = field(default_factory=_default_gradients)
+    rf: RfChain = field(default_factory=RfChain)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        self.rng = np.random.default_rng(self.seed)
+
+    def gradient(self, axis: str, rate_hz: float, volts: np.ndarray) -> np.ndarray:
+        """Monitor volts of gradient ``axis`` for DAC ``volts`` at ``rate_hz``."""
+        chain = self.gradients.get(axis)
+        if chain is None:
+            raise RangeError(f"no gradient chain {axis!r}; have {sorted(self.gradients)}")
+        return chain.apply(rate_hz, volts, self.rng)
+
+    def rf_iq(self, rate_hz: float, i_v: np.ndarray, q_v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Demodulated coupler (I, Q) volts for the envelope (I, Q) volts at ``rate_hz``."""
+        return self.rf.apply(rate_hz, i_v, q_v, self.rng)
+
+
+def default_dut(seed: int = 0) -> DeviceUnderTest:
+    """The mock bench's device: three gradient axes with different delays (1.7, 2.1, 2.6 us), band
+    limits (25-30 kHz), gain errors of 0.5-1.5 %, eddy currents of 1-4 % (20 us to 1.5 ms), and a
+    class-AB-like RF amplifier saturating near 6 V."""
+    return DeviceUnderTest(seed=seed)
