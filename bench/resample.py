@@ -101,9 +101,12 @@ def main() -> int:
     t_cs_eval = best_of(lambda: spline(t_out), rep)
     r_cub = Resampler(1, up, method="cubic")
     t_cub = best_of(lambda: r_cub.render(x, 0, n_out), rep)
+    t_cub_out = best_of(lambda: r_cub.render(x, 0, n_out, out=out), rep)
     rows.append(("scipy CubicSpline (build + evaluate)", t_cs_full, ""))
     rows.append(("scipy CubicSpline (evaluate only)", t_cs_eval, ""))
     rows.append(("wavegen cubic (Keys)", t_cub, f"{t_cs_eval / t_cub:.1f}x CubicSpline evaluation"))
+    rows.append(("wavegen cubic (Keys), into a buffer", t_cub_out,
+                 f"{t_cs_eval / t_cub_out:.1f}x CubicSpline evaluation"))
 
     # band-limited: the same Kaiser design for both
     atten, passband = 80.0, 0.8
@@ -112,6 +115,7 @@ def main() -> int:
     t_poly = best_of(lambda: signal.resample_poly(x, up, 1, window=h), rep)
     r_sinc = Resampler(1, up, method="sinc", atten_db=atten, passband=passband)
     t_sinc = best_of(lambda: r_sinc.render(x, 0, n_out), rep)
+    t_sinc_out = best_of(lambda: r_sinc.render(x, 0, n_out, out=out), rep)
     sb_wavegen = stopband_db_upsampled(lambda v: r_sinc.render(v), up, passband)
 
     def poly_aligned(v: np.ndarray) -> np.ndarray:
@@ -122,6 +126,7 @@ def main() -> int:
     rows.append((f"scipy resample_poly ({h.size}-tap Kaiser, same spec)", t_poly, f"stop band {sb_poly:.1f} dB"))
     rows.append((f"wavegen sinc ({d.ntaps} taps/output)", t_sinc,
                  f"{t_poly / t_sinc:.1f}x resample_poly; stop band {sb_wavegen:.1f} dB"))
+    rows.append(("wavegen sinc, into a buffer", t_sinc_out, f"{t_poly / t_sinc_out:.1f}x resample_poly"))
 
     # fused linear -> int16 DAC codes
     dac = DacFormat.for_full_scale(16, full_scale=1.0)
@@ -140,15 +145,25 @@ def main() -> int:
     for name, t, note in rows:
         print(f"{name:58s} {t * 1e3:7.1f}ms {n_out / t / 1e6:12.0f}  {note}")
     print()
-    print("targets (issue 2):")
-    lin_ok = "met" if t_interp / t_lin >= 5 else "NOT met"
-    print(f"  linear >= 5x numpy.interp:          {t_interp / t_lin:5.1f}x  {lin_ok}")
-    print(f"  cubic >= 10x CubicSpline (eval):    {t_cs_eval / t_cub:5.1f}x  "
-          f"{'met' if t_cs_eval / t_cub >= 10 else 'NOT met'}")
-    print(f"  sinc >= 3x resample_poly at 80 dB:  {t_poly / t_sinc:5.1f}x  "
-          f"{'met' if t_poly / t_sinc >= 3 and sb_wavegen <= -80 else 'NOT met'} (stop band {sb_wavegen:.1f} dB)")
-    print(f"  fused linear->int16 >= 1 G/s:       {n_out / t_codes / 1e9:5.2f}  "
-          f"{'met' if n_out / t_codes >= 1e9 else 'NOT met'}")
+    t_zero = best_of(lambda: np.empty(n_out)[::512].fill(1.0), rep)
+    print(f"(the OS zeroes fresh pages for every new output array: touching a new {n_out * 8 / 1e6:.0f} MB array "
+          f"costs {t_zero * 1e3:.1f} ms here, which every row that allocates pays, the peers included)")
+    print()
+    print("targets (issue 2): ratio with a new output array / into a reused buffer")
+
+    def verdict(a: float, b: float, goal: float) -> str:
+        return "met" if a >= goal else ("met into a buffer only" if b >= goal else "NOT met")
+
+    print(f"  linear >= 5x numpy.interp:          {t_interp / t_lin:5.1f}x / {t_interp / t_lin_out:5.1f}x  "
+          f"{verdict(t_interp / t_lin, t_interp / t_lin_out, 5)}")
+    print(f"  cubic >= 10x CubicSpline (eval):    {t_cs_eval / t_cub:5.1f}x / {t_cs_eval / t_cub_out:5.1f}x  "
+          f"{verdict(t_cs_eval / t_cub, t_cs_eval / t_cub_out, 10)}")
+    sinc_ok = sb_wavegen <= -80
+    print(f"  sinc >= 3x resample_poly at 80 dB:  {t_poly / t_sinc:5.1f}x / {t_poly / t_sinc_out:5.1f}x  "
+          f"{verdict(t_poly / t_sinc, t_poly / t_sinc_out, 3) if sinc_ok else 'NOT met'} "
+          f"(stop band {sb_wavegen:.1f} dB)")
+    print(f"  fused linear->int16 >= 1 G/s:       {n_out / t_codes_alloc / 1e9:5.2f} / {n_out / t_codes / 1e9:5.2f}   "
+          f"{verdict(n_out / t_codes_alloc / 1e9, n_out / t_codes / 1e9, 1.0)}")
     print(f"  linear within 2x of a copy:         {t_lin_out / t_copy:5.1f}x the copy time  "
           f"{'met' if t_lin_out <= 2 * t_copy else 'NOT met'}")
     return 0

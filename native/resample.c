@@ -151,6 +151,40 @@ WG_INLINE void sinc_block8(const double *xs, double xc, const double *wt, int64_
     memcpy(y, &a0, sizeof a0);
     memcpy(y + 4, &a1, sizeof a1);
 }
+
+typedef double wg_v2d __attribute__((vector_size(16)));
+/* the same for B = 4 and B = 2 (the tails of runs such as the 10 outputs of a 10x up-sampling) */
+WG_INLINE void sinc_block4(const double *xs, double xc, const double *wt, int64_t L, const int T, const int nc,
+                           double *y)
+{
+    wg_v4d a = {0.0, 0.0, 0.0, 0.0};
+    for (int t = 0; t < T; ++t) {
+        const double dt = xs[t * nc] - xc;
+        const wg_v4d d = {dt, dt, dt, dt};
+        wg_v4d w;
+        memcpy(&w, wt + t * L, sizeof w);
+        a += w * d;
+    }
+    const wg_v4d c = {xc, xc, xc, xc};
+    a = c + a;
+    memcpy(y, &a, sizeof a);
+}
+
+WG_INLINE void sinc_block2(const double *xs, double xc, const double *wt, int64_t L, const int T, const int nc,
+                           double *y)
+{
+    wg_v2d a = {0.0, 0.0};
+    for (int t = 0; t < T; ++t) {
+        const double dt = xs[t * nc] - xc;
+        const wg_v2d d = {dt, dt};
+        wg_v2d w;
+        memcpy(&w, wt + t * L, sizeof w);
+        a += w * d;
+    }
+    const wg_v2d c = {xc, xc};
+    a = c + a;
+    memcpy(y, &a, sizeof a);
+}
 #endif
 
 /* One whole period of outputs, run by run (a run shares floor(u)), each run vectorised across its
@@ -182,11 +216,13 @@ WG_INLINE void run_period(const wg_plan *p, const double *xb, double *y, const i
             int64_t q = 0;
 #ifdef WG_HAVE_V4D
             for (; q + 8 <= R; q += 8) sinc_block8(xs, xc, wt + q0 + q, L, T, nc, yr + q);
+            for (; q + 4 <= R; q += 4) sinc_block4(xs, xc, wt + q0 + q, L, T, nc, yr + q);
+            for (; q + 2 <= R; q += 2) sinc_block2(xs, xc, wt + q0 + q, L, T, nc, yr + q);
 #else
             for (; q + 8 <= R; q += 8) sinc_block(xs, xc, wt + q0 + q, L, T, nc, yr + q, 8);
-#endif
             for (; q + 4 <= R; q += 4) sinc_block(xs, xc, wt + q0 + q, L, T, nc, yr + q, 4);
             for (; q + 2 <= R; q += 2) sinc_block(xs, xc, wt + q0 + q, L, T, nc, yr + q, 2);
+#endif
             for (; q < R; ++q) sinc_block(xs, xc, wt + q0 + q, L, T, nc, yr + q, 1);
         }
     }
