@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 
 import numpy as np
 import pytest
@@ -156,10 +155,9 @@ def test_keysight_16m_points_with_mem_option(ok: object) -> None:
             assert np.array_equal(emu.personality.ch[1].arbs["BIG"], codes)
 
 
-@pytest.mark.skipif(not os.environ.get("WAVEGEN_DEVICE_ADDRESS"), reason="real hardware: set WAVEGEN_DEVICE_ADDRESS")
-def test_real_keysight_round_trip(ok: object) -> None:  # pragma: no cover - opt-in, needs an instrument
-    address = os.environ["WAVEGEN_DEVICE_ADDRESS"]
-    backend = os.environ.get("WAVEGEN_VISA_BACKEND", "@py")
+def test_real_keysight_round_trip(ok: object, device_address: tuple[str, str]) -> None:  # pragma: no cover
+    # opt-in: pytest --device-address RESOURCE (tests/conftest.py)
+    address, backend = device_address
     with Keysight33500(address, backend=backend) as awg:
         v = 0.1 * np.sin(np.linspace(0, 2 * np.pi, 1000))
         assert awg.load(1, v, 1e5, clearance=ok, name="wgtest").verified

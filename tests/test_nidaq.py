@@ -243,16 +243,11 @@ def test_fake_enforces_nidaqmx_rules_through_the_real_api() -> None:
             assert e.value.error_type == DAQmxErrors.GEN_STOPPED_TO_PREVENT_REGEN_OF_OLD_SAMPLES
 
 
-@pytest.mark.skipif(
-    not __import__("os").environ.get("WAVEGEN_DAQ_DEVICE"),
-    reason="real NI-DAQmx hardware: set WAVEGEN_DAQ_DEVICE (needs a wire from ao0 to ai0)",
-)
-def test_real_daq_loopback(ok: object) -> None:  # pragma: no cover - opt-in, needs NI hardware
-    import os
-
+def test_real_daq_loopback(ok: object, daq_device: str) -> None:  # pragma: no cover - opt-in, NI hardware
+    # opt-in: pytest --daq-device Dev1 (tests/conftest.py)
     n = 1000
     v = 0.5 * np.sin(np.linspace(0, 2 * np.pi, n))
-    with NiDaq(os.environ["WAVEGEN_DAQ_DEVICE"]) as daq:
+    with NiDaq(daq_device) as daq:
         daq.load(0, v, 100e3, clearance=ok)
         daq.configure_capture(0, n)
         daq.start(clearance=ok)

@@ -14,7 +14,7 @@ same emulator in the same run, alternating so that machine noise hits all of the
 Each timing ends when the emulator has parsed the block and answered ``*OPC?``. The emulator checks
 every upload bit for bit. Target (REFERENCES.md): wavegen no slower than the raw transfer plus 10 %.
 
-Usage: ``python bench/transfer.py`` (16 M points, 7 rounds) or ``python bench/transfer.py --quick``
+Usage: ``python bench/upload.py`` (16 M points, 7 rounds) or ``python bench/upload.py --quick``
 (1 M points, 5 rounds, a few seconds).
 """
 
