@@ -272,6 +272,12 @@ class Bench:
     def channel_map(self) -> ChannelMap:
         return self.config.channel_map
 
+    @property
+    def world(self) -> Any:
+        """The running mock (:class:`wavegen.drivers.mock.bench.MockWorld`: ``.daq.played``, ``.emulators``,
+        ``.dut``), or ``None`` on a real bench or before :meth:`open`."""
+        return self._world
+
     def __repr__(self) -> str:
         ins = ", ".join(f"{n} ({i.driver})" for n, i in self.config.instruments.items())
         return (

@@ -1,0 +1,74 @@
+"""The simulated device under test: its physics, asserted."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from wavegen.drivers.mock.dut import DeviceUnderTest, EddyTerm, GradientChain, RfChain, default_dut
+from wavegen.errors import RangeError
+
+RATE = 1e6
+
+
+def test_gradient_chain_dc_gain_bandwidth_and_delay():
+    c = GradientChain(gain=0.98, delay_s=2e-6, bandwidth_hz=20e3, eddy=(), noise_rms_v=0.0)
+    h = c.response(np.array([0.0, 20e3]))
+    assert h[0] == pytest.approx(0.98)
+    assert abs(h[1]) == pytest.approx(0.98 / np.sqrt(2), rel=1e-9)  # -3 dB at the Butterworth cut-off
+    # a slow ramp comes out delayed by delay + the Butterworth group delay sqrt(2)/w0
+    x = np.zeros(4000)
+    x[100:2100] = np.linspace(0, 1, 2000)
+    x[2100:] = 1.0
+    y = c.apply(RATE, x)
+    lag = 2e-6 + np.sqrt(2) / (2 * np.pi * 20e3)
+    t = np.arange(4000) / RATE
+    expected = 0.98 * np.interp(t - lag, t, x)
+    assert np.max(np.abs(y[200:1900] - expected[200:1900])) < 1e-4
+
+
+def test_eddy_currents_step_response():
+    """A step loses sum(a_i) at first and recovers as 1 - a exp(-t/tau) (single term, no band limit)."""
+    a, tau = 0.05, 200e-6
+    c = GradientChain(delay_s=0.0, bandwidth_hz=50e3, eddy=(EddyTerm(a, tau),), noise_rms_v=0.0)
+    x = np.zeros(8000)
+    x[1000:] = 1.0
+    y = c.apply(RATE, x)
+    t = (np.arange(8000) - 1000) / RATE - np.sqrt(2) / (2 * np.pi * 50e3)  # minus the low-pass group delay
+    sel = (t > 100e-6) & (t < 3e-3)
+    assert np.allclose(y[sel], 1 - a * np.exp(-t[sel] / tau), atol=1.5e-4)
+    assert y[1000 + 150] < 1 - 0.5 * a * np.exp(-0.75)  # the undershoot is there
+    assert y[6000] == pytest.approx(1.0, abs=1e-4)
+
+
+def test_noise_is_seeded_and_deterministic():
+    x = np.sin(np.linspace(0, 20, 3000))
+    a = default_dut(7).gradient("gx", RATE, x)
+    b = default_dut(7).gradient("gx", RATE, x)
+    c = default_dut(8).gradient("gx", RATE, x)
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, c)
+    noise = np.std(a - c) / np.sqrt(2)
+    assert noise == pytest.approx(default_dut().gradients["gx"].noise_rms_v, rel=0.1)
+
+
+def test_rf_compression_and_am_pm():
+    rf = RfChain(gain=1.0, saturation_v=5.0, smoothness=2.0, am_pm_rad=0.05, am_pm_beta_per_v2=0.1,
+                 delay_s=0.0, noise_rms_v=0.0)
+    small, big = rf.am_am(np.array([0.01, 5.0]))
+    assert small == pytest.approx(0.01, rel=1e-6)        # linear at small amplitude
+    assert big == pytest.approx(5.0 / 2 ** 0.25)          # Rapp: 1/2^(1/2p) at saturation
+    assert np.all(np.diff(rf.am_am(np.linspace(0, 10, 50))) > 0)
+    assert rf.am_pm(np.array([3.0]))[0] == pytest.approx(0.05 * 9 / (1 + 0.9))
+    i, q = rf.apply(RATE, np.full(100, 3.0), np.zeros(100))
+    assert np.hypot(i, q)[50] == pytest.approx(rf.am_am(np.array([3.0]))[0], rel=1e-6)
+    assert np.arctan2(q, i)[50] == pytest.approx(rf.am_pm(np.array([3.0]))[0], rel=1e-6)
+
+
+def test_dut_validation():
+    with pytest.raises(RangeError, match="bandwidth_hz"):
+        GradientChain(bandwidth_hz=0.0)
+    with pytest.raises(RangeError, match="eddy amplitude"):
+        EddyTerm(0.7, 1e-3)
+    with pytest.raises(RangeError, match="no gradient chain 'gq'"):
+        DeviceUnderTest().gradient("gq", RATE, np.zeros(10))
