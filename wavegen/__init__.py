@@ -52,9 +52,13 @@ __all__ = [
     "DacRangeError",
     "SafetyError",
     "InstrumentError",
+    "Sequence",
+    "Bench",
 ]
 
-_LAZY = {"design", "safety", "sequence", "drivers", "pulseq", "cli"}
+_LAZY = {"design", "safety", "sequence", "drivers", "pulseq", "cli", "bench", "hil"}
+# classes from the larger sub-packages, importable from the top level without importing them eagerly
+_LAZY_ATTRS = {"Sequence": "wavegen.sequence", "Bench": "wavegen.bench"}
 
 
 def __getattr__(name: str) -> Any:
@@ -62,4 +66,8 @@ def __getattr__(name: str) -> Any:
         module = importlib.import_module(f"wavegen.{name}")
         globals()[name] = module
         return module
+    if name in _LAZY_ATTRS:
+        value = getattr(importlib.import_module(_LAZY_ATTRS[name]), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'wavegen' has no attribute {name!r}")
