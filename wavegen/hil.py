@@ -12,7 +12,7 @@ safety_physics.md section 4):
   given amplitude and slew.
 - :func:`estimate_girf`: ``H(f) = sum_k O_k I_k* / (sum_k |I_k|^2 + lambda)`` (least squares over
   records with Tikhonov regularisation; GIRF toolbox ``ComputeGirf``).
-- :func:`precompensate`: the regularised inverse ``X = D H* / (|H|^2 + lambda)`` inside a raised-cosine
+- :func:`precompensate`: the regularised inverse ``X = D H* / (|H|^2 + lambda(f))`` inside a raised-cosine
   band, the target itself outside it (Vannesjo et al., MRM 78:1607 (2017)).
 - :func:`ilc_update`: iterative learning control ``x_{k+1} = x_k + mu F^-1{W H*/(|H|^2+lambda) (D - Y_k)}``;
   :func:`run_loop` iterates measure -> update until a target NRMSE, checking every candidate for
@@ -389,13 +389,11 @@ def estimate_girf(
 def _inverse_filter(girf: Girf, f: np.ndarray, regularization: float, band_hz: float) -> np.ndarray:
     H = girf.at(f)
     h0 = abs(girf.response[0]) or 1.0
-    lam = regularization * h0 * h0
+    # frequency-shaped Tikhonov term: no bias at DC (gain and slow eddy currents are inverted exactly),
+    # growing as (f / f_6dB)^2 where |H| falls and the estimate is poorer
+    lam = regularization * h0 * h0 * (f / girf.bandwidth_hz()) ** 2
     inv = np.conj(H) / (np.abs(H) ** 2 + lam)
-    af = np.abs(f)
-    # raised-cosine band edge from 0.8 band to band
-    lo = 0.8 * band_hz
-    w = np.where(af <= lo, 1.0, np.where(af >= band_hz, 0.0, 0.5 + 0.5 * np.cos(np.pi * (af - lo) / (band_hz - lo))))
-    return w * inv
+    return _band_window(f, band_hz) * inv
 
 
 def precompensate(
@@ -403,7 +401,7 @@ def precompensate(
 ) -> np.ndarray:
     """Drive that makes the system described by ``girf`` play ``target`` (open loop).
 
-    ``X = W H* / (|H|^2 + lambda |H(0)|^2) D + (1 - W) D`` with ``W`` a raised-cosine band window
+    ``X = W H* / (|H|^2 + lambda |H(0)|^2 (f / f_6dB)^2) D + (1 - W) D`` with ``W`` a raised-cosine band window
     (1 below ``0.8 band_hz``, 0 above ``band_hz``); outside the band the target passes unchanged.
     Default band: 2x the GIRF's -6 dB frequency, at most 0.4x the rate. Re-check the result against the
     safety limits before playing it: inversion raises the peak slew (safety_physics.md 4.3).
@@ -415,9 +413,8 @@ def precompensate(
     nf = _nfft(2 * n)
     f = np.fft.rfftfreq(nf, 1.0 / rate)
     F = _inverse_filter(girf, f, regularization, band)
-    wband = np.abs(F) > 0
     D = np.fft.rfft(d, nf)
-    X = np.where(wband, F * D, 0) + D * (1 - _band_window(f, band))
+    X = F * D + D * (1 - _band_window(f, band))
     return np.fft.irfft(X, nf)[:n]
 
 

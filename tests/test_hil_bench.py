@@ -1,0 +1,108 @@
+"""Hardware in the loop on the mock bench: >= 10x NRMSE reduction within 5 iterations for a trapezoid
+train and a spiral readout; nothing unsafe is ever uploaded."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import wavegen as wg
+from wavegen import design
+from wavegen.bench import Bench, HilResult
+from wavegen.errors import ConfigError, SafetyError
+from wavegen.sequence import Sequence
+
+LIM = wg.SystemLimits.from_units(max_grad="40 mT/m", max_slew="150 T/m/s", max_b1="20 uT")
+RATE = 1e6
+
+
+def trapezoid_train(slew: float = 60.0, n: int = 6) -> Sequence:
+    """Alternating 20 mT/m trapezoids on all three axes (ramps at ``slew`` T/m/s), 100 us apart."""
+    ramp_lim = LIM.replace(max_slew_t_per_m_per_s=slew)
+    seq = Sequence(LIM)
+    for k in range(n):
+        g = design.trapezoid_for_amplitude(ramp_lim, 0.02 * (-1) ** k, 300e-6)
+        seq.add_block(gx=g, gy=g, gz=g)
+        seq.add_block(duration_s=100e-6)
+    return seq
+
+
+def spiral_readout() -> Sequence:
+    """A 6-turn Archimedean spiral to k = 200 /m, time-optimal at 20 mT/m and 60 T/m/s, ending at 0."""
+    design_lim = LIM.replace(max_slew_t_per_m_per_s=60.0, max_grad_t_per_m=0.02)
+    g = design.min_time_gradient(design.archimedean_spiral(200.0, 6, 2000), design_lim, g_end_t_per_m=0.0)
+    seq = Sequence(LIM)
+    seq.add_block(
+        gx=design.ArbitraryGradient(g[:, 0], LIM.grad_raster_s), gy=design.ArbitraryGradient(g[:, 1], LIM.grad_raster_s)
+    )
+    return seq
+
+
+def _uploaded_t_per_m(bench: Bench) -> list[np.ndarray]:
+    """Every gradient waveform the fake DAQ was asked to play, back in T/m (200 V per T/m)."""
+    return [np.stack([w[f"Dev1/ao{k}"] for k in range(3)]) / 200.0 for _, w in bench.world.daq.played]
+
+
+def _assert_all_safe(bench: Bench) -> None:
+    for g in _uploaded_t_per_m(bench):
+        assert np.max(np.abs(g)) <= LIM.max_grad_t_per_m * (1 + 1e-9)
+        assert np.max(np.abs(np.diff(g, axis=1))) * RATE <= LIM.max_slew_t_per_m_per_s * (1 + 1e-9)
+
+
+@pytest.mark.parametrize(
+    ("make", "channels"), [(trapezoid_train, ("gx", "gy", "gz")), (spiral_readout, ("gx", "gy"))]
+)
+def test_loop_cuts_nrmse_tenfold_within_five_iterations(make, channels):
+    seq = make()
+    with Bench.mock() as bench:
+        r = bench.hil(seq, channels=channels, target_nrmse=1e-4, max_iterations=5)
+        _assert_all_safe(bench)
+    assert isinstance(r, HilResult)
+    assert len(r.history) - 1 <= 5
+    for c in channels:
+        assert r.initial_nrmse[c] > 0.03  # the device really distorts (delay, band limit, eddy currents)
+        assert r.reduction[c] >= 10.0, (c, r.history)
+        assert r.final_nrmse[c] == pytest.approx(min(h[c] for h in r.history), rel=0.5)
+    assert r.girf[channels[0]].bandwidth_hz() > 20e3
+    assert "HilResult(" in repr(r) and "x)" in repr(r)
+
+
+def test_loop_never_uploads_an_unsafe_correction():
+    """A trapezoid train at the full 150 T/m/s: any correction of the band-limited response must slew
+    faster. With on_unsafe="stop" the loop raises the SafetyError; with "shrink" it keeps to safe steps.
+    Either way every waveform that reached the DAQ is within amplitude and slew."""
+    seq = trapezoid_train(slew=150.0, n=2)
+    with Bench.mock() as bench:
+        with pytest.raises(SafetyError) as info:
+            bench.hil(seq, channels=("gx",), on_unsafe="stop", target_nrmse=1e-4)
+        assert "slew" in str(info.value).lower() or info.value.quantity
+        n_before = len(bench.world.daq.played)
+        _assert_all_safe(bench)
+        r = bench.hil(seq, channels=("gx",), target_nrmse=1e-4, max_iterations=3)
+        assert len(bench.world.daq.played) > n_before
+        _assert_all_safe(bench)
+        assert r.final_nrmse["gx"] <= r.initial_nrmse["gx"]
+        assert "unsafe" in r.stopped or any(s < 1.0 for s in r.steps[1:])
+
+
+def test_loop_refuses_an_unsafe_sequence_before_playing_anything():
+    seq = Sequence(LIM)
+    seq.add_block(gx=design.trapezoid_for_amplitude(LIM.replace(max_slew_t_per_m_per_s=400.0), 0.02, 200e-6))
+    with Bench.mock() as bench:
+        with pytest.raises(SafetyError):
+            bench.hil(seq)
+        assert bench.world.daq.played == []
+
+
+def test_loop_configuration_errors():
+    with Bench.mock() as bench:
+        with pytest.raises(ConfigError, match="not a gradient channel"):
+            bench.hil(trapezoid_train(), channels=("rf_i",))
+        assert bench.world.daq.played == []
+
+
+def test_hil_plot(tmp_path):
+    with Bench.mock() as bench:
+        r = bench.hil(trapezoid_train(n=2), channels=("gx",), max_iterations=1)
+    r.plot(tmp_path / "hil.png")
+    assert (tmp_path / "hil.png").stat().st_size > 1000
