@@ -6,11 +6,11 @@ import logging
 
 import numpy as np
 import pytest
+from wavegen.drivers.mock.dut import DeviceUnderTest, GradientChain, RfChain
 
 import wavegen as wg
 from wavegen import design
 from wavegen.bench import Bench, Measurement, PlayResult
-from wavegen.drivers.mock.dut import DeviceUnderTest, GradientChain, RfChain
 from wavegen.errors import ConfigError, SafetyError
 from wavegen.sequence import Sequence
 
@@ -22,7 +22,7 @@ def _trap_seq(amp: float = 0.02, slew: float = 60.0, n: int = 2, axes=("gx",)) -
     seq = Sequence(LIM)
     for k in range(n):
         g = design.trapezoid_for_amplitude(slow, amp * (-1) ** k, 400e-6)
-        seq.add_block(**{a: g for a in axes})
+        seq.add_block(gx=g if "gx" in axes else None, gy=g if "gy" in axes else None, gz=g if "gz" in axes else None)
         seq.add_block(duration_s=100e-6)
     return seq
 

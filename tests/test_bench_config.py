@@ -50,7 +50,10 @@ def test_example_mock_file_is_the_builtin_mock():
         (lambda c: c["channels"].pop("rf_q"), r"channels\.rf_q is missing"),
         (lambda c: c["channels"].pop("gy"), r"capture\.gy: channels\.gy is missing"),
         (lambda c: c["channels"]["gx"].pop("channel"), r"channels\.gx\.channel: missing"),
-        (lambda c: c["channels"]["gx"].update(volts_per_unit="200 V/(T/n)"), r"channels\.gx\.volts_per_unit = '200 V/\(T/n\)'"),
+        (
+            lambda c: c["channels"]["gx"].update(volts_per_unit="200 V/(T/n)"),
+            r"channels\.gx\.volts_per_unit = '200 V/\(T/n\)'",
+        ),
         (lambda c: c["limits"].update(max_grad="40 mT/n"), r"limits: .*40 mT/n"),
         (lambda c: c["limits"].update(max_gard="40 mT/m"), r"limits: .*max_gard"),
         (lambda c: c["limits"].update(max_grad="60 mT/m"), r"limits\.max_grad = 60 mT/m needs 12 V on gx"),
@@ -60,7 +63,10 @@ def test_example_mock_file_is_the_builtin_mock():
         (lambda c: c["channels"]["gy"].update(channel=0), r"both use daq output 0"),
         (lambda c: c["bench"].update(mode="first-level"), r"bench\.mode = 'first-level'"),
         (lambda c: c["bench"].update(mock=False), r"resource = 'mock' needs \[bench\] mock = true"),
-        (lambda c: c["capture"]["gx"].update(instrument="awg"), r"capture\.gx\.instrument = 'awg': captures are read by a DAQ"),
+        (
+            lambda c: c["capture"]["gx"].update(instrument="awg"),
+            r"capture\.gx\.instrument = 'awg': captures are read by a DAQ",
+        ),
     ],
 )
 def test_config_errors_name_key_and_value(edit, match):
@@ -76,7 +82,8 @@ def test_amplifier_rating_below_slew_limit():
         "instrument": "daq", "channel": 0,
         "amplifier": {"a_per_v": 20.0, "t_per_m_per_a": 0.25e-3, "max_slew": "120 T/m/s"},
     }
-    with pytest.raises(ConfigError, match=r"limits\.max_slew = 150 T/m/s exceeds channels\.gx\.amplifier\.max_slew = 120"):
+    msg = r"limits\.max_slew = 150 T/m/s exceeds channels\.gx\.amplifier\.max_slew = 120"
+    with pytest.raises(ConfigError, match=msg):
         parse_config(c)
     c["channels"]["gx"]["amplifier"]["max_input"] = "5 V"  # 40 mT/m needs 8 V > 5 V amplifier input
     c["channels"]["gx"]["amplifier"]["max_slew"] = "200 T/m/s"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from wavegen.drivers.mock.dut import DeviceUnderTest, EddyTerm, GradientChain, RfChain, default_dut
+
 from wavegen.errors import RangeError
 
 RATE = 1e6

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from wavegen.drivers.mock.dut import EddyTerm, GradientChain
 
 from wavegen import hil
-from wavegen.drivers.mock.dut import EddyTerm, GradientChain
 from wavegen.errors import RangeError, SafetyError, ShapeError
 
 RATE = 1e6
@@ -120,4 +120,25 @@ def test_run_loop_shrinks_or_stops_on_unsafe_corrections():
     assert out.steps[0].step == 0.0 and all(s.step <= 1.0 for s in out.steps)
     assert max(out.steps[out.best_index].nrmse.values()) <= max(out.steps[0].nrmse.values())
     with pytest.raises(RangeError, match="on_unsafe"):
+        hil.run_loop({"gx": d}, {"gx": g}, measure, check, on_unsafe="limit")
+    with pytest.raises(RangeError, match="needs a clip function"):
         hil.run_loop({"gx": d}, {"gx": g}, measure, check, on_unsafe="clip")
+    played.clear()
+
+    def clip(drive):
+        return {"gx": hil.slew_limit(drive["gx"], 149.0, 0.04, RATE)}
+
+    out = hil.run_loop({"gx": d}, {"gx": g}, measure, check, on_unsafe="clip", clip=clip, max_iterations=2)
+    for x in played:
+        assert np.max(np.abs(np.diff(x))) * RATE <= 150.0 * (1 + 1e-9)
+    assert out.steps[-1].nrmse["gx"] < out.steps[0].nrmse["gx"] / 3
+
+
+def test_slew_limit():
+    x = np.zeros(200)
+    x[50:150] = 1.0
+    y = hil.slew_limit(x, 0.1 * RATE, 0.8, RATE)
+    assert np.max(np.abs(np.diff(y))) <= 0.1 + 1e-12 and np.max(np.abs(y)) <= 0.8 + 1e-12
+    assert np.allclose(y[:40], 0) and np.allclose(y[70:130], 0.8)
+    smooth = 0.5 * np.sin(np.linspace(0, 2 * np.pi, 200))
+    assert np.allclose(hil.slew_limit(smooth, 1e3 * RATE, 1.0, RATE), smooth)  # within limits: unchanged

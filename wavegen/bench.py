@@ -391,7 +391,8 @@ class Bench:
 
     def _clear(self, program: Program, override: Any = None) -> Any:
         """Check exactly what will play; a Clearance or SafetyError (the override is explicit)."""
-        from wavegen.safety import clear, override as _override
+        from wavegen.safety import clear
+        from wavegen.safety import override as _override
 
         wf = self._waveforms(program)
         self._check_amplifiers(program)
@@ -517,7 +518,8 @@ class Bench:
                     for o in outs:
                         lw = drv.load(
                             o.channel, volts[o.name], rate, clearance=clearance,
-                            name=f"wg{o.name.replace('_', '')}", full_scale_v=o.range_v if o.kind != "digital" else None,
+                            name=f"wg{o.name.replace('_', '')}",
+                            full_scale_v=o.range_v if o.kind != "digital" else None,
                         )
                         verified[o.name] = bool(lw.verified)
                 self._stage(progress, "upload", k + 1, total)
@@ -538,10 +540,10 @@ class Bench:
             for inst in daqs:
                 drv = self._drivers[inst]
                 caps = [c for c in cm.captures.values() if c.instrument == inst]
-                data = drv.read() if capture and caps else None
+                got: np.ndarray | None = drv.read() if capture and caps else None
                 drv.wait()
-                if data is not None:
-                    for row, c in zip(data, caps, strict=True):
+                if got is not None:
+                    for row, c in zip(got, caps, strict=True):
                         captured[c.name] = cm.from_volts(c.name, row)
             for inst in awgs:
                 self._drivers[inst].outputs_off()
@@ -649,7 +651,7 @@ class Bench:
         target_nrmse: float = 0.01,
         max_iterations: int = 5,
         progress: Progress = None,
-        on_unsafe: str = "shrink",
+        on_unsafe: str = "clip",
         girf: dict[str, _hil.Girf] | None = None,
         regularization: float = 1e-2,
         band_hz: float | None = None,
@@ -657,9 +659,12 @@ class Bench:
         """Hardware in the loop: estimate the GIRF, then iterate measure -> ILC update until every
         channel's NRMSE <= ``target_nrmse`` or ``max_iterations`` corrections.
 
-        Every drive is cleared by the safety interlock before it plays (the uncorrected one included);
-        ``on_unsafe="shrink"`` halves an unsafe correction step until it passes (stopping below 1/16),
-        ``"stop"`` raises the :class:`SafetyError`. Channels not in ``channels`` (RF, ADC) play as rendered.
+        Every drive is cleared by the safety interlock before it plays (the uncorrected one included).
+        An unsafe correction: ``on_unsafe="clip"`` (default) passes it through a slew and amplitude
+        limiter (:func:`wavegen.hil.slew_limit`, 0.5 % inside the limits) and checks it again, then
+        halves the step if it still fails (PNS, say); ``"shrink"`` only halves the step (stopping below
+        1/16); ``"stop"`` raises the :class:`SafetyError`. Channels not in ``channels`` (RF, ADC) play as
+        rendered.
         """
         chans = self._hil_channels(channels)
         self.check(seq).raise_if_unsafe()
@@ -679,9 +684,17 @@ class Bench:
             _, cap = self._run(program.with_drive(drive), override=None, progress=None, capture=True)
             return {c: cap[c] for c in chans}
 
+        max_slew = 0.995 * self.limits.max_slew_t_per_m_per_s
+        amp = {c: 0.995 * min(self.limits.max_grad_t_per_m, self.channel_map.output(c).max_value) for c in chans}
+        for c in chans:
+            max_slew = min(max_slew, 0.995 * self.config.amp_max_slew.get(c, math.inf))
+
+        def clip(drive: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+            return {c: _hil.slew_limit(x, max_slew, amp[c], rate) for c, x in drive.items()}
+
         out = _hil.run_loop(
             targets, girf, measure, _safety_only(check), target_nrmse=target_nrmse, max_iterations=max_iterations,
-            on_unsafe=on_unsafe, regularization=regularization, band_hz=band_hz, progress=progress,
+            on_unsafe=on_unsafe, clip=clip, regularization=regularization, band_hz=band_hz, progress=progress,
         )
         hist = [s.nrmse for s in out.steps]
         init = dict(hist[0])

@@ -225,7 +225,8 @@ def _output(name: str, d: dict[str, Any], instruments: dict[str, InstrumentConfi
     ic = instruments[str(inst)]
     ch = _int(d, "channel", where)
     if ch < (0 if ic.is_daq else 1):
-        raise ConfigError(f"{where}.channel = {ch}: {'DAQ ao numbers start at 0' if ic.is_daq else 'AWG outputs start at 1'}")
+        first = "DAQ ao numbers start at 0" if ic.is_daq else "AWG outputs start at 1"
+        raise ConfigError(f"{where}.channel = {ch}: {first}")
     kind = kind_of(name)
     max_slew = math.inf
     if kind == "digital":

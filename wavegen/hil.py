@@ -49,6 +49,7 @@ __all__ = [
     "precompensate",
     "ilc_update",
     "run_loop",
+    "slew_limit",
 ]
 
 logger = logging.getLogger(__name__)
@@ -452,6 +453,32 @@ def ilc_update(
     return x + gain * step
 
 
+def slew_limit(x: Any, max_slew: float, max_amplitude: float, rate_hz: float) -> np.ndarray:
+    """The drive nearest ``x`` that a slew- and amplitude-limited amplifier would accept.
+
+    Amplitude clipped to ``+-max_amplitude``, then a slew-rate limiter run forwards and backwards
+    (each step at most ``max_slew / rate_hz``), the two averaged: both constraints are convex, so the
+    average satisfies them too, and the forward lag and backward lead cancel to first order.
+    """
+    a = _as_1d(x, "x").astype(np.float64)
+    step = float(max_slew) / _rate(rate_hz)
+    if not (step > 0 and max_amplitude > 0):
+        raise RangeError(f"max_slew = {max_slew!r} and max_amplitude = {max_amplitude!r} must be > 0")
+    a = np.clip(a, -max_amplitude, max_amplitude)
+
+    def run(v: list[float]) -> list[float]:
+        out = [0.0] * len(v)
+        prev = 0.0  # the amplifier starts at rest
+        for i, t in enumerate(v):
+            prev = prev + min(step, max(-step, t - prev))
+            out[i] = prev
+        return out
+
+    fwd = np.array(run(a.tolist()))
+    bwd = np.array(run(a[::-1].tolist()))[::-1]
+    return 0.5 * (fwd + bwd)
+
+
 # -- the loop -----------------------------------------------------------------------------------
 
 
@@ -484,6 +511,7 @@ def run_loop(
     target_nrmse: float = 0.01,
     max_iterations: int = 5,
     on_unsafe: str = "shrink",
+    clip: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]] | None = None,
     min_step: float = 1.0 / 16,
     regularization: float = 1e-2,
     band_hz: float | None = None,
@@ -505,11 +533,17 @@ def run_loop(
     target_nrmse, max_iterations
         Stop when reached / after this many corrections (plays = corrections + 1).
     on_unsafe
+        ``"clip"``: pass an unsafe candidate through ``clip`` (e.g. :func:`slew_limit`: the closest
+        drive within slew and amplitude) and check again, halving the step if it still fails;
         ``"shrink"``: halve the update step until the candidate passes (stop when it falls below
         ``min_step``, keeping the best safe drive); ``"stop"``: raise the SafetyError at once.
+    clip
+        Required for ``on_unsafe="clip"``.
     """
-    if on_unsafe not in ("shrink", "stop"):
-        raise RangeError(f"on_unsafe must be 'shrink' or 'stop', got {on_unsafe!r}")
+    if on_unsafe not in ("clip", "shrink", "stop"):
+        raise RangeError(f"on_unsafe must be 'clip', 'shrink' or 'stop', got {on_unsafe!r}")
+    if on_unsafe == "clip" and clip is None:
+        raise RangeError("on_unsafe='clip' needs a clip function (e.g. wavegen.hil.slew_limit per channel)")
     if isinstance(max_iterations, bool) or not isinstance(max_iterations, int) or max_iterations < 0:
         raise RangeError(f"max_iterations = {max_iterations!r} must be an integer >= 0")
     chans = list(targets)
@@ -534,14 +568,22 @@ def run_loop(
             out.stopped = f"target NRMSE {target_nrmse:g} reached"
             break
         full = {
-            c: ilc_update(drive[c], targets[c], y[c], girfs[c], regularization=regularization, band_hz=band_hz) - drive[c]
+            c: ilc_update(drive[c], targets[c], y[c], girfs[c], regularization=regularization, band_hz=band_hz)
+            - drive[c]
             for c in chans
         }
         step = 1.0
         while True:
             cand = {c: drive[c] + step * full[c] for c in chans}
             try:
-                check(cand)
+                try:
+                    check(cand)
+                except SafetyError as exc:
+                    if on_unsafe != "clip" or clip is None:
+                        raise
+                    logger.info("HIL iteration %d: correction unsafe (%s); clipped to the limits", it, exc)
+                    cand = clip(cand)
+                    check(cand)
                 break
             except SafetyError as exc:
                 if on_unsafe == "stop":

@@ -78,7 +78,7 @@ class MockWorld:
         """Start everything; returns ``{instrument name: resource string}`` for the mocked instruments."""
         resources: dict[str, str] = {}
         try:
-            devices = []
+            devices: list[FakeDevice] = []
             for name, ic in self.config.instruments.items():
                 if ic.resource != "mock":
                     continue

@@ -26,6 +26,7 @@ same calls give the same bits.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -108,7 +109,12 @@ class GradientChain:
 
 
 def _lti(
-    response: object, settle_s: float, rate_hz: float, x: np.ndarray, noise: float, rng: np.random.Generator | None
+    response: Callable[[np.ndarray], np.ndarray],
+    settle_s: float,
+    rate_hz: float,
+    x: np.ndarray,
+    noise: float,
+    rng: np.random.Generator | None,
 ) -> np.ndarray:
     v = np.asarray(x)
     if v.ndim != 1 or v.size == 0:
@@ -119,10 +125,10 @@ def _lti(
     nfft = 1 << int(math.ceil(math.log2(n + pad)))
     if np.iscomplexobj(v):
         f = np.fft.fftfreq(nfft, 1.0 / rate)
-        y = np.fft.ifft(np.fft.fft(v, nfft) * response(f))[:n]  # type: ignore[operator]
+        y: np.ndarray = np.fft.ifft(np.fft.fft(v, nfft) * response(f))[:n]
     else:
         f = np.fft.rfftfreq(nfft, 1.0 / rate)
-        y = np.fft.irfft(np.fft.rfft(v.astype(np.float64), nfft) * response(f), nfft)[:n]  # type: ignore[operator]
+        y = np.fft.irfft(np.fft.rfft(v.astype(np.float64), nfft) * response(f), nfft)[:n]
     if noise > 0 and rng is not None:
         if np.iscomplexobj(y):
             y = y + noise * (rng.standard_normal(n) + 1j * rng.standard_normal(n))
