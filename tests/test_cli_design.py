@@ -65,8 +65,9 @@ def test_sinc_with_slice_flips_and_refocuses(tmp_path, capsys):
     assert gz.max() == pytest.approx((4 / 3e-3) / (GAMMA * 5e-3), rel=1e-9)
     # the rephaser cancels the area after the pulse centre: net gz area = area before the centre
     t = (np.arange(gz.size) + 0.5) * wf.grad_raster_s
-    centre = seq.block(0).rf.delay_ns * 1e-9 + 1.5e-3
-    assert seq.block(0).rf.delay_ns > 0
+    rf_event = seq.block(0).rf
+    assert rf_event is not None and rf_event.delay_ns > 0  # the pulse waits for the ramp
+    centre = rf_event.delay_ns * 1e-9 + 1.5e-3
     before = np.sum(gz[t < centre]) * wf.grad_raster_s
     assert np.sum(gz) * wf.grad_raster_s == pytest.approx(before, abs=gz.max() * wf.grad_raster_s)
 
@@ -90,7 +91,7 @@ def test_gre_covers_k_space_line_by_line(tmp_path, capsys):
     seq = pulseq.read(out)
     assert seq.duration_s == pytest.approx(16 * 8e-3, rel=1e-12)
     adcs = [b for b in seq if b.adc is not None]
-    assert len(adcs) == 16 and all(b.adc.num_samples == 16 for b in adcs)
+    assert len(adcs) == 16 and all(b.adc is not None and b.adc.num_samples == 16 for b in adcs)
     # ky at each readout: phase-encode areas step by 1/FOV from -N/2/FOV
     wf = seq.to_waveforms(include_rf=False)
     ky = np.cumsum(wf.grad_t_per_m[:, 1]) * wf.grad_raster_s * seq.gamma_hz_per_t

@@ -367,26 +367,30 @@ def _hz(rate: float) -> str:
 
 
 def cmd_play(args: argparse.Namespace, progress: Progress) -> int:
-    from wavegen import safety
-
-    seq = read_sequence(args.file)
     if (args.override is None) != (args.operator is None):
         raise RangeError("--override REASON and --operator NAME go together")
+    if args.override is not None and not (args.override.strip() and args.operator.strip()):
+        raise RangeError("--override needs a reason and --operator a name (both non-empty)")
+    seq = read_sequence(args.file)
+    override = None if args.override is None else {"reason": args.override, "operator": args.operator}
     with open_bench(args) as bench:
-        clearance = None
-        if args.override is not None:
-            clearance = safety.override(seq, reason=args.override, operator=args.operator, limits=bench.limits,
-                                        mode=bench.mode)
-        result = bench.play(seq, override=clearance, progress=progress)
-        _out(repr(result))
+        result = bench.play(seq, override=override, progress=progress)
+    _out(f"{args.file}: {seq!r}")
+    _out(f"played: {result!r}")
     return 0
 
 
 def _channel_table(per_channel: dict[str, Any]) -> list[str]:
-    lines = [f"  {'channel':<8} {'NRMSE':>9} {'peak error':>11} {'delay':>10} {'gain':>8}"]
+    """NRMSE (as captured and after removing delay and gain), peak error, delay, gain per channel."""
+    lines = [f"  {'channel':<8} {'NRMSE':>9} {'aligned':>9} {'peak error':>15} {'delay':>11} {'gain':>8}"]
     for name, c in per_channel.items():
-        lines.append(f"  {name:<8} {metric(c, 'nrmse') * 100:8.3f}% {metric(c, 'peak_error') * 100:10.3f}% "
-                     f"{metric(c, 'delay_s') * 1e6:7.3f} us {metric(c, 'gain'):8.4f}")
+        unit = c.get("unit", "") if isinstance(c, dict) else getattr(c, "unit", "")
+        scale, u = (1e3, "mT/m") if unit == "T/m" else (1e6, "uT") if unit == "T" else (1.0, unit)
+        aligned = (f"{metric(c, 'nrmse_aligned') * 100:8.3f}%"
+                   if (isinstance(c, dict) and "nrmse_aligned" in c) or hasattr(c, "nrmse_aligned") else f"{'-':>9}")
+        lines.append(f"  {name:<8} {metric(c, 'nrmse') * 100:8.3f}% {aligned} "
+                     f"{metric(c, 'peak_error') * scale:10.4f} {u:<4} {metric(c, 'delay_s') * 1e6:8.3f} us "
+                     f"{metric(c, 'gain'):8.4f}")
     return lines
 
 
@@ -437,8 +441,8 @@ def cmd_hil(args: argparse.Namespace, progress: Progress) -> int:
     target = parse_fraction(args.target, "--target")
     if not 1 <= args.iterations <= 50:
         raise RangeError(f"--iterations = {args.iterations} must be between 1 and 50")
-    if args.out is not None and args.out.suffix.lower() not in (".seq", ".npz"):
-        raise UnitError(f"-o/--out: {args.out} must end in .seq or .npz")
+    if args.out is not None and args.out.suffix.lower() != ".npz":
+        raise UnitError(f"-o/--out: {args.out} must end in .npz")
     seq = read_sequence(args.file)
     with open_bench(args) as bench:
         h = bench.hil(seq, channels=channels, target_nrmse=target, max_iterations=args.iterations,
@@ -446,8 +450,8 @@ def cmd_hil(args: argparse.Namespace, progress: Progress) -> int:
     _out(repr(h))
     _out(hil_table(h))
     if args.out is not None:
-        _write_corrected(h.corrected, args.out)
-        _out(f"corrected: {args.out}")
+        _write_hil(h, args.out)
+        _out(f"corrected drive: {args.out}")
     if args.plot is not None:
         _save_figure(_figure(h.plot()), args.plot)
         _out(f"plot: {args.plot}")
@@ -464,18 +468,15 @@ def hil_table(h: Any) -> str:
     return "\n".join(lines)
 
 
-def _write_corrected(corrected: Any, out: Path) -> None:
-    from wavegen.sequence import Sequence
-
-    if isinstance(corrected, Sequence):
-        _write_seq_or_npz(corrected, out)
-        return
-    if out.suffix.lower() != ".npz":
-        raise UnitError(f"-o/--out: the corrected result is a set of waveforms; write it to a .npz, not {out}")
-    arrays: dict[str, Any] = {}
-    items = corrected.items() if isinstance(corrected, dict) else vars(corrected).items()
-    for k, v in items:
-        arrays[str(k)] = np.asarray(v)
+def _write_hil(h: Any, out: Path) -> None:
+    """The loop's result as .npz: ``corrected_<ch>`` (the drive to play), ``target_<ch>``, ``measured_<ch>``
+    (T/m or T on the capture grid), ``rate_hz``, ``t0_s`` and ``nrmse_history`` (iterations x channels)."""
+    names = list(h.initial_nrmse)
+    arrays: dict[str, Any] = {"rate_hz": float(h.rate_hz), "t0_s": float(h.t0_s), "channels": np.array(names),
+                              "nrmse_history": np.array([[row[n] for n in names] for row in h.history])}
+    for prefix, table in (("corrected", h.corrected), ("target", h.target), ("measured", h.measured)):
+        for k, v in table.items():
+            arrays[f"{prefix}_{k}"] = np.asarray(v)
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savez(out, **arrays)
 

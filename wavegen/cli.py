@@ -10,7 +10,7 @@ Commands (``wavegen COMMAND --help`` for each)::
     wavegen play FILE.seq           check, render, upload, verify, arm, trigger on the bench
     wavegen measure FILE.seq        play, capture, align, compare (NRMSE, peak error, delay, gain)
     wavegen hil FILE.seq            hardware in the loop: estimate the system response, pre-compensate,
-                                    iterate to an error target; writes the corrected sequence
+                                    iterate to an error target; writes the corrected drive
     wavegen instruments             list and identify the bench's instruments
     wavegen demo                    all of it on the built-in mock bench; a report with plots
     wavegen info                    version, backends, optional packages
@@ -129,6 +129,14 @@ class ProgressBar:
             self._stage = None
         self.stream.flush()
 
+    def break_line(self) -> None:
+        """End the bar's line so that another message starts on its own; the stage redraws below it."""
+        if self._open:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._open = False
+            self._t_last = 0.0
+
     def close(self) -> None:
         """End an unfinished bar line (after an error or an interrupted stage)."""
         if self._open:
@@ -245,9 +253,9 @@ def _build_parser() -> argparse.ArgumentParser:
         if name in ("measure", "hil"):
             b.add_argument("--plot", type=Path, metavar="PNG", default=None, help="write a plot")
             b.add_argument("-o", "--out", type=Path, default=None,
-                           metavar="OUT.npz" if name == "measure" else "OUT.seq",
-                           help="write the captured waveforms (.npz)" if name == "measure"
-                           else "write the corrected sequence (.seq) or waveforms (.npz)")
+                           metavar="OUT.npz",
+                           help="write the reference and captured waveforms (.npz)" if name == "measure"
+                           else "write the corrected drive, the target and the measured waveforms (.npz)")
         if name == "hil":
             b.add_argument("--channels", default="gx,gy,gz", help="channels to correct (comma-separated)")
             b.add_argument("--target", default="1%", help='NRMSE target, e.g. "1%%" or 0.01 (default 1%%)')
@@ -270,10 +278,15 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 class _StderrHandler(logging.Handler):
-    """Writes to whatever ``sys.stderr`` is at the time of the message (tests and notebooks swap it)."""
+    """Writes to whatever ``sys.stderr`` is at the time of the message (tests and notebooks swap it), on a
+    line of its own when a progress bar is being drawn."""
+
+    bar: ProgressBar | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
+            if self.bar is not None:
+                self.bar.break_line()
             sys.stderr.write(self.format(record) + "\n")
         except Exception:  # noqa: BLE001 - logging must never raise
             self.handleError(record)
@@ -299,15 +312,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse: --help/--version (0) or a usage error (2, message printed)
         return int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_USAGE
     logger, log_handler, old_level = _setup_logging(args.verbose, args.quiet)
+    bar = ProgressBar(sys.stderr, enabled=args.progress)
+    log_handler.bar = bar  # type: ignore[attr-defined]
     try:
-        return _dispatch(args)
+        return _dispatch(args, bar)
     finally:
         logger.removeHandler(log_handler)
         logger.setLevel(old_level)
 
 
-def _dispatch(args: argparse.Namespace) -> int:
-    bar = ProgressBar(sys.stderr, enabled=args.progress)
+def _dispatch(args: argparse.Namespace, bar: ProgressBar) -> int:
     from wavegen import _cli_commands as cmds
 
     handler = getattr(cmds, f"cmd_{args.command}")
