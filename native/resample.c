@@ -43,29 +43,18 @@ WG_INLINE void keys_weights(double f, double *w)
     w[3] = (0.5 * f - 0.5) * f * f;
 }
 
-WG_INLINE double table_lookup(const wg_plan *p, double d)
+/* The sinc weights of all taps for a fractional position f, interpolated linearly between the two
+ * nearest of the table's phases (rows of ntaps weights, phase-major, each row summing to one).  Both
+ * rows are contiguous, so this is a short vectorisable loop whatever the position. */
+WG_INLINE void sinc_weights(const wg_plan *p, double f, double *w)
 {
-    /* the last entry sits exactly on the half width; at and beyond it the kernel is 0 */
-    double a = fabs(d) * p->table_density;
+    const int T = p->ntaps;
+    const double a = f * p->table_density;   /* table_density: phases per source sample */
     int64_t k = (int64_t)a;
-    if (k + 1 >= p->table_len) return 0.0;
-    double t0 = p->table[k];
-    return t0 + (a - (double)k) * (p->table[k + 1] - t0);
-}
-
-static void sinc_weights(const wg_plan *p, double f, double *w)
-{
-    const int T = p->ntaps, left = p->left;
-    double sum = 0.0;
-    for (int t = 0; t < T; ++t) {
-        w[t] = table_lookup(p, (double)(t - left) - f);
-        sum += w[t];
-    }
-    /* normalise so the weights sum to 1: a constant input stays exactly constant (see eval) */
-    if (sum != 0.0) {
-        double inv = 1.0 / sum;
-        for (int t = 0; t < T; ++t) w[t] *= inv;
-    }
+    if (k > p->table_len - 2) k = p->table_len - 2;  /* f < 1, so only rounding can get here */
+    const double fr = a - (double)k;
+    const double *r0 = p->table + k * T, *r1 = r0 + T;
+    for (int t = 0; t < T; ++t) w[t] = r0[t] + fr * (r1[t] - r0[t]);
 }
 
 void wg_weights(const wg_plan *p, int64_t r, double *w)

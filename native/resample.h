@@ -35,10 +35,11 @@ typedef struct {
     int64_t den;           /* 1 <= den < 2^62 */
     int64_t step_i;        /* whole source samples per output */
     int64_t step_r;        /* 0 <= step_r < den */
-    /* sinc only: the kernel h(d), d in source samples, tabulated on [0, table_len - 1] / density */
+    /* sinc only: the weights of the ntaps taps at table_len phases j / table_density, j = 0 .. P
+     * (phase-major rows of ntaps doubles, each row normalised to sum to one) */
     const double *table;
-    int64_t table_len;
-    double table_density;  /* entries per source sample */
+    int64_t table_len;     /* P + 1 rows */
+    double table_density;  /* P: phases per source sample */
     /* periodic schedule (0 = none): the fractional positions repeat every `period` outputs */
     int64_t period;
     const int64_t *sched_di;  /* i_j - i_0, j in [0, period) */

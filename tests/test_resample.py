@@ -11,7 +11,7 @@ import pytest
 
 import wavegen
 from wavegen.resample import Resampler, resample, resample_channels
-from wavegen.resample_reference import reference_render, sinc_design, sinc_kernel
+from wavegen.resample_reference import kernel_response_db, reference_render, sinc_design, sinc_kernel
 
 # the module (the package attribute `wavegen.resample` is the function of the same name)
 resample_mod = importlib.import_module("wavegen.resample")
@@ -142,14 +142,14 @@ def _tone_components(u, y, freqs):
     return np.hypot(c[0::2], c[1::2])
 
 
-@pytest.mark.parametrize("atten_db", [60.0, 80.0, 100.0])
+@pytest.mark.parametrize("atten_db", [40.0, 60.0, 80.0, 100.0, 120.0])
 def test_sinc_meets_its_stop_band_on_a_tone_sweep_when_upsampling(atten_db):
     # tones across the pass band, up-sampled 8x: every image (at k -+ f) is attenuated by atten_db,
     # and the tone itself comes through with its amplitude (pass-band ripple of the same order)
     passband, up, n = 0.8, 8, 2000
     r = Resampler(1.0, up, method="sinc", atten_db=atten_db, passband=passband)
     delta = 10 ** (-atten_db / 20)
-    for f in np.linspace(0.01, passband * 0.5, 13):  # cycles per source sample; Nyquist is 0.5
+    for f in np.linspace(0.005, passband * 0.5, 25):  # cycles per source sample; Nyquist is 0.5
         y = r.render(np.cos(2 * np.pi * f * np.arange(n) + 0.3))
         u = np.arange(y.size) / up
         mid = (u > 100) & (u < n - 100)
@@ -174,6 +174,14 @@ def test_sinc_rejects_aliases_when_downsampling(atten_db):
     y = r.render(np.cos(2 * np.pi * f_pass * np.arange(n)))
     u = 4.0 * np.arange(y.size)
     np.testing.assert_allclose(y[200:-200], np.cos(2 * np.pi * f_pass * u[200:-200]), atol=2 * delta)
+
+
+@pytest.mark.parametrize("atten_db", [20.0, 50.0, 80.0, 140.0])
+@pytest.mark.parametrize("cutoff", [1.0, 0.3])
+def test_sinc_design_meets_its_spec_on_the_kernel_spectrum(atten_db, cutoff):
+    d = sinc_design(atten_db, 0.8, cutoff)
+    stop_db, pass_db = kernel_response_db(d, 0.8)
+    assert stop_db <= -atten_db and pass_db <= -atten_db
 
 
 def test_sinc_table_matches_the_kernel():

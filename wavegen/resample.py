@@ -66,7 +66,7 @@ BACKEND = _backend.BACKEND
 
 _MAX_DEN = 1 << 62  # the kernel's exact integer state must not overflow int64
 _INT64_MAX = (1 << 63) - 1
-_TABLE_PER_ZERO_CROSSING = 4096  # sinc table resolution: interpolation error ~1e-8 (< -150 dB)
+_TABLE_PER_ZERO_CROSSING = 4096  # sinc table phases per zero crossing: interpolation error ~1e-8
 _MAX_PERIOD = 65536  # longest periodic schedule kept in memory
 _MIN_PERIOD = 256  # shorter periods are repeated up to this length ...
 _L1_WEIGHTS = 2048  # ... unless their weights would no longer fit in 16 KiB
@@ -440,11 +440,11 @@ class Resampler:
         plan.step_i = step_i
         plan.step_r = step_r
         if self._design is not None:
-            table, density = self._sinc_table(self._design)
+            table, phases = self._sinc_table(self._design, self._ntaps, self._left)
             self._keep.append(table)
             plan.table = ffi.from_buffer("double[]", table)
-            plan.table_len = table.size
-            plan.table_density = density
+            plan.table_len = table.size // self._ntaps
+            plan.table_density = phases
         if self._period:
             di = np.empty(self._period, dtype=np.int64)
             rr = np.empty(self._period, dtype=np.int64)
@@ -471,21 +471,18 @@ class Resampler:
         return plan
 
     @staticmethod
-    def _sinc_table(design: SincDesign) -> tuple[NDArray[np.float64], float]:
-        """The kernel on [0, half_width] at about 4096 points per zero crossing; returns (table, density).
-
-        The density is chosen so that the last entry falls exactly on the half width and holds the
-        kernel's value there (the truncated window is not zero at its edge); beyond it the kernel is 0.
-        """
+    def _sinc_table(design: SincDesign, ntaps: int, left: int) -> tuple[NDArray[np.float64], float]:
+        """The weights of every tap at P + 1 phases per source sample (about 4096 phases per zero crossing
+        of the kernel), phase-major, each row normalised to sum to one; returns (table, P)."""
         from wavegen.resample_reference import sinc_kernel
 
-        n_intervals = int(math.ceil(_TABLE_PER_ZERO_CROSSING * design.cutoff * design.half_width))
-        density = n_intervals / design.half_width
-        d = np.arange(n_intervals + 1) / density
+        phases = max(16, int(math.ceil(_TABLE_PER_ZERO_CROSSING * design.cutoff)))
+        f = np.arange(phases + 1) / phases
+        d = (np.arange(ntaps)[None, :] - left) - f[:, None]
         table = sinc_kernel(design, d)
-        c = design.cutoff
-        table[-1] = c * np.sinc(c * design.half_width) / np.i0(design.beta)  # the limit from inside
-        return np.ascontiguousarray(table), density
+        sums = table.sum(axis=1, keepdims=True)
+        table = table / np.where(sums != 0.0, sums, 1.0)
+        return np.ascontiguousarray(table.ravel()), float(phases)
 
     # -- exact positions ----------------------------------------------------------------------------
 
