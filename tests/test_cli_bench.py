@@ -73,6 +73,7 @@ def test_play_checks_renders_uploads_and_verifies(capsys, spiral_file, benches):
     assert float(played.group(1)) > seq.duration_s * 1e3  # the sequence plus the bench's lead and tail
     assert len(benches[0].cleared) == 1  # exactly one clearance issued and played
     assert "upload" in err and "100.0%" in err  # progress bars on request
+    assert "wavegen: WARNING" in err and not re.search(r"[^\n]wavegen: WARNING", err)  # logs on their own lines
 
 
 def test_play_refuses_an_unsafe_sequence_before_any_upload(capsys, tmp_path, benches):
@@ -208,7 +209,7 @@ def test_demo_runs_end_to_end_and_reports_the_nrmse_reduction(capsys, tmp_path):
     assert line, report
     reductions = [float(x) for x in line.groups()]
     assert min(reductions) >= 10.0  # issue 8: the loop cuts the NRMSE at least 10x within 5 iterations
-    table = dict(re.findall(r"^  (g[xyz]) +([\d.]+)% +[\d.]+% +[\d.]+x$", report, re.M))
+    table = dict(re.findall(r"^    (g[xyz]) +([\d.]+)% +[\d.]+% +[\d.]+x$", report, re.M))
     assert set(table) == {"gx", "gy", "gz"} and all(float(v) > 1.0 for v in table.values())  # before: > 1 %
     for name in ("waveforms.png", "safety.png", "measurement.png", "hil.png"):
         assert (tmp_path / "demo" / name).stat().st_size > 5000

@@ -23,7 +23,7 @@ from wavegen.units import parse_quantity
 
 __all__ = ["add_design_parser", "parse_limits", "parse_channels", "read_sequence", "open_bench", "cmd_design",
            "cmd_check", "cmd_render", "cmd_play", "cmd_measure", "cmd_hil", "cmd_instruments", "cmd_demo",
-           "cmd_info", "metric"]
+           "cmd_info", "metric", "channel_table", "hil_table"]
 
 log = logging.getLogger(__name__)
 
@@ -380,7 +380,7 @@ def cmd_play(args: argparse.Namespace, progress: Progress) -> int:
     return 0
 
 
-def _channel_table(per_channel: dict[str, Any]) -> list[str]:
+def channel_table(per_channel: dict[str, Any]) -> list[str]:
     """NRMSE (as captured and after removing delay and gain), peak error, delay, gain per channel."""
     lines = [f"  {'channel':<8} {'NRMSE':>9} {'aligned':>9} {'peak error':>15} {'delay':>11} {'gain':>8}"]
     for name, c in per_channel.items():
@@ -398,8 +398,8 @@ def cmd_measure(args: argparse.Namespace, progress: Progress) -> int:
     seq = read_sequence(args.file)
     with open_bench(args) as bench:
         m = bench.measure(seq, progress=progress)
-    _out(repr(m))
-    for line in _channel_table(dict(m.channels)):
+    _out(repr(m).splitlines()[0] + "  (NRMSE as captured, and aligned: after removing delay and gain)")
+    for line in channel_table(dict(m.channels)):
         _out(line)
     if args.out is not None:
         arrays: dict[str, Any] = {"rate_hz": float(m.rate_hz)}

@@ -67,6 +67,7 @@ def run_demo(out_dir: Path, *, plot: bool = True, progress: Any = None) -> dict[
     import importlib
 
     from wavegen import pulseq
+    from wavegen._cli_commands import channel_table
     from wavegen.bench import Bench
     from wavegen.limits import SystemLimits
     from wavegen.resample import DacFormat, quantize
@@ -125,7 +126,8 @@ def run_demo(out_dir: Path, *, plot: bool = True, progress: Any = None) -> dict[
         played = bench.play(seq, progress=prog)
         lines.append(f"  play            {played!r}")
         m = bench.measure(seq, progress=prog)
-        lines.append(f"  measure         {m!r}")
+        lines.append(f"  measure         {repr(m).splitlines()[0]}: what the simulated hardware did")
+        lines += ["  " + ln for ln in channel_table(dict(m.channels))]
         h = bench.hil(seq, channels=("gx", "gy", "gz"), target_nrmse=0.01, max_iterations=5, progress=prog)
 
     names = list(h.initial_nrmse)
@@ -134,9 +136,9 @@ def run_demo(out_dir: Path, *, plot: bool = True, progress: Any = None) -> dict[
     figures["reduction"] = {k: float(h.reduction[k]) for k in names}
     figures["iterations"] = len(h.history) - 1 if len(h.history) else 0
     lines.append(f"  loop            {h!r}")
-    lines.append(f"  {'channel':<8} {'NRMSE before':>13} {'after':>9} {'reduction':>10}")
+    lines.append(f"    {'channel':<8} {'NRMSE before':>13} {'after':>9} {'reduction':>10}")
     for k in names:
-        lines.append(f"  {k:<8} {figures['nrmse_initial'][k] * 100:12.3f}% {figures['nrmse_final'][k] * 100:8.3f}% "
+        lines.append(f"    {k:<8} {figures['nrmse_initial'][k] * 100:12.3f}% {figures['nrmse_final'][k] * 100:8.3f}% "
                      f"{figures['reduction'][k]:9.1f}x")
     lines.append("  NRMSE reduction " + ", ".join(f"{k} {figures['reduction'][k]:.1f}x" for k in names))
     corrected = getattr(h, "corrected", None)

@@ -27,6 +27,7 @@ Exit codes:
 2     usage or input error: bad option, unit typo, missing or malformed file, bad config
 3     instrument error: no answer, protocol error, the instrument reported an error, verify failed
 4     internal error (a bug: please report it with the output of ``wavegen -v ...``)
+130   interrupted (Ctrl-C); outputs are switched off and instruments closed on the way out
 ====  =====================================================================================
 
 Progress bars are drawn on stderr when it is a terminal, or always with ``--progress``.
