@@ -165,3 +165,42 @@ def test_progress_callback():
     names = [s for s, _, _ in stages]
     assert names[0] == "check" and "upload" in names and names[-1] == "capture"
     assert all(0 <= d <= t for _, d, t in stages)
+
+
+def test_adc_gate_is_played_as_a_digital_level():
+    from wavegen.sequence import ADCEvent
+
+    seq = Sequence(LIM)
+    g = design.trapezoid_for_amplitude(LIM.replace(max_slew_t_per_m_per_s=60.0), 0.01, 500e-6)
+    seq.add_block(ADCEvent(256, 2000, delay_ns=340_000), gx=g)
+    with Bench.mock() as bench:
+        bench.play(seq)
+        _, played = bench.world.daq.played[-1]
+    gate = played["Dev1/ao3"]
+    lead = 100
+    on = np.flatnonzero(gate)
+    assert set(np.unique(gate)) == {0.0, 5.0}
+    assert on[0] == lead + 340 and on[-1] == lead + 340 + 512 - 1 and on.size == 512
+
+
+def test_gradients_on_an_awg_at_another_rate():
+    """gx, gy on a Rigol DG1062Z at 2 MS/s (high-Z), captured by the DAQ at 1 MS/s: the emulator's output
+    goes through the device under test; the reference is resampled to the capture grid."""
+    import copy
+
+    from wavegen.bench import MOCK_CONFIG
+
+    c = copy.deepcopy(MOCK_CONFIG)
+    c["instruments"]["gawg"] = {"driver": "rigol_dg", "resource": "mock", "rate": "2 MHz", "load": "high-Z"}
+    c["channels"]["gx"] = {"instrument": "gawg", "channel": 1, "volts_per_unit": "200 V/(T/m)"}
+    c["channels"]["gy"] = {"instrument": "gawg", "channel": 2, "volts_per_unit": "200 V/(T/m)"}
+    del c["channels"]["gz"], c["capture"]["gz"]
+    with Bench.from_config(c) as bench:
+        res = bench.play(_trap_seq(axes=("gx", "gy")))
+        assert res.rates_hz["gawg"] == 2e6 and res.n_samples["gawg"] == 2 * res.n_samples["daq"]
+        assert res.verified["gx"] and res.verified["gy"]
+        m = bench.measure(_trap_seq(axes=("gx", "gy")))
+        assert set(m.channels) == {"gx", "gy"}
+        assert 0.9 < m.channels["gx"].gain < 1.0 and m.channels["gx"].nrmse_aligned < 0.03
+        with pytest.raises(ConfigError, match="plays at 2000000.0 Hz but is captured at 1000000.0 Hz"):
+            bench.hil(_trap_seq(), channels=("gx",))

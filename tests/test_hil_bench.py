@@ -111,3 +111,17 @@ def test_hil_plot(tmp_path):
         r = bench.hil(trapezoid_train(n=2), channels=("gx",), max_iterations=1)
     r.plot(tmp_path / "hil.png")
     assert (tmp_path / "hil.png").stat().st_size > 1000
+
+
+def test_corrected_drive_replays_through_measure():
+    seq = trapezoid_train(n=2)
+    with Bench.mock() as bench:
+        r = bench.hil(seq, channels=("gx",), max_iterations=1)
+        again = bench.measure(seq, drive=r.corrected)
+        plain = bench.measure(seq)
+        with pytest.raises(ConfigError, match="no such output"):
+            bench.measure(seq, drive={"gq": r.corrected["gx"]})
+        with pytest.raises(ValueError, match="shape"):
+            bench.measure(seq, drive={"gx": r.corrected["gx"][:-1]})
+    assert again.nrmse["gx"] < plain.nrmse["gx"] / 10
+    assert again.nrmse["gx"] == pytest.approx(r.final_nrmse["gx"], rel=0.3)  # same drive, fresh noise

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from wavegen import errors as wg_errors
 from wavegen import hil as _hil
 from wavegen.bench_config import BenchConfig, InstrumentConfig, load_toml, parse_config
 from wavegen.errors import ConfigError, InstrumentError, SafetyError
@@ -475,14 +476,36 @@ class Bench:
         result, _ = self._run(program, override=override, progress=progress, capture=False)
         return result
 
-    def measure(self, seq: Any, *, override: Any = None, progress: Progress = None) -> Measurement:
-        """Play ``seq`` and capture; align and compare every captured channel with the sequence."""
+    def measure(
+        self,
+        seq: Any,
+        *,
+        override: Any = None,
+        progress: Progress = None,
+        drive: dict[str, np.ndarray] | None = None,
+    ) -> Measurement:
+        """Play ``seq`` and capture; align and compare every captured channel with the sequence.
+
+        ``drive`` replaces the rendered samples of some outputs (e.g. ``HilResult.corrected``: T/m on
+        the instrument's grid, the rendered length); the comparison stays against the sequence, and
+        what actually plays is what the safety interlock checks.
+        """
         if override is None:
             self.check(seq).raise_if_unsafe()
-        program = self.render(seq)
+        program = reference = self.render(seq)
+        if drive:
+            for name, x in drive.items():
+                ref = program.physical.get(name)
+                if ref is None:
+                    raise ConfigError(f"drive[{name!r}]: no such output; outputs: {', '.join(program.physical)}")
+                if np.shape(x) != ref.shape:
+                    raise wg_errors.ShapeError(
+                        f"drive[{name!r}] has shape {np.shape(x)}, the rendered {name} has {ref.shape}"
+                    )
+            program = program.with_drive(drive)
         self._stage(progress, "render", 1)
         result, captured = self._run(program, override=override, progress=progress, capture=True)
-        return self._compare(program, captured, result)
+        return self._compare(reference, captured, result)
 
     def _stage(self, progress: Progress, stage: str, done: int, total: int = 1) -> None:
         if progress is not None:
