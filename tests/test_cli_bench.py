@@ -143,6 +143,16 @@ def test_hil_cuts_the_error_and_writes_the_corrected_drive(capsys, spiral_file, 
     assert np.max(np.abs(drive)) <= 0.04 and np.max(np.abs(np.diff(drive))) * float(data["rate_hz"]) <= 150.0
 
 
+def test_hil_says_why_a_target_is_missed(capsys, tmp_path):
+    # a trapezoid at the slew limit leaves pre-compensation no room: every correction is unsafe
+    path = tmp_path / "trap.seq"
+    assert main(["-q", "design", "trapezoid", "--area", "1000 /m", "-o", str(path)]) == 0
+    capsys.readouterr()
+    code, out, _ = _run(capsys, "hil", path, "--channels", "gx", "--iterations", "2")
+    assert code == EXIT_OK
+    assert "target 1.000% not reached on gx" in out and "hint: more --iterations" in out and "slew headroom" in out
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [

@@ -449,6 +449,13 @@ def cmd_hil(args: argparse.Namespace, progress: Progress) -> int:
                       progress=progress)
     _out(repr(h))
     _out(hil_table(h))
+    missed = {c: v for c, v in h.final_nrmse.items() if v > target}
+    if missed:
+        _out(f"target {target:.3%} not reached on " + ", ".join(f"{c} ({v:.3%})" for c, v in missed.items())
+             + (f": {h.stopped}" if getattr(h, "stopped", "") else ""))
+        _out("hint: more --iterations help while the error still falls; if it stalls, the corrections hit the "
+             "limits: pre-compensation sharpens every corner, so design with slew headroom (e.g. --limits "
+             "max_slew=60 T/m/s for a 150 T/m/s bench)")
     if args.out is not None:
         _write_hil(h, args.out)
         _out(f"corrected drive: {args.out}")
