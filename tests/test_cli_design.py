@@ -188,6 +188,20 @@ def test_check_limits_from_a_toml_file_and_the_mode(gre_file, capsys, tmp_path):
     assert code == 2 and "is not valid TOML" in err
 
 
+def test_check_json_for_scripts(gre_file, capsys):
+    import json
+
+    code, out, _ = _run(capsys, "check", str(gre_file), "--json", "--limits", "max_grad=20 mT/m")
+    assert code == 1
+    doc = json.loads(out)
+    assert doc["ok"] is False and doc["passed"] is False and doc["mode"] == "normal" and len(doc["digest"]) == 64
+    amp = next(r for r in doc["results"] if r["rule"] == "grad_amplitude")
+    assert amp["verdict"] == "fail" and amp["limit"] == 0.02 and amp["unit"] == "T/m" and amp["value"] > 0.02
+    assert doc["violations"][0].startswith("gradient amplitude")
+    code, out, _ = _run(capsys, "check", str(gre_file), "--json")
+    assert code == 0 and json.loads(out)["passed"] is True
+
+
 def test_check_strict_fails_on_unverified_sar(gre_file, capsys):
     code, out, _ = _run(capsys, "check", str(gre_file), "--strict")
     assert code == 1 and "UNVERIFIED (--strict): b1rms_10s" in out

@@ -23,7 +23,8 @@ from wavegen.units import parse_quantity
 
 __all__ = ["add_design_parser", "parse_limits", "parse_channels", "read_sequence", "open_bench", "cmd_design",
            "cmd_check", "cmd_render", "cmd_play", "cmd_measure", "cmd_hil", "cmd_instruments", "cmd_demo",
-           "cmd_info", "metric", "channel_table", "hil_table"]
+           "cmd_info", "metric", "channel_table", "hil_table",
+           "report_json"]
 
 log = logging.getLogger(__name__)
 
@@ -284,10 +285,15 @@ def cmd_check(args: argparse.Namespace, progress: Progress) -> int:
     seq = read_sequence(args.file)
     report = safety.check(seq, limits, mode=args.mode, patient=not args.phantom,
                           hardware=args.hardware, keep_traces=args.plot is not None)
+    if args.plot is not None:
+        _save_figure(report.plot(), args.plot)
+    failed = (not report.ok) or (args.strict and not report.complete)
+    if args.json:
+        _out(report_json(report, args.file, failed))
+        return 1 if failed else 0
     _out(f"{args.file}: {seq!r}")
     _out(report.summary())
     if args.plot is not None:
-        _save_figure(report.plot(), args.plot)
         _out(f"plot: {args.plot}")
     if not report.ok:
         worst = report.violations[0].to_error()
@@ -297,6 +303,22 @@ def cmd_check(args: argparse.Namespace, progress: Progress) -> int:
         _out(f"UNVERIFIED (--strict): {', '.join(r.rule for r in report.unverified)}")
         return 1
     return 0
+
+
+def report_json(report: Any, file: Path, failed: bool) -> str:
+    """A safety report as JSON: overall verdict and every rule (SI values; NaN and infinities as null)."""
+    import json
+
+    def num(x: float) -> float | None:
+        return float(x) if math.isfinite(x) else None
+
+    rules = [{"rule": r.rule, "quantity": r.quantity, "verdict": r.verdict, "value": num(r.value),
+              "limit": num(r.limit), "unit": r.unit, "channel": r.channel, "time_s": num(r.time_s),
+              "margin": num(r.margin), "note": r.note} for r in report.results]
+    doc = {"file": str(file), "ok": bool(report.ok), "complete": bool(report.complete), "passed": not failed,
+           "mode": report.mode, "digest": report.digest,
+           "violations": [str(r.to_error()) for r in report.violations], "results": rules}
+    return json.dumps(doc, indent=2)
 
 
 def _save_figure(fig: Any, path: Path) -> None:

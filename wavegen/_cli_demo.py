@@ -152,6 +152,7 @@ def run_demo(out_dir: Path, *, plot: bool = True, progress: Any = None) -> dict[
         pngs = _plots(out_dir, seq, report, m, h)
         figures["plots"] = [str(p) for p in pngs]
         lines.append(f"  plots           {', '.join(p.name for p in pngs)}")
+    lines.append(f"  folder          {out_dir}")
     (out_dir / "report.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     figures["report"] = str(out_dir / "report.txt")
     return figures

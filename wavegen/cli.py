@@ -230,6 +230,7 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="vendor gradient hardware file (SAFE PNS model, acoustic bands)")
     c.add_argument("--strict", action="store_true", help="also fail when a rule cannot be verified (SAR)")
     c.add_argument("--plot", type=Path, metavar="PNG", default=None, help="plot the traces with their limits")
+    c.add_argument("--json", action="store_true", help="print the report as JSON (for scripts); same exit codes")
 
     r = add("render", "render a .seq file at an instrument rate to .npz",
             "Sample every channel at RATE (gradients in T/m, RF as complex T, ADC and trigger gates as bool), "
