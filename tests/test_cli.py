@@ -68,6 +68,10 @@ def test_options_after_the_command_and_quiet(capsys, tmp_path):
                      channel="gx", time_s=0.0), EXIT_UNSAFE, "wavegen: UNSAFE: slew 200"),
         (InstrumentTimeoutError("no answer from awg1 within 2 s"), EXIT_INSTRUMENT,
          "wavegen: instrument error: no answer from awg1"),
+        (ConnectionResetError(104, "Connection reset by peer"), EXIT_INSTRUMENT,
+         "wavegen: instrument error: ConnectionResetError"),
+        (OSError(28, "No space left on device", "out.npz"), EXIT_USAGE,
+         "wavegen: error: No space left on device: out.npz"),
         (RuntimeError("boom"), EXIT_INTERNAL, "wavegen: internal error: RuntimeError: boom"),
     ],
 )

@@ -351,6 +351,14 @@ def _dispatch(args: argparse.Namespace, bar: ProgressBar) -> int:
         bar.close()
         _err(f"error: {exc.strerror or exc}: {exc.filename}")
         return EXIT_USAGE
+    except (ConnectionError, TimeoutError) as exc:  # a transport error a driver did not wrap
+        bar.close()
+        _err(f"instrument error: {type(exc).__name__}: {exc}")
+        return EXIT_INSTRUMENT
+    except OSError as exc:  # disk full, read-only folder, ...: the input or the environment, not a bug
+        bar.close()
+        _err(f"error: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))
+        return EXIT_USAGE
     except KeyboardInterrupt:
         bar.close()
         _err("interrupted (instruments were closed and outputs switched off on the way out)")
