@@ -459,13 +459,13 @@ def parse_fraction(text: str, option: str) -> float:
 
 
 def cmd_hil(args: argparse.Namespace, progress: Progress) -> int:
-    channels = parse_channels(args.channels, ("gx", "gy", "gz", "rf"))
     target = parse_fraction(args.target, "--target")
     if not 1 <= args.iterations <= 50:
         raise RangeError(f"--iterations = {args.iterations} must be between 1 and 50")
     if args.out is not None and args.out.suffix.lower() != ".npz":
         raise UnitError(f"-o/--out: {args.out} must end in .npz")
     seq = read_sequence(args.file)
+    channels = parse_channels(args.channels, ("gx", "gy", "gz", "rf")) if args.channels else used_axes(seq)
     with open_bench(args) as bench:
         h = bench.hil(seq, channels=channels, target_nrmse=target, max_iterations=args.iterations,
                       progress=progress)
@@ -485,6 +485,18 @@ def cmd_hil(args: argparse.Namespace, progress: Progress) -> int:
         _save_figure(_figure(h.plot()), args.plot)
         _out(f"plot: {args.plot}")
     return 0
+
+
+def used_axes(seq: Any) -> tuple[str, ...]:
+    """The gradient axes on which ``seq`` plays anything (in x, y, z order)."""
+    used = [False, False, False]
+    for block in seq:
+        for i, g in enumerate((block.gx, block.gy, block.gz)):
+            used[i] = used[i] or g is not None
+    axes = tuple(name for name, u in zip(("gx", "gy", "gz"), used, strict=True) if u)
+    if not axes:
+        raise RangeError("the sequence plays no gradient: nothing for the loop to correct (see --channels)")
+    return axes
 
 
 def hil_table(h: Any) -> str:

@@ -259,7 +259,8 @@ def _build_parser() -> argparse.ArgumentParser:
                            help="write the reference and captured waveforms (.npz)" if name == "measure"
                            else "write the corrected drive, the target and the measured waveforms (.npz)")
         if name == "hil":
-            b.add_argument("--channels", default="gx,gy,gz", help="channels to correct (comma-separated)")
+            b.add_argument("--channels", default=None,
+                           help="channels to correct, comma-separated (default: the gradient axes the sequence uses)")
             b.add_argument("--target", default="1%", help='NRMSE target, e.g. "1%%" or 0.01 (default 1%%)')
             b.add_argument("--iterations", type=int, default=5, help="at most this many iterations (default 5)")
 
