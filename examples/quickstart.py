@@ -1,6 +1,9 @@
 """wavegen in five minutes: design, check, resample, quantize. Run: python examples/quickstart.py
 
 Everything is SI inside (s, T, T/m, T/m/s); human units only at the edge (SystemLimits.from_units).
+
+Next: ``python examples/bench_tour.py`` (play, measure and correct on the built-in mock bench),
+``examples/tour.ipynb`` (the same in a notebook), and ``wavegen demo`` / ``wavegen --help`` (the command line).
 """
 
 from __future__ import annotations
