@@ -56,7 +56,7 @@ def test_instruments_lists_and_identifies_the_mock_bench(capsys, benches):
     assert re.search(r"\*IDN\? Keysight Technologies,33522B,", out)
     assert re.search(r"awg +keysight_33500 +TCPIP0::127\.0\.0\.1::\d+::SOCKET", out)
     assert "channels: gx, gy, gz, adc" in out
-    assert len(benches) == 1 and not benches[0]._open  # closed again on the way out
+    assert len(benches) == 1 and repr(benches[0]).endswith("closed)")  # closed again on the way out
 
 
 def test_instruments_from_a_config_file(capsys):
