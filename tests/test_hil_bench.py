@@ -125,3 +125,41 @@ def test_corrected_drive_replays_through_measure():
             bench.measure(seq, drive={"gx": r.corrected["gx"][:-1]})
     assert again.nrmse["gx"] < plain.nrmse["gx"] / 10
     assert again.nrmse["gx"] == pytest.approx(r.final_nrmse["gx"], rel=0.3)  # same drive, fresh noise
+
+
+def _rf_seq(flip_deg: float = 180.0) -> Sequence:
+    seq = Sequence(LIM)
+    seq.add_block(design.sinc_pulse(np.deg2rad(flip_deg), 2.5e-3, 4.0, limits=LIM))  # ~18.6 uT peak
+    return seq
+
+
+def test_rf_predistortion_loop(tmp_path):
+    from wavegen.drivers.mock.dut import RfChain
+
+    with Bench.mock() as bench:
+        r = bench.hil_rf(_rf_seq(), target_nrmse=1e-4, max_iterations=3)
+    assert r.initial_nrmse["rf"] > 0.05  # AM/PM (~10 deg at 4 V), compression and delay
+    assert r.reduction["rf"] >= 10.0
+    assert np.max(np.abs(r.corrected["rf"])) <= LIM.max_b1_t
+    chain, vpu = RfChain(), 2e5  # 0.2 V/uT
+    curve = r.rf_curve
+    assert curve is not None
+    top_in = curve.input_t[-1]
+    expected = chain.am_am(np.array([top_in * vpu]))[0] / vpu
+    assert curve.output_t[-1] == pytest.approx(expected, rel=5e-3)
+    assert np.ptp(curve.phase_rad) == pytest.approx(chain.am_pm(np.array([top_in * vpu]))[0], abs=0.01)
+    r.plot(tmp_path / "rf.png")
+    assert (tmp_path / "rf.png").stat().st_size > 1000
+
+
+def test_rf_target_beyond_the_amplifier_is_refused():
+    from wavegen.drivers.mock.dut import DeviceUnderTest, RfChain
+
+    from wavegen.errors import RangeError
+
+    weak = DeviceUnderTest(rf=RfChain(saturation_v=3.0))  # saturates near 15 uT; the pulse needs 18.6 uT
+    with Bench.mock(dut=weak) as bench:
+        with pytest.raises(RangeError, match="the amplifier reaches"):
+            bench.hil_rf(_rf_seq())
+        with pytest.raises(ConfigError, match="plays no RF"):
+            bench.hil_rf(trapezoid_train(n=1))

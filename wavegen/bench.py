@@ -26,7 +26,7 @@ import contextlib
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ import numpy as np
 from wavegen import errors as wg_errors
 from wavegen import hil as _hil
 from wavegen.bench_config import BenchConfig, InstrumentConfig, load_toml, parse_config
+from wavegen.bench_types import MOCK_CONFIG, HilResult, InstrumentInfo, Measurement, PlayResult, Program, Progress
 from wavegen.errors import ConfigError, InstrumentError, SafetyError
 from wavegen.limits import SystemLimits
 from wavegen.output import GRADIENT_CHANNELS, ChannelMap, unit_of
@@ -42,178 +43,6 @@ from wavegen.output import GRADIENT_CHANNELS, ChannelMap, unit_of
 __all__ = ["Bench", "Measurement", "PlayResult", "HilResult", "InstrumentInfo", "MOCK_CONFIG", "Program"]
 
 logger = logging.getLogger(__name__)
-
-Progress = Callable[[str, int, int], None] | None
-
-#: The built-in mock bench (the same as the first half of ``examples/bench.toml``).
-MOCK_CONFIG: dict[str, Any] = {
-    "bench": {"name": "mock", "mock": True, "mode": "normal", "patient": False, "lead": "100 us", "tail": "3 ms"},
-    "limits": {"max_grad": "40 mT/m", "max_slew": "150 T/m/s", "max_b1": "20 uT"},
-    "instruments": {
-        "daq": {"driver": "nidaq", "resource": "mock", "rate": "1 MHz", "range": "10 V", "input_range": "10 V"},
-        "awg": {"driver": "keysight_33500", "resource": "mock", "model": "33522B", "rate": "1 MHz", "load": "50 ohm"},
-    },
-    "channels": {
-        "gx": {"instrument": "daq", "channel": 0, "volts_per_unit": "200 V/(T/m)"},
-        "gy": {"instrument": "daq", "channel": 1, "volts_per_unit": "200 V/(T/m)"},
-        "gz": {"instrument": "daq", "channel": 2, "volts_per_unit": "200 V/(T/m)"},
-        "adc": {"instrument": "daq", "channel": 3, "high": "5 V"},
-        "rf_i": {"instrument": "awg", "channel": 1, "volts_per_unit": "0.2 V/uT"},
-        "rf_q": {"instrument": "awg", "channel": 2, "volts_per_unit": "0.2 V/uT"},
-    },
-    "capture": {
-        "gx": {"instrument": "daq", "channel": 0, "volts_per_unit": "200 V/(T/m)"},
-        "gy": {"instrument": "daq", "channel": 1, "volts_per_unit": "200 V/(T/m)"},
-        "gz": {"instrument": "daq", "channel": 2, "volts_per_unit": "200 V/(T/m)"},
-        "rf_i": {"instrument": "daq", "channel": 4, "volts_per_unit": "0.2 V/uT"},
-        "rf_q": {"instrument": "daq", "channel": 5, "volts_per_unit": "0.2 V/uT"},
-    },
-}
-
-
-@dataclass(frozen=True)
-class InstrumentInfo:
-    """One connected instrument: configuration name, driver, resource, ``*IDN?`` (or DAQ product), outputs used."""
-
-    name: str
-    driver: str
-    resource: str
-    idn: str
-    channels: tuple[str, ...]
-
-
-@dataclass
-class Program:
-    """What plays: per instrument its rate and the physical samples of each output (T/m, T, bool),
-    all starting at ``t0_s`` (= -lead) from the start of the sequence."""
-
-    rates: dict[str, float]
-    physical: dict[str, np.ndarray]  # output name -> samples (rf_i/rf_q real T)
-    instrument_of: dict[str, str]
-    t0_s: float
-
-    def rate_of(self, name: str) -> float:
-        return self.rates[self.instrument_of[name]]
-
-    def with_drive(self, drive: dict[str, np.ndarray]) -> Program:
-        phys = dict(self.physical)
-        phys.update({k: np.asarray(v, dtype=np.float64) for k, v in drive.items()})
-        return Program(self.rates, phys, self.instrument_of, self.t0_s)
-
-
-@dataclass(frozen=True)
-class PlayResult:
-    """What :meth:`Bench.play` did: the clearance digest, rates and lengths, verification per output."""
-
-    digest: str
-    overridden: bool
-    rates_hz: dict[str, float]
-    n_samples: dict[str, int]
-    verified: dict[str, bool]
-    duration_s: float
-
-    def __repr__(self) -> str:
-        ins = ", ".join(f"{k}: {self.n_samples[k]} @ {self.rates_hz[k] / 1e6:g} MS/s" for k in self.rates_hz)
-        ok = sum(self.verified.values())
-        return (
-            f"PlayResult({self.duration_s * 1e3:.3f} ms; {ins}; {ok}/{len(self.verified)} outputs verified; "
-            f"clearance {self.digest[:12]}{' OVERRIDDEN' if self.overridden else ''})"
-        )
-
-
-@dataclass
-class Measurement:
-    """A capture compared with what was asked for (see :class:`wavegen.hil.ChannelMetrics`).
-
-    Attributes
-    ----------
-    channels : dict
-        ``{"gx": ChannelMetrics, ..., "rf": ChannelMetrics}`` (RF compared as the complex envelope).
-    reference, captured : dict
-        Name -> samples on the capture grid (T/m; RF complex T).
-    rate_hz : float
-        Capture rate, Hz.
-    t0_s : float
-        Time of sample 0 from the sequence start, s (negative: the lead).
-    """
-
-    channels: dict[str, _hil.ChannelMetrics]
-    reference: dict[str, np.ndarray]
-    captured: dict[str, np.ndarray]
-    rate_hz: float
-    t0_s: float = 0.0
-    play: PlayResult | None = None
-
-    @property
-    def nrmse(self) -> dict[str, float]:
-        """NRMSE per channel (as captured, no alignment)."""
-        return {k: m.nrmse for k, m in self.channels.items()}
-
-    @property
-    def time_s(self) -> np.ndarray:
-        n = next(iter(self.reference.values())).size if self.reference else 0
-        return self.t0_s + np.arange(n) / self.rate_hz
-
-    def __repr__(self) -> str:
-        lines = [f"Measurement({len(self.channels)} channels at {self.rate_hz / 1e6:g} MS/s)"]
-        lines += [f"  {k}: {m!r}" for k, m in self.channels.items()]
-        return "\n".join(lines)
-
-    def plot(self, path: str | Path | None = None) -> Any:
-        """Reference vs captured and the error per channel (matplotlib figure; saved if ``path``)."""
-        from wavegen.plot import plot_measurement
-
-        return plot_measurement(self, path)
-
-
-@dataclass
-class HilResult:
-    """The hardware-in-the-loop outcome.
-
-    Attributes
-    ----------
-    history : list of dict
-        NRMSE per channel for each play (index 0: uncorrected).
-    initial_nrmse, final_nrmse, reduction : dict
-        Per channel: before, with the best corrected drive, and their ratio.
-    girf : dict
-        Estimated :class:`wavegen.hil.Girf` per channel.
-    corrected : dict
-        The best drive per channel (T/m on the capture grid), each one cleared by the safety check.
-    target, measured : dict
-        The desired waveform and what the best drive produced.
-    steps : list of float
-        ILC step used to reach each play (1.0 = full update; smaller = shrunk to stay safe).
-    stopped : str
-        Why the loop ended.
-    """
-
-    history: list[dict[str, float]]
-    initial_nrmse: dict[str, float]
-    final_nrmse: dict[str, float]
-    reduction: dict[str, float]
-    girf: dict[str, _hil.Girf]
-    corrected: dict[str, np.ndarray]
-    target: dict[str, np.ndarray]
-    measured: dict[str, np.ndarray]
-    rate_hz: float
-    t0_s: float
-    steps: list[float] = field(default_factory=list)
-    stopped: str = ""
-
-    def __repr__(self) -> str:
-        parts = [
-            f"{c}: {self.initial_nrmse[c]:.3%} -> {self.final_nrmse[c]:.3%} ({self.reduction[c]:.1f}x)"
-            for c in self.initial_nrmse
-        ]
-        return f"HilResult({len(self.history) - 1} corrections; {'; '.join(parts)}; {self.stopped})"
-
-    def plot(self, path: str | Path | None = None) -> Any:
-        """NRMSE per iteration, target/drive/measured, GIRF magnitude (matplotlib figure)."""
-        from wavegen.plot import plot_hil
-
-        return plot_hil(self, path)
-
 
 def _seq_duration_s(seq: Any) -> float:
     return float(seq.duration_s) if not callable(seq.duration_s) else float(seq.duration_s())
@@ -665,6 +494,18 @@ class Bench:
             phys[o.name] = np.zeros(n, dtype=bool if o.kind == "digital" else np.float64)
             inst_of[o.name] = o.instrument
         return Program(rates, phys, inst_of, -self.config.lead_s)
+
+    def hil_rf(
+        self, seq: Any, *, target_nrmse: float = 0.01, max_iterations: int = 3, progress: Progress = None
+    ) -> HilResult:
+        """RF predistortion in the loop: measure the amplifier's AM/AM and AM/PM with a slow amplitude
+        ramp (:func:`wavegen.hil.rf_ramp`), predistort the sequence's RF envelope by the inverse curve
+        (advanced by the measured envelope delay), then iterate ``x += (d - y) / G(|x|)`` on the
+        measured envelope (safety_physics.md 4.4). Every drive is limited to ``max_b1`` and cleared
+        by the interlock before it plays; gradients and the ADC gate play as rendered."""
+        from wavegen.bench_rf import rf_hil
+
+        return rf_hil(self, seq, target_nrmse, max_iterations, progress)
 
     def hil(
         self,

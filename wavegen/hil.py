@@ -33,6 +33,8 @@ from typing import Any
 import numpy as np
 
 from wavegen.errors import RangeError, SafetyError, ShapeError
+from wavegen.hil_align import ChannelMetrics, _as_1d, _nfft, _rate, align, compare, estimate_delay, nrmse, shift
+from wavegen.hil_rf import RfCurve, estimate_rf_curve, rf_ramp
 
 __all__ = [
     "ChannelMetrics",
@@ -50,179 +52,12 @@ __all__ = [
     "ilc_update",
     "run_loop",
     "slew_limit",
+    "RfCurve",
+    "rf_ramp",
+    "estimate_rf_curve",
 ]
 
 logger = logging.getLogger(__name__)
-
-
-def _nfft(n: int) -> int:
-    return 1 << int(math.ceil(math.log2(max(2, n))))
-
-
-def _as_1d(x: Any, name: str) -> np.ndarray:
-    a = np.asarray(x)
-    if a.ndim != 1 or a.size < 2:
-        raise ShapeError(f"{name} must be a 1-D array of >= 2 samples, got shape {a.shape}")
-    if not np.all(np.isfinite(a)):
-        raise RangeError(f"{name} holds NaN or inf")
-    return a
-
-
-def _rate(rate_hz: float) -> float:
-    r = float(rate_hz)
-    if not (math.isfinite(r) and r > 0):
-        raise RangeError(f"rate_hz = {rate_hz!r} Hz must be a finite number > 0")
-    return r
-
-
-def nrmse(reference: np.ndarray, measured: np.ndarray) -> float:
-    """``||measured - reference|| / ||reference||`` (root-mean-square error over the RMS of the
-    reference; complex allowed). ``inf`` for an all-zero reference with a non-zero error."""
-    d = np.asarray(reference)
-    e = np.asarray(measured) - d
-    den = float(np.sqrt(np.mean(np.abs(d) ** 2)))
-    num = float(np.sqrt(np.mean(np.abs(e) ** 2)))
-    if den == 0.0:
-        return 0.0 if num == 0.0 else math.inf
-    return num / den
-
-
-def estimate_delay(reference: Any, measured: Any, rate_hz: float, *, max_delay_s: float | None = None) -> float:
-    """Delay of ``measured`` behind ``reference``, s (sub-sample).
-
-    Cross-correlation through the FFT (zero-padded: linear, not circular), the peak refined by a
-    parabola through its neighbours, then by a least-squares fit of the cross-spectrum phase
-    (weights ``|R Y|``, the frequencies holding 99.9 % of the cross-power) after removing the coarse
-    delay (the phase-slope estimator is unbiased for sub-sample shifts, the parabola is not).
-
-    Parameters
-    ----------
-    reference, measured : array_like, shape (n,)
-        Real or complex, same length.
-    rate_hz : float
-        Sample rate, Hz.
-    max_delay_s : float, optional
-        Search the peak only within +-max_delay_s.
-    """
-    d = _as_1d(reference, "reference")
-    y = _as_1d(measured, "measured")
-    if d.shape != y.shape:
-        raise ShapeError(f"reference and measured differ in length: {d.size} and {y.size}")
-    rate = _rate(rate_hz)
-    n = d.size
-    nf = _nfft(2 * n)
-    D = np.fft.fft(d, nf)
-    Y = np.fft.fft(y, nf)
-    xc = np.abs(np.fft.ifft(Y * np.conj(D)))
-    lags = np.fft.fftfreq(nf, 1.0 / nf).astype(np.int64)  # 0, 1, ..., -1
-    if max_delay_s is not None:
-        xc = np.where(np.abs(lags) <= max_delay_s * rate + 1, xc, 0.0)
-    k = int(np.argmax(xc))
-    a, b, c = xc[(k - 1) % nf], xc[k], xc[(k + 1) % nf]
-    den = a - 2 * b + c
-    frac = 0.5 * (a - c) / den if den != 0 else 0.0
-    coarse = float(lags[k]) + float(np.clip(frac, -0.5, 0.5))
-    # phase refinement around the coarse estimate
-    f = np.fft.fftfreq(nf, 1.0 / rate)
-    cross = Y * np.conj(D) * np.exp(2j * np.pi * f * coarse / rate)
-    w = np.abs(cross)
-    order = np.argsort(w)[::-1]
-    cum = np.cumsum(w[order])
-    keep = order[: int(np.searchsorted(cum, 0.999 * cum[-1])) + 1]
-    ph = np.angle(cross[keep])
-    om = 2 * np.pi * f[keep]
-    ww = w[keep]
-    den2 = float(np.sum(ww * om * om))
-    fine = -float(np.sum(ww * om * ph)) / den2 if den2 > 0 else 0.0
-    if abs(fine * rate) > 1.0:  # the phase fit is only trusted for sub-sample corrections
-        fine = 0.0
-    return coarse / rate + fine
-
-
-def shift(x: Any, delay_s: float, rate_hz: float) -> np.ndarray:
-    """``x`` delayed by ``delay_s`` (may be negative and fractional), band-limited (FFT, zero-padded
-    so nothing wraps around), same length."""
-    a = _as_1d(x, "x")
-    rate = _rate(rate_hz)
-    n = a.size
-    nf = _nfft(2 * n)
-    if np.iscomplexobj(a):
-        f = np.fft.fftfreq(nf, 1.0 / rate)
-        return np.fft.ifft(np.fft.fft(a, nf) * np.exp(-2j * np.pi * f * delay_s))[:n]
-    f = np.fft.rfftfreq(nf, 1.0 / rate)
-    spec = np.fft.rfft(a.astype(np.float64), nf) * np.exp(-2j * np.pi * f * delay_s)
-    if nf % 2 == 0:
-        spec[-1] = spec[-1].real  # the Nyquist bin of a real signal stays real
-    return np.fft.irfft(spec, nf)[:n]
-
-
-def align(reference: Any, measured: Any, rate_hz: float) -> tuple[np.ndarray, float, complex]:
-    """``measured`` advanced by its delay and divided by its gain, with (delay_s, gain).
-
-    The gain is the least-squares ``g`` of ``measured ~ g * reference`` after alignment (complex for
-    complex signals, real otherwise)."""
-    d = _as_1d(reference, "reference")
-    delay = estimate_delay(d, measured, rate_hz)
-    y = shift(measured, -delay, rate_hz)
-    den = complex(np.vdot(d, d))
-    gain = complex(np.vdot(d, y)) / den if den != 0 else 1.0 + 0j
-    if not np.iscomplexobj(d) and not np.iscomplexobj(y):
-        gain = complex(gain.real, 0.0)
-    g = gain if gain != 0 else 1.0
-    return y / (g if np.iscomplexobj(y) or np.iscomplexobj(d) else g.real), delay, gain
-
-
-@dataclass(frozen=True)
-class ChannelMetrics:
-    """How one captured channel compares with what was asked for.
-
-    Attributes
-    ----------
-    nrmse : float
-        RMS error over RMS of the reference, as captured (no alignment): what the hardware did.
-    peak_error : float
-        Largest absolute error, in the channel's unit.
-    delay_s : float
-        Delay of the capture behind the reference, s (sub-sample).
-    gain : float
-        Least-squares gain after removing the delay (magnitude for RF).
-    phase_rad : float
-        Phase of the complex gain (RF; 0 for gradients).
-    nrmse_aligned : float
-        NRMSE after removing delay and gain: the shape error alone.
-    unit : str
-        ``"T/m"`` or ``"T"``.
-    """
-
-    nrmse: float
-    peak_error: float
-    delay_s: float
-    gain: float
-    phase_rad: float
-    nrmse_aligned: float
-    unit: str = ""
-
-    def __repr__(self) -> str:
-        scale, u = (1e3, "mT/m") if self.unit == "T/m" else (1e6, "uT") if self.unit == "T" else (1.0, self.unit)
-        return (
-            f"ChannelMetrics(nrmse={self.nrmse:.3%}, peak_error={self.peak_error * scale:.4g} {u}, "
-            f"delay={self.delay_s * 1e6:.3f} us, gain={self.gain:.4f}, nrmse_aligned={self.nrmse_aligned:.3%})"
-        )
-
-
-def compare(reference: Any, measured: Any, rate_hz: float, *, unit: str = "") -> ChannelMetrics:
-    """Compare a captured channel with its reference (same grid): see :class:`ChannelMetrics`."""
-    d = _as_1d(reference, "reference")
-    y = _as_1d(measured, "measured")
-    if d.shape != y.shape:
-        raise ShapeError(f"reference and measured differ in length: {d.size} and {y.size}")
-    raw = nrmse(d, y)
-    peak = float(np.max(np.abs(y - d)))
-    if not np.any(d):
-        return ChannelMetrics(raw, peak, 0.0, 0.0, 0.0, raw, unit)
-    ya, delay, gain = align(d, y, rate_hz)
-    return ChannelMetrics(raw, peak, float(delay), float(abs(gain)), float(np.angle(gain)), nrmse(d, ya), unit)
-
 
 # -- system response ------------------------------------------------------------------------------
 

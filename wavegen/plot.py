@@ -70,19 +70,31 @@ def plot_hil(r: Any, path: str | Path | None = None) -> Any:
     axes[0, 0].set_ylabel("NRMSE")
     axes[0, 0].legend(fontsize=8)
     for c in chans:
-        g = r.girf[c]
-        axes[0, 1].plot(g.freq_hz / 1e3, np.abs(g.response), label=c)
-    axes[0, 1].set_xlim(0, min(100.0, r.rate_hz / 2e3))
-    axes[0, 1].set_xlabel("frequency, kHz")
-    axes[0, 1].set_ylabel("|GIRF|")
+        g = r.girf.get(c)
+        if g is not None:
+            axes[0, 1].plot(g.freq_hz / 1e3, np.abs(g.response), label=c)
+    if r.girf:
+        axes[0, 1].set_xlim(0, min(100.0, r.rate_hz / 2e3))
+        axes[0, 1].set_xlabel("frequency, kHz")
+        axes[0, 1].set_ylabel("|GIRF|")
+    elif getattr(r, "rf_curve", None) is not None:
+        cv = r.rf_curve
+        axes[0, 1].plot(cv.input_t * 1e6, cv.output_t * 1e6, label="AM/AM")
+        axes[0, 1].plot(cv.input_t * 1e6, cv.input_t * 1e6, ls=":", color="0.5", label="linear")
+        axes[0, 1].set_xlabel("input |B1|, uT")
+        axes[0, 1].set_ylabel("output |B1|, uT")
+        axes[0, 1].legend(fontsize=8)
     t_ms = (r.t0_s + np.arange(next(iter(r.target.values())).size) / r.rate_hz) * 1e3
     for i, c in enumerate(chans, start=1):
-        axes[i, 0].plot(t_ms, r.target[c] * 1e3, lw=1, label="target")
-        axes[i, 0].plot(t_ms, r.corrected[c] * 1e3, lw=1, label="corrected drive")
-        axes[i, 0].plot(t_ms, r.measured[c] * 1e3, lw=1, ls="--", label="measured")
-        axes[i, 0].set_ylabel(f"{c}, mT/m")
-        axes[i, 1].plot(t_ms, (r.measured[c] - r.target[c]) * 1e3, lw=1, color="C3")
-        axes[i, 1].set_ylabel("error, mT/m")
+        s, unit = _scale(c)
+        def part(x: np.ndarray) -> np.ndarray:
+            return np.abs(x) if np.iscomplexobj(x) else x
+        axes[i, 0].plot(t_ms, part(r.target[c]) * s, lw=1, label="target")
+        axes[i, 0].plot(t_ms, part(r.corrected[c]) * s, lw=1, label="corrected drive")
+        axes[i, 0].plot(t_ms, part(r.measured[c]) * s, lw=1, ls="--", label="measured")
+        axes[i, 0].set_ylabel(f"{'|rf|' if c == 'rf' else c}, {unit}")
+        axes[i, 1].plot(t_ms, np.abs(r.measured[c] - r.target[c]) * s, lw=1, color="C3")
+        axes[i, 1].set_ylabel(f"|error|, {unit}")
     axes[1, 0].legend(fontsize=8)
     axes[-1, 0].set_xlabel("time, ms")
     axes[-1, 1].set_xlabel("time, ms")
