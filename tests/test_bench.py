@@ -137,6 +137,9 @@ def test_instruments_and_repr(tmp_path):
         m = bench.measure(_trap_seq())
         fig = m.plot(tmp_path / "m.png")
         assert (tmp_path / "m.png").stat().st_size > 1000 and fig is not None
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
     assert bench.limits.max_grad_t_per_m == pytest.approx(0.04) and bench.mode == "normal"
 
 

@@ -109,7 +109,9 @@ def test_loop_configuration_errors():
 def test_hil_plot(tmp_path):
     with Bench.mock() as bench:
         r = bench.hil(trapezoid_train(n=2), channels=("gx",), max_iterations=1)
-    r.plot(tmp_path / "hil.png")
+    import matplotlib.pyplot as plt
+
+    plt.close(r.plot(tmp_path / "hil.png"))
     assert (tmp_path / "hil.png").stat().st_size > 1000
 
 
@@ -148,7 +150,9 @@ def test_rf_predistortion_loop(tmp_path):
     expected = chain.am_am(np.array([top_in * vpu]))[0] / vpu
     assert curve.output_t[-1] == pytest.approx(expected, rel=5e-3)
     assert np.ptp(curve.phase_rad) == pytest.approx(chain.am_pm(np.array([top_in * vpu]))[0], abs=0.01)
-    r.plot(tmp_path / "rf.png")
+    import matplotlib.pyplot as plt
+
+    plt.close(r.plot(tmp_path / "rf.png"))
     assert (tmp_path / "rf.png").stat().st_size > 1000
 
 
@@ -163,3 +167,21 @@ def test_rf_target_beyond_the_amplifier_is_refused():
             bench.hil_rf(_rf_seq())
         with pytest.raises(ConfigError, match="plays no RF"):
             bench.hil_rf(trapezoid_train(n=1))
+
+
+def test_hil_with_rf_and_gradients_merges():
+    seq = Sequence(LIM)
+    seq.add_block(design.sinc_pulse(np.deg2rad(180), 2.5e-3, 4.0, limits=LIM))
+    g = design.trapezoid_for_amplitude(LIM.replace(max_slew_t_per_m_per_s=60.0), 0.02, 300e-6)
+    seq.add_block(gx=g)
+    with Bench.mock() as bench:
+        r = bench.hil(seq, channels=("gx", "rf"), max_iterations=2)
+        only_rf = bench.hil(seq, channels=("rf",), max_iterations=1)
+    assert set(r.initial_nrmse) == {"gx", "rf"} and all(set(h) == {"gx", "rf"} for h in r.history)
+    assert r.reduction["gx"] >= 10 and r.reduction["rf"] >= 10
+    assert np.iscomplexobj(r.corrected["rf"]) and not np.iscomplexobj(r.corrected["gx"])
+    assert set(only_rf.initial_nrmse) == {"rf"} and only_rf.rf_curve is not None
+    assert "gradients:" in r.stopped
+    import matplotlib.pyplot as plt
+
+    plt.close(r.plot())

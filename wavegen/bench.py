@@ -528,8 +528,19 @@ class Bench:
         limiter (:func:`wavegen.hil.slew_limit`, 0.5 % inside the limits) and checks it again, then
         halves the step if it still fails (PNS, say); ``"shrink"`` only halves the step (stopping below
         1/16); ``"stop"`` raises the :class:`SafetyError`. Channels not in ``channels`` (RF, ADC) play as
-        rendered.
+        rendered. ``"rf"`` in ``channels`` runs :meth:`hil_rf` as well (after the gradients); the two
+        results are merged (histories padded with their last value).
         """
+        if "rf" in channels:
+            grads = tuple(c for c in channels if c != "rf")
+            rf = self.hil_rf(seq, target_nrmse=target_nrmse, max_iterations=max_iterations, progress=progress)
+            if not grads:
+                return rf
+            g = self.hil(
+                seq, channels=grads, target_nrmse=target_nrmse, max_iterations=max_iterations, progress=progress,
+                on_unsafe=on_unsafe, girf=girf, regularization=regularization, band_hz=band_hz,
+            )
+            return _merge(g, rf)
         chans = self._hil_channels(channels)
         self.check(seq).raise_if_unsafe()
         program = self.render(seq)
@@ -568,6 +579,18 @@ class Bench:
             hist, init, final, red, dict(girf), out.best_drive, targets, out.best_measured, rate, program.t0_s,
             [s.step for s in out.steps], out.stopped,
         )
+
+
+def _merge(g: HilResult, rf: HilResult) -> HilResult:
+    n = max(len(g.history), len(rf.history))
+    hist = [{**g.history[min(i, len(g.history) - 1)], **rf.history[min(i, len(rf.history) - 1)]} for i in range(n)]
+    steps = [g.steps[min(i, len(g.steps) - 1)] for i in range(n)]
+    return HilResult(
+        hist, {**g.initial_nrmse, **rf.initial_nrmse}, {**g.final_nrmse, **rf.final_nrmse},
+        {**g.reduction, **rf.reduction}, dict(g.girf), {**g.corrected, **rf.corrected}, {**g.target, **rf.target},
+        {**g.measured, **rf.measured}, g.rate_hz, g.t0_s, steps, f"gradients: {g.stopped}; rf: {rf.stopped}",
+        rf.rf_curve,
+    )
 
 
 def _safety_only(check: Callable[[dict[str, np.ndarray]], None]) -> Callable[[dict[str, np.ndarray]], None]:
