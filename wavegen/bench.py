@@ -152,7 +152,7 @@ class Bench:
                         f"channels.{oc.name}.channel = {oc.channel}: {drv.caps.model} has {drv.caps.channels} outputs"
                     )
                 low = 0.0 if oc.kind == "digital" else -oc.range_v
-                drv.set_channel_limits(oc.channel, low + oc.offset_v * 0, oc.range_v)
+                drv.set_channel_limits(oc.channel, low, oc.range_v)  # the driver refuses anything beyond
         except BaseException:
             drv.close()
             raise
@@ -403,8 +403,10 @@ class Bench:
         except BaseException:
             for inst in insts:
                 with contextlib.suppress(Exception):
-                    d = self._drivers[inst]
-                    d.stop() if self.config.instruments[inst].is_daq else d.outputs_off()
+                    if self.config.instruments[inst].is_daq:
+                        self._drivers[inst].stop()
+                    else:
+                        self._drivers[inst].outputs_off()
             raise
         n = {i: int(next(program.physical[o.name].size for o in cm.on_instrument(i))) for i in insts}
         dur = max(n[i] / program.rates[i] for i in insts)
@@ -455,10 +457,17 @@ class Bench:
         )
         outs: dict[str, list[np.ndarray]] = {c: [] for c in chans}
         for k, rec in enumerate(records):
-            program = self._blank_program(rec.size).with_drive({c: rec for c in chans})
-            _, cap = self._run(program, override=None, progress=None, capture=True)
-            for c in chans:
-                outs[c].append(cap[c])
+            blank = self._blank_program(rec.size)
+            try:  # all axes at once (each axis's own response: cross-terms are not modelled)
+                together = blank.with_drive({c: rec for c in chans})
+                _, cap = self._run(together, override=None, progress=None, capture=True)
+                for c in chans:
+                    outs[c].append(cap[c])
+            except SafetyError as exc:  # e.g. PNS with a patient: one axis at a time
+                logger.info("GIRF test input on %s together refused (%s); one axis at a time", chans, exc)
+                for c in chans:
+                    _, cap = self._run(blank.with_drive({c: rec}), override=None, progress=None, capture=True)
+                    outs[c].append(cap[c])
             self._stage(progress, "girf", k + 1, len(records))
         return {c: _hil.estimate_girf(records, outs[c], rate, regularization=regularization) for c in chans}
 

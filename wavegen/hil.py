@@ -16,10 +16,15 @@ safety_physics.md section 4):
   band, the target itself outside it (Vannesjo et al., MRM 78:1607 (2017)).
 - :func:`ilc_update`: iterative learning control ``x_{k+1} = x_k + mu F^-1{W H*/(|H|^2+lambda) (D - Y_k)}``;
   :func:`run_loop` iterates measure -> update until a target NRMSE, checking every candidate for
-  safety before it plays (the caller's ``check``); an unsafe candidate is either shrunk (the step
-  halved until safe) or refused with the :class:`~wavegen.errors.SafetyError`.
+  safety before it plays (the caller's ``check``); an unsafe candidate is clipped to the limits
+  (:func:`slew_limit`) and checked again, shrunk (the step halved until safe) or refused with the
+  :class:`~wavegen.errors.SafetyError`.
+- RF (:mod:`wavegen.hil_rf`): AM/AM and AM/PM from a slow amplitude ramp, :class:`RfCurve`
+  predistortion (safety_physics.md 4.4).
 
-All functions take and return NumPy arrays on a uniform grid of ``rate_hz`` (SI units); no I/O.
+Alignment and comparison live in :mod:`wavegen.hil_align`, RF in :mod:`wavegen.hil_rf`; everything is
+re-exported here. All functions take and return NumPy arrays on a uniform grid of ``rate_hz`` (SI
+units); no I/O. The bench side (playing, capturing) is :meth:`wavegen.bench.Bench.hil`.
 """
 
 from __future__ import annotations
