@@ -145,7 +145,9 @@ class ChannelMetrics:
     peak_error : float
         Largest absolute error, in the channel's unit.
     delay_s : float
-        Delay of the capture behind the reference, s (sub-sample).
+        Delay of the capture behind the reference, s (sub-sample): the cross-correlation lag. For a
+        dispersive chain (band limit, eddy currents) the group delay varies with frequency, so this
+        lag depends on the waveform; the loop corrects the whole response, not just this number.
     gain : float
         Least-squares gain after removing the delay (magnitude for RF).
     phase_rad : float
