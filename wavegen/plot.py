@@ -66,6 +66,9 @@ def plot_hil(r: Any, path: str | Path | None = None) -> Any:
     fig, axes = plt.subplots(1 + len(chans), 2, figsize=(10, 2.8 * (1 + len(chans))), squeeze=False)
     for c in chans:
         axes[0, 0].semilogy([h[c] for h in r.history], "o-", label=c)
+    from matplotlib.ticker import MaxNLocator
+
+    axes[0, 0].xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[0, 0].set_xlabel("play (0 = uncorrected)")
     axes[0, 0].set_ylabel("NRMSE")
     axes[0, 0].legend(fontsize=8)
