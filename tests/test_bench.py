@@ -126,7 +126,9 @@ def test_rf_measurement_sees_compression_and_am_pm():
 
 
 def test_instruments_and_repr(tmp_path):
-    bench = Bench.from_file("examples/bench.toml")
+    from pathlib import Path
+
+    bench = Bench.from_file(Path(__file__).resolve().parent.parent / "examples" / "bench.toml")
     assert "closed" in repr(bench)
     with bench:
         info = {i.name: i for i in bench.instruments()}
