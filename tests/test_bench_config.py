@@ -122,3 +122,38 @@ def test_file_errors(tmp_path):
     p.write_text("[bench\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         Bench.from_file(p)
+
+
+def test_rf_amplifier_table_feeds_the_safety_check():
+    from wavegen.bench_config import parse_config
+    from wavegen.bench_types import MOCK_CONFIG
+
+    cfg = parse_config(copy.deepcopy(MOCK_CONFIG))
+    amp = cfg.rf_amplifier
+    assert amp is not None
+    assert amp.peak_power_w == pytest.approx(2000.0)
+    assert amp.watts_per_t2 == pytest.approx(2000.0 / 25e-6**2)
+    assert amp.max_duty_cycle == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"peak_power": "2 kV"}, r"rf_amplifier\.peak_power = '2 kV'"),
+        ({"b1_at_peak_power": None}, r"rf_amplifier\.b1_at_peak_power: missing"),
+        ({"max_duty_cycle": 1.5}, r"rf_amplifier\.max_duty_cycle = 1\.5"),
+        ({"max_pusle": "20 ms"}, r"rf_amplifier.*max_pusle"),
+    ],
+)
+def test_rf_amplifier_mistakes_are_config_errors(change, message):
+    from wavegen.bench_config import parse_config
+    from wavegen.bench_types import MOCK_CONFIG
+
+    c = copy.deepcopy(MOCK_CONFIG)
+    for k, v in change.items():
+        if v is None:
+            c["rf_amplifier"].pop(k)
+        else:
+            c["rf_amplifier"][k] = v
+    with pytest.raises(ConfigError, match=message):
+        parse_config(c)

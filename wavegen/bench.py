@@ -191,7 +191,10 @@ class Bench:
 
     # -- safety ---------------------------------------------------------------------------------------
     def _check_kwargs(self) -> dict[str, Any]:
-        return {"mode": self.mode, "patient": self.config.patient, "periodic": False}
+        kwargs: dict[str, Any] = {"mode": self.mode, "patient": self.config.patient, "periodic": False}
+        if self.config.rf_amplifier is not None:
+            kwargs["rf_amplifier"] = self.config.rf_amplifier
+        return kwargs
 
     def check(self, seq: Any) -> Any:
         """The safety report of ``seq`` on this bench's limits and mode (:func:`wavegen.safety.check`)."""

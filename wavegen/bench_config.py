@@ -61,6 +61,8 @@ _INSTR_KEYS = {"driver", "resource", "rate", "range", "input_range", "load", "mo
 _CHANNEL_KEYS = {"instrument", "channel", "volts_per_unit", "amplifier", "range", "offset", "high"}
 _AMP_KEYS = {"a_per_v", "t_per_m_per_a", "max_input", "max_slew"}
 _CAPTURE_KEYS = {"instrument", "channel", "volts_per_unit"}
+_RF_AMP_KEYS = {"peak_power", "b1_at_peak_power", "average_power", "average_window", "max_duty_cycle",
+                "duty_window", "max_pulse"}
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ class BenchConfig:
     tail_s: float = 3e-3
     seed: int = 0
     amp_max_slew: dict[str, float] = field(default_factory=dict)
+    rf_amplifier: Any = None  # wavegen.safety.RfAmplifier, from the optional [rf_amplifier] table
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:
@@ -275,7 +278,7 @@ def parse_config(cfg: dict[str, Any]) -> BenchConfig:
     """
     if not isinstance(cfg, dict):
         raise ConfigError(f"a bench configuration is a table (dict), got {type(cfg).__name__}")
-    _unknown(cfg, {"bench", "limits", "instruments", "channels", "capture"}, "(top level)")
+    _unknown(cfg, {"bench", "limits", "instruments", "channels", "capture", "rf_amplifier"}, "(top level)")
     b = _table(cfg, "bench", "", required=False)
     _unknown(b, _BENCH_KEYS, "bench")
     mode = b.get("mode", "normal")
@@ -362,6 +365,7 @@ def parse_config(cfg: dict[str, Any]) -> BenchConfig:
                 f"limits.max_slew = {limits.max_slew_t_per_m_per_s:g} T/m/s exceeds "
                 f"channels.{n}.amplifier.max_slew = {s:g} T/m/s (the amplifier cannot slew that fast)"
             )
+    rf_amp = _rf_amplifier(_table(cfg, "rf_amplifier", "", required=False))
     return BenchConfig(
         name=name,
         instruments=instruments,
@@ -375,4 +379,43 @@ def parse_config(cfg: dict[str, Any]) -> BenchConfig:
         tail_s=tail,
         seed=int(seed),
         amp_max_slew={k: v for k, v in slews.items() if math.isfinite(v)},
+        rf_amplifier=rf_amp,
     )
+
+
+def _rf_amplifier(d: dict[str, Any]) -> Any:
+    """The optional ``[rf_amplifier]`` table: the RF amplifier's ratings and its B1 calibration, which
+    every safety check of the bench then judges (peak and average power, duty cycle, pulse length).
+
+    ``peak_power = "2 kW"`` and ``b1_at_peak_power = "25 uT"`` (the B1 the coil makes at that power)
+    are required; ``average_power`` (+ ``average_window``), ``max_duty_cycle`` (+ ``duty_window``) and
+    ``max_pulse`` are optional.
+    """
+    if not d:
+        return None
+    from wavegen.safety import RfAmplifier
+
+    where = "rf_amplifier"
+    _unknown(d, _RF_AMP_KEYS, where)
+    for key in ("peak_power", "b1_at_peak_power"):
+        if key not in d:
+            raise ConfigError(f"{where}.{key}: missing (needed to turn B1 into amplifier power)")
+    peak = _positive(_qty(d, "peak_power", "W", where), f"{where}.peak_power", "W")
+    b1 = _positive(_qty(d, "b1_at_peak_power", "T", where), f"{where}.b1_at_peak_power", "T")
+    kwargs: dict[str, Any] = {"peak_power_w": peak, "watts_per_t2": peak / (b1 * b1)}
+    if "average_power" in d:
+        kwargs["average_power_w"] = _positive(_qty(d, "average_power", "W", where), f"{where}.average_power", "W")
+        kwargs["average_window_s"] = _positive(_qty(d, "average_window", "s", where, 10.0),
+                                               f"{where}.average_window", "s")
+    if "max_duty_cycle" in d:
+        duty = d["max_duty_cycle"]
+        if isinstance(duty, bool) or not isinstance(duty, (int, float)) or not 0 < duty <= 1:
+            raise ConfigError(f"{where}.max_duty_cycle = {duty!r} must be a fraction in (0, 1]")
+        kwargs["max_duty_cycle"] = float(duty)
+        kwargs["duty_window_s"] = _positive(_qty(d, "duty_window", "s", where, 10.0), f"{where}.duty_window", "s")
+    if "max_pulse" in d:
+        kwargs["max_pulse_s"] = _positive(_qty(d, "max_pulse", "s", where), f"{where}.max_pulse", "s")
+    try:
+        return RfAmplifier(**kwargs)
+    except WavegenError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc

@@ -36,6 +36,9 @@ MOCK_CONFIG: dict[str, Any] = {
         "rf_i": {"instrument": "awg", "channel": 1, "volts_per_unit": "0.2 V/uT"},
         "rf_q": {"instrument": "awg", "channel": 2, "volts_per_unit": "0.2 V/uT"},
     },
+    # a 2 kW amplifier whose coil makes 25 uT at full power, rated 200 W average and 10 % duty over 10 s
+    "rf_amplifier": {"peak_power": "2 kW", "b1_at_peak_power": "25 uT", "average_power": "200 W",
+                     "max_duty_cycle": 0.1, "max_pulse": "20 ms"},
     "capture": {
         "gx": {"instrument": "daq", "channel": 0, "volts_per_unit": "200 V/(T/m)"},
         "gy": {"instrument": "daq", "channel": 1, "volts_per_unit": "200 V/(T/m)"},

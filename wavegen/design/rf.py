@@ -154,6 +154,13 @@ class RFPulse:
             self.__dict__["_hash_cache"] = h
         return int(h)
 
+    def __repr__(self) -> str:
+        bw = f", bandwidth {self.bandwidth_hz:.6g} Hz" if self.bandwidth_hz is not None else ""
+        off = f", offset {self.freq_offset_hz:.6g} Hz" if self.freq_offset_hz else ""
+        return (f"RFPulse({self.use}, {self.n_samples} samples x {self.raster_s * 1e6:.6g} us = "
+                f"{self.duration_s * 1e3:.6g} ms, peak {self.peak_b1_t * 1e6:.4g} uT, "
+                f"flip (1H, small-tip area) {math.degrees(self.flip_angle_rad()):.4g} deg{bw}{off})")
+
     def replace(self, **changes: Any) -> RFPulse:
         """A copy with some fields changed (validated again)."""
         return _dc_replace(self, **changes)

@@ -220,6 +220,15 @@ class SafetyReport:
     def __str__(self) -> str:
         return self.summary()
 
+    def __repr__(self) -> str:
+        counts = {v: sum(r.verdict == v for r in self.results) for v in ("pass", "fail", "unverified", "info")}
+        judged = [r for r in self.results if r.verdict in ("pass", "fail") and math.isfinite(r.ratio)]
+        closest = max(judged, key=lambda r: r.ratio, default=None)
+        head = "SAFE" if self.ok else "UNSAFE"
+        tail = f"; closest {closest.rule} {100 * closest.ratio:.1f} % of its limit" if closest else ""
+        return (f"SafetyReport({head}; {len(self.results)} rules: {counts['pass']} pass, {counts['fail']} fail, "
+                f"{counts['unverified']} unverified, {counts['info']} info; mode {self.mode}{tail})")
+
     def raise_if_unsafe(self, *, strict: bool = False) -> None:
         """Raise a :class:`SafetyError` for the worst violation.
 
