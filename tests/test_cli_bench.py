@@ -73,6 +73,19 @@ def test_play_checks_renders_uploads_and_verifies(capsys, spiral_file, benches):
     assert float(played.group(1)) > seq.duration_s * 1e3  # the sequence plus the bench's lead and tail
     assert len(benches[0].cleared) == 1  # exactly one clearance issued and played
     assert "upload" in err and "100.0%" in err  # progress bars on request
+
+
+def test_log_lines_stand_on_their_own_between_progress_bars(capsys, spiral_file, tmp_path):
+    # a bench without RF amplifier ratings: the interlock warns that those rules are unverified
+    text = EXAMPLE_BENCH.read_text()
+    start = text.index("[rf_amplifier]")
+    end = text.index("\n[", start + 1)
+    config = tmp_path / "no_rf_amp.toml"
+    config.write_text(text[:start] + text[end + 1:])
+    code, _, err = _run(capsys, "play", spiral_file, "--progress", "--config", config)
+    assert code == EXIT_OK
+    assert "upload" in err and "100.0%" in err
+    assert "rf_amplifier is unverified" in err
     assert "wavegen: WARNING" in err and not re.search(r"[^\n]wavegen: WARNING", err)  # logs on their own lines
 
 
