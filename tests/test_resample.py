@@ -299,3 +299,19 @@ def test_periodic_and_stepping_paths_agree_with_the_reference():
             y = r.render(x)
             np.testing.assert_allclose(y, reference_for(r, x, 0, y.size), rtol=0,
                                        atol=1e-6 if method == "sinc" else 0)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_numpy_fallback_matches_the_kernel_on_windows(method, monkeypatch):
+    # where the extension could not be built the reference renders, from the same source windows
+    from wavegen import _backend
+
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal(3000) + 1j * rng.standard_normal(3000)
+    native = Resampler(1e5, Fraction(10**6, 3), method=method, src_t0_s=Fraction(1, 10**7)).render(x, 500, 2000)
+    monkeypatch.setattr(_backend, "NATIVE", False)
+    r = Resampler(1e5, Fraction(10**6, 3), method=method, src_t0_s=Fraction(1, 10**7))
+    fallback = r.render(x, 500, 2000)
+    np.testing.assert_allclose(fallback, native, rtol=0, atol=1e-6 if method == "sinc" else 1e-15)
+    joined = np.concatenate(list(r.chunks(x, 333, start=500, n_out=2000)))
+    np.testing.assert_array_equal(joined, fallback)

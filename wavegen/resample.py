@@ -579,8 +579,8 @@ class Resampler:
         """Call the kernel (or the reference). Returns (index of first bad code or -1, clipped count)."""
         is_complex = window.dtype.kind == "c"
         if not _backend.NATIVE:
-            y = reference_render(_padded(window, lo, n_in), method=self.method, a=self._a, s=self._s,
-                                 den=self._den, start=start, n_out=n, design=self._design)
+            y = reference_render(window, method=self.method, a=self._a, s=self._s, den=self._den, start=start,
+                                 n_out=n, design=self._design, x_lo=lo, n_in=n_in)
             if dac is None:
                 out[...] = y
                 return -1, 0
@@ -696,13 +696,6 @@ class Resampler:
             else:
                 yield self.render_codes(src, dac, begin + done, n, clip=clip)
             done += n
-
-
-def _padded(window: NDArray[Any], lo: int, n_in: int) -> NDArray[Any]:
-    """The window placed in a zero source of length n_in (reference path only; small inputs)."""
-    full = np.zeros(n_in, dtype=window.dtype)
-    full[lo:lo + window.size] = window
-    return full
 
 
 def _check_out(out: NDArray[Any] | None, n: int, dtype: np.dtype[Any]) -> NDArray[Any]:

@@ -150,15 +150,21 @@ def reference_render(
     start: int,
     n_out: int,
     design: SincDesign | None = None,
+    x_lo: int = 0,
+    n_in: int | None = None,
 ) -> NDArray[np.float64] | NDArray[np.complex128]:
-    """Outputs ``start .. start + n_out - 1`` for the exact positions ``(a + k*s)/den``."""
+    """Outputs ``start .. start + n_out - 1`` for the exact positions ``(a + k*s)/den``.
+
+    ``x`` holds source samples ``x_lo .. x_lo + x.size - 1`` of a source of ``n_in`` samples (default:
+    all of it); the window must hold every sample the outputs need inside ``[0, n_in)``.
+    """
     if np.iscomplexobj(x):
-        re = reference_render(x.real.copy(), method=method, a=a, s=s, den=den, start=start, n_out=n_out,
-                              design=design)
-        im = reference_render(x.imag.copy(), method=method, a=a, s=s, den=den, start=start, n_out=n_out,
-                              design=design)
+        kw: dict = dict(method=method, a=a, s=s, den=den, start=start, n_out=n_out, design=design, x_lo=x_lo,
+                        n_in=n_in)
+        re = reference_render(x.real.copy(), **kw)
+        im = reference_render(x.imag.copy(), **kw)
         return np.asarray(re + 1j * im, dtype=np.complex128)
-    n = x.size
+    n = x.size if n_in is None else n_in
     i, r = _positions(a, s, den, start, n_out)
     r_nonzero = np.array([v != 0 for v in r], dtype=bool)
     f = np.array([float(v) for v in r], dtype=np.float64) / float(den)
@@ -178,7 +184,10 @@ def reference_render(
 
     idx = i[:, None] - left + np.arange(ntaps)[None, :]
     valid = (idx >= 0) & (idx < n)
-    taps = np.where(valid, x[np.clip(idx, 0, max(n - 1, 0))], 0.0)
+    local = idx - x_lo
+    if np.any(valid & ((local < 0) | (local >= x.size))):
+        raise ValueError("reference_render: the source window does not hold every sample the outputs need")
+    taps = np.where(valid, x[np.clip(local, 0, max(x.size - 1, 0))], 0.0) if x.size else np.zeros(idx.shape)
 
     if method == "zoh":
         y = taps[:, 0].copy()
