@@ -510,6 +510,12 @@ class ScpiAwg:
             self.session.check_errors("trigger")
 
     # -- family hooks -----------------------------------------------------------------------------
+    @staticmethod
+    def _verify_rate(ch: int, rate: float, got: float) -> None:
+        """Raise VerificationError unless the rate the instrument reports is the rate that was set."""
+        if abs(got - rate) > 1e-9 * rate:
+            raise VerificationError(f"channel {ch}: sample rate set to {rate} Hz, instrument reports {got} Hz")
+
     def _check_name(self, name: str) -> None:
         if not isinstance(name, str) or not name or not name.replace("_", "a").isalnum() or not name[0].isalpha():
             raise RangeError(f"waveform name must start with a letter and hold letters, digits, '_': {name!r}")

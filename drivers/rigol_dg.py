@@ -144,8 +144,7 @@ class RigolDG(ScpiAwg):
         s.write(f":SOUR{ch}:VOLT {format_number(amplitude_vpp)}")
         s.write(f":SOUR{ch}:VOLT:OFFS {format_number(offset_v)}")
         got = s.query_float(f":SOUR{ch}:FUNC:ARB:SRAT?")
-        if abs(got - rate) > 1e-9 * rate:
-            raise VerificationError(f"channel {ch}: sample rate set to {rate} Hz, instrument reports {got} Hz")
+        self._verify_rate(ch, rate, got)
 
     def _output(self, ch: int, on: bool) -> None:
         self.session.write(f":OUTP{ch} {'ON' if on else 'OFF'}")

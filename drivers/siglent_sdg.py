@@ -154,8 +154,7 @@ class SiglentSDG(ScpiAwg):
         if not m:
             raise InstrumentProtocolError(f"C{ch}:SRATE? answered {ans!r}")
         got = float(m.group(1))
-        if abs(got - rate) > 1e-9 * rate:
-            raise VerificationError(f"channel {ch}: sample rate set to {rate} Hz, instrument reports {got} Hz")
+        self._verify_rate(ch, rate, got)
 
     def _output(self, ch: int, on: bool) -> None:
         self.session.write(f"C{ch}:OUTP {'ON' if on else 'OFF'}")
