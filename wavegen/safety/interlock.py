@@ -97,7 +97,7 @@ def samples_digest(samples: Any) -> str:
     a = np.ascontiguousarray(a, dtype=le)
     h = hashlib.sha256()
     h.update(f"wavegen-samples\0{a.dtype.str}\0{a.shape}\0".encode())
-    h.update(memoryview(a).cast("B"))
+    h.update(a.data)
     return h.hexdigest()
 
 
@@ -630,7 +630,7 @@ def _require_grant(
         if not (math.isfinite(rate) and abs(rate - g.sample_rate_hz) <= RATE_RTOL * g.sample_rate_hz):
             raise SafetyError(
                 f"output {output}: sample rate {rate!r} Hz is not the cleared {g.sample_rate_hz!r} Hz",
-                quantity="sample rate", value=rate if math.isfinite(rate) else None,
+                quantity="sample rate", value=rate,
                 limit=g.sample_rate_hz, unit="Hz", channel=output,
             )
     if samples is not None:
