@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from wavegen.bench import MOCK_CONFIG, Bench
-from wavegen.bench_config import load_toml, parse_config
+from wavegen.bench.config import load_toml, parse_config
 from wavegen.errors import ConfigError
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -125,8 +125,7 @@ def test_file_errors(tmp_path):
 
 
 def test_rf_amplifier_table_feeds_the_safety_check():
-    from wavegen.bench_config import parse_config
-    from wavegen.bench_types import MOCK_CONFIG
+    from wavegen.bench.config import MOCK_CONFIG, parse_config
 
     cfg = parse_config(copy.deepcopy(MOCK_CONFIG))
     amp = cfg.rf_amplifier
@@ -146,8 +145,7 @@ def test_rf_amplifier_table_feeds_the_safety_check():
     ],
 )
 def test_rf_amplifier_mistakes_are_config_errors(change, message):
-    from wavegen.bench_config import parse_config
-    from wavegen.bench_types import MOCK_CONFIG
+    from wavegen.bench.config import MOCK_CONFIG, parse_config
 
     c = copy.deepcopy(MOCK_CONFIG)
     for k, v in change.items():

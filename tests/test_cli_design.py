@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from wavegen import pulseq
-from wavegen.cli import ProgressBar, main
+from wavegen.cli import main
+from wavegen.cli.progress import ProgressBar
 from wavegen.limits import GAMMA_1H_HZ_PER_T, SystemLimits
 from wavegen.units import parse_quantity
 

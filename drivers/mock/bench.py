@@ -59,7 +59,7 @@ class MockWorld:
 
     Parameters
     ----------
-    config : wavegen.bench_config.BenchConfig
+    config : wavegen.bench.config.BenchConfig
         The validated configuration (instruments with ``resource = "mock"`` are emulated).
     dut : DeviceUnderTest, optional
         Default :func:`.dut.default_dut` seeded with ``config.seed``.

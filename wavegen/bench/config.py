@@ -28,9 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wavegen.errors import ConfigError, WavegenError
-from wavegen.limits import SystemLimits
-from wavegen.output import (
+from wavegen.bench.channels import (
     DIGITAL_CHANNELS,
     GRADIENT_CHANNELS,
     OUTPUT_NAMES,
@@ -40,9 +38,40 @@ from wavegen.output import (
     OutputChannel,
     kind_of,
 )
+from wavegen.errors import ConfigError, WavegenError
+from wavegen.limits import SystemLimits
 from wavegen.units import parse_quantity
 
-__all__ = ["BenchConfig", "InstrumentConfig", "load_toml", "parse_config", "AWG_FAMILIES", "DRIVERS"]
+__all__ = [
+    "MOCK_CONFIG", "BenchConfig", "InstrumentConfig", "load_toml", "parse_config", "AWG_FAMILIES", "DRIVERS"]
+
+#: The built-in mock bench (the same as the first half of ``examples/bench.toml``).
+MOCK_CONFIG: dict[str, Any] = {
+    "bench": {"name": "mock", "mock": True, "mode": "normal", "patient": False, "lead": "100 us", "tail": "3 ms"},
+    "limits": {"max_grad": "40 mT/m", "max_slew": "150 T/m/s", "max_b1": "20 uT"},
+    "instruments": {
+        "daq": {"driver": "nidaq", "resource": "mock", "rate": "1 MHz", "range": "10 V", "input_range": "10 V"},
+        "awg": {"driver": "keysight_33500", "resource": "mock", "model": "33522B", "rate": "1 MHz", "load": "50 ohm"},
+    },
+    "channels": {
+        "gx": {"instrument": "daq", "channel": 0, "volts_per_unit": "200 V/(T/m)"},
+        "gy": {"instrument": "daq", "channel": 1, "volts_per_unit": "200 V/(T/m)"},
+        "gz": {"instrument": "daq", "channel": 2, "volts_per_unit": "200 V/(T/m)"},
+        "adc": {"instrument": "daq", "channel": 3, "high": "5 V"},
+        "rf_i": {"instrument": "awg", "channel": 1, "volts_per_unit": "0.2 V/uT"},
+        "rf_q": {"instrument": "awg", "channel": 2, "volts_per_unit": "0.2 V/uT"},
+    },
+    # a 2 kW amplifier whose coil makes 25 uT at full power, rated 200 W average and 10 % duty over 10 s
+    "rf_amplifier": {"peak_power": "2 kW", "b1_at_peak_power": "25 uT", "average_power": "200 W",
+                     "max_duty_cycle": 0.1, "max_pulse": "20 ms"},
+    "capture": {
+        "gx": {"instrument": "daq", "channel": 0, "volts_per_unit": "200 V/(T/m)"},
+        "gy": {"instrument": "daq", "channel": 1, "volts_per_unit": "200 V/(T/m)"},
+        "gz": {"instrument": "daq", "channel": 2, "volts_per_unit": "200 V/(T/m)"},
+        "rf_i": {"instrument": "daq", "channel": 4, "volts_per_unit": "0.2 V/uT"},
+        "rf_q": {"instrument": "daq", "channel": 5, "volts_per_unit": "0.2 V/uT"},
+    },
+}
 
 #: AWG families (mirrors wavegen.drivers.detect.FAMILIES, kept here so validation imports no driver)
 AWG_FAMILIES = ("keysight_33500", "tektronix_awg", "rigol_dg", "siglent_sdg")

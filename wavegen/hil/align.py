@@ -14,15 +14,23 @@ import numpy as np
 
 from wavegen.errors import RangeError, ShapeError
 
-__all__ = ["ChannelMetrics", "nrmse", "estimate_delay", "shift", "align", "compare"]
+__all__ = [
+    "ChannelMetrics", "nrmse", "estimate_delay", "shift", "align", "compare", "as_signal", "fft_length",
+    "positive_rate",
+]
 
 
-def _nfft(n: int) -> int:
+def fft_length(n: int) -> int:
+    """The power of two >= ``max(2, n)`` used for linear (not circular) FFT convolutions."""
     return 1 << int(math.ceil(math.log2(max(2, n))))
 
 
-def _as_1d(x: Any, name: str) -> np.ndarray:
+def as_signal(x: Any, name: str) -> np.ndarray:
+    """``x`` as a 1-D numeric array of >= 2 finite samples; :class:`ShapeError` / :class:`RangeError` naming
+    ``name`` otherwise."""
     a = np.asarray(x)
+    if a.dtype == object or a.dtype.kind not in "biufc":
+        raise ShapeError(f"{name} must be numeric samples, got dtype {a.dtype}")
     if a.ndim != 1 or a.size < 2:
         raise ShapeError(f"{name} must be a 1-D array of >= 2 samples, got shape {a.shape}")
     if not np.all(np.isfinite(a)):
@@ -30,8 +38,12 @@ def _as_1d(x: Any, name: str) -> np.ndarray:
     return a
 
 
-def _rate(rate_hz: float) -> float:
-    r = float(rate_hz)
+def positive_rate(rate_hz: float) -> float:
+    """``rate_hz`` as a finite float > 0; :class:`RangeError` naming the value and unit otherwise."""
+    try:
+        r = float(rate_hz)
+    except (TypeError, ValueError):
+        raise RangeError(f"rate_hz = {rate_hz!r} must be a sample rate in Hz (a finite number > 0)") from None
     if not (math.isfinite(r) and r > 0):
         raise RangeError(f"rate_hz = {rate_hz!r} Hz must be a finite number > 0")
     return r
@@ -66,13 +78,13 @@ def estimate_delay(reference: Any, measured: Any, rate_hz: float, *, max_delay_s
     max_delay_s : float, optional
         Search the peak only within +-max_delay_s.
     """
-    d = _as_1d(reference, "reference")
-    y = _as_1d(measured, "measured")
+    d = as_signal(reference, "reference")
+    y = as_signal(measured, "measured")
     if d.shape != y.shape:
         raise ShapeError(f"reference and measured differ in length: {d.size} and {y.size}")
-    rate = _rate(rate_hz)
+    rate = positive_rate(rate_hz)
     n = d.size
-    nf = _nfft(2 * n)
+    nf = fft_length(2 * n)
     D = np.fft.fft(d, nf)
     Y = np.fft.fft(y, nf)
     xc = np.abs(np.fft.ifft(Y * np.conj(D)))
@@ -104,10 +116,10 @@ def estimate_delay(reference: Any, measured: Any, rate_hz: float, *, max_delay_s
 def shift(x: Any, delay_s: float, rate_hz: float) -> np.ndarray:
     """``x`` delayed by ``delay_s`` (may be negative and fractional), band-limited (FFT, zero-padded
     so nothing wraps around), same length."""
-    a = _as_1d(x, "x")
-    rate = _rate(rate_hz)
+    a = as_signal(x, "x")
+    rate = positive_rate(rate_hz)
     n = a.size
-    nf = _nfft(2 * n)
+    nf = fft_length(2 * n)
     if np.iscomplexobj(a):
         f = np.fft.fftfreq(nf, 1.0 / rate)
         return np.fft.ifft(np.fft.fft(a, nf) * np.exp(-2j * np.pi * f * delay_s))[:n]
@@ -123,7 +135,7 @@ def align(reference: Any, measured: Any, rate_hz: float) -> tuple[np.ndarray, fl
 
     The gain is the least-squares ``g`` of ``measured ~ g * reference`` after alignment (complex for
     complex signals, real otherwise)."""
-    d = _as_1d(reference, "reference")
+    d = as_signal(reference, "reference")
     delay = estimate_delay(d, measured, rate_hz)
     y = shift(measured, -delay, rate_hz)
     den = complex(np.vdot(d, d))
@@ -176,8 +188,8 @@ class ChannelMetrics:
 
 def compare(reference: Any, measured: Any, rate_hz: float, *, unit: str = "") -> ChannelMetrics:
     """Compare a captured channel with its reference (same grid): see :class:`ChannelMetrics`."""
-    d = _as_1d(reference, "reference")
-    y = _as_1d(measured, "measured")
+    d = as_signal(reference, "reference")
+    y = as_signal(measured, "measured")
     if d.shape != y.shape:
         raise ShapeError(f"reference and measured differ in length: {d.size} and {y.size}")
     raw = nrmse(d, y)
