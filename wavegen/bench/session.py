@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +34,7 @@ from wavegen import errors as wg_errors
 from wavegen import hil as _hil
 from wavegen.bench.channels import GRADIENT_CHANNELS, ChannelMap, unit_of
 from wavegen.bench.config import MOCK_CONFIG, BenchConfig, InstrumentConfig, load_toml, parse_config
+from wavegen.bench.plan import InstrumentPlan, PlaybackPlan, Window, make_instrument_plan, window_samples
 from wavegen.bench.results import HilResult, InstrumentInfo, Measurement, PlayResult, Program, Progress, notify
 from wavegen.errors import ConfigError, InstrumentError, SafetyError
 from wavegen.hil import Girf
@@ -47,6 +47,9 @@ if TYPE_CHECKING:
 __all__ = ["Bench"]
 
 logger = logging.getLogger(__name__)
+
+#: A DAQ program longer than this (points per channel) streams instead of playing one finite buffer.
+DAQ_FINITE_MAX_POINTS = 1 << 23
 
 def _seq_duration_s(seq: Sequence) -> float:
     return float(seq.duration_s) if not callable(seq.duration_s) else float(seq.duration_s())
@@ -253,13 +256,16 @@ class Bench:
                 )
 
     # -- rendering -------------------------------------------------------------------------------------
-    def render(self, seq: Sequence) -> Program:
-        """Per-output physical samples at each instrument's rate, with the bench's lead and tail."""
-        dur = _seq_duration_s(seq)
+    def render(self, seq: Sequence, *, window: Window | None = None) -> Program:
+        """Per-output physical samples at each instrument's rate, with the bench's lead and tail; of
+        ``window`` only when given (:class:`wavegen.bench.plan.Window`), on the sequence's own time base."""
+        from wavegen.sequence.render import Renderer
+
         cm = self.channel_map
         rates: dict[str, float] = {}
         phys: dict[str, np.ndarray] = {}
         inst_of: dict[str, str] = {}
+        t0_s = -self.config.lead_s + (float(window.clamp(seq.duration_ns).start_ns) * 1e-9 if window else 0.0)
         for inst in cm.instruments:
             rate = self.config.instruments[inst].rate_hz
             rates[inst] = rate
@@ -269,10 +275,10 @@ class Bench:
                 src = "rf" if o.name in ("rf_i", "rf_q") else o.name
                 if src not in want:
                     want.append(src)
-            n_seq = int(math.ceil(dur * rate - 1e-9))
+            ks, ke = window_samples(seq, rate, window)
             lead = int(round(self.config.lead_s * rate))
             tail = int(round(self.config.tail_s * rate))
-            streams = seq.render(rate, tuple(want), n_samples=n_seq)
+            streams = Renderer(seq, rate, tuple(want)).render(ks, ke)
             for o in outs:
                 src = "rf" if o.name in ("rf_i", "rf_q") else o.name
                 x = np.asarray(streams[src])
@@ -280,14 +286,45 @@ class Bench:
                     x = x.real
                 elif o.name == "rf_q":
                     x = x.imag
-                buf = np.zeros(lead + n_seq + tail, dtype=bool if o.kind == "digital" else np.float64)
-                buf[lead : lead + n_seq] = x
+                buf = np.zeros(lead + (ke - ks) + tail, dtype=bool if o.kind == "digital" else np.float64)
+                buf[lead : lead + (ke - ks)] = x
                 phys[o.name] = buf
                 inst_of[o.name] = inst
-        return Program(rates, phys, inst_of, -self.config.lead_s)
+        return Program(rates, phys, inst_of, t0_s)
+
+    def plan(self, seq: Sequence, *, window: Window | None = None) -> PlaybackPlan:
+        """How ``seq`` (or ``window`` of it) plays on this bench: per instrument one waveform, a
+        sequence of de-duplicated segments, or a stream (:mod:`wavegen.bench.plan`). Connects to read
+        the instruments' memory and sequencer limits; sends nothing."""
+        self.open()
+        cm = self.channel_map
+        plans: dict[str, InstrumentPlan] = {}
+        for inst in cm.instruments:
+            ic = self.config.instruments[inst]
+            rate = ic.rate_hz
+            ks, ke = window_samples(seq, rate, window)
+            lead = int(round(self.config.lead_s * rate))
+            tail = int(round(self.config.tail_s * rate))
+            drv = self._drivers[inst]
+            n = lead + (ke - ks) + tail
+            if ic.is_daq:
+                max_points, sequencer, streams = None, None, n > DAQ_FINITE_MAX_POINTS
+            else:
+                caps = getattr(drv, "caps", None)
+                max_points = int(caps.max_points) if caps is not None else None
+                sequencer, streams = getattr(drv, "sequencer_limits", None), False
+            plans[inst] = make_instrument_plan(
+                seq, instrument=inst, rate_hz=rate, outputs=tuple(o.name for o in cm.on_instrument(inst)),
+                to_volts=cm.to_volts, lead_samples=lead, tail_samples=tail, window=window, sequencer=sequencer,
+                max_points=max_points, streams=streams,
+            )
+        t0 = -self.config.lead_s + (float(window.clamp(seq.duration_ns).start_ns) * 1e-9 if window else 0.0)
+        return PlaybackPlan(plans, window, t0)
 
     # -- playing ---------------------------------------------------------------------------------------
-    def play(self, seq: Sequence, *, override: Any = None, progress: Progress = None) -> PlayResult:
+    def play(
+        self, seq: Sequence, *, override: Any = None, progress: Progress = None, window: Window | None = None
+    ) -> PlayResult:
         """Check, render, upload, verify, arm and trigger ``seq``.
 
         Parameters
@@ -298,6 +335,8 @@ class Bench:
             ``{"reason": ..., "operator": ...}``: play despite violations (logged as an override).
         progress : callable, optional
             ``progress(stage, done, total)``.
+        window : Window, optional
+            Play only this part of the sequence (:meth:`Window.of_times`, :meth:`Window.of_blocks`).
 
         Raises
         ------
@@ -307,7 +346,11 @@ class Bench:
         notify(progress, "check", 0)
         if override is None:
             self.check(seq).raise_if_unsafe()
-        program = self.render(seq)
+        plan = self.plan(seq, window=window)
+        if not plan.fits_one_waveform:
+            result, _ = self.run_plan(seq, plan, override=override, progress=progress, capture=False)
+            return result
+        program = self.render(seq, window=window)
         notify(progress, "render", 1)
         result, _ = self.run(program, override=override, progress=progress, capture=False)
         return result
@@ -319,16 +362,25 @@ class Bench:
         override: Any = None,
         progress: Progress = None,
         drive: dict[str, np.ndarray] | None = None,
+        window: Window | None = None,
     ) -> Measurement:
         """Play ``seq`` and capture; align and compare every captured channel with the sequence.
 
         ``drive`` replaces the rendered samples of some outputs (e.g. ``HilResult.corrected``: T/m on
         the instrument's grid, the rendered length); the comparison stays against the sequence, and
-        what actually plays is what the safety interlock checks.
+        what actually plays is what the safety interlock checks. ``window`` measures only that part of
+        the sequence (the comparison is of that window).
         """
         if override is None:
             self.check(seq).raise_if_unsafe()
-        program = reference = self.render(seq)
+        plan = self.plan(seq, window=window)
+        if not plan.fits_one_waveform:
+            if drive:
+                raise ConfigError("drive= replays a corrected drive of a short program; this one streams or "
+                                  "sequences (play a window)")
+            result, captured = self.run_plan(seq, plan, override=override, progress=progress, capture=True)
+            return self._compare_plan(plan, captured, result)
+        program = reference = self.render(seq, window=window)
         if drive:
             for name, x in drive.items():
                 ref = program.physical.get(name)

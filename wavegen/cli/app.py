@@ -161,7 +161,15 @@ def _build_parser() -> argparse.ArgumentParser:
         b = add(name, help_)
         b.add_argument("file", type=Path, metavar="FILE.seq")
         _bench_options(b)
+        w = b.add_mutually_exclusive_group()
+        w.add_argument("--window", metavar="T0..T1", default=None,
+                       help='play only this time window of the sequence, e.g. "120 ms..240 ms"')
+        w.add_argument("--blocks", metavar="B0..B1", default=None,
+                       help="play only blocks B0 to B1 (inclusive, 0-based), e.g. 100..130")
         if name == "play":
+            b.add_argument("--dry-run", action="store_true",
+                           help="show the playback plan (segments, unique segments, points, duration, memory) "
+                                "and send nothing")
             b.add_argument("--override", metavar="REASON", default=None,
                            help="play despite safety violations (logged with --operator); never with a person "
                                 "in the magnet")

@@ -17,7 +17,15 @@ from typing import Any
 import numpy as np
 
 from wavegen.cli.format import channel_table, hil_table, hz, metric
-from wavegen.cli.options import open_bench, parse_channels, parse_fraction, parse_limits, quantity, read_sequence
+from wavegen.cli.options import (
+    open_bench,
+    parse_channels,
+    parse_fraction,
+    parse_limits,
+    parse_window,
+    quantity,
+    read_sequence,
+)
 from wavegen.errors import RangeError, UnitError
 from wavegen.limits import SystemLimits
 from wavegen.units import parse_quantity
@@ -309,9 +317,15 @@ def cmd_play(args: argparse.Namespace, progress: Progress) -> int:
     if args.override is not None and not (args.override.strip() and args.operator.strip()):
         raise RangeError("--override needs a reason and --operator a name (both non-empty)")
     seq = read_sequence(args.file)
+    window = parse_window(args, seq)
     override = None if args.override is None else {"reason": args.override, "operator": args.operator}
     with open_bench(args) as bench:
-        result = bench.play(seq, override=override, progress=progress)
+        if args.dry_run:
+            plan = bench.plan(seq, window=window)
+            _out(f"{args.file}: {seq!r}" + (f", {window.text}" if window else ""))
+            _out(plan.table())
+            return 0
+        result = bench.play(seq, override=override, progress=progress, window=window)
     _out(f"{args.file}: {seq!r}")
     _out(f"played: {result!r}")
     return 0
@@ -321,8 +335,9 @@ def cmd_play(args: argparse.Namespace, progress: Progress) -> int:
 
 def cmd_measure(args: argparse.Namespace, progress: Progress) -> int:
     seq = read_sequence(args.file)
+    window = parse_window(args, seq)
     with open_bench(args) as bench:
-        m = bench.measure(seq, progress=progress)
+        m = bench.measure(seq, progress=progress, window=window)
     _out(repr(m).splitlines()[0] + "  (NRMSE as captured, and aligned: after removing delay and gain)")
     for line in channel_table(dict(m.channels)):
         _out(line)
@@ -359,9 +374,10 @@ def cmd_hil(args: argparse.Namespace, progress: Progress) -> int:
         raise UnitError(f"-o/--out: {args.out} must end in .npz")
     seq = read_sequence(args.file)
     channels = parse_channels(args.channels, ("gx", "gy", "gz", "rf")) if args.channels else used_axes(seq)
+    window = parse_window(args, seq)
     with open_bench(args) as bench:
         h = bench.hil(seq, channels=channels, target_nrmse=target, max_iterations=args.iterations,
-                      progress=progress)
+                      progress=progress, window=window)
     _out(repr(h))
     _out(hil_table(h))
     missed = {c: v for c, v in h.final_nrmse.items() if v > target}

@@ -13,7 +13,10 @@ from wavegen.errors import ConfigError, RangeError, UnitError
 from wavegen.limits import SystemLimits
 from wavegen.units import parse_quantity
 
-__all__ = ["parse_limits", "parse_channels", "parse_fraction", "quantity", "read_sequence", "open_bench", "read_toml"]
+__all__ = [
+    "parse_window", "parse_limits", "parse_channels", "parse_fraction", "quantity", "read_sequence", "open_bench",
+    "read_toml",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -118,3 +121,27 @@ def parse_fraction(text: str, option: str) -> float:
     if not (math.isfinite(value) and 0 < value < 1):
         raise RangeError(f"{option} = {text!r} must be between 0 and 100 %")
     return value
+
+
+def parse_window(args: argparse.Namespace, seq: Any) -> Any:
+    """``--window "120 ms..240 ms"`` or ``--blocks 100..130`` as a :class:`wavegen.bench.plan.Window` (or
+    ``None``)."""
+    from wavegen.bench.plan import Window
+
+    text_w, text_b = getattr(args, "window", None), getattr(args, "blocks", None)
+    if text_w is None and text_b is None:
+        return None
+    option, text = ("--window", text_w) if text_w is not None else ("--blocks", text_b)
+    parts = str(text).split("..")
+    if len(parts) != 2 or not all(p.strip() for p in parts):
+        example = '"120 ms..240 ms"' if option == "--window" else "100..130"
+        raise UnitError(f"{option} {text!r}: write START..END, e.g. {option} {example}")
+    if option == "--window":
+        t0 = parse_quantity(parts[0].strip(), "s", name=f"{option} start")
+        t1 = parse_quantity(parts[1].strip(), "s", name=f"{option} end")
+        return Window.of_times(t0, t1)
+    try:
+        b0, b1 = int(parts[0]), int(parts[1])
+    except ValueError:
+        raise UnitError(f"--blocks {text!r}: block numbers are whole numbers, e.g. --blocks 100..130") from None
+    return Window.of_blocks(seq, b0, b1)
