@@ -5,7 +5,8 @@ A bench file has five tables (``examples/bench.toml`` documents every key)::
     [bench]        name, mode ("normal" | "first_level"), patient (bool), mock (bool),
                    trigger ("bus" | "external"), lead ("100 us"), tail ("3 ms")
     [limits]       SystemLimits in human units: max_grad = "40 mT/m", max_slew = "150 T/m/s", max_b1 = "20 uT", ...
-    [instruments.NAME]  driver ("nidaq" or a wavegen.drivers.detect.FAMILIES key), resource, rate ("1 MHz"),
+    [instruments.NAME]  driver (a family in wavegen.drivers.registry: "nidaq", "keysight_33500", ...), resource,
+                   rate ("1 MHz"),
                    and per driver: range ("10 V", DAQ AO), input_range ("10 V", DAQ AI), load ("50 ohm" | "high-Z")
     [channels.CH]  CH in gx gy gz rf_i rf_q adc trigger: instrument, channel, and the calibration:
                    volts_per_unit ("200 V/(T/m)", "0.2 V/uT") or amplifier = {a_per_v, t_per_m_per_a,
@@ -43,7 +44,7 @@ from wavegen.limits import SystemLimits
 from wavegen.units import parse_quantity
 
 __all__ = [
-    "MOCK_CONFIG", "BenchConfig", "InstrumentConfig", "load_toml", "parse_config", "AWG_FAMILIES", "DRIVERS"]
+    "MOCK_CONFIG", "BenchConfig", "InstrumentConfig", "load_toml", "parse_config"]
 
 #: The built-in mock bench (the same as the first half of ``examples/bench.toml``).
 MOCK_CONFIG: dict[str, Any] = {
@@ -73,9 +74,6 @@ MOCK_CONFIG: dict[str, Any] = {
     },
 }
 
-#: AWG families (mirrors wavegen.drivers.detect.FAMILIES, kept here so validation imports no driver)
-AWG_FAMILIES = ("keysight_33500", "tektronix_awg", "rigol_dg", "siglent_sdg")
-DRIVERS = ("nidaq", *AWG_FAMILIES)
 MODES = ("normal", "first_level")
 
 _VISA = re.compile(
@@ -109,7 +107,10 @@ class InstrumentConfig:
 
     @property
     def is_daq(self) -> bool:
-        return self.driver == "nidaq"
+        """A DAQ board (streams, captures) rather than an AWG (the registry's family kind)."""
+        from wavegen.drivers.registry import family
+
+        return family(self.driver).kind == "daq"
 
 
 @dataclass(frozen=True)
@@ -202,8 +203,11 @@ def _instrument(name: str, d: dict[str, Any], mock: bool) -> InstrumentConfig:
         raise ConfigError(f"{where} must be a table, got {d!r}")
     _unknown(d, _INSTR_KEYS, where)
     driver = d.get("driver")
-    if driver not in DRIVERS:
-        raise ConfigError(f"{where}.driver = {driver!r}: unknown driver; known: {', '.join(DRIVERS)}")
+    from wavegen.drivers.registry import families  # the registry imports no driver
+
+    known = families()
+    if driver not in known:
+        raise ConfigError(f"{where}.driver = {driver!r}: unknown driver; known: {', '.join(sorted(known))}")
     resource = d.get("resource")
     if not isinstance(resource, str) or not resource:
         raise ConfigError(f"{where}.resource = {resource!r}: missing or not a string")

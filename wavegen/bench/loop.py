@@ -20,6 +20,7 @@ from wavegen.bench.results import HilResult, Progress, notify
 from wavegen.errors import ConfigError, RangeError, SafetyError
 
 if TYPE_CHECKING:
+    from wavegen.bench.plan import Window
     from wavegen.bench.session import Bench
     from wavegen.sequence import Sequence
 
@@ -91,6 +92,7 @@ def hil(
     girf: dict[str, _hil.Girf] | None = None,
     regularization: float = 1e-2,
     band_hz: float | None = None,
+    window: Window | None = None,
 ) -> HilResult:
     """Hardware in the loop: estimate the GIRF, then iterate measure -> ILC update until every
     channel's NRMSE <= ``target_nrmse`` or ``max_iterations`` corrections.
@@ -105,18 +107,20 @@ def hil(
     """
     if "rf" in channels:
         grads = tuple(c for c in channels if c != "rf")
-        rf = bench.hil_rf(seq, target_nrmse=target_nrmse, max_iterations=max_iterations, progress=progress)
+        rf = bench.hil_rf(
+            seq, target_nrmse=target_nrmse, max_iterations=max_iterations, progress=progress, window=window
+        )
         if not grads:
             return rf
         g = hil(
             bench,
             seq, channels=grads, target_nrmse=target_nrmse, max_iterations=max_iterations, progress=progress,
-            on_unsafe=on_unsafe, girf=girf, regularization=regularization, band_hz=band_hz,
+            on_unsafe=on_unsafe, girf=girf, regularization=regularization, band_hz=band_hz, window=window,
         )
         return merge_results(g, rf)
     chans = hil_channels(bench, channels)
     bench.check(seq).raise_if_unsafe()
-    program = bench.render(seq)
+    program = bench.render(seq, window=window)
     rate = program.rate_of(chans[0])
     if girf is None:
         girf = estimate_girf(bench, tuple(chans), progress=progress)

@@ -14,6 +14,7 @@ from wavegen.bench.results import HilResult, Program, Progress, notify
 from wavegen.errors import ConfigError
 
 if TYPE_CHECKING:
+    from wavegen.bench.plan import Window
     from wavegen.bench.session import Bench
     from wavegen.sequence import Sequence
 
@@ -22,7 +23,15 @@ __all__ = ["rf_hil"]
 logger = logging.getLogger(__name__)
 
 
-def rf_hil(bench: Bench, seq: Sequence, target_nrmse: float, max_iterations: int, progress: Progress) -> HilResult:
+def rf_hil(
+    bench: Bench,
+    seq: Sequence,
+    target_nrmse: float,
+    max_iterations: int,
+    progress: Progress,
+    *,
+    window: Window | None = None,
+) -> HilResult:
     cm = bench.channel_map
     if "rf_i" not in cm.outputs or "rf_i" not in cm.captures:
         raise ConfigError("hil_rf needs rf_i/rf_q outputs and [capture.rf_i]/[capture.rf_q] entries")
@@ -33,7 +42,7 @@ def rf_hil(bench: Bench, seq: Sequence, target_nrmse: float, max_iterations: int
     if isinstance(max_iterations, bool) or not isinstance(max_iterations, int) or max_iterations < 0:
         raise wg_errors.RangeError(f"max_iterations = {max_iterations!r} must be an integer >= 0")
     bench.check(seq).raise_if_unsafe()
-    program = bench.render(seq)
+    program = bench.render(seq, window=window)
     d = program.physical["rf_i"] + 1j * program.physical["rf_q"]
     if not np.any(d):
         raise ConfigError("hil_rf: the sequence plays no RF")

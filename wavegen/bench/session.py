@@ -149,9 +149,9 @@ class Bench:
             from wavegen.drivers.nidaq import NiDaq
 
             return NiDaq(resource, ao_range_v=ic.range_v, ai_range_v=ic.input_range_v)
-        from wavegen.drivers.detect import FAMILIES
+        from wavegen.drivers.registry import family
 
-        drv = FAMILIES[ic.driver](resource, load_ohm=ic.load_ohm)
+        drv = family(ic.driver).driver_class()(resource, load_ohm=ic.load_ohm)
         try:
             for oc in self.channel_map.on_instrument(ic.name):
                 if oc.channel > drv.caps.channels:
@@ -524,12 +524,18 @@ class Bench:
         return estimate_girf(self, channels, regularization=regularization, progress=progress)
 
     def hil_rf(
-        self, seq: Sequence, *, target_nrmse: float = 0.01, max_iterations: int = 3, progress: Progress = None
+        self,
+        seq: Sequence,
+        *,
+        target_nrmse: float = 0.01,
+        max_iterations: int = 3,
+        progress: Progress = None,
+        window: Window | None = None,
     ) -> HilResult:
         """RF predistortion in the loop (:func:`wavegen.bench.rf_loop.rf_hil`)."""
         from wavegen.bench.rf_loop import rf_hil
 
-        return rf_hil(self, seq, target_nrmse, max_iterations, progress)
+        return rf_hil(self, seq, target_nrmse, max_iterations, progress, window=window)
 
     def hil(
         self,
@@ -543,6 +549,7 @@ class Bench:
         girf: dict[str, Girf] | None = None,
         regularization: float = 1e-2,
         band_hz: float | None = None,
+        window: Window | None = None,
     ) -> HilResult:
         """Hardware in the loop (:func:`wavegen.bench.loop.hil`): estimate the GIRF, then iterate
         measure -> ILC update until every channel's NRMSE <= ``target_nrmse`` or ``max_iterations``
@@ -552,6 +559,7 @@ class Bench:
         return hil(
             self, seq, channels=channels, target_nrmse=target_nrmse, max_iterations=max_iterations,
             progress=progress, on_unsafe=on_unsafe, girf=girf, regularization=regularization, band_hz=band_hz,
+            window=window,
         )
 
 
