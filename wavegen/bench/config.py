@@ -182,6 +182,28 @@ def _qty(d: dict[str, Any], key: str, dim: str, where: str, default: Any = None)
         raise ConfigError(f"{where}.{key} = {d[key]!r}: {exc}") from exc
 
 
+#: units accepted for the amplifier calibration (to SI)
+_A_PER_V = {"A/V": 1.0, "mA/V": 1e-3}
+_T_PER_M_PER_A = {"T/m/A": 1.0, "mT/m/A": 1e-3, "uT/m/A": 1e-6, "µT/m/A": 1e-6}
+_NUMBER_UNIT = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(\S*)\s*$")
+
+
+def _ratio(d: dict[str, Any], key: str, units: dict[str, float], where: str) -> float:
+    """A quantity in one of ``units`` (``"10 A/V"``, ``"0.1 mT/m/A"``), or a bare number in the first."""
+    if key not in d:
+        raise ConfigError(f"{where}.{key}: missing (a quantity in {next(iter(units))})")
+    raw = d[key]
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        return float(raw)
+    m = _NUMBER_UNIT.match(str(raw))
+    if m is None or (m.group(2) and m.group(2) not in units):
+        raise ConfigError(
+            f"{where}.{key} = {raw!r}: write a number and one of the units {', '.join(units)} "
+            f"(e.g. \"{'10' if 'A/V' in units else '0.1'} {next(iter(units))}\")"
+        )
+    return float(m.group(1)) * units.get(m.group(2) or next(iter(units)), 1.0)
+
+
 def _positive(value: float, where: str, unit: str) -> float:
     if not (math.isfinite(value) and value > 0):
         raise ConfigError(f"{where} = {value!r} {unit} must be > 0")
@@ -278,9 +300,10 @@ def _output(name: str, d: dict[str, Any], instruments: dict[str, InstrumentConfi
         if not isinstance(amp, dict):
             raise ConfigError(f"{where}.amplifier must be a table, got {amp!r}")
         _unknown(amp, _AMP_KEYS, f"{where}.amplifier")
-        a_per_v = _positive(_qty(amp, "a_per_v", "", f"{where}.amplifier"), f"{where}.amplifier.a_per_v", "A/V")
+        a_per_v = _positive(_ratio(amp, "a_per_v", _A_PER_V, f"{where}.amplifier"), f"{where}.amplifier.a_per_v", "A/V")
         t_per_a = _positive(
-            _qty(amp, "t_per_m_per_a", "", f"{where}.amplifier"), f"{where}.amplifier.t_per_m_per_a", "T/m/A"
+            _ratio(amp, "t_per_m_per_a", _T_PER_M_PER_A, f"{where}.amplifier"), f"{where}.amplifier.t_per_m_per_a",
+            "T/m/A",
         )
         vpu = 1.0 / (a_per_v * t_per_a)
         if "max_slew" in amp:
@@ -388,6 +411,14 @@ def parse_config(cfg: dict[str, Any]) -> BenchConfig:
     except ConfigError as exc:
         raise ConfigError(str(exc)) from exc
 
+    rf_rates = {instruments[outputs[c].instrument].rate_hz for c in RF_CHANNELS if c in outputs}
+    if len(rf_rates) > 1:
+        raise ConfigError(
+            f"channels: rf_i and rf_q play at different rates {sorted(rf_rates)} Hz (their instruments' rates); "
+            "the I/Q pair must share one rate"
+        )
+    if ("rf_i" in outputs) != ("rf_q" in outputs):
+        raise ConfigError("channels: RF needs both rf_i and rf_q (the complex envelope's two parts)")
     rates = {instruments[outputs[g].instrument].rate_hz for g in GRADIENT_CHANNELS if g in outputs}
     if len(rates) > 1:
         raise ConfigError(f"channels: the gradient outputs run at different rates {sorted(rates)} Hz; use one rate")
