@@ -142,3 +142,17 @@ def test_slew_limit():
     assert np.allclose(y[:40], 0) and np.allclose(y[70:130], 0.8)
     smooth = 0.5 * np.sin(np.linspace(0, 2 * np.pi, 200))
     assert np.allclose(hil.slew_limit(smooth, 1e3 * RATE, 1.0, RATE), smooth)  # within limits: unchanged
+
+
+def test_bad_inputs_are_named_not_blamed_elsewhere() -> None:
+    import math
+
+    from wavegen.hil import Girf, estimate_delay, nrmse
+
+    with pytest.raises(RangeError, match=r"Girf.response\[1\] = \(nan\+0j\) is not finite"):
+        Girf(np.arange(4.0), np.array([1, math.nan, 1, 1], complex), np.ones(4), 0.0, 1e6)
+    with pytest.raises(ShapeError, match="numeric samples"):
+        estimate_delay(np.array(["a", "b", "c"]), np.zeros(3), 1e6)
+    with pytest.raises(RangeError, match="rate_hz = None"):
+        estimate_delay(np.zeros(8), np.zeros(8), None)  # type: ignore[arg-type]
+    assert nrmse(np.ones(4), np.ones(4)) == 0.0

@@ -121,6 +121,24 @@ class Girf:
     delay_s: float
     rate_hz: float
 
+    def __post_init__(self) -> None:
+        f = np.asarray(self.freq_hz)
+        h = np.asarray(self.response)
+        w = np.asarray(self.weight)
+        if f.ndim != 1 or f.size < 2 or h.shape != f.shape or w.shape != f.shape:
+            raise ShapeError(
+                f"Girf: freq_hz, response and weight must be 1-D of one length >= 2, got {f.shape}, {h.shape}, "
+                f"{w.shape}"
+            )
+        for name, a in (("freq_hz", f), ("response", h), ("weight", w)):
+            if not np.all(np.isfinite(a)):
+                i = int(np.flatnonzero(~np.isfinite(a))[0])
+                raise RangeError(f"Girf.{name}[{i}] = {a[i]} is not finite: the GIRF cannot correct anything")
+        if not (math.isfinite(self.delay_s) and math.isfinite(self.rate_hz) and self.rate_hz > 0):
+            raise RangeError(
+                f"Girf: delay_s = {self.delay_s} s and rate_hz = {self.rate_hz} Hz must be finite (rate > 0)"
+            )
+
     def at(self, f_hz: Any) -> np.ndarray:
         """H at arbitrary frequencies |f| <= rate/2 (the delay-free part interpolated, the delay
         re-applied; negative frequencies by conjugate symmetry)."""
