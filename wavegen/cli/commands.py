@@ -193,11 +193,14 @@ def cmd_design(args: argparse.Namespace, progress: Progress) -> int:
     design = _design(args, limits)
     _out(design.describe())
     report = safety.check(design.seq, limits) if args.check else None
+    if report is not None and not report.ok:  # refused: the previous file (if any) stays as it was
+        _out(report.summary())
+        _out(f"  not written {args.out}: the design is unsafe on these limits")
+        return 1
     kind = _write_seq_or_npz(design.seq, args.out)
     _out(f"  wrote       {args.out} ({kind}); {design.seq!r}")
     if report is not None:
         _out(report.summary())
-        return 0 if report.ok else 1
     return 0
 
 
