@@ -51,9 +51,19 @@ class Program:
         return self.rates[self.instrument_of[name]]
 
     def with_drive(self, drive: dict[str, np.ndarray]) -> Program:
+        """This program with some outputs replaced (copied: later changes to ``drive`` do not reach it)."""
         phys = dict(self.physical)
-        phys.update({k: np.asarray(v, dtype=np.float64) for k, v in drive.items()})
+        phys.update({k: np.array(v, dtype=np.float64, copy=True) for k, v in drive.items()})
         return Program(self.rates, phys, self.instrument_of, self.t0_s)
+
+    def frozen(self) -> Program:
+        """A copy whose sample arrays are read-only: what is checked is what plays."""
+        phys = {}
+        for k, v in self.physical.items():
+            a = np.array(v, copy=True)
+            a.flags.writeable = False
+            phys[k] = a
+        return Program(dict(self.rates), phys, dict(self.instrument_of), self.t0_s)
 
 
 @dataclass(frozen=True)

@@ -399,10 +399,13 @@ class Bench:
         self, program: Program, *, override: Any, progress: Progress, capture: bool
     ) -> tuple[PlayResult, dict[str, np.ndarray]]:
         self.open()
+        program = program.frozen()  # the checked copy is what plays: no caller can change it in between
         clearance = self.clear_program(program, override)
         cm = self.channel_map
-        # volts for every output, before any I/O (range errors refuse here)
+        # volts for every output from the checked copy, before any I/O (range errors refuse here)
         volts = {name: cm.to_volts(name, x) for name, x in program.physical.items()}
+        for v in volts.values():
+            v.flags.writeable = False
         insts = cm.instruments
         verified: dict[str, bool] = {}
         daqs = [i for i in insts if self.config.instruments[i].is_daq]
