@@ -7,6 +7,7 @@ the cross-spectrum phase; least-squares gain; NRMSE and peak error. Pure functio
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,7 @@ from wavegen.errors import RangeError, ShapeError
 
 __all__ = [
     "ChannelMetrics", "nrmse", "estimate_delay", "shift", "align", "compare", "as_signal", "fft_length",
-    "positive_rate",
+    "positive_rate", "compare_long",
 ]
 
 
@@ -198,3 +199,68 @@ def compare(reference: Any, measured: Any, rate_hz: float, *, unit: str = "") ->
         return ChannelMetrics(raw, peak, 0.0, 0.0, 0.0, raw, unit)
     ya, delay, gain = align(d, y, rate_hz)
     return ChannelMetrics(raw, peak, float(delay), float(abs(gain)), float(np.angle(gain)), nrmse(d, ya), unit)
+
+
+def compare_long(
+    reference: Callable[[int, int], np.ndarray],
+    measured: Any,
+    rate_hz: float,
+    *,
+    unit: str = "",
+    chunk_samples: int = 1 << 20,
+    fit_samples: int = 1 << 20,
+) -> ChannelMetrics:
+    """:func:`compare` for captures of any length, in memory bounded by ``chunk_samples``.
+
+    ``reference(k0, k1)`` gives the reference samples ``[k0, k1)`` (rendered on demand); ``measured`` is
+    any array-like that slices (a NumPy memmap of a streamed capture). Delay and gain are fitted on the
+    ``fit_samples`` window that holds the most reference energy (the whole record when it is shorter,
+    which makes the result equal to :func:`compare`); NRMSE, peak error and the aligned NRMSE are then
+    accumulated chunk by chunk, each chunk shifted with enough margin that the sub-sample shift sees
+    its true neighbours.
+    """
+    rate = positive_rate(rate_hz)
+    n = len(measured)
+    if n < 2:
+        raise ShapeError(f"measured must hold >= 2 samples, got {n}")
+    if chunk_samples < 2 or fit_samples < 2:
+        raise RangeError(f"chunk_samples and fit_samples must be >= 2, got {chunk_samples}, {fit_samples}")
+    # 1. the fit window: the chunk of most reference energy
+    best, best_e = 0, -1.0
+    for k0 in range(0, n, fit_samples):
+        d = np.asarray(reference(k0, min(n, k0 + fit_samples)))
+        e = float(np.sum(np.abs(d) ** 2))
+        if e > best_e:
+            best, best_e = k0, e
+    k1 = min(n, best + fit_samples)
+    d_fit = np.asarray(reference(best, k1))
+    y_fit = np.asarray(measured[best:k1])
+    if best_e == 0.0:
+        delay, gain = 0.0, 0.0 + 0j
+    else:
+        _, delay, gain = align(d_fit, y_fit, rate)
+    g = gain if gain != 0 else 1.0 + 0j
+    complex_data = np.iscomplexobj(d_fit) or np.iscomplexobj(y_fit)
+    gdiv: complex | float = g if complex_data else g.real
+    # 2. accumulate over chunks
+    margin = int(math.ceil(abs(delay) * rate)) + 64
+    sum_d = sum_e = sum_ea = 0.0
+    peak = 0.0
+    for k0 in range(0, n, chunk_samples):
+        c1 = min(n, k0 + chunk_samples)
+        d = np.asarray(reference(k0, c1))
+        y = np.asarray(measured[k0:c1])
+        err = y - d
+        sum_d += float(np.sum(np.abs(d) ** 2))
+        sum_e += float(np.sum(np.abs(err) ** 2))
+        peak = max(peak, float(np.max(np.abs(err))))
+        if best_e > 0.0:
+            p0, p1 = max(0, k0 - margin), min(n, c1 + margin)
+            yp = np.asarray(measured[p0:p1])
+            ya = shift(yp, -delay, rate)[k0 - p0 : k0 - p0 + (c1 - k0)] / gdiv
+            sum_ea += float(np.sum(np.abs(ya - d) ** 2))
+    raw = math.sqrt(sum_e / sum_d) if sum_d > 0 else (0.0 if sum_e == 0 else math.inf)
+    if best_e == 0.0:
+        return ChannelMetrics(raw, peak, 0.0, 0.0, 0.0, raw, unit)
+    aligned = math.sqrt(sum_ea / sum_d)
+    return ChannelMetrics(raw, peak, float(delay), float(abs(gain)), float(np.angle(gain)), aligned, unit)
