@@ -169,7 +169,9 @@ def test_compare_long_equals_compare_and_stays_close_with_a_short_fit_window() -
     a = hil.compare(d, y, 1e6, unit="T/m")
     b = compare_long(lambda k0, k1: d[k0:k1], y, 1e6, unit="T/m", chunk_samples=40_000)
     assert b.nrmse == pytest.approx(a.nrmse, rel=1e-12) and b.peak_error == a.peak_error
-    assert b.delay_s == pytest.approx(a.delay_s, rel=1e-12) and b.nrmse_aligned == pytest.approx(a.nrmse_aligned, rel=1e-6)
+    assert b.delay_s == pytest.approx(a.delay_s, rel=1e-12) and b.gain == pytest.approx(a.gain, rel=1e-12)
+    # the sub-sample shift is done chunk by chunk (with margins), so the aligned error differs slightly
+    assert b.nrmse_aligned == pytest.approx(a.nrmse_aligned, rel=1e-3)
     c = compare_long(lambda k0, k1: d[k0:k1], y, 1e6, unit="T/m", chunk_samples=40_000, fit_samples=50_000)
     assert c.delay_s == pytest.approx(7.3e-6, abs=0.01e-6) and c.gain == pytest.approx(0.97, rel=1e-3)
     assert c.nrmse_aligned == pytest.approx(a.nrmse_aligned, rel=0.02)
