@@ -42,9 +42,10 @@ from typing import Any, Literal
 import numpy as np
 
 from wavegen._backend import NATIVE, ffi, lib
-from wavegen.design.rf import RFPulse, _as_complex_1d, _finite, _positive
+from wavegen.design.pulse import RFPulse
 from wavegen.errors import NonFiniteError, RangeError, ShapeError
 from wavegen.limits import GAMMA_1H_HZ_PER_T
+from wavegen.validate import as_1d_complex, finite, positive
 
 __all__ = [
     "BlochResult",
@@ -94,15 +95,15 @@ def _prepare(
     off_resonance_hz: Any,
     gamma_hz_per_t: float,
 ) -> _Problem:
-    gamma = _positive(gamma_hz_per_t, "gamma_hz_per_t", "Hz/T")
+    gamma = positive(gamma_hz_per_t, "gamma_hz_per_t", "Hz/T")
     if isinstance(rf, RFPulse):
         b1 = rf.modulated_b1_t()
-        dt = rf.raster_s if raster_s is None else _positive(raster_s, "raster_s", "s")
+        dt = rf.raster_s if raster_s is None else positive(raster_s, "raster_s", "s")
     else:
-        b1 = _as_complex_1d(rf, "b1_t")
+        b1 = as_1d_complex(rf, "b1_t")
         if raster_s is None:
             raise RangeError("raster_s (s) is required when b1_t is an array")
-        dt = _positive(raster_s, "raster_s", "s")
+        dt = positive(raster_s, "raster_s", "s")
     n = b1.size
     scale = 2 * math.pi * gamma * dt
     w = b1 * scale
@@ -412,8 +413,8 @@ def simulate(
         )
         mxy, mz = _rotate(a, b, np.full(a.shape, mxy0), np.full(a.shape, mz0))
         return BlochResult(mxy=mxy, mz=mz, alpha=a, beta=b)
-    t1 = _positive(t1_s, "t1_s", "s")
-    t2 = _positive(t2_s, "t2_s", "s")
+    t1 = positive(t1_s, "t1_s", "s")
+    t2 = positive(t2_s, "t2_s", "s")
     p = _prepare(rf, raster_s, gradient_t_per_m, positions_m, off_resonance_hz, gamma_hz_per_t)
     e1 = math.exp(-p.dt / t1)
     e2 = math.exp(-p.dt / t2)
@@ -444,7 +445,7 @@ def flip_angle_rad(
     _, b = simulate_ab(
         rf,
         raster_s,
-        off_resonance_hz=_finite(off_resonance_hz, "off_resonance_hz", "Hz"),
+        off_resonance_hz=finite(off_resonance_hz, "off_resonance_hz", "Hz"),
         gamma_hz_per_t=gamma_hz_per_t,
     )
     return 2.0 * math.asin(min(1.0, float(abs(b[0]))))
@@ -539,14 +540,14 @@ def profile_metrics(
     nan = math.nan
     pmin = pmax = ripple = stop = nan
     if passband is not None:
-        lo, hi = (_finite(v, "passband edge", "") for v in passband)
+        lo, hi = (finite(v, "passband edge", "") for v in passband)
         sel = (xa >= lo) & (xa <= hi)
         if not sel.any():
             raise RangeError(f"no sample of x lies in the passband [{lo}, {hi}]")
         pmin, pmax = float(np.min(ya[sel])), float(np.max(ya[sel]))
         ripple = 0.5 * (pmax - pmin)
     if stopband is not None:
-        lo, hi = (_finite(v, "stopband edge", "") for v in stopband)
+        lo, hi = (finite(v, "stopband edge", "") for v in stopband)
         sel = (xa <= lo) | (xa >= hi)
         if not sel.any():
             raise RangeError(f"no sample of x lies in the stopband (x <= {lo} or x >= {hi})")

@@ -33,13 +33,14 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from wavegen.errors import LimitError, NonFiniteError, RangeError, RasterError, ShapeError
+from wavegen.errors import LimitError, RangeError, RasterError, ShapeError
 from wavegen.limits import TICK_S, SystemLimits
+from wavegen.validate import as_1d_float, finite, non_negative
 
 __all__ = [
     "Trapezoid",
@@ -60,35 +61,8 @@ LIMIT_RTOL = 1e-12
 FloatArray = NDArray[np.float64]
 
 
-def _finite(name: str, value: Any, unit: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise RangeError(f"{name} must be a real number in {unit}, got {value!r}")
-    v = float(value)
-    if not math.isfinite(v):
-        raise NonFiniteError(f"{name} = {value!r} {unit} is not finite")
-    return v
-
-
-def _nonneg(name: str, value: Any, unit: str = "s") -> float:
-    v = _finite(name, value, unit)
-    if v < 0:
-        raise RangeError(f"{name} = {v!r} {unit} must be >= 0 {unit}")
-    return v
-
-
-def _frozen_array(name: str, value: ArrayLike, unit: str) -> FloatArray:
-    try:
-        arr = np.array(value, dtype=np.float64, copy=True)
-    except (TypeError, ValueError) as exc:
-        raise ShapeError(f"{name} must be a 1-D array of real numbers in {unit}: {exc}") from exc
-    if arr.ndim != 1:
-        raise ShapeError(f"{name} must be 1-D, got shape {arr.shape}")
-    if arr.size == 0:
-        raise ShapeError(f"{name} is empty")
-    bad = np.flatnonzero(~np.isfinite(arr))
-    if bad.size:
-        i = int(bad[0])
-        raise NonFiniteError(f"{name}[{i}] = {arr[i]!r} {unit} is not finite")
+def _frozen(arr: FloatArray) -> FloatArray:
+    """``arr`` made read-only (the gradient values own their fresh copies)."""
     arr.setflags(write=False)
     return arr
 
@@ -113,7 +87,7 @@ def piecewise_linear_sample(
     ndarray
         The samples, shape ``(n_samples,)``.
     """
-    raster_s = _finite("raster_s", raster_s, "s")
+    raster_s = finite(raster_s, "raster_s", "s")
     if raster_s <= 0:
         raise RangeError(f"raster_s = {raster_s!r} s must be > 0 s")
     t = np.asarray(times_s, dtype=np.float64)
@@ -154,7 +128,7 @@ class _GradientBase:
 
     def area_per_m(self, gamma_hz_per_t: float) -> float:
         """k-space area, cycles/m: ``gamma_hz_per_t * area_t_s_per_m`` (Pulseq convention)."""
-        return _finite("gamma_hz_per_t", gamma_hz_per_t, "Hz/T") * self.area_t_s_per_m
+        return finite(gamma_hz_per_t, "gamma_hz_per_t", "Hz/T") * self.area_t_s_per_m
 
     @property
     def first_t_per_m(self) -> float:
@@ -224,10 +198,10 @@ class Trapezoid(_GradientBase):
 
     def __post_init__(self) -> None:
         object.__setattr__(
-            self, "amplitude_t_per_m", _finite("Trapezoid.amplitude_t_per_m", self.amplitude_t_per_m, "T/m")
+            self, "amplitude_t_per_m", finite(self.amplitude_t_per_m, "Trapezoid.amplitude_t_per_m", "T/m")
         )
         for name in ("rise_time_s", "flat_time_s", "fall_time_s", "delay_s"):
-            object.__setattr__(self, name, _nonneg(f"Trapezoid.{name}", getattr(self, name)))
+            object.__setattr__(self, name, non_negative(getattr(self, name), f"Trapezoid.{name}", "s"))
         if self.amplitude_t_per_m != 0.0 and (self.rise_time_s == 0.0 or self.fall_time_s == 0.0):
             raise RangeError(
                 "Trapezoid with amplitude "
@@ -252,7 +226,7 @@ class Trapezoid(_GradientBase):
 
     def flat_area_per_m(self, gamma_hz_per_t: float) -> float:
         """k-space area of the flat top, cycles/m."""
-        return _finite("gamma_hz_per_t", gamma_hz_per_t, "Hz/T") * self.flat_area_t_s_per_m
+        return finite(gamma_hz_per_t, "gamma_hz_per_t", "Hz/T") * self.flat_area_t_s_per_m
 
     def corners(self, *, include_delay: bool = False) -> tuple[FloatArray, FloatArray]:
         """Corner times (s) and amplitudes (T/m); four corners (three when ``flat_time_s == 0``)."""
@@ -268,7 +242,7 @@ class Trapezoid(_GradientBase):
 
     def scaled(self, factor: float) -> Trapezoid:
         """The same timing with the amplitude multiplied by ``factor``."""
-        f = _finite("factor", factor, "1")
+        f = finite(factor, "factor")
         return Trapezoid(
             self.amplitude_t_per_m * f, self.rise_time_s, self.flat_time_s, self.fall_time_s, self.delay_s
         )
@@ -310,8 +284,8 @@ class ExtendedTrapezoid(_GradientBase):
     delay_s: float = 0.0
 
     def __init__(self, times_s: ArrayLike, amplitudes_t_per_m: ArrayLike, delay_s: float = 0.0) -> None:
-        t = _frozen_array("ExtendedTrapezoid.times_s", times_s, "s")
-        g = _frozen_array("ExtendedTrapezoid.amplitudes_t_per_m", amplitudes_t_per_m, "T/m")
+        t = _frozen(as_1d_float(times_s, "ExtendedTrapezoid.times_s", "s"))
+        g = _frozen(as_1d_float(amplitudes_t_per_m, "ExtendedTrapezoid.amplitudes_t_per_m", "T/m"))
         if t.shape != g.shape:
             raise ShapeError(
                 f"ExtendedTrapezoid.times_s has {t.size} corners but amplitudes_t_per_m has {g.size}"
@@ -335,7 +309,7 @@ class ExtendedTrapezoid(_GradientBase):
             )
         object.__setattr__(self, "times_s", t)
         object.__setattr__(self, "amplitudes_t_per_m", g)
-        object.__setattr__(self, "delay_s", _nonneg("ExtendedTrapezoid.delay_s", delay_s))
+        object.__setattr__(self, "delay_s", non_negative(delay_s, "ExtendedTrapezoid.delay_s", "s"))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ExtendedTrapezoid):
@@ -361,7 +335,7 @@ class ExtendedTrapezoid(_GradientBase):
 
     def scaled(self, factor: float) -> ExtendedTrapezoid:
         """The same timing with every amplitude multiplied by ``factor``."""
-        f = _finite("factor", factor, "1")
+        f = finite(factor, "factor")
         return ExtendedTrapezoid(self.times_s, self.amplitudes_t_per_m * f, self.delay_s)
 
     def with_delay(self, delay_s: float) -> ExtendedTrapezoid:
@@ -412,18 +386,18 @@ class ArbitraryGradient(_GradientBase):
         object.__setattr__(
             self,
             "samples_t_per_m",
-            _frozen_array("ArbitraryGradient.samples_t_per_m", samples_t_per_m, "T/m"),
+            _frozen(as_1d_float(samples_t_per_m, "ArbitraryGradient.samples_t_per_m", "T/m")),
         )
-        r = _finite("ArbitraryGradient.raster_s", raster_s, "s")
+        r = finite(raster_s, "ArbitraryGradient.raster_s", "s")
         if r <= 0:
             raise RangeError(f"ArbitraryGradient.raster_s = {r!r} s must be > 0 s")
         object.__setattr__(self, "raster_s", r)
-        object.__setattr__(self, "delay_s", _nonneg("ArbitraryGradient.delay_s", delay_s))
+        object.__setattr__(self, "delay_s", non_negative(delay_s, "ArbitraryGradient.delay_s", "s"))
         object.__setattr__(
-            self, "first_t_per_m", _finite("ArbitraryGradient.first_t_per_m", first_t_per_m, "T/m")
+            self, "first_t_per_m", finite(first_t_per_m, "ArbitraryGradient.first_t_per_m", "T/m")
         )
         object.__setattr__(
-            self, "last_t_per_m", _finite("ArbitraryGradient.last_t_per_m", last_t_per_m, "T/m")
+            self, "last_t_per_m", finite(last_t_per_m, "ArbitraryGradient.last_t_per_m", "T/m")
         )
 
     def __eq__(self, other: object) -> bool:
@@ -488,7 +462,7 @@ class ArbitraryGradient(_GradientBase):
 
     def scaled(self, factor: float) -> ArbitraryGradient:
         """Every value (samples, first, last) multiplied by ``factor``."""
-        f = _finite("factor", factor, "1")
+        f = finite(factor, "factor")
         return ArbitraryGradient(
             self.samples_t_per_m * f,
             self.raster_s,

@@ -23,19 +23,19 @@ from wavegen.design.gradients import (
     ExtendedTrapezoid,
     Gradient,
     Trapezoid,
-    _finite,
     check_gradient,
 )
 from wavegen.design.splitting import join_gradients
 from wavegen.design.trapezoid import (
-    _raster,
-    _steps_to_s,
+    grad_raster,
     resolve_area,
     shortest_trapezoid,
+    steps_to_s,
     trapezoid_for_duration,
 )
 from wavegen.errors import DesignError, RangeError, ShapeError
 from wavegen.limits import SystemLimits
+from wavegen.validate import finite
 
 __all__ = ["gradient_moments", "sampled_moments", "piecewise_linear_moments", "flow_compensated_bipolar"]
 
@@ -66,7 +66,7 @@ def piecewise_linear_moments(
         Shape ``(max_order + 1,)``; ``M_n`` in T*s^(n+1)/m.
     """
     order = _check_order(max_order)
-    t = np.asarray(times_s, dtype=np.float64) - _finite("t0_s", t0_s, "s")
+    t = np.asarray(times_s, dtype=np.float64) - finite(t0_s, "t0_s", "s")
     g = np.asarray(values_t_per_m, dtype=np.float64)
     if t.ndim != 1 or t.shape != g.shape or t.size < 2:
         raise ShapeError(
@@ -107,10 +107,10 @@ def sampled_moments(
     """
     order = _check_order(max_order)
     g = np.asarray(g_t_per_m, dtype=np.float64)
-    dt = _finite("raster_s", raster_s, "s")
+    dt = finite(raster_s, "raster_s", "s")
     if dt <= 0:
         raise RangeError(f"raster_s = {dt!r} s must be > 0 s")
-    t0 = _finite("t0_s", t0_s, "s")
+    t0 = finite(t0_s, "t0_s", "s")
     edges = np.arange(g.shape[0] + 1, dtype=np.float64) * dt - t0
     rows = []
     for n in range(order + 1):
@@ -177,10 +177,10 @@ def flow_compensated_bipolar(
         The two lobes joined (corners on the gradient raster), checked against the limits.
     """
     m0 = resolve_area(m0_t_s_per_m, m0_per_m, limits.gamma_hz_per_t, what="m0")
-    m1 = _finite("m1_t_s2_per_m", m1_t_s2_per_m, "T*s^2/m")
+    m1 = finite(m1_t_s2_per_m, "m1_t_s2_per_m", "T*s^2/m")
     if m0 == 0.0 and m1 == 0.0:
         raise DesignError("M0 = 0 and M1 = 0 need no gradient")
-    r_ns, dt = _raster(limits)
+    r_ns, dt = grad_raster(limits)
     n_min = 4
     if m0 != 0.0:
         n_min = max(n_min, round(shortest_trapezoid(limits, area_t_s_per_m=m0).duration_s / dt))
@@ -213,7 +213,7 @@ def flow_compensated_bipolar(
 
 def _trapezoid_caps(n_max: int, limits: SystemLimits) -> FloatArray:
     """:func:`max_trapezoid_area_t_s_per_m` for 0..n_max steps (vectorized, same candidates)."""
-    _, dt = _raster(limits)
+    _, dt = grad_raster(limits)
     g, s = limits.max_grad_t_per_m, limits.max_slew_t_per_m_per_s
     x = g / (s * dt)
     n = np.arange(n_max + 1)
@@ -229,7 +229,7 @@ def _trapezoid_caps(n_max: int, limits: SystemLimits) -> FloatArray:
 
 def _lobe(limits: SystemLimits, n: int, area: float, r_ns: int) -> Trapezoid:
     try:
-        return trapezoid_for_duration(limits, _steps_to_s(n, r_ns), area_t_s_per_m=area)
+        return trapezoid_for_duration(limits, steps_to_s(n, r_ns), area_t_s_per_m=area)
     except DesignError:
         # the area sits within rounding of the lobe's capacity: use the largest lobe, scaled
         shortest = shortest_trapezoid(limits, area_t_s_per_m=area)

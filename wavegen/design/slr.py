@@ -48,17 +48,10 @@ from scipy.interpolate import CubicSpline
 from scipy.signal import firls, remez
 
 from wavegen._backend import NATIVE, ffi, lib
-from wavegen.design.rf import (
-    RFPulse,
-    _finish,
-    _finite,
-    _flip,
-    _n_samples,
-    _positive,
-    _resolve,
-)
+from wavegen.design.pulse import RFPulse, build_pulse, check_flip_angle, rf_sample_count, rf_settings
 from wavegen.errors import DesignError, NonFiniteError, RangeError
 from wavegen.limits import SystemLimits
+from wavegen.validate import finite, positive
 
 __all__ = [
     "SLR_PULSE_TYPES",
@@ -247,9 +240,9 @@ def slr_beta(
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 8:
         raise RangeError(f"n = {n!r} samples must be an integer >= 8")
     n = int(n)
-    tb = _positive(time_bw_product, "time_bw_product", "")
-    d1_in = _positive(passband_ripple, "passband_ripple", "")
-    d2_in = _positive(stopband_ripple, "stopband_ripple", "")
+    tb = positive(time_bw_product, "time_bw_product", "")
+    d1_in = positive(passband_ripple, "passband_ripple", "")
+    d2_in = positive(stopband_ripple, "stopband_ripple", "")
     if d1_in >= 0.5 or d2_in >= 0.5:
         raise RangeError(f"ripples must be < 0.5, got passband {d1_in!r}, stopband {d2_in!r}")
     if pulse_type not in SLR_PULSE_TYPES:
@@ -261,7 +254,7 @@ def slr_beta(
             raise RangeError("a small-tip SLR pulse needs flip_angle_rad")
         flip = math.pi if pulse_type in ("refocusing", "inversion") else math.pi / 2
     else:
-        flip = _flip(flip_angle_rad)
+        flip = check_flip_angle(flip_angle_rad)
         if flip > math.pi:
             raise RangeError(f"flip_angle_rad = {flip!r} rad must be <= pi for an SLR design")
     bsf = math.sin(flip / 2)
@@ -448,10 +441,10 @@ def slr_pulse(
     >>> rf.n_samples, round(rf.bandwidth_hz)
     (256, 3125)
     """
-    flip = _flip(flip_angle_rad)
-    raster, gamma, mb = _resolve(limits, raster_s, gamma_hz_per_t, max_b1_t)
-    n = _n_samples(duration_s, raster)
-    tb = _positive(time_bw_product, "time_bw_product", "")
+    flip = check_flip_angle(flip_angle_rad)
+    raster, gamma, mb = rf_settings(limits, raster_s, gamma_hz_per_t, max_b1_t)
+    n = rf_sample_count(duration_s, raster)
+    tb = positive(time_bw_product, "time_bw_product", "")
     # Long rasters (e.g. 3000 samples of 1 us) add nothing to the profile, which depends on tb and the
     # ripples only, but cost time and make the Parks-McClellan exchange fail to converge: design on
     # min(n, max(256, 8*tb)) hard-pulse steps, then re-bin onto the raster (module docstring).
@@ -476,13 +469,13 @@ def slr_pulse(
     what = (
         f"a {math.degrees(flip):.4g} deg {phase}-phase SLR {pulse_type} pulse (T = {duration * 1e6:.6g} us, TBW {tb:g})"
     )
-    pulse = _finish(
+    pulse = build_pulse(
         b1,
         raster,
         duration / 2,
         max_b1=mb,
         what=what,
-        freq_offset_hz=_finite(freq_offset_hz, "freq_offset_hz", "Hz"),
+        freq_offset_hz=finite(freq_offset_hz, "freq_offset_hz", "Hz"),
         phase_offset_rad=phase_offset_rad,
         use=SLR_PULSE_TYPES[pulse_type],
         delay_s=delay_s,

@@ -38,14 +38,16 @@ from wavegen.design.gradients import (
     ArbitraryGradient,
     ExtendedTrapezoid,
     Trapezoid,
-    _finite,
     check_gradient,
 )
 from wavegen.errors import DesignError, LimitError, RangeError, RasterError
 from wavegen.limits import TICK_S, SystemLimits
+from wavegen.validate import finite
 
 __all__ = [
     "resolve_area",
+    "grad_raster",
+    "steps_to_s",
     "shortest_trapezoid_duration_s",
     "shortest_trapezoid",
     "trapezoid_for_duration",
@@ -76,24 +78,24 @@ def resolve_area(
     if (area_t_s_per_m is None) == (area_per_m is None):
         raise RangeError(f"give exactly one of {what}_t_s_per_m (T*s/m) and {what}_per_m (cycles/m)")
     if area_t_s_per_m is not None:
-        return _finite(f"{what}_t_s_per_m", area_t_s_per_m, "T*s/m")
+        return finite(area_t_s_per_m, f"{what}_t_s_per_m", "T*s/m")
     assert area_per_m is not None  # for the type checker; checked above
-    return _finite(f"{what}_per_m", area_per_m, "1/m") / gamma_hz_per_t
+    return finite(area_per_m, f"{what}_per_m", "1/m") / gamma_hz_per_t
 
 
-def _raster(limits: SystemLimits) -> tuple[int, float]:
-    """Raster in ns ticks and in seconds."""
+def grad_raster(limits: SystemLimits) -> tuple[int, float]:
+    """The gradient raster of ``limits`` in ns ticks and in seconds."""
     r_ns = limits.grad_raster_ns
     return r_ns, r_ns * TICK_S
 
 
-def _steps_to_s(n: int, r_ns: int) -> float:
-    # exact integer ticks, one correctly rounded division
+def steps_to_s(n: int, r_ns: int) -> float:
+    """``n`` raster steps of ``r_ns`` ticks in seconds (exact integer ticks, one correctly rounded division)."""
     return (n * r_ns) / 1e9
 
 
 def _duration_steps(duration_s: float, r_ns: int, name: str) -> int:
-    d = _finite(name, duration_s, "s")
+    d = finite(duration_s, name, "s")
     ticks = d / TICK_S
     n_ticks = round(ticks)
     if abs(ticks - n_ticks) > 1e-6 + 1e-12 * abs(ticks) or n_ticks % r_ns:
@@ -106,7 +108,7 @@ def shortest_trapezoid_duration_s(area_t_s_per_m: float, limits: SystemLimits) -
 
     ``2 sqrt(|A|/S)`` if ``|A| <= G^2/S`` (triangle), else ``|A|/G + G/S`` (REFERENCES.md).
     """
-    a = abs(_finite("area_t_s_per_m", area_t_s_per_m, "T*s/m"))
+    a = abs(finite(area_t_s_per_m, "area_t_s_per_m", "T*s/m"))
     g, s = limits.max_grad_t_per_m, limits.max_slew_t_per_m_per_s
     if a <= g * g / s:
         return 2.0 * math.sqrt(a / s)
@@ -124,7 +126,7 @@ def max_trapezoid_area_t_s_per_m(n_steps: int, limits: SystemLimits) -> float:
     """Largest area of a zero-to-zero :class:`Trapezoid` lasting ``n_steps`` raster steps, T*s/m."""
     if n_steps < 2:
         return 0.0
-    _, dt = _raster(limits)
+    _, dt = grad_raster(limits)
     g, s = limits.max_grad_t_per_m, limits.max_slew_t_per_m_per_s
     r = _best_rise_steps(n_steps, g / (s * dt))
     return min(g, s * r * dt) * dt * (n_steps - r)
@@ -132,7 +134,7 @@ def max_trapezoid_area_t_s_per_m(n_steps: int, limits: SystemLimits) -> float:
 
 def _trap_amplitude(area: float, n: int, r: int, limits: SystemLimits) -> float | None:
     """Amplitude of a symmetric lobe (n steps, r-step ramps) with the given area, or None if over a limit."""
-    _, dt = _raster(limits)
+    _, dt = grad_raster(limits)
     amp = abs(area) / (dt * (n - r))
     cap = min(limits.max_grad_t_per_m, limits.max_slew_t_per_m_per_s * (r * dt))
     if amp > cap:
@@ -178,9 +180,9 @@ def shortest_trapezoid(
     may be one step longer than the rounded-up closed form.
     """
     area = resolve_area(area_t_s_per_m, area_per_m, limits.gamma_hz_per_t)
-    r_ns, dt = _raster(limits)
+    r_ns, dt = grad_raster(limits)
     if area == 0.0:
-        return Trapezoid(0.0, _steps_to_s(1, r_ns), 0.0, _steps_to_s(1, r_ns), delay_s)
+        return Trapezoid(0.0, steps_to_s(1, r_ns), 0.0, steps_to_s(1, r_ns), delay_s)
     n = max(2, math.floor(shortest_trapezoid_duration_s(area, limits) / dt) - 1)
     while max_trapezoid_area_t_s_per_m(n, limits) < abs(area) * (1.0 - 1e-13):
         n += 1
@@ -188,7 +190,7 @@ def shortest_trapezoid(
     for r in range(n // 2, 0, -1):
         amp = _trap_amplitude(area, n, r, limits)
         if amp is not None:
-            trap = Trapezoid(amp, _steps_to_s(r, r_ns), _steps_to_s(n - 2 * r, r_ns), _steps_to_s(r, r_ns), delay_s)
+            trap = Trapezoid(amp, steps_to_s(r, r_ns), steps_to_s(n - 2 * r, r_ns), steps_to_s(r, r_ns), delay_s)
             check_gradient(trap, limits)
             return trap
     raise DesignError(f"no trapezoid found for area {area!r} T*s/m")  # pragma: no cover - unreachable
@@ -216,14 +218,14 @@ def trapezoid_for_duration(
         shortest duration that would).
     """
     area = resolve_area(area_t_s_per_m, area_per_m, limits.gamma_hz_per_t)
-    r_ns, _ = _raster(limits)
+    r_ns, _ = grad_raster(limits)
     n = _duration_steps(duration_s, r_ns, "duration_s")
     if area == 0.0 and n >= 2:
-        return Trapezoid(0.0, _steps_to_s(1, r_ns), _steps_to_s(n - 2, r_ns), _steps_to_s(1, r_ns), delay_s)
+        return Trapezoid(0.0, steps_to_s(1, r_ns), steps_to_s(n - 2, r_ns), steps_to_s(1, r_ns), delay_s)
     for r in range(1, n // 2 + 1):
         amp = _trap_amplitude(area, n, r, limits)
         if amp is not None:
-            trap = Trapezoid(amp, _steps_to_s(r, r_ns), _steps_to_s(n - 2 * r, r_ns), _steps_to_s(r, r_ns), delay_s)
+            trap = Trapezoid(amp, steps_to_s(r, r_ns), steps_to_s(n - 2 * r, r_ns), steps_to_s(r, r_ns), delay_s)
             check_gradient(trap, limits)
             return trap
     shortest = shortest_trapezoid(limits, area_t_s_per_m=area)
@@ -238,13 +240,13 @@ def trapezoid_for_amplitude(
     limits: SystemLimits, amplitude_t_per_m: float, flat_time_s: float, *, delay_s: float = 0.0
 ) -> Trapezoid:
     """A :class:`Trapezoid` with a given amplitude and flat time and the shortest raster ramps."""
-    amp = _finite("amplitude_t_per_m", amplitude_t_per_m, "T/m")
-    r_ns, dt = _raster(limits)
+    amp = finite(amplitude_t_per_m, "amplitude_t_per_m", "T/m")
+    r_ns, dt = grad_raster(limits)
     n_flat = _duration_steps(flat_time_s, r_ns, "flat_time_s")
     if abs(amp) > limits.max_grad_t_per_m:
         raise LimitError(f"amplitude_t_per_m = {amp!r} T/m exceeds max_grad_t_per_m = {limits.max_grad_t_per_m!r} T/m")
     r = max(1, math.ceil(abs(amp) / (limits.max_slew_t_per_m_per_s * dt) * (1.0 - 1e-12)))
-    trap = Trapezoid(amp, _steps_to_s(r, r_ns), _steps_to_s(n_flat, r_ns), _steps_to_s(r, r_ns), delay_s)
+    trap = Trapezoid(amp, steps_to_s(r, r_ns), steps_to_s(n_flat, r_ns), steps_to_s(r, r_ns), delay_s)
     check_gradient(trap, limits)
     return trap
 
@@ -268,7 +270,7 @@ def readout_trapezoid(
         If the amplitude exceeds ``max_grad_t_per_m``.
     """
     fa = resolve_area(flat_area_t_s_per_m, flat_area_per_m, limits.gamma_hz_per_t, what="flat_area")
-    ft = _finite("flat_time_s", flat_time_s, "s")
+    ft = finite(flat_time_s, "flat_time_s", "s")
     if ft <= 0:
         raise RangeError(f"flat_time_s = {ft!r} s must be > 0 s")
     return trapezoid_for_amplitude(limits, fa / ft, ft, delay_s=delay_s)
@@ -279,15 +281,15 @@ def ramp(limits: SystemLimits, from_t_per_m: float, to_t_per_m: float, *, delay_
 
     Takes ``ceil(|to - from| / (S * dt))`` raster steps (at least one).
     """
-    g0 = _finite("from_t_per_m", from_t_per_m, "T/m")
-    g1 = _finite("to_t_per_m", to_t_per_m, "T/m")
+    g0 = finite(from_t_per_m, "from_t_per_m", "T/m")
+    g1 = finite(to_t_per_m, "to_t_per_m", "T/m")
     gmax = limits.max_grad_t_per_m
     for name, v in (("from_t_per_m", g0), ("to_t_per_m", g1)):
         if abs(v) > gmax:
             raise LimitError(f"{name} = {v!r} T/m exceeds max_grad_t_per_m = {gmax!r} T/m")
-    r_ns, dt = _raster(limits)
+    r_ns, dt = grad_raster(limits)
     n = max(1, math.ceil(abs(g1 - g0) / (limits.max_slew_t_per_m_per_s * dt) * (1.0 - 1e-12)))
-    out = ExtendedTrapezoid([0.0, _steps_to_s(n, r_ns)], [g0, g1], delay_s)
+    out = ExtendedTrapezoid([0.0, steps_to_s(n, r_ns)], [g0, g1], delay_s)
     check_gradient(out, limits)
     return out
 
@@ -299,7 +301,7 @@ def ramp(limits: SystemLimits, from_t_per_m: float, to_t_per_m: float, *, delay_
 def _envelopes(
     n: int, g0: float, g1: float, limits: SystemLimits
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
-    _, dt = _raster(limits)
+    _, dt = grad_raster(limits)
     gmax, step = limits.max_grad_t_per_m, limits.max_slew_t_per_m_per_s * dt
     k = np.arange(n + 1, dtype=np.float64)
     upper = np.minimum(np.minimum(gmax, g0 + step * k), g1 + step * (n - k))
@@ -319,7 +321,7 @@ def _feasible(n: int, area: float, g0: float, g1: float, limits: SystemLimits) -
     env = _envelopes(n, g0, g1, limits)
     if env is None:
         return False
-    _, dt = _raster(limits)
+    _, dt = grad_raster(limits)
     tol = 1e-12 * max(abs(area), limits.max_grad_t_per_m * dt)
     return _trapz_area(env[0], dt) - tol <= area <= _trapz_area(env[1], dt) + tol
 
@@ -350,13 +352,13 @@ def shortest_extended_trapezoid(
         Collinear corners merged; times on the gradient raster.
     """
     area = resolve_area(area_t_s_per_m, area_per_m, limits.gamma_hz_per_t)
-    g0 = _finite("g_start_t_per_m", g_start_t_per_m, "T/m")
-    g1 = _finite("g_end_t_per_m", g_end_t_per_m, "T/m")
+    g0 = finite(g_start_t_per_m, "g_start_t_per_m", "T/m")
+    g1 = finite(g_end_t_per_m, "g_end_t_per_m", "T/m")
     gmax = limits.max_grad_t_per_m
     for name, v in (("g_start_t_per_m", g0), ("g_end_t_per_m", g1)):
         if abs(v) > gmax:
             raise LimitError(f"{name} = {v!r} T/m exceeds max_grad_t_per_m = {gmax!r} T/m")
-    r_ns, dt = _raster(limits)
+    r_ns, dt = grad_raster(limits)
     n_lo = max(1, math.ceil(abs(g1 - g0) / (limits.max_slew_t_per_m_per_s * dt) * (1.0 - 1e-12)))
     # gallop then bisect on the (monotone) feasibility of N steps
     if _feasible(n_lo, area, g0, g1, limits):
@@ -381,7 +383,7 @@ def shortest_extended_trapezoid(
 def _extended_on_steps(
     n: int, area: float, g0: float, g1: float, limits: SystemLimits, delay_s: float
 ) -> ExtendedTrapezoid:
-    r_ns, dt = _raster(limits)
+    r_ns, dt = grad_raster(limits)
     env = _envelopes(n, g0, g1, limits)
     if env is None:  # pragma: no cover - callers check feasibility first
         raise DesignError(f"no gradient of {n} raster steps joins {g0!r} T/m to {g1!r} T/m within the slew limit")
@@ -419,13 +421,13 @@ def extended_trapezoid_for_duration(
         If the area or the end values cannot be reached in that time within the limits.
     """
     area = resolve_area(area_t_s_per_m, area_per_m, limits.gamma_hz_per_t)
-    g0 = _finite("g_start_t_per_m", g_start_t_per_m, "T/m")
-    g1 = _finite("g_end_t_per_m", g_end_t_per_m, "T/m")
+    g0 = finite(g_start_t_per_m, "g_start_t_per_m", "T/m")
+    g1 = finite(g_end_t_per_m, "g_end_t_per_m", "T/m")
     gmax = limits.max_grad_t_per_m
     for name, v in (("g_start_t_per_m", g0), ("g_end_t_per_m", g1)):
         if abs(v) > gmax:
             raise LimitError(f"{name} = {v!r} T/m exceeds max_grad_t_per_m = {gmax!r} T/m")
-    r_ns, _ = _raster(limits)
+    r_ns, _ = grad_raster(limits)
     n = _duration_steps(duration_s, r_ns, "duration_s")
     if n < 1 or not _feasible(n, area, g0, g1, limits):
         raise LimitError(
@@ -502,14 +504,14 @@ def shortest_arbitrary_gradient(
     ``S dt / 2``, so the Pulseq piecewise-linear reading of the samples keeps both limits.
     """
     area = resolve_area(area_t_s_per_m, area_per_m, limits.gamma_hz_per_t)
-    r_ns, dt = _raster(limits)
+    r_ns, dt = grad_raster(limits)
     gmax, smax = limits.max_grad_t_per_m, limits.max_slew_t_per_m_per_s
     a = abs(area)
     if a == 0.0:
         return ArbitraryGradient(np.zeros(1), dt, delay_s)
     t_star = shortest_trapezoid_duration_s(a, limits)
     n = max(1, math.ceil(t_star / dt * (1.0 - 1e-12)))
-    total = _steps_to_s(n, r_ns)
+    total = steps_to_s(n, r_ns)
     f = t_star / total
     if a <= gmax * gmax / smax:
         amp, rise = math.sqrt(a * smax), math.sqrt(a / smax)

@@ -33,9 +33,10 @@ from typing import Any
 import numpy as np
 
 from wavegen.design.gradients import ArbitraryGradient, Trapezoid, check_gradient
-from wavegen.design.rf import RFPulse, _finite, _positive
+from wavegen.design.pulse import RFPulse
 from wavegen.errors import DesignError, RangeError
 from wavegen.limits import TICK_S, SystemLimits
+from wavegen.validate import finite, positive
 
 __all__ = ["VerseResult", "verse", "gradient_on_rf_raster", "verse_rates"]
 
@@ -196,7 +197,7 @@ def verse(
     if isinstance(gradient, Trapezoid):
         g0 = gradient.amplitude_t_per_m
     else:
-        g0 = _finite(gradient, "gradient", "T/m")
+        g0 = finite(gradient, "gradient", "T/m")
     if g0 == 0.0:
         raise DesignError("VERSE needs a non-zero slice gradient")
     if abs(g0) > limits.max_grad_t_per_m * (1 + 1e-12):
@@ -214,9 +215,9 @@ def verse(
         return float(np.sum(rates * b1_abs**2) * dt)
 
     if max_b1_t is not None:
-        cap = _positive(max_b1_t, "max_b1_t", "T")
+        cap = positive(max_b1_t, "max_b1_t", "T")
     else:
-        frac = _positive(energy_fraction, "energy_fraction", "")
+        frac = positive(energy_fraction, "energy_fraction", "")
         if frac > 1:
             raise RangeError(f"energy_fraction = {frac!r} must be <= 1")
         lo, hi = 1e-6 * peak, peak
@@ -235,7 +236,7 @@ def verse(
         raise DesignError("VERSE found no feasible rate (the limits leave no time for the pulse)")
     new_rf, grad = _build(rf, g0, rates, limits)
     if max_duration_s is not None:
-        lim_d = _positive(max_duration_s, "max_duration_s", "s")
+        lim_d = positive(max_duration_s, "max_duration_s", "s")
         if new_rf.duration_s > lim_d * (1 + 1e-12):
             raise DesignError(
                 f"VERSE needs {new_rf.duration_s * 1e3:.4g} ms for this target but max_duration_s is "

@@ -1,0 +1,47 @@
+"""How long one design may be: a bound checked before anything is allocated.
+
+A single RF pulse or gradient waveform designed by :mod:`wavegen.design` holds at most
+:data:`MAX_DESIGN_SAMPLES` raster samples (or raster steps, for trapezoids, whose samples appear when
+they are rendered). That is 2**22 = 4,194,304 samples: 41.9 s on the usual 10 us gradient raster and
+4.19 s on the 1 us RF raster, far above any single lobe or pulse of an MR sequence (the longest
+common single events, adiabatic and saturation pulses, last tens of milliseconds; a long EPI or spiral
+readout lasts well under a second), and small enough that a design of that length still fits in memory
+(64 MiB of complex128) and finishes in seconds. A request beyond it (an area of 1e12 cycles/m, a
+k-space path scaled to 1e6 cycles/m, a 1e9 s pulse) is refused at once with a
+:class:`~wavegen.errors.RangeError` naming the value, the bound and the unit, instead of searching
+for minutes or running out of memory.
+"""
+
+from __future__ import annotations
+
+from wavegen.errors import RangeError
+
+__all__ = ["MAX_DESIGN_SAMPLES", "check_design_length"]
+
+#: Largest number of raster samples (or raster steps) one design may produce.
+MAX_DESIGN_SAMPLES = 2**22
+
+
+def check_design_length(n_steps: float, raster_s: float, what: str) -> None:
+    """Refuse a design of more than :data:`MAX_DESIGN_SAMPLES` raster steps.
+
+    Parameters
+    ----------
+    n_steps
+        The number of raster steps the design needs (or a lower bound of it; may be a float).
+    raster_s
+        The raster, s, to state the bound as a duration too.
+    what
+        The request in the caller's words (``"area 2.3e+04 T*s/m"``), for the message.
+
+    Raises
+    ------
+    RangeError
+        If ``n_steps > MAX_DESIGN_SAMPLES``.
+    """
+    if not n_steps <= MAX_DESIGN_SAMPLES:  # also catches NaN
+        raise RangeError(
+            f"{what} needs {n_steps:.4g} raster steps of {raster_s:g} s ({n_steps * raster_s:.4g} s); one design "
+            f"may last at most {MAX_DESIGN_SAMPLES} steps ({MAX_DESIGN_SAMPLES * raster_s:.4g} s, "
+            "wavegen.design.bounds.MAX_DESIGN_SAMPLES)"
+        )
