@@ -38,6 +38,7 @@ from typing import cast
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from wavegen.design.bounds import check_design_length
 from wavegen.errors import LimitError, RangeError, RasterError, ShapeError
 from wavegen.limits import TICK_S, SystemLimits
 from wavegen.validate import as_1d_float, finite, non_negative
@@ -93,9 +94,13 @@ def piecewise_linear_sample(
     t = np.asarray(times_s, dtype=np.float64)
     v = np.asarray(values, dtype=np.float64)
     if n_samples is None:
-        end_ticks = round(float(t[-1]) / TICK_S)
+        end_s = finite(float(t[-1]), "times_s[-1]", "s")
+        check_design_length(end_s / raster_s, raster_s, f"a waveform lasting {end_s!r} s")
+        end_ticks = round(end_s / TICK_S)
         r_ticks = raster_s / TICK_S
         n_samples = int(math.ceil(end_ticks / r_ticks - 1e-9))
+    else:
+        check_design_length(n_samples, raster_s, f"n_samples = {n_samples!r}")
     centres = (np.arange(n_samples, dtype=np.float64) + 0.5) * raster_s
     return np.asarray(np.interp(centres, t, v, left=0.0, right=0.0), dtype=np.float64)
 

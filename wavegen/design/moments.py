@@ -18,6 +18,7 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from wavegen.design.bounds import check_design_length
 from wavegen.design.gradients import (
     ArbitraryGradient,
     ExtendedTrapezoid,
@@ -181,12 +182,20 @@ def flow_compensated_bipolar(
     if m0 == 0.0 and m1 == 0.0:
         raise DesignError("M0 = 0 and M1 = 0 need no gradient")
     r_ns, dt = grad_raster(limits)
-    n_min = 4
+    gmax = limits.max_grad_t_per_m
+    words = f"M0 = {m0:.6g} T*s/m and M1 = {m1:.6g} T*s^2/m"
+    # within |g| <= G a gradient of duration T holds |M0| <= G T and |M1| <= G T^2 / 2: a lower bound on
+    # the length, checked before anything is allocated
+    n_bound = max(abs(m0) / gmax, math.sqrt(2.0 * abs(m1) / gmax)) / dt * (1.0 - 1e-9) - 1.0
+    check_design_length(n_bound, dt, words)
+    n_min = max(4, math.floor(n_bound))
     if m0 != 0.0:
         n_min = max(n_min, round(shortest_trapezoid(limits, area_t_s_per_m=m0).duration_s / dt))
     caps = _trapezoid_caps(max(64, 4 * n_min), limits)
-    n = n_min
-    while True:
+
+    def split(n: int) -> tuple[int, float, float] | None:
+        """The best split of ``n`` steps into two lobes (most headroom), or None if none fits."""
+        nonlocal caps
         if n >= caps.size:
             caps = _trapezoid_caps(2 * n, limits)
         n1 = np.arange(2, n - 1)
@@ -196,19 +205,42 @@ def flow_compensated_bipolar(
         tol = 1e-12 * np.maximum(np.abs(a1), np.abs(a2))
         c1, c2 = caps[n1], caps[n - n1]
         ok = (np.abs(a1) <= c1 + tol) & (np.abs(a2) <= c2 + tol)
-        if np.any(ok):
-            # among the splits that fit, the one with the most headroom (lowest amplitudes)
-            slack = np.where(ok, np.minimum(c1 - np.abs(a1), c2 - np.abs(a2)), -np.inf)
-            i = int(np.argmax(slack))
-            lobe1 = _lobe(limits, int(n1[i]), float(a1[i]), r_ns)
-            lobe2 = _lobe(limits, n - int(n1[i]), float(a2[i]), r_ns)
-            out = join_gradients(lobe1, lobe2).with_delay(delay_s)
-            check_gradient(out, limits)
-            return out
-        n += 1
-        if n > 100_000_000:
+        if not np.any(ok):
+            return None
+        # among the splits that fit, the one with the most headroom (lowest amplitudes)
+        slack = np.where(ok, np.minimum(c1 - np.abs(a1), c2 - np.abs(a2)), -np.inf)
+        i = int(np.argmax(slack))
+        return int(n1[i]), float(a1[i]), float(a2[i])
+
+    # the first n that fits: scan a few steps, then gallop and bisect (a longer pair never holds less),
+    # and confirm that the few lengths just below the answer do not fit either
+    n = n_min
+    found = None
+    for n in range(n_min, n_min + 16):
+        found = split(n)
+        if found is not None:
             break
-    raise DesignError("no flow-compensated bipolar found")  # pragma: no cover - loop is unbounded in practice
+    else:
+        lo, step = n, 16
+        while split(n_min + step) is None:
+            lo = n_min + step
+            step *= 2
+            check_design_length(n_min + step, dt, words)
+        hi = n_min + step
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if split(mid) is not None else (mid, hi)
+        n = hi
+        while n - 1 >= n_min and split(n - 1) is not None:  # pragma: no cover - feasibility is monotone
+            n -= 1
+        found = split(n)
+    assert found is not None
+    n1_best, a1_best, a2_best = found
+    lobe1 = _lobe(limits, n1_best, a1_best, r_ns)
+    lobe2 = _lobe(limits, n - n1_best, a2_best, r_ns)
+    out = join_gradients(lobe1, lobe2).with_delay(delay_s)
+    check_gradient(out, limits)
+    return out
 
 
 def _trapezoid_caps(n_max: int, limits: SystemLimits) -> FloatArray:

@@ -17,6 +17,7 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
+from wavegen.design.bounds import MAX_DESIGN_SAMPLES
 from wavegen.validate import finite, integer, positive
 
 __all__ = [
@@ -58,7 +59,7 @@ def variable_density_spiral(
     """
     kmax = positive(k_max_per_m, "k_max_per_m", "1/m")
     turns = positive(n_turns, "n_turns", "turns")
-    n = integer(n_points, "n_points", minimum=4, integral_float=True)
+    n = integer(n_points, "n_points", minimum=4, maximum=MAX_DESIGN_SAMPLES, integral_float=True)
     a = positive(alpha, "alpha", "")
     tau = np.linspace(0.0, 1.0, n)
     r = kmax * tau**a
@@ -90,7 +91,7 @@ def epi_path(k_max_x_per_m: float, n_lines: int, dk_y_per_m: float) -> FloatArra
         The corner points, shape ``(2 * n_lines, 2)``, cycles/m.
     """
     kx = positive(k_max_x_per_m, "k_max_x_per_m", "1/m")
-    n = integer(n_lines, "n_lines", minimum=1, integral_float=True)
+    n = integer(n_lines, "n_lines", minimum=1, maximum=MAX_DESIGN_SAMPLES, integral_float=True)
     dky = positive(dk_y_per_m, "dk_y_per_m", "1/m")
     ky = (np.arange(n) - (n - 1) / 2.0) * dky
     pts = np.empty((2 * n, 2))
@@ -108,10 +109,11 @@ def radial_spoke(
     """A radial line through the centre at ``angle_rad``: from ``-k_max`` to ``+k_max`` (or from 0 when
     ``center_out``), shape ``(n_points, 2)``, cycles/m."""
     kmax = positive(k_max_per_m, "k_max_per_m", "1/m")
-    n = integer(n_points, "n_points", minimum=2, integral_float=True)
+    n = integer(n_points, "n_points", minimum=2, maximum=MAX_DESIGN_SAMPLES, integral_float=True)
+    angle = finite(angle_rad, "angle_rad", "rad")
     start = 0.0 if center_out else -kmax
     r = np.linspace(start, kmax, n)
-    return np.stack((r * math.cos(angle_rad), r * math.sin(angle_rad)), axis=1)
+    return np.stack((r * math.cos(angle), r * math.sin(angle)), axis=1)
 
 
 def rosette(k_max_per_m: float, omega1: float, omega2: float, n_points: int) -> FloatArray:
@@ -123,7 +125,7 @@ def rosette(k_max_per_m: float, omega1: float, omega2: float, n_points: int) -> 
     kmax = positive(k_max_per_m, "k_max_per_m", "1/m")
     w1 = positive(omega1, "omega1", "cycles")
     w2 = finite(omega2, "omega2", "cycles")
-    n = integer(n_points, "n_points", minimum=4, integral_float=True)
+    n = integer(n_points, "n_points", minimum=4, maximum=MAX_DESIGN_SAMPLES, integral_float=True)
     tau = np.linspace(0.0, 1.0, n)
     r = kmax * np.sin(2.0 * math.pi * w1 * tau)
     phi = 2.0 * math.pi * w2 * tau

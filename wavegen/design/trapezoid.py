@@ -34,6 +34,7 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
+from wavegen.design.bounds import MAX_DESIGN_SAMPLES, check_design_length
 from wavegen.design.gradients import (
     ArbitraryGradient,
     ExtendedTrapezoid,
@@ -183,17 +184,81 @@ def shortest_trapezoid(
     r_ns, dt = grad_raster(limits)
     if area == 0.0:
         return Trapezoid(0.0, steps_to_s(1, r_ns), 0.0, steps_to_s(1, r_ns), delay_s)
-    n = max(2, math.floor(shortest_trapezoid_duration_s(area, limits) / dt) - 1)
+    steps = shortest_trapezoid_duration_s(area, limits) / dt
+    check_design_length(steps, dt, _area_words(area, limits))
+    n = max(2, math.floor(steps) - 1)
     while max_trapezoid_area_t_s_per_m(n, limits) < abs(area) * (1.0 - 1e-13):
         n += 1
-    # longest ramps that still fit (lowest slew)
-    for r in range(n // 2, 0, -1):
-        amp = _trap_amplitude(area, n, r, limits)
-        if amp is not None:
-            trap = Trapezoid(amp, steps_to_s(r, r_ns), steps_to_s(n - 2 * r, r_ns), steps_to_s(r, r_ns), delay_s)
-            check_gradient(trap, limits)
-            return trap
-    raise DesignError(f"no trapezoid found for area {area!r} T*s/m")  # pragma: no cover - unreachable
+    # the longest ramps that still fit (lowest slew)
+    _, r_max = _rise_bounds(area, n, limits)
+    r = _fitting_rise(area, n, limits, range(r_max, 0, -1))
+    amp = None if r is None else _trap_amplitude(area, n, r, limits)
+    if r is None or amp is None:  # pragma: no cover - n was chosen so that a lobe of n steps reaches the area
+        raise DesignError(f"no trapezoid found for area {area!r} T*s/m")
+    trap = Trapezoid(amp, steps_to_s(r, r_ns), steps_to_s(n - 2 * r, r_ns), steps_to_s(r, r_ns), delay_s)
+    check_gradient(trap, limits)
+    return trap
+
+
+def _area_words(area: float, limits: SystemLimits) -> str:
+    """An area in both units, for messages."""
+    return f"an area of {area:.6g} T*s/m ({area * limits.gamma_hz_per_t:.6g} 1/m)"
+
+
+def _rise_bounds(area: float, n: int, limits: SystemLimits) -> tuple[int, int]:
+    """For a symmetric lobe of ``n`` steps and ``area``: ``(r_min, r_max)``, the shortest ramp the slew
+    limit allows and the longest the amplitude limit allows, in raster steps within ``1..n//2``
+    (``r_min`` may exceed ``r_max``: then no ramp fits).
+
+    The amplitude ``|A| / (dt (n - r))`` grows with ``r``; it must stay below ``G`` (true up to
+    ``r_max``) and below ``S r dt`` (true from ``r_min`` on, as ``r (n - r)`` grows for
+    ``r <= n/2``). Both ends are found by bisection in ``log2(n)`` steps instead of a scan over ``r``.
+    """
+    _, dt = grad_raster(limits)
+    a = abs(area)
+    tol = 1.0 + 1e-12
+    g_cap = limits.max_grad_t_per_m * tol
+    smax = limits.max_slew_t_per_m_per_s
+
+    def under_g(r: int) -> bool:
+        return a / (dt * (n - r)) <= g_cap
+
+    def under_s(r: int) -> bool:
+        return a / (dt * (n - r)) <= smax * (r * dt) * tol
+
+    half = n // 2
+    # r_max: the last r with under_g (under_g is true then false)
+    if not under_g(1):
+        r_max = 0
+    elif under_g(half):
+        r_max = half
+    else:
+        lo, hi = 1, half
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (mid, hi) if under_g(mid) else (lo, mid)
+        r_max = lo
+    # r_min: the first r with under_s (false then true)
+    if under_s(1):
+        r_min = 1
+    elif not under_s(half):
+        r_min = half + 1
+    else:
+        lo, hi = 1, half
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if under_s(mid) else (mid, hi)
+        r_min = hi
+    return r_min, r_max
+
+
+def _fitting_rise(area: float, n: int, limits: SystemLimits, candidates: range) -> int | None:
+    """The first ``r`` in ``candidates`` whose lobe passes :func:`_trap_amplitude` (a few at most are
+    tried: the bisection of :func:`_rise_bounds` lands on the answer up to floating-point rounding)."""
+    for r in candidates[:64]:
+        if 1 <= r <= n // 2 and _trap_amplitude(area, n, r, limits) is not None:
+            return r
+    return None
 
 
 def trapezoid_for_duration(
@@ -220,14 +285,18 @@ def trapezoid_for_duration(
     area = resolve_area(area_t_s_per_m, area_per_m, limits.gamma_hz_per_t)
     r_ns, _ = grad_raster(limits)
     n = _duration_steps(duration_s, r_ns, "duration_s")
+    check_design_length(n, r_ns * TICK_S, f"duration_s = {duration_s!r} s")
     if area == 0.0 and n >= 2:
         return Trapezoid(0.0, steps_to_s(1, r_ns), steps_to_s(n - 2, r_ns), steps_to_s(1, r_ns), delay_s)
-    for r in range(1, n // 2 + 1):
+    # the shortest ramps that fit (longest, lowest flat top)
+    r_min, _ = _rise_bounds(area, n, limits) if n >= 2 else (1, 0)
+    r = _fitting_rise(area, n, limits, range(max(1, r_min - 1), n // 2 + 1))
+    if r is not None:
         amp = _trap_amplitude(area, n, r, limits)
-        if amp is not None:
-            trap = Trapezoid(amp, steps_to_s(r, r_ns), steps_to_s(n - 2 * r, r_ns), steps_to_s(r, r_ns), delay_s)
-            check_gradient(trap, limits)
-            return trap
+        assert amp is not None  # checked by _fitting_rise
+        trap = Trapezoid(amp, steps_to_s(r, r_ns), steps_to_s(n - 2 * r, r_ns), steps_to_s(r, r_ns), delay_s)
+        check_gradient(trap, limits)
+        return trap
     shortest = shortest_trapezoid(limits, area_t_s_per_m=area)
     raise LimitError(
         f"no trapezoid of duration_s = {duration_s!r} s reaches area {area!r} T*s/m within "
@@ -243,6 +312,7 @@ def trapezoid_for_amplitude(
     amp = finite(amplitude_t_per_m, "amplitude_t_per_m", "T/m")
     r_ns, dt = grad_raster(limits)
     n_flat = _duration_steps(flat_time_s, r_ns, "flat_time_s")
+    check_design_length(n_flat, dt, f"flat_time_s = {flat_time_s!r} s")
     if abs(amp) > limits.max_grad_t_per_m:
         raise LimitError(f"amplitude_t_per_m = {amp!r} T/m exceeds max_grad_t_per_m = {limits.max_grad_t_per_m!r} T/m")
     r = max(1, math.ceil(abs(amp) / (limits.max_slew_t_per_m_per_s * dt) * (1.0 - 1e-12)))
@@ -326,6 +396,56 @@ def _feasible(n: int, area: float, g0: float, g1: float, limits: SystemLimits) -
     return _trapz_area(env[0], dt) - tol <= area <= _trapz_area(env[1], dt) + tol
 
 
+def _tent_sum(a: float, c: float, step: float, cap: float, n: NDArray[np.int64]) -> NDArray[np.float64]:
+    """``sum_{k=0}^{N} min(cap, a + step*k, c + step*(N - k))`` for every ``N`` in ``n`` (closed form).
+
+    Requires ``a, c <= cap`` and ``|a - c| <= step * N``. Arithmetic series on the rising part, the
+    plateau at ``cap`` (if the tent reaches it) and the falling part.
+    """
+    nf = n.astype(np.float64)
+    k1 = (cap - a) / step  # the rising line reaches the cap
+    k2 = nf - (cap - c) / step  # the falling line leaves the cap
+    kx = (c - a + step * nf) / (2.0 * step)  # the two lines cross
+    plateau = k1 < k2
+    m_rise = np.where(plateau, math.floor(k1), np.floor(kx))
+    m_fall = np.where(plateau, np.ceil(k2), np.floor(kx) + 1.0)
+    rise = (m_rise + 1.0) * a + step * m_rise * (m_rise + 1.0) / 2.0
+    j = nf - m_fall  # the falling part has j + 1 terms
+    fall = (j + 1.0) * c + step * j * (j + 1.0) / 2.0
+    flat = np.where(plateau, cap * (m_fall - m_rise - 1.0), 0.0)
+    return np.asarray(rise + flat + fall, dtype=np.float64)
+
+
+def _first_feasible(n_start: int, area: float, g0: float, g1: float, limits: SystemLimits) -> int:
+    """The smallest ``N >= n_start`` for which :func:`_feasible` holds (the exact raster optimum).
+
+    Feasibility is not monotone in ``N`` when both ends are non-zero (a longer gradient spends longer
+    near its end values, so the largest reachable area can first shrink), hence no bisection: the
+    envelope areas of every candidate ``N`` are computed in closed form (:func:`_tent_sum`, vectorised
+    over blocks of candidates), and the first candidates that pass with a tolerance well above the
+    rounding of the closed form are confirmed by the exact check on the sampled envelopes.
+    """
+    _, dt = grad_raster(limits)
+    gmax, step = limits.max_grad_t_per_m, limits.max_slew_t_per_m_per_s * dt
+    lo = n_start
+    block = 1024
+    while True:
+        check_design_length(lo, dt, _area_words(area, limits))
+        n = np.arange(lo, lo + block, dtype=np.int64)
+        upper = dt * (_tent_sum(g0, g1, step, gmax, n) - 0.5 * (g0 + g1))
+        lower = -dt * (_tent_sum(-g0, -g1, step, gmax, n) - 0.5 * (g0 + g1) * -1.0)
+        tol = 1e-9 * (np.abs(upper) + np.abs(lower) + gmax * dt * n) + 1e-12 * abs(area)
+        candidates = n[(lower - tol <= area) & (area <= upper + tol)]
+        for cand in candidates[:64]:
+            if _feasible(int(cand), area, g0, g1, limits):
+                return int(cand)
+        if candidates.size > 64:  # pragma: no cover - the closed form and the samples disagree widely
+            raise DesignError(f"no raster gradient found for {_area_words(area, limits)}")
+        lo += block
+        block = min(2 * block, MAX_DESIGN_SAMPLES)
+
+
+
 def shortest_extended_trapezoid(
     limits: SystemLimits,
     *,
@@ -360,23 +480,11 @@ def shortest_extended_trapezoid(
             raise LimitError(f"{name} = {v!r} T/m exceeds max_grad_t_per_m = {gmax!r} T/m")
     r_ns, dt = grad_raster(limits)
     n_lo = max(1, math.ceil(abs(g1 - g0) / (limits.max_slew_t_per_m_per_s * dt) * (1.0 - 1e-12)))
-    # gallop then bisect on the (monotone) feasibility of N steps
-    if _feasible(n_lo, area, g0, g1, limits):
-        n = n_lo
-    else:
-        hi = n_lo * 2
-        while not _feasible(hi, area, g0, g1, limits):
-            if hi > 100_000_000:
-                raise DesignError(f"area {area!r} T*s/m needs an absurdly long gradient")
-            hi *= 2
-        lo = hi // 2 if hi // 2 >= n_lo else n_lo
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if _feasible(mid, area, g0, g1, limits):
-                hi = mid
-            else:
-                lo = mid
-        n = hi
+    # No waveform of N steps within |g| <= G holds more than G N dt: a lower bound on N that is known
+    # before anything is allocated (and close to the answer for large areas).
+    n_area = abs(area) / (gmax * dt) * (1.0 - 1e-9) - 1.0
+    check_design_length(max(n_lo, n_area), dt, _area_words(area, limits))
+    n = _first_feasible(max(n_lo, math.floor(n_area)), area, g0, g1, limits)
     return _extended_on_steps(n, area, g0, g1, limits, delay_s)
 
 
@@ -429,6 +537,7 @@ def extended_trapezoid_for_duration(
             raise LimitError(f"{name} = {v!r} T/m exceeds max_grad_t_per_m = {gmax!r} T/m")
     r_ns, _ = grad_raster(limits)
     n = _duration_steps(duration_s, r_ns, "duration_s")
+    check_design_length(n, r_ns * TICK_S, f"duration_s = {duration_s!r} s")
     if n < 1 or not _feasible(n, area, g0, g1, limits):
         raise LimitError(
             f"no gradient of duration_s = {duration_s!r} s goes from {g0!r} T/m to {g1!r} T/m with area "
@@ -510,6 +619,7 @@ def shortest_arbitrary_gradient(
     if a == 0.0:
         return ArbitraryGradient(np.zeros(1), dt, delay_s)
     t_star = shortest_trapezoid_duration_s(a, limits)
+    check_design_length(t_star / dt, dt, _area_words(area, limits))
     n = max(1, math.ceil(t_star / dt * (1.0 - 1e-12)))
     total = steps_to_s(n, r_ns)
     f = t_star / total
