@@ -10,13 +10,14 @@ import numpy as np
 import pytest
 
 from wavegen import design
-from wavegen.design.bounds import MAX_DESIGN_SAMPLES, MAX_PATH_SAMPLES
+from wavegen.design.bounds import MAX_DESIGN_SAMPLES, MAX_SEARCH_SAMPLES
 from wavegen.design.gradients import piecewise_linear_sample
 from wavegen.design.trapezoid import _feasible, grad_raster
 from wavegen.errors import DesignError, RangeError, WavegenError
 from wavegen.limits import SystemLimits
 
 LIM = SystemLimits()
+_SINC = design.sinc_pulse(1.0, 2e-3, 4.0)
 FAST_S = 1.0  # every refusal below must come within this (a linear search took minutes)
 
 
@@ -52,7 +53,7 @@ def test_min_time_gradient_on_a_huge_path_is_refused_at_once():
     k = design.archimedean_spiral(500.0, 16, 4000)
     k = k / np.max(np.abs(k)) * 1e6  # a path scaled to 1e6 cycles/m
     out, sec = _timed(design.min_time_gradient, k, LIM)
-    _assert_refused(out, sec, "1/m", str(MAX_PATH_SAMPLES), "MAX_PATH_SAMPLES")
+    _assert_refused(out, sec, "1/m", str(MAX_SEARCH_SAMPLES), "MAX_SEARCH_SAMPLES")
 
 
 @pytest.mark.parametrize(
@@ -61,7 +62,6 @@ def test_min_time_gradient_on_a_huge_path_is_refused_at_once():
         lambda: design.trapezoid_for_duration(LIM, 1e6, area_t_s_per_m=1e-3),
         lambda: design.extended_trapezoid_for_duration(LIM, 1e6, area_t_s_per_m=1e-3),
         lambda: design.shortest_arbitrary_gradient(LIM, area_t_s_per_m=1e4),
-        lambda: design.flow_compensated_bipolar(LIM, m0_t_s_per_m=1e-5, m1_t_s2_per_m=1e3),
         lambda: design.trapezoid_for_amplitude(LIM, 0.01, 1e7),
         lambda: design.block_pulse(math.pi / 2, 1e9),
         lambda: design.sinc_pulse(math.pi / 2, 1e4, 4.0),
@@ -69,6 +69,9 @@ def test_min_time_gradient_on_a_huge_path_is_refused_at_once():
         lambda: design.hyperbolic_secant_pulse(1e6, 1e3, b1_max_t=10e-6),
         lambda: design.variable_density_spiral(100.0, 8, 10**12),
         lambda: piecewise_linear_sample([0.0, 1e9], [0.0, 1.0], 1e-5),
+        lambda: design.trapezoid_for_duration(LIM, 1e300, area_per_m=100.0),  # OverflowError before
+        lambda: design.readout_trapezoid(LIM, 1e300, flat_area_per_m=100.0),
+        lambda: design.verse(_SINC, design.slice_select_gradient(_SINC, 5e-3), LIM, max_b1_t=1e-10),
     ],
 )
 def test_absurd_durations_are_refused_before_allocating(call):
@@ -108,3 +111,24 @@ def test_extended_trapezoid_finds_the_true_optimum_when_feasibility_is_not_monot
 def test_gauss_pulse_with_a_vanishing_shape_is_a_design_error_not_zero_division():
     with pytest.raises(DesignError, match="time_bw_product"):
         design.gauss_pulse(math.pi / 2, 10e-6, 1e4)
+
+
+@pytest.mark.parametrize("m1", [1e3, -1.0])
+def test_flow_compensated_bipolar_of_absurd_moment_is_refused_at_once(m1):
+    # M1 = -1 T*s^2/m (a 7 s bipolar) ran for seconds in a scan over lengths
+    out, sec = _timed(design.flow_compensated_bipolar, LIM, m0_per_m=100.0, m1_t_s2_per_m=m1)
+    _assert_refused(out, sec, str(MAX_SEARCH_SAMPLES), "T*s^2/m")
+
+
+def test_other_non_wavegen_exceptions_are_gone():
+    spiral = design.archimedean_spiral(100.0, 4, 200)
+    with pytest.raises(RangeError, match="g_start_t_per_m"):  # TypeError before
+        design.min_time_gradient(spiral, LIM, g_start_t_per_m=None)
+    with pytest.raises(RangeError, match="g_start_t_per_m"):  # OverflowError before
+        design.min_time_gradient(spiral, LIM, g_start_t_per_m=10**400)
+    with pytest.raises(RangeError, match="Nyquist"):  # a slow optimisation of an aliased band before
+        design.multiband_pulse(design.sinc_pulse(0.2, 2e-3, 4.0), [0.0, 1e9])
+    with pytest.raises(RangeError, match="overflow"):  # inf moments and a RuntimeWarning before
+        design.gradient_moments(design.shortest_trapezoid(LIM, area_per_m=100.0), t0_s=1e300)
+    with pytest.raises(RangeError, match="angle_rad"):  # TypeError before
+        design.radial_spoke(100.0, "0")

@@ -16,15 +16,17 @@ from __future__ import annotations
 
 from wavegen.errors import RangeError
 
-__all__ = ["MAX_DESIGN_SAMPLES", "MAX_PATH_SAMPLES", "check_design_length"]
+__all__ = ["MAX_DESIGN_SAMPLES", "MAX_SEARCH_SAMPLES", "check_design_length"]
 
 #: Largest number of raster samples (or raster steps) one design may produce.
 MAX_DESIGN_SAMPLES = 2**22
 
-#: Largest number of raster samples of one time-optimal gradient along a k-space path
-#: (:func:`~wavegen.design.mintime.min_time_gradient`), which costs about 2 us of CPU per sample:
-#: 2**19 = 524,288 samples, 5.2 s on a 10 us raster (spiral and EPI readouts last well under 0.2 s).
-MAX_PATH_SAMPLES = 2**19
+#: Largest number of raster samples (or steps) of a design whose search costs more per sample: a
+#: time-optimal gradient along a k-space path (:func:`~wavegen.design.mintime.min_time_gradient`, about
+#: 2 us of CPU per sample) and a flow-compensated bipolar
+#: (:func:`~wavegen.design.moments.flow_compensated_bipolar`, a bisection over splits of the length).
+#: 2**19 = 524,288 samples, 5.2 s on a 10 us raster (readouts and bipolars last well under 0.2 s).
+MAX_SEARCH_SAMPLES = 2**19
 
 
 def check_design_length(n_steps: float, raster_s: float, what: str, *, limit: int = MAX_DESIGN_SAMPLES) -> None:
@@ -39,7 +41,7 @@ def check_design_length(n_steps: float, raster_s: float, what: str, *, limit: in
     what
         The request in the caller's words (``"area 2.3e+04 T*s/m"``), for the message.
     limit
-        The bound, :data:`MAX_DESIGN_SAMPLES` unless a design has its own (:data:`MAX_PATH_SAMPLES`).
+        The bound, :data:`MAX_DESIGN_SAMPLES` unless a design has its own (:data:`MAX_SEARCH_SAMPLES`).
 
     Raises
     ------
@@ -47,7 +49,7 @@ def check_design_length(n_steps: float, raster_s: float, what: str, *, limit: in
         If ``n_steps > limit``.
     """
     if not n_steps <= limit:  # also catches NaN
-        name = "MAX_PATH_SAMPLES" if limit == MAX_PATH_SAMPLES else "MAX_DESIGN_SAMPLES"
+        name = "MAX_SEARCH_SAMPLES" if limit == MAX_SEARCH_SAMPLES else "MAX_DESIGN_SAMPLES"
         raise RangeError(
             f"{what} needs {n_steps:.4g} raster steps of {raster_s:g} s ({n_steps * raster_s:.4g} s); this design "
             f"may last at most {limit} steps ({limit * raster_s:.4g} s, wavegen.design.bounds.{name})"

@@ -42,11 +42,12 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.interpolate import CubicHermiteSpline, CubicSpline
 
-from wavegen.design.bounds import MAX_PATH_SAMPLES, check_design_length
+from wavegen.design.bounds import MAX_SEARCH_SAMPLES, check_design_length
 from wavegen.design.gradients import LIMIT_RTOL, ArbitraryGradient
 from wavegen.design.mintime_kernel import speed_profile, speed_profile_reference
 from wavegen.errors import DesignError, LimitError, NonFiniteError, RangeError, ShapeError
 from wavegen.limits import SystemLimits
+from wavegen.validate import non_negative
 
 __all__ = [
     "min_time_gradient",
@@ -467,16 +468,12 @@ def min_time_gradient(
     k = _validate_path(k_per_m)
     gamma = limits.gamma_hz_per_t
     gmax, smax, dt = limits.max_grad_t_per_m, limits.max_slew_t_per_m_per_s, limits.grad_raster_s
-    g0 = float(g_start_t_per_m)
-    if not math.isfinite(g0) or g0 < 0:
-        raise RangeError(f"g_start_t_per_m = {g_start_t_per_m!r} T/m must be finite and >= 0 T/m")
+    g0 = non_negative(g_start_t_per_m, "g_start_t_per_m", "T/m")
     if g0 > gmax:
         raise LimitError(f"g_start_t_per_m = {g0!r} T/m exceeds max_grad_t_per_m = {gmax!r} T/m")
     g1: float | None = None
     if g_end_t_per_m is not None:
-        g1 = float(g_end_t_per_m)
-        if not math.isfinite(g1) or g1 < 0:
-            raise RangeError(f"g_end_t_per_m = {g_end_t_per_m!r} T/m must be finite and >= 0 T/m")
+        g1 = non_negative(g_end_t_per_m, "g_end_t_per_m", "T/m")
         if g1 > gmax:
             raise LimitError(f"g_end_t_per_m = {g1!r} T/m exceeds max_grad_t_per_m = {gmax!r} T/m")
     per_axis = constraint == "per_axis"
@@ -485,7 +482,7 @@ def min_time_gradient(
     chord_per_m = float(np.sum(_rownorm(np.diff(k, axis=0))))
     top_speed = gamma * gmax * (math.sqrt(k.shape[1]) if per_axis else 1.0)
     path_words = f"a k-space path of length {chord_per_m:.6g} 1/m (cycles/m)"
-    check_design_length(chord_per_m / (top_speed * dt), dt, path_words, limit=MAX_PATH_SAMPLES)
+    check_design_length(chord_per_m / (top_speed * dt), dt, path_words, limit=MAX_SEARCH_SAMPLES)
     raw_pieces = _split_at_corners(k, corner_angle_rad) if k.shape[0] > 2 else [k]
     ds_target = gamma * gmax * dt / 2.0
     pieces = [_Piece(p, ds_target) for p in raw_pieces]
@@ -498,7 +495,7 @@ def min_time_gradient(
         us, ts = _design(pieces, gmax * scale, smax * scale, gamma, g0, g1, per_axis, use_native)
         total = float(sum(float(np.sum(t)) for t in ts))
         m = max(1, math.ceil(total / dt * (1.0 - 1e-12)))
-        check_design_length(m, dt, path_words, limit=MAX_PATH_SAMPLES)
+        check_design_length(m, dt, path_words, limit=MAX_SEARCH_SAMPLES)
         stretch = total / (m * dt)  # <= 1: slow the whole profile down to a whole number of steps
         if (g0 > 0 or (g1 is not None and g1 > 0)) and stretch < 1.0 - 1e-12:
             us, ts, stretch = _stretch_fixed_ends(

@@ -18,7 +18,7 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from wavegen.design.bounds import check_design_length
+from wavegen.design.bounds import MAX_SEARCH_SAMPLES, check_design_length
 from wavegen.design.gradients import (
     ArbitraryGradient,
     ExtendedTrapezoid,
@@ -82,8 +82,13 @@ def piecewise_linear_moments(
     tq = t[:-1, None] + dt[:, None] * x[None, :]
     gq = g[:-1, None] + (g[1:] - g[:-1])[:, None] * x[None, :]
     out = np.empty(order + 1)
-    for n in range(order + 1):
-        out[n] = float(np.sum((gq * tq**n) @ w * dt))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for n in range(order + 1):
+            out[n] = float(np.sum((gq * tq**n) @ w * dt))
+    if not np.all(np.isfinite(out)):
+        raise RangeError(
+            f"the moments about t0_s = {t0_s!r} s overflow (times up to {float(np.max(np.abs(t))):.3g} s from t0_s)"
+        )
     return out
 
 
@@ -187,7 +192,7 @@ def flow_compensated_bipolar(
     # within |g| <= G a gradient of duration T holds |M0| <= G T and |M1| <= G T^2 / 2: a lower bound on
     # the length, checked before anything is allocated
     n_bound = max(abs(m0) / gmax, math.sqrt(2.0 * abs(m1) / gmax)) / dt * (1.0 - 1e-9) - 1.0
-    check_design_length(n_bound, dt, words)
+    check_design_length(n_bound, dt, words, limit=MAX_SEARCH_SAMPLES)
     n_min = max(4, math.floor(n_bound))
     if m0 != 0.0:
         n_min = max(n_min, round(shortest_trapezoid(limits, area_t_s_per_m=m0).duration_s / dt))
@@ -216,16 +221,16 @@ def flow_compensated_bipolar(
     # and confirm that the few lengths just below the answer do not fit either
     n = n_min
     found = None
-    for n in range(n_min, n_min + 16):
+    for n in range(n_min, n_min + 4):
         found = split(n)
         if found is not None:
             break
     else:
-        lo, step = n, 16
+        lo, step = n, 4
         while split(n_min + step) is None:
             lo = n_min + step
             step *= 2
-            check_design_length(n_min + step, dt, words)
+            check_design_length(n_min + step, dt, words, limit=MAX_SEARCH_SAMPLES)
         hi = n_min + step
         while hi - lo > 1:
             mid = (lo + hi) // 2

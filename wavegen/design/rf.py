@@ -193,7 +193,8 @@ def gauss_pulse(
     n = rf_sample_count(duration_s, raster)
     duration = n * raster
     t = (np.arange(n) + 0.5) * raster - duration / 2
-    shape = np.exp(-np.pi * (tbw / duration * t) ** 2)
+    with np.errstate(over="ignore", under="ignore"):  # a too-narrow Gaussian is refused below
+        shape = np.exp(-np.pi * (tbw / duration * t) ** 2)
     area = float(np.sum(shape)) * raster
     if not area > 0.0:  # every sample underflowed: the Gaussian is narrower than one raster period
         raise DesignError(

@@ -97,6 +97,7 @@ def steps_to_s(n: int, r_ns: int) -> float:
 
 def _duration_steps(duration_s: float, r_ns: int, name: str) -> int:
     d = finite(duration_s, name, "s")
+    check_design_length(abs(d) / (r_ns * TICK_S), r_ns * TICK_S, f"{name} = {d!r} s")
     ticks = d / TICK_S
     n_ticks = round(ticks)
     if abs(ticks - n_ticks) > 1e-6 + 1e-12 * abs(ticks) or n_ticks % r_ns:

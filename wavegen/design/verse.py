@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from wavegen.design.bounds import check_design_length
 from wavegen.design.gradients import ArbitraryGradient, Trapezoid, check_gradient
 from wavegen.design.pulse import RFPulse
 from wavegen.errors import DesignError, RangeError
@@ -95,7 +96,7 @@ def verse_rates(
 ) -> np.ndarray:
     """The time-optimal rates ``s_i`` (see the module docstring) for a B1 cap ``b1_cap_t`` (T)."""
     g0 = abs(grad_t_per_m)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):
         cap_b1 = np.where(b1_abs_t > 0, (b1_cap_t / np.maximum(b1_abs_t, 1e-300)) ** 2, np.inf)
     cap = np.minimum(cap_b1, (limits.max_grad_t_per_m / g0) ** 2 * (1 - 1e-12))
     # the slew between sample centres: |du| <= 2 S / G0 * d tau (harmonic <= arithmetic mean of the
@@ -118,6 +119,8 @@ def _build(rf: RFPulse, g0: float, rates: np.ndarray, limits: SystemLimits) -> t
     new_dt = dt / rates
     edges = np.concatenate(([0.0], np.cumsum(new_dt)))
     t_rf = float(edges[-1])
+    # the reshaped pulse on the RF raster: refuse an absurd stretch before allocating it
+    check_design_length(t_rf / dt, dt, f"the VERSE-reshaped pulse of {t_rf:.6g} s")
     g_samples = g0 * rates
     # ramps on the gradient raster
     slew = limits.max_slew_t_per_m_per_s
