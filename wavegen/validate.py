@@ -22,8 +22,9 @@ Which error is raised:
 - an array of the wrong shape, dtype or size: :class:`~wavegen.errors.ShapeError`;
 - a duration that is not a whole number of raster periods: :class:`~wavegen.errors.RasterError`.
 
-Pass ``error=`` to raise a subclass of :class:`~wavegen.errors.WavegenValueError` of your own for
-bound violations (for example :class:`~wavegen.errors.ConfigError` for configuration input).
+Pass ``error=`` to raise another subclass of :class:`~wavegen.errors.WavegenValueError` for every
+failure of a scalar check (for example :class:`~wavegen.errors.ConfigError` for configuration input,
+so that a bench refuses it before any instrument is touched).
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def _unit_suffix(unit: str) -> str:
     return f" {unit}" if unit else ""
 
 
-def finite(value: Any, name: str, unit: str = "") -> float:
+def finite(value: Any, name: str, unit: str = "", *, error: type[WavegenValueError] | None = None) -> float:
     """``value`` as a finite ``float``.
 
     Parameters
@@ -77,6 +78,9 @@ def finite(value: Any, name: str, unit: str = "") -> float:
         What the value is, as the caller's user knows it (``"duration_s"``, ``"--flip"``).
     unit
         Its unit for the message (``"s"``, ``"T/m"``; empty for a pure number).
+    error
+        Raise this class for every failure instead of the defaults below (for example
+        :class:`~wavegen.errors.ConfigError` for configuration input).
 
     Returns
     -------
@@ -85,25 +89,28 @@ def finite(value: Any, name: str, unit: str = "") -> float:
     Raises
     ------
     RangeError
-        If ``value`` is not a real number.
+        If ``value`` is not a real number or is beyond the float range.
     NonFiniteError
         If it is NaN or infinite.
     """
     if isinstance(value, bool) or not isinstance(value, _REAL_TYPES):
         what = f"a real number in {unit}" if unit else "a real number"
-        raise RangeError(f"{name} must be {what}, got {value!r}")
+        raise (error or RangeError)(f"{name} must be {what}, got {value!r}")
     try:
         v = float(value)
-    except OverflowError as exc:  # a Python int beyond the float range
-        raise RangeError(f"{name} = {value!r}{_unit_suffix(unit)} is too large for a float") from exc
+    except OverflowError:  # a Python int beyond the float range
+        digits = len(str(abs(int(value))))
+        raise (error or RangeError)(
+            f"{name}: an integer of {digits} digits is beyond the range of floating-point numbers"
+        ) from None
     if not math.isfinite(v):
-        raise NonFiniteError(f"{name} = {_with_unit(v, unit)} is not finite")
+        raise (error or NonFiniteError)(f"{name} = {_with_unit(v, unit)} is not finite")
     return v
 
 
 def positive(value: Any, name: str, unit: str = "", *, error: type[WavegenValueError] = RangeError) -> float:
     """``value`` as a finite ``float > 0``; see :func:`finite` for the errors."""
-    v = finite(value, name, unit)
+    v = finite(value, name, unit, error=None if error is RangeError else error)
     if v <= 0:
         raise error(f"{name} = {_with_unit(v, unit)} must be > 0{_unit_suffix(unit)}")
     return v
@@ -111,7 +118,7 @@ def positive(value: Any, name: str, unit: str = "", *, error: type[WavegenValueE
 
 def non_negative(value: Any, name: str, unit: str = "", *, error: type[WavegenValueError] = RangeError) -> float:
     """``value`` as a finite ``float >= 0``; see :func:`finite` for the errors."""
-    v = finite(value, name, unit)
+    v = finite(value, name, unit, error=None if error is RangeError else error)
     if v < 0:
         raise error(f"{name} = {_with_unit(v, unit)} must be >= 0{_unit_suffix(unit)}")
     return v
@@ -150,7 +157,7 @@ def in_range(
     >>> in_range(0.5, "apodization", low=0.0, high=1.0)
     0.5
     """
-    v = finite(value, name, unit)
+    v = finite(value, name, unit, error=None if error is RangeError else error)
     below = v <= low if low_open else v < low
     above = v >= high if high_open else v > high
     if below or above:
@@ -167,7 +174,7 @@ def at_most(
     value: Any, name: str, unit: str, limit: float, *, error: type[WavegenValueError] = RangeError, source: str = ""
 ) -> float:
     """``value`` as a finite ``float <= limit``; the message names the value, the limit and the unit."""
-    v = finite(value, name, unit)
+    v = finite(value, name, unit, error=None if error is RangeError else error)
     if v > limit:
         why = f" ({source})" if source else ""
         raise error(f"{name} = {_with_unit(v, unit)} exceeds {_with_unit(limit, unit)}{why}")
@@ -187,20 +194,28 @@ def integer(
     """``value`` as an ``int`` within ``[minimum, maximum]``.
 
     ``bool`` is refused; NumPy integers are accepted; floats only with ``integral_float=True`` and a
-    whole value (``5.0``).
+    whole value (``5.0``). Every failure raises ``error`` (default :class:`~wavegen.errors.RangeError`;
+    NaN and infinity a :class:`~wavegen.errors.NonFiniteError` unless ``error`` is given).
+
+    Examples
+    --------
+    >>> integer(5.0, "n_points", minimum=4, integral_float=True)
+    5
     """
     if isinstance(value, bool):
-        raise RangeError(f"{name} must be an integer, got {value!r}")
+        raise error(f"{name} must be an integer, got {value!r}")
     if isinstance(value, (int, np.integer)):
         n = int(value)
     elif integral_float and isinstance(value, (float, np.floating)):
         if not math.isfinite(value):
-            raise NonFiniteError(f"{name} = {_with_unit(value, unit)} is not finite")
+            raise (NonFiniteError if error is RangeError else error)(
+                f"{name} = {_with_unit(value, unit)} is not finite"
+            )
         if float(value) != math.floor(value):
-            raise RangeError(f"{name} = {_with_unit(value, unit)} must be a whole number")
+            raise error(f"{name} = {_with_unit(value, unit)} must be a whole number")
         n = int(value)
     else:
-        raise RangeError(f"{name} must be an integer, got {value!r}")
+        raise error(f"{name} must be an integer, got {value!r}")
     if minimum is not None and n < minimum:
         raise error(f"{name} = {_with_unit(n, unit)} must be an integer >= {minimum}{_unit_suffix(unit)}")
     if maximum is not None and n > maximum:
