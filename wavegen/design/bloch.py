@@ -43,9 +43,9 @@ import numpy as np
 
 from wavegen._backend import NATIVE, ffi, lib
 from wavegen.design.pulse import RFPulse
-from wavegen.errors import NonFiniteError, RangeError, ShapeError
+from wavegen.errors import RangeError, ShapeError
 from wavegen.limits import GAMMA_1H_HZ_PER_T
-from wavegen.validate import as_1d_complex, finite, positive
+from wavegen.validate import as_1d_complex, as_float_array, finite, positive
 
 __all__ = [
     "BlochResult",
@@ -62,18 +62,6 @@ Backend = Literal["auto", "native", "numpy"]
 
 
 # --- input preparation -------------------------------------------------------------------------------
-
-
-def _real_array(x: Any, name: str, unit: str) -> np.ndarray:
-    arr = np.asarray(x)
-    if arr.dtype.kind not in "biuf":
-        raise ShapeError(f"{name} must be real numbers in {unit}, got dtype {arr.dtype}")
-    arr = np.asarray(arr, dtype=np.float64)
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        i = np.unravel_index(int(np.argmax(bad)), arr.shape)
-        raise NonFiniteError(f"{name}{list(i)} = {arr[i]!r} {unit} is not finite")
-    return arr
 
 
 @dataclass(frozen=True)
@@ -111,7 +99,7 @@ def _prepare(
     if gradient_t_per_m is None:
         g = np.zeros((n, 1))
     else:
-        g = _real_array(gradient_t_per_m, "gradient_t_per_m", "T/m")
+        g = as_float_array(gradient_t_per_m, "gradient_t_per_m", "T/m", min_size=0)
         if g.ndim == 0:
             g = np.full((n, 1), float(g))
         elif g.ndim == 1:
@@ -130,7 +118,7 @@ def _prepare(
     if positions_m is None:
         r = np.zeros((k, 1))
     else:
-        p = _real_array(positions_m, "positions_m", "m")
+        p = as_float_array(positions_m, "positions_m", "m", min_size=0)
         if p.ndim == 0:
             p = p.reshape(1)
         if p.ndim == 1:
@@ -149,7 +137,7 @@ def _prepare(
         off = np.zeros(1)
         out_shape: tuple[int, ...] = (npos,)
     else:
-        o = _real_array(off_resonance_hz, "off_resonance_hz", "Hz")
+        o = as_float_array(off_resonance_hz, "off_resonance_hz", "Hz", min_size=0)
         if o.ndim == 0:
             off = o.reshape(1)
             out_shape = (npos,)
@@ -394,7 +382,7 @@ def simulate(
         Relaxation times, s (both or neither; ``t2_s <= t1_s`` is not enforced). With relaxation the
         magnetisation recovers towards ``(0, 0, 1)``.
     """
-    m = _real_array(m0, "m0", "")
+    m = as_float_array(m0, "m0", "", min_size=0)
     if m.shape != (3,):
         raise ShapeError(f"m0 must be (Mx, My, Mz), got shape {m.shape}")
     if (t1_s is None) != (t2_s is None):
@@ -526,8 +514,8 @@ def profile_metrics(
     stopband
         ``(lo, hi)``: the stopband is ``x <= lo`` or ``x >= hi`` (the inner edges of the stopband).
     """
-    xa = _real_array(x, "x", "")
-    ya = _real_array(profile, "profile", "")
+    xa = as_float_array(x, "x", "", min_size=0)
+    ya = as_float_array(profile, "profile", "", min_size=0)
     if xa.ndim != 1 or ya.shape != xa.shape or xa.size < 3:
         raise ShapeError(f"x and profile must be 1-D of equal length >= 3, got {xa.shape} and {ya.shape}")
     if np.any(np.diff(xa) <= 0):

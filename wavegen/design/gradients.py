@@ -41,7 +41,7 @@ from numpy.typing import ArrayLike, NDArray
 from wavegen.design.bounds import check_design_length
 from wavegen.errors import LimitError, RangeError, RasterError, ShapeError
 from wavegen.limits import TICK_S, SystemLimits
-from wavegen.validate import as_1d_float, finite, non_negative
+from wavegen.validate import as_1d_float, finite, non_negative, positive
 
 __all__ = [
     "Trapezoid",
@@ -88,9 +88,7 @@ def piecewise_linear_sample(
     ndarray
         The samples, shape ``(n_samples,)``.
     """
-    raster_s = finite(raster_s, "raster_s", "s")
-    if raster_s <= 0:
-        raise RangeError(f"raster_s = {raster_s!r} s must be > 0 s")
+    raster_s = positive(raster_s, "raster_s", "s")
     t = np.asarray(times_s, dtype=np.float64)
     v = np.asarray(values, dtype=np.float64)
     if n_samples is None:
@@ -393,9 +391,7 @@ class ArbitraryGradient(_GradientBase):
             "samples_t_per_m",
             _frozen(as_1d_float(samples_t_per_m, "ArbitraryGradient.samples_t_per_m", "T/m")),
         )
-        r = finite(raster_s, "ArbitraryGradient.raster_s", "s")
-        if r <= 0:
-            raise RangeError(f"ArbitraryGradient.raster_s = {r!r} s must be > 0 s")
+        r = positive(raster_s, "ArbitraryGradient.raster_s", "s")
         object.__setattr__(self, "raster_s", r)
         object.__setattr__(self, "delay_s", non_negative(delay_s, "ArbitraryGradient.delay_s", "s"))
         object.__setattr__(

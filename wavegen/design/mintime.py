@@ -45,9 +45,9 @@ from scipy.interpolate import CubicHermiteSpline, CubicSpline
 from wavegen.design.bounds import MAX_SEARCH_SAMPLES, check_design_length
 from wavegen.design.gradients import LIMIT_RTOL, ArbitraryGradient
 from wavegen.design.mintime_kernel import speed_profile, speed_profile_reference
-from wavegen.errors import DesignError, LimitError, NonFiniteError, RangeError, ShapeError
+from wavegen.errors import DesignError, LimitError, RangeError, ShapeError
 from wavegen.limits import SystemLimits
-from wavegen.validate import non_negative
+from wavegen.validate import as_2d_float, non_negative
 
 __all__ = [
     "min_time_gradient",
@@ -300,18 +300,7 @@ def sampled_limit_excess(
 
 
 def _validate_path(k_per_m: ArrayLike) -> FloatArray:
-    try:
-        k = np.array(k_per_m, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ShapeError(f"k_per_m must be an (N, 2) or (N, 3) array of cycles/m: {exc}") from exc
-    if k.ndim != 2 or k.shape[1] not in (1, 2, 3):
-        raise ShapeError(f"k_per_m must have shape (N, 2) or (N, 3), got {k.shape}")
-    if k.shape[0] < 2:
-        raise ShapeError(f"k_per_m needs at least 2 points, got {k.shape[0]}")
-    bad = np.argwhere(~np.isfinite(k))
-    if bad.size:
-        i, j = (int(x) for x in bad[0])
-        raise NonFiniteError(f"k_per_m[{i}, {j}] = {k[i, j]!r} cycles/m is not finite")
+    k = as_2d_float(k_per_m, "k_per_m", "1/m", columns=(1, 2, 3), min_rows=2)
     # drop repeated points (zero-length chords)
     step = _rownorm(np.diff(k, axis=0))
     scale = max(float(np.max(np.abs(k))), 1e-300)

@@ -36,7 +36,7 @@ from wavegen.design.trapezoid import (
 )
 from wavegen.errors import DesignError, RangeError, ShapeError
 from wavegen.limits import SystemLimits
-from wavegen.validate import finite
+from wavegen.validate import finite, positive
 
 __all__ = ["gradient_moments", "sampled_moments", "piecewise_linear_moments", "flow_compensated_bipolar"]
 
@@ -113,9 +113,7 @@ def sampled_moments(
     """
     order = _check_order(max_order)
     g = np.asarray(g_t_per_m, dtype=np.float64)
-    dt = finite(raster_s, "raster_s", "s")
-    if dt <= 0:
-        raise RangeError(f"raster_s = {dt!r} s must be > 0 s")
+    dt = positive(raster_s, "raster_s", "s")
     t0 = finite(t0_s, "t0_s", "s")
     edges = np.arange(g.shape[0] + 1, dtype=np.float64) * dt - t0
     rows = []
