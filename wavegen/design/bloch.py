@@ -337,6 +337,18 @@ class BlochResult:
     alpha: np.ndarray | None
     beta: np.ndarray | None
 
+    def __repr__(self) -> str:
+        # a summary, not the arrays: a result holds thousands of spins
+        shape = "x".join(str(d) for d in self.mxy.shape) or "1"
+        if self.mxy.size == 0:
+            return f"BlochResult({shape} spins)"
+        axy = np.abs(self.mxy)
+        ck = "with" if self.beta is not None else "without (relaxation)"
+        return (
+            f"BlochResult({shape} spins, |Mxy| {float(np.min(axy)):.3g}..{float(np.max(axy)):.3g}, "
+            f"Mz {float(np.min(self.mz)):.3g}..{float(np.max(self.mz)):.3g}, {ck} Cayley-Klein parameters)"
+        )
+
     @property
     def spin_echo(self) -> np.ndarray:
         """``beta**2``: the transverse magnetisation a crushed spin echo refocuses (complex).

@@ -174,6 +174,19 @@ class _GradientBase:
         """Raise :class:`~wavegen.errors.LimitError` if the gradient exceeds ``limits``."""
         check_gradient(cast("Gradient", self), limits)
 
+    def _summary(self) -> str:
+        """Duration, peak, area and delay in human units (the tail of every gradient's repr)."""
+        delay = f", delay {_us(self.delay_s)}" if self.delay_s else ""
+        return (
+            f"{_us(self.duration_s)}, peak {self.max_amplitude_t_per_m * 1e3:.4g} mT/m, "
+            f"area {self.area_t_s_per_m * 1e6:.4g} mT*ms/m{delay}"
+        )
+
+
+def _us(t_s: float) -> str:
+    """A time in microseconds without float noise (``0.00027`` s -> ``"270 us"``)."""
+    return f"{t_s * 1e6:.6g} us"
+
 
 @dataclass(frozen=True)
 class Trapezoid(_GradientBase):
@@ -216,6 +229,12 @@ class Trapezoid(_GradientBase):
     def duration_s(self) -> float:
         """``rise + flat + fall``, s."""
         return self.rise_time_s + self.flat_time_s + self.fall_time_s
+
+    def __repr__(self) -> str:
+        return (
+            f"Trapezoid({self.amplitude_t_per_m * 1e3:.6g} mT/m, rise {_us(self.rise_time_s)}, "
+            f"flat {_us(self.flat_time_s)}, fall {_us(self.fall_time_s)}: {self._summary()})"
+        )
 
     @property
     def area_t_s_per_m(self) -> float:
@@ -331,6 +350,13 @@ class ExtendedTrapezoid(_GradientBase):
         """Time of the last corner, s."""
         return float(self.times_s[-1])
 
+    def __repr__(self) -> str:
+        g = self.amplitudes_t_per_m
+        return (
+            f"ExtendedTrapezoid({g.size} corners, {g[0] * 1e3:.4g} -> {g[-1] * 1e3:.4g} mT/m: "
+            f"{self._summary()})"
+        )
+
     def corners(self, *, include_delay: bool = False) -> tuple[FloatArray, FloatArray]:
         """Corner times (s) and amplitudes (T/m), as copies."""
         d = self.delay_s if include_delay else 0.0
@@ -431,6 +457,9 @@ class ArbitraryGradient(_GradientBase):
     def duration_s(self) -> float:
         """``n_samples * raster_s``, s."""
         return self.n_samples * self.raster_s
+
+    def __repr__(self) -> str:
+        return f"ArbitraryGradient({self.n_samples} samples x {_us(self.raster_s)}: {self._summary()})"
 
     @property
     def area_t_s_per_m(self) -> float:
@@ -538,7 +567,7 @@ def check_gradient(
     if over.size:
         i = int(over[0])
         raise LimitError(
-            f"gradient amplitude{where} |{g[i]!r}| T/m at t = {t[i]!r} s exceeds "
+            f"gradient amplitude{where} |{float(g[i]):.10g}| T/m at t = {float(t[i]):.10g} s exceeds "
             f"max_grad_t_per_m = {gmax!r} T/m"
         )
     if t.size >= 2:
@@ -548,8 +577,8 @@ def check_gradient(
         if over.size:
             i = int(over[0])
             raise LimitError(
-                f"gradient slew{where} |{slew[i]!r}| T/m/s between t = {t[i]!r} s and {t[i + 1]!r} s exceeds "
-                f"max_slew_t_per_m_per_s = {smax!r} T/m/s"
+                f"gradient slew{where} |{float(slew[i]):.10g}| T/m/s between t = {float(t[i]):.10g} s and "
+                f"{float(t[i + 1]):.10g} s exceeds max_slew_t_per_m_per_s = {smax!r} T/m/s"
             )
     if require_raster:
         r_ns = limits.grad_raster_ns

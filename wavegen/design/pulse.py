@@ -144,11 +144,34 @@ class RFPulse:
         return int(h)
 
     def __repr__(self) -> str:
+        # the flip is the on-resonance Bloch flip (equal to the area estimate only for pulses of constant
+        # phase), so that the repr says what wavegen.design.bloch.flip_angle_rad says
         bw = f", bandwidth {self.bandwidth_hz:.6g} Hz" if self.bandwidth_hz is not None else ""
         off = f", offset {self.freq_offset_hz:.6g} Hz" if self.freq_offset_hz else ""
-        return (f"RFPulse({self.use}, {self.n_samples} samples x {self.raster_s * 1e6:.6g} us = "
-                f"{self.duration_s * 1e3:.6g} ms, peak {self.peak_b1_t * 1e6:.4g} uT, "
-                f"flip (1H, small-tip area) {math.degrees(self.flip_angle_rad()):.4g} deg{bw}{off})")
+        return (
+            f"RFPulse({self.use}, {self.n_samples} samples x {self.raster_s * 1e6:.6g} us = "
+            f"{self.duration_s * 1e3:.6g} ms, peak {self.peak_b1_t * 1e6:.4g} uT, "
+            f"flip {math.degrees(self.on_resonance_flip_rad()):.4g} deg (1H, on resonance){bw}{off})"
+        )
+
+    def on_resonance_flip_rad(self, gamma_hz_per_t: float = GAMMA_1H_HZ_PER_T) -> float:
+        """Flip angle from equilibrium on resonance, ``2*arcsin|beta|`` in [0, pi], rad.
+
+        The exact rotation of the samples (Cayley-Klein product, Pauly et al., IEEE TMI 1991;10:53-65),
+        without offsets or gradients: the same value as :func:`wavegen.design.bloch.flip_angle_rad` at
+        zero off-resonance, computed here by a pairwise product in ``log2(n)`` vector steps.
+        """
+        gamma = positive(gamma_hz_per_t, "gamma_hz_per_t", "Hz/T")
+        phi = 2 * math.pi * gamma * np.abs(self.b1_t) * self.raster_s  # rotation of each sample, rad
+        a = np.cos(phi / 2).astype(np.complex128)
+        b = -1j * np.exp(1j * np.angle(self.b1_t)) * np.sin(phi / 2)
+        while a.size > 1:  # U = U_n ... U_2 U_1: combine neighbours, later on the left
+            if a.size % 2:
+                a = np.append(a, 1.0 + 0j)
+                b = np.append(b, 0j)
+            a1, b1, a2, b2 = a[0::2], b[0::2], a[1::2], b[1::2]
+            a, b = a2 * a1 - np.conj(b2) * b1, b2 * a1 + np.conj(a2) * b1
+        return 2.0 * math.asin(min(1.0, float(abs(b[0]))))
 
     def replace(self, **changes: Any) -> RFPulse:
         """A copy with some fields changed (validated again)."""

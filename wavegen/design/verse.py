@@ -70,6 +70,12 @@ class VerseResult:
     energy_ratio: float
     duration_ratio: float
 
+    def __repr__(self) -> str:
+        return (
+            f"VerseResult(peak B1 x{self.peak_b1_ratio:.4g}, energy x{self.energy_ratio:.4g}, duration "
+            f"x{self.duration_ratio:.4g}; rf={self.rf!r}, gradient={self.gradient!r})"
+        )
+
 
 def gradient_on_rf_raster(gradient: Any, rf: RFPulse) -> np.ndarray:
     """The gradient (any H3 gradient type, block-relative delays) at the RF sample centres, T/m.
