@@ -132,3 +132,12 @@ def test_other_non_wavegen_exceptions_are_gone():
         design.gradient_moments(design.shortest_trapezoid(LIM, area_per_m=100.0), t0_s=1e300)
     with pytest.raises(RangeError, match="angle_rad"):  # TypeError before
         design.radial_spoke(100.0, "0")
+
+
+def test_a_long_gradient_within_the_bound_passes_its_own_limit_check():
+    # 40 s on a 10 us raster: corner times near 40 s carry float errors of ~1e-14 s, which made the
+    # 10 us ramps read as 1.0000000016 x the slew limit and the design refuse itself (LimitError)
+    out = design.shortest_extended_trapezoid(LIM, area_t_s_per_m=1.6, g_start_t_per_m=0.03)
+    assert out.duration_s < MAX_DESIGN_SAMPLES * LIM.grad_raster_s
+    assert out.area_t_s_per_m == pytest.approx(1.6, rel=1e-9)
+    assert "40.0002 s" in repr(out)
