@@ -5,7 +5,7 @@ Every design here returns a gradient whose corner times sit on the gradient rast
 :func:`~wavegen.design.gradients.check_gradient` exactly.
 
 The shortest lobe for an area ``A`` (continuous time, Bernstein et al., *Handbook of MRI Pulse
-Sequences*, 2004, section 7.2; REFERENCES.md) is a triangle of duration ``2 sqrt(A/S)`` when
+Sequences*, 2004, section 7.2) is a triangle of duration ``2 sqrt(A/S)`` when
 ``A <= G^2/S`` and otherwise a trapezoid of duration ``A/G + G/S``. On a raster three answers exist,
 from the most constrained to the least:
 
@@ -108,7 +108,7 @@ def _duration_steps(duration_s: float, r_ns: int, name: str) -> int:
 def shortest_trapezoid_duration_s(area_t_s_per_m: float, limits: SystemLimits) -> float:
     """Closed-form shortest duration of a zero-to-zero lobe (continuous time), s.
 
-    ``2 sqrt(|A|/S)`` if ``|A| <= G^2/S`` (triangle), else ``|A|/G + G/S`` (REFERENCES.md).
+    ``2 sqrt(|A|/S)`` if ``|A| <= G^2/S`` (triangle), else ``|A|/G + G/S`` (Bernstein et al. 2004, sec. 7.2).
     """
     a = abs(finite(area_t_s_per_m, "area_t_s_per_m", "T*s/m"))
     g, s = limits.max_grad_t_per_m, limits.max_slew_t_per_m_per_s
