@@ -121,3 +121,12 @@ def test_raster_count():
         v.raster_count(1.0, 1e-6, max_count=100)
     with pytest.raises(RangeError, match="duration_s"):
         v.raster_count(-1e-3, 1e-6)
+
+
+def test_as_1d_numeric_keeps_real_real_and_complex_complex():
+    assert v.as_1d_numeric([1, 2], "x").dtype == np.float64
+    assert v.as_1d_numeric(np.array([1 + 1j, 2]), "iq", "V").dtype == np.complex128
+    with pytest.raises(ShapeError, match="at least 2 samples"):
+        v.as_1d_numeric([1j], "iq", min_size=2)
+    with pytest.raises(NonFiniteError, match=r"iq\[1\]"):
+        v.as_1d_numeric([0j, complex(np.nan, 0)], "iq")

@@ -51,6 +51,7 @@ __all__ = [
     "as_float_array",
     "as_1d_float",
     "as_1d_complex",
+    "as_1d_numeric",
     "as_2d_float",
     "raster_count",
 ]
@@ -301,6 +302,15 @@ def as_1d_complex(x: Any, name: str, unit: str = "", *, min_size: int = 1) -> ND
         raise ShapeError(f"{name} needs at least {min_size} samples, got {arr.size}")
     out = np.array(arr, dtype=np.complex128, copy=True)
     return all_finite(out, name, unit)
+
+
+def as_1d_numeric(x: Any, name: str, unit: str = "", *, min_size: int = 1) -> NDArray[Any]:
+    """``x`` as a fresh finite 1-D array of at least ``min_size`` samples: float64 for real input,
+    complex128 for complex input (measured signals, I/Q), so that real data stays real."""
+    arr = _numeric(x, name, unit, "biufc")
+    if arr.dtype.kind == "c":
+        return as_1d_complex(arr, name, unit, min_size=min_size)
+    return as_1d_float(arr, name, unit, min_size=min_size)
 
 
 def as_2d_float(
