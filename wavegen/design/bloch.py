@@ -28,7 +28,7 @@ blocks, SIMD over spins, Taylor series for the small per-step angles) when the e
 in NumPy otherwise (a time loop over the spin vector for many spins; for few spins all per-step
 rotations at once, combined by a log-depth pairwise product tree). They agree to ~1e-13 (tests).
 
-Frequency and phase offsets of an :class:`~wavegen.design.rf.RFPulse` are honoured through
+Frequency and phase offsets of an :class:`~wavegen.design.pulse.RFPulse` are honoured through
 :meth:`RFPulse.modulated_b1_t`.
 """
 
@@ -285,7 +285,7 @@ def simulate_ab(
     Parameters
     ----------
     rf
-        An :class:`~wavegen.design.rf.RFPulse` (its raster and frequency/phase offsets are used) or
+        An :class:`~wavegen.design.pulse.RFPulse` (its raster and frequency/phase offsets are used) or
         complex B1 samples in tesla, shape ``(N,)``.
     raster_s
         RF sample period, s; required for an array, overrides the pulse's raster otherwise.

@@ -13,7 +13,7 @@ timing conventions of Pulseq (``doc/pulseq_shapes_and_times.pdf`` in ``pulseq/pu
 
 Every type is a frozen value. ``delay_s`` places the shape inside its block: the shape starts
 ``delay_s`` after the block start. ``duration_s`` is the length of the shape alone (delay not
-included, as for :class:`~wavegen.design.rf.RFPulse`); ``end_time_s = delay_s + duration_s`` is
+included, as for :class:`~wavegen.design.pulse.RFPulse`); ``end_time_s = delay_s + duration_s`` is
 Pulseq's ``calc_duration``. :meth:`corners` and :meth:`sample` describe the shape from its own
 start unless asked to include the delay.
 
