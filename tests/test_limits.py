@@ -117,3 +117,11 @@ def test_plausible_bounds_cover_real_systems_and_apply_to_the_constructor() -> N
         SystemLimits(gamma_hz_per_t=1.0)
     with pytest.raises(ImplausibleLimitError, match="T/m"):
         SystemLimits().replace(max_grad_t_per_m=4e6)
+
+
+def test_seconds_to_ticks_refuses_times_beyond_the_tick_range() -> None:
+    # OverflowError (round(inf)) before
+    for t in (1e300, -1e300, 5e9):
+        with pytest.raises(RangeError, match="range of nanosecond ticks"):
+            seconds_to_ticks(t, name="duration_s")
+    assert seconds_to_ticks(80.0) == 80_000_000_000  # an 80 s sequence is fine

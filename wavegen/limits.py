@@ -45,6 +45,10 @@ GAMMA_1H_HZ_PER_T = 42.577478518e6
 GAMMA_PULSEQ_HZ_PER_T = 42.576e6
 
 
+#: Largest number of ticks a time may have (2**62 ns, 146 years), well inside the int64 range of tick arrays.
+_MAX_TICKS = 2**62
+
+
 def seconds_to_ticks(t_s: float, *, name: str = "time") -> int:
     """Convert seconds to integer nanosecond ticks, refusing values that are not whole ticks.
 
@@ -52,10 +56,14 @@ def seconds_to_ticks(t_s: float, *, name: str = "time") -> int:
     ------
     RasterError
         If ``t_s`` is more than 1e-6 of a tick away from a whole number of nanoseconds.
+    RangeError
+        If ``|t_s|`` exceeds 2**62 ns (146 years), beyond any MR time and near the int64 range.
     """
     if not math.isfinite(t_s):
         raise NonFiniteError(f"{name} = {t_s!r} s is not finite")
     ticks = t_s / TICK_S
+    if not abs(ticks) < _MAX_TICKS:  # also inf after the division
+        raise RangeError(f"{name} = {t_s!r} s is beyond {_MAX_TICKS * TICK_S:.4g} s, the range of nanosecond ticks")
     n = round(ticks)
     # float seconds carry ~1e-16 relative error; allow that much, never a fraction of a tick
     if abs(ticks - n) > max(1e-6, 1e-12 * abs(ticks)):
