@@ -125,3 +125,12 @@ def test_seconds_to_ticks_refuses_times_beyond_the_tick_range() -> None:
         with pytest.raises(RangeError, match="range of nanosecond ticks"):
             seconds_to_ticks(t, name="duration_s")
     assert seconds_to_ticks(80.0) == 80_000_000_000  # an 80 s sequence is fine
+
+
+def test_numpy_numbers_accepted_and_huge_ints_refused() -> None:
+    import numpy as np
+
+    assert SystemLimits(max_slew_t_per_m_per_s=np.int64(200)).max_slew_t_per_m_per_s == 200.0
+    assert SystemLimits(grad_raster_s=np.float64(4e-6)).grad_raster_ns == 4000
+    with pytest.raises(RangeError, match="max_grad_t_per_m"):  # OverflowError before
+        SystemLimits(max_grad_t_per_m=10**400)

@@ -24,6 +24,7 @@ from typing import Any
 
 from wavegen.errors import ConfigError, NonFiniteError, RangeError, RasterError
 from wavegen.units import parse_quantity
+from wavegen.validate import non_negative, positive
 
 __all__ = [
     "SystemLimits",
@@ -198,21 +199,14 @@ class SystemLimits:
 
     def __post_init__(self) -> None:
         for f in fields(self):
-            value = getattr(self, f.name)
             unit = _UNITS[f.name][1]
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise RangeError(f"SystemLimits.{f.name} must be a number in {unit}, got {value!r}")
-            if not math.isfinite(value):
-                raise NonFiniteError(f"SystemLimits.{f.name} = {value!r} {unit} is not finite")
-            if f.name.endswith("_time_s"):
-                if value < 0:
-                    raise RangeError(f"SystemLimits.{f.name} = {value!r} {unit} must be >= 0 {unit}")
-            elif value <= 0:
-                raise RangeError(f"SystemLimits.{f.name} = {value!r} {unit} must be > 0 {unit}")
-            _check_plausible(f.name, float(value), unit)
+            name = f"SystemLimits.{f.name}"
+            check = non_negative if f.name.endswith("_time_s") else positive  # dead times may be 0
+            value = check(getattr(self, f.name), name, unit)
+            _check_plausible(f.name, value, unit)
             if _UNITS[f.name][0] == "s":  # times only (max_slew_t_per_m_per_s also ends in "_s")
-                seconds_to_ticks(float(value), name=f"SystemLimits.{f.name}")
-            object.__setattr__(self, f.name, float(value))
+                seconds_to_ticks(value, name=name)
+            object.__setattr__(self, f.name, value)
 
     # --- construction at the edge ----------------------------------------------------------------
 
