@@ -141,3 +141,14 @@ def test_a_long_gradient_within_the_bound_passes_its_own_limit_check():
     assert out.duration_s < MAX_DESIGN_SAMPLES * LIM.grad_raster_s
     assert out.area_t_s_per_m == pytest.approx(1.6, rel=1e-9)
     assert "40.000" in repr(out) and " s, peak" in repr(out)  # seconds, not 4.00002e+07 us
+
+
+def test_slr_filters_of_absurd_size_are_refused_at_once():
+    from wavegen.design import slr
+
+    lim = SystemLimits(max_b1_t=1e-2)
+    # a TBW of 1000 took 4 s (Parks-McClellan) or 30 s (least squares) to design
+    out, sec = _timed(design.slr_pulse, math.pi / 2, 20e-3, 1000.0, limits=lim, filter_type="ls")
+    _assert_refused(out, sec, "time_bw_product = 1000.0", str(slr.MAX_SLR_TIME_BW))
+    out, sec = _timed(slr.slr_beta, 100_000, 4.0)
+    _assert_refused(out, sec, "n = 100000 samples", str(slr.MAX_SLR_STEPS))

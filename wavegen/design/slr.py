@@ -51,10 +51,12 @@ from wavegen._backend import NATIVE, ffi, lib
 from wavegen.design.pulse import RFPulse, build_pulse, check_flip_angle, rf_sample_count, rf_settings
 from wavegen.errors import DesignError, NonFiniteError, RangeError
 from wavegen.limits import SystemLimits
-from wavegen.validate import finite, positive
+from wavegen.validate import finite, in_range, integer, positive
 
 __all__ = [
     "SLR_PULSE_TYPES",
+    "MAX_SLR_TIME_BW",
+    "MAX_SLR_STEPS",
     "slr_pulse",
     "slr_beta",
     "slr_ripples",
@@ -80,6 +82,17 @@ SLR_PULSE_TYPES: dict[str, str] = {
     "inversion": "inversion",
     "saturation": "saturation",
 }
+
+
+#: Largest time-bandwidth product :func:`slr_pulse` and :func:`slr_beta` accept. SLR pulses in MRI use
+#: about 2-20 (Pauly et al. 1991; Bernstein et al. 2004, sec. 2.3); the filter design costs grow with
+#: the square of the number of taps (about 8 per unit of TBW), and at 200 a minimum-phase
+#: least-squares design already takes over a second.
+MAX_SLR_TIME_BW = 200.0
+
+#: Largest number of hard-pulse steps (filter taps) :func:`slr_beta` designs (4096 minimum-phase taps
+#: took 4 s); :func:`slr_pulse` designs on at most ``8 * MAX_SLR_TIME_BW`` steps and re-bins.
+MAX_SLR_STEPS = 2048
 
 
 def dinf(d1: float, d2: float) -> float:
@@ -237,10 +250,15 @@ def slr_beta(
     inversion, and must be given for ``small_tip``. The ripple relations are Pauly's for the nominal
     flips; for other flips they remain a good guide.
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 8:
-        raise RangeError(f"n = {n!r} samples must be an integer >= 8")
-    n = int(n)
-    tb = positive(time_bw_product, "time_bw_product", "")
+    n = integer(n, "n", "samples", minimum=8, maximum=MAX_SLR_STEPS)
+    tb = in_range(
+        time_bw_product,
+        "time_bw_product",
+        low=0.0,
+        high=MAX_SLR_TIME_BW,
+        low_open=True,
+        source="SLR filters beyond it take seconds to design; MRI pulses use about 2-20",
+    )
     d1_in = positive(passband_ripple, "passband_ripple", "")
     d2_in = positive(stopband_ripple, "stopband_ripple", "")
     if d1_in >= 0.5 or d2_in >= 0.5:
@@ -376,7 +394,8 @@ def isodelay_center_s(rf: RFPulse, *, gamma_hz_per_t: float, bandwidth_hz: float
     return float(min(max(center, 0.0), t))
 
 
-_MAX_DESIGN_SAMPLES = 256
+#: Fewest hard-pulse steps an SLR design uses before re-binning onto the raster (slr_pulse).
+_DESIGN_STEPS_FLOOR = 256
 
 
 def _rebin(rf_rad: np.ndarray, n: int) -> np.ndarray:
@@ -444,11 +463,18 @@ def slr_pulse(
     flip = check_flip_angle(flip_angle_rad)
     raster, gamma, mb = rf_settings(limits, raster_s, gamma_hz_per_t, max_b1_t)
     n = rf_sample_count(duration_s, raster)
-    tb = positive(time_bw_product, "time_bw_product", "")
+    tb = in_range(
+        time_bw_product,
+        "time_bw_product",
+        low=0.0,
+        high=MAX_SLR_TIME_BW,
+        low_open=True,
+        source="SLR filters beyond it take seconds to design; MRI pulses use about 2-20",
+    )
     # Long rasters (e.g. 3000 samples of 1 us) add nothing to the profile, which depends on tb and the
     # ripples only, but cost time and make the Parks-McClellan exchange fail to converge: design on
     # min(n, max(256, 8*tb)) hard-pulse steps, then re-bin onto the raster (module docstring).
-    n_design = min(n, max(_MAX_DESIGN_SAMPLES, int(math.ceil(8 * tb))))
+    n_design = min(n, max(_DESIGN_STEPS_FLOOR, int(math.ceil(8 * tb))))
     b = slr_beta(
         n_design,
         tb,
