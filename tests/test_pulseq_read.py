@@ -196,9 +196,14 @@ def _line_of(path: Path, needle: str) -> int:
 
 def test_bad_signature(tmp_path: Path) -> None:
     p = _mutate(tmp_path, "gre_matlab_v141.seq", "1 64 5000 100 0 0", "1 64 5000 110 0 0")
-    with pytest.raises(SeqFormatError, match=r"bad\.seq:\d+: \[SIGNATURE\] md5 .* does not match"):
-        wavegen.pulseq.read(p)
+    with pytest.raises(SeqFormatError, match=r"bad\.seq:\d+: \[SIGNATURE\] md5 .* matches none"):
+        wavegen.pulseq.read(p, signature="strict")
+    with pytest.raises(SeqFormatError, match=r"bad\.seq:\d+: \[SIGNATURE\] md5 .* matches none"):
+        wavegen.pulseq.read(p, verify_signature=True)
+    with pytest.warns(wavegen.pulseq.PulseqWarning, match=r"bad\.seq:\d+: \[SIGNATURE\] .* read anyway"):
+        assert len(wavegen.pulseq.read(p)) == 5
     assert len(wavegen.pulseq.read(p, verify_signature=False)) == 5
+    assert len(wavegen.pulseq.read(p, signature="ignore")) == 5
 
 
 def test_wrong_field_count_names_file_line_and_layout(tmp_path: Path) -> None:

@@ -220,9 +220,9 @@ def _read_rf(src: _Src, sec: Any, vc: int, shape: Any, rf_raster_ns: int) -> dic
         if rid <= 0 or rid in lib:
             raise src.err(ln, f"RF id {rid} is {'not positive' if rid <= 0 else 'defined twice'}")
         amp = _float(src, ln, tok[1], "RF amplitude")
-        mag = shape(_int(src, ln, tok[2], "mag_id"), ln, f"RF {rid} magnitude")
+        mag = shape(_int(src, ln, tok[2], "mag_id"), ln, f"RF {rid} magnitude", "rf")
         pid = _int(src, ln, tok[3], "phase_id")
-        phase = shape(pid, ln, f"RF {rid} phase") if pid else Shape(np.zeros(len(mag)))
+        phase = shape(pid, ln, f"RF {rid} phase", "rf") if pid else Shape(np.zeros(len(mag)))
         if len(phase) != len(mag):
             raise src.err(ln, f"RF {rid}: phase shape has {len(phase)} samples, magnitude {len(mag)}")
         if np.any(np.abs(mag.samples) > 1 + 1e-6):
@@ -234,9 +234,10 @@ def _read_rf(src: _Src, sec: Any, vc: int, shape: Any, rf_raster_ns: int) -> dic
             if tid < 0:
                 raise src.err(ln, f"RF {rid}: time_id {tid} is not allowed for RF")
             if tid:
-                tshape = shape(tid, ln, f"RF {rid} time")
+                tshape = shape(tid, ln, f"RF {rid} time", "rf")
                 if len(tshape) != len(mag):
                     raise src.err(ln, f"RF {rid}: time shape has {len(tshape)} samples, magnitude {len(mag)}")
+                _check_time_shape(src, ln, f"RF {rid}", tid, tshape)
             rest = tok[5:]
         use = "u"
         if vc >= 1_005_000:
@@ -257,6 +258,21 @@ def _read_rf(src: _Src, sec: Any, vc: int, shape: Any, rf_raster_ns: int) -> dic
             center_us = _rf_center_us(mag, tshape, rf_raster_ns)
         lib[rid] = (ln, RFEvent(amp, mag, phase, tshape, center_us, delay, fppm, pppm, freq, ph, use))
     return lib
+
+
+def _check_time_shape(src: _Src, ln: int, what: str, tid: int, ts: Shape) -> None:
+    """A time shape (RF or gradient) starts at >= 0 and never goes back in time (a restart is an error)."""
+    t = ts.samples
+    if t[0] < 0:
+        raise src.err(ln, f"{what}: time shape {tid} starts at {float(t[0])!r} rasters, before the event start")
+    back = np.flatnonzero(np.diff(t) < 0)
+    if back.size:
+        i = int(back[0])
+        raise src.err(
+            ln,
+            f"{what}: time shape {tid} goes back in time at sample {i + 1} ({float(t[i])!r} -> "
+            f"{float(t[i + 1])!r} rasters); times must not decrease",
+        )
 
 
 def _rf_center_us(mag: Shape, tshape: Shape | None, rf_raster_ns: int) -> float:
@@ -290,7 +306,7 @@ def _read_grads(src: _Src, gsec: Any, tsec: Any, vc: int, shape: Any) -> dict[in
                 first = _float(src, ln, tok[2], "first")
                 last = _float(src, ln, tok[3], "last")
                 rest = tok[4:]
-            sh = shape(_int(src, ln, rest[0], "shape_id"), ln, f"gradient {gid}")
+            sh = shape(_int(src, ln, rest[0], "shape_id"), ln, f"gradient {gid}", "grad")
             tid = _int(src, ln, rest[1], "time_id") if vc >= 1_004_000 else 0
             delay = _ns(src, ln, rest[-1], "gradient delay", 1000)
             if np.any(np.abs(sh.samples) > 1 + 1e-6):
@@ -304,11 +320,10 @@ def _read_grads(src: _Src, gsec: Any, tsec: Any, vc: int, shape: Any) -> dict[in
                 if len(sh) % 2 != 1:
                     raise src.err(ln, f"gradient {gid}: oversampled shape needs an odd sample count, has {len(sh)}")
             elif tid > 0:
-                tsh = shape(tid, ln, f"gradient {gid} time")
+                tsh = shape(tid, ln, f"gradient {gid} time", "grad")
                 if len(tsh) != len(sh):
                     raise src.err(ln, f"gradient {gid}: time shape has {len(tsh)} samples, waveform {len(sh)}")
-                if np.any(np.diff(tsh.samples) < 0) or tsh.samples[0] < 0:
-                    raise src.err(ln, f"gradient {gid}: time shape {tid} is not non-decreasing from >= 0")
+                _check_time_shape(src, ln, f"gradient {gid}", tid, tsh)
             elif tid < 0:
                 raise src.err(ln, f"gradient {gid}: time_id {tid} is not valid")
             if vc < 1_005_000 and tsh is not None:
@@ -336,7 +351,7 @@ def _read_grads(src: _Src, gsec: Any, tsec: Any, vc: int, shape: Any) -> dict[in
     return lib
 
 
-def _read_adc(src: _Src, sec: Any, vc: int, shape: Any) -> dict[int, tuple[int, ADCEvent]]:
+def _read_adc(src: _Src, sec: Any, vc: int, shape: Any, limit: Any = None) -> dict[int, tuple[int, ADCEvent]]:
     lib: dict[int, tuple[int, ADCEvent]] = {}
     if sec is None:
         return lib
@@ -355,6 +370,10 @@ def _read_adc(src: _Src, sec: Any, vc: int, shape: Any) -> dict[int, tuple[int, 
         dwell = _ns(src, ln, tok[2], "ADC dwell", 1)
         if dwell < 1:
             raise src.err(ln, f"ADC {aid}: dwell = {dwell} ns must be >= 1 ns")
+        if limit is not None:
+            most, why = limit(dwell)
+            if num > most:
+                raise src.err(ln, f"ADC {aid}: num = {num} samples is more than {most}: {why}")
         delay = _ns(src, ln, tok[3], "ADC delay", 1000)
         if delay < 0:
             raise src.err(ln, f"ADC {aid}: delay is negative")
@@ -363,7 +382,7 @@ def _read_adc(src: _Src, sec: Any, vc: int, shape: Any) -> dict[int, tuple[int, 
                 _float(src, ln, tok[k], nm) for k, nm in ((4, "freq_ppm"), (5, "phase_ppm"), (6, "freq"), (7, "phase"))
             )
             pid = _int(src, ln, tok[8], "phase_id")
-            psh = shape(pid, ln, f"ADC {aid} phase") if pid else None
+            psh = shape(pid, ln, f"ADC {aid} phase", "adc") if pid else None
             if psh is not None and len(psh) != num:
                 raise src.err(ln, f"ADC {aid}: phase shape has {len(psh)} samples, ADC {num}")
         else:
@@ -435,9 +454,22 @@ def _matrix_to_quaternion(m: np.ndarray) -> list[float]:
 
 
 def _read_ext_lists(
-    src: _Src, sec: Any, events: dict[int, dict[int, ExtensionEvent]], names: dict[int, str]
+    src: _Src,
+    sec: Any,
+    events: dict[int, dict[int, ExtensionEvent]],
+    names: dict[int, str],
+    used: set[int] | None = None,
+    max_len: int = 256,
 ) -> dict[int, tuple[int, tuple[ExtensionEvent, ...]]]:
+    """The extension lists the blocks use (``used``; all when None), each node walked once.
+
+    Every node is checked (its type and entry exist, its link points to a node); the lists are then
+    resolved from their heads with a memo of resolved suffixes, so a file with n nodes costs O(n) walks;
+    a list longer than ``max_len`` events is refused (an O(n^2) output otherwise).
+    """
     if sec is None:
+        if used:
+            return {}
         return {}
     nodes: dict[int, tuple[int, int, int, int]] = {}
     for ln, tok in _rows(sec[1]):
@@ -446,24 +478,42 @@ def _read_ext_lists(
         if nid <= 0 or nid in nodes:
             raise src.err(ln, f"extension list id {nid} is {'not positive' if nid <= 0 else 'defined twice'}")
         nodes[nid] = (ln, typ, ref, nxt)
+    evs_of: dict[int, ExtensionEvent] = {}
+    for nid, (ln, typ, ref, nxt) in nodes.items():
+        if typ not in names:
+            raise src.err(ln, f"extension type {typ} has no 'extension NAME {typ}' specification")
+        ev = events[typ].get(ref)
+        if ev is None:
+            raise src.err(ln, f"extension {names[typ]} has no entry {ref}")
+        if nxt and nxt not in nodes:
+            raise src.err(ln, f"extension list node {nid} links to {nxt}, which [EXTENSIONS] does not define")
+        evs_of[nid] = ev
+    memo: dict[int, tuple[ExtensionEvent, ...]] = {}
     out: dict[int, tuple[int, tuple[ExtensionEvent, ...]]] = {}
-    for head, (hln, *_rest) in nodes.items():
-        evs: list[ExtensionEvent] = []
+    heads = nodes.keys() if used is None else sorted(used & nodes.keys())
+    for head in heads:
+        path: list[int] = []
+        on_path: set[int] = set()
         cur = head
-        seen = set()
-        while cur:
-            if cur in seen:
-                raise src.err(hln, f"extension list starting at {head} loops back to {cur}")
-            seen.add(cur)
-            if cur not in nodes:
-                raise src.err(hln, f"extension list {head} links to {cur}, which [EXTENSIONS] does not define")
-            ln, typ, ref, nxt = nodes[cur]
-            if typ not in names:
-                raise src.err(ln, f"extension type {typ} has no 'extension NAME {typ}' specification")
-            ev = events[typ].get(ref)
-            if ev is None:
-                raise src.err(ln, f"extension {names[typ]} has no entry {ref}")
-            evs.append(ev)
-            cur = nxt
-        out[head] = (hln, tuple(evs))
+        while cur and cur not in memo:
+            if cur in on_path:
+                raise src.err(nodes[head][0], f"extension list starting at {head} loops back to {cur}")
+            on_path.add(cur)
+            path.append(cur)
+            if len(path) > max_len:
+                raise src.err(
+                    nodes[head][0],
+                    f"extension list starting at {head} holds more than {max_len} events (the most one block may have)",
+                )
+            cur = nodes[cur][3]
+        tail = memo.get(cur, ()) if cur else ()
+        for nid in reversed(path):
+            tail = (evs_of[nid], *tail)
+            if len(tail) > max_len:
+                raise src.err(
+                    nodes[head][0],
+                    f"extension list starting at {head} holds more than {max_len} events (the most one block may have)",
+                )
+            memo[nid] = tail
+        out[head] = (nodes[head][0], memo[head])
     return out
