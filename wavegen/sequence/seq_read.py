@@ -624,15 +624,25 @@ def _fill_first_last(
     delays: dict[int, int],
     vc: int,
 ) -> None:
-    """Files before 1.5 lack an arbitrary gradient's first/last values: derive them as Pulseq does.
+    """Files before 1.5 lack a shaped gradient's first/last values: infer them as MATLAB's ``read.m``.
 
-    ``first`` is the last value of the same axis in the previous block when that gradient ended on the
-    block boundary (else 0); ``last`` is extrapolated half a raster from the final two samples. An event
-    used in several blocks takes the values of its first use.
+    The reference implementation (pulseq/pulseq ``matlab/+mr/@Sequence/read.m``, the pass "another run
+    through for all older versions") walks the blocks in order, keeping per axis the value the previous
+    block left on it (``prev``):
+
+    - no gradient or a trapezoid on the axis: ``prev = 0``;
+    - a shaped gradient: if its delay is > 0, ``prev = 0``; if the event already has first/last (set
+      by an earlier block), nothing else happens, *``prev`` is kept as it was*; otherwise
+      ``first = prev`` and ``last`` is: for a time-shaped gradient its final sample; for a regular one
+      the edge value reached by the recurrence ``e[0] = first``, ``e[i+1] = 2 * w[i] - e[i]`` (the raster
+      centre samples are the means of the edges), evaluated with MATLAB's alternating cumulative sum;
+      then ``prev = last``, or 0 when the gradient ends before its block does;
+    - the same gradient on two axes of one block is computed on each axis, the first axis's values are
+      stored.
     """
     from dataclasses import replace
 
-    if not any(isinstance(ev, ArbGradient) and ev.time_shape is None for _, ev in grad_lib.values()):
+    if not any(isinstance(ev, ArbGradient) for _, ev in grad_lib.values()):
         return
     done: set[int] = set()
     prev = [0.0, 0.0, 0.0]
@@ -650,17 +660,31 @@ def _fill_first_last(
                 if row[c]:
                     ends.append(grad_lib[int(row[c])][1].duration_ns(graster))
             bdur = max(ends)
+        done_before = set(done)
+        stored: list[int] = []
         for axis, c in enumerate((3, 4, 5)):
             gid = int(row[c])
             ev = grad_lib[gid][1] if gid else None
             if not isinstance(ev, ArbGradient):
                 prev[axis] = 0.0
                 continue
-            if ev.time_shape is None and gid not in done:
-                w = ev.waveform_hz_per_m
-                first = 0.0 if ev.delay_ns > 0 else prev[axis]
-                last = float((3 * w[-1] - w[-2]) * 0.5) if w.size >= 2 else float(w[-1])
-                ev = replace(ev, first_hz_per_m=first, last_hz_per_m=last)
-                grad_lib[gid] = (grad_lib[gid][0], ev)
-                done.add(gid)
-            prev[axis] = ev.last_hz_per_m if ev.duration_ns(graster) >= bdur else 0.0
+            if ev.delay_ns > 0:
+                prev[axis] = 0.0
+            if gid in done_before:
+                continue
+            first = prev[axis]
+            w = ev.waveform_hz_per_m
+            if ev.time_shape is not None:
+                last = float(w[-1])
+            else:
+                step = np.empty(w.size + 1)
+                step[0] = first
+                step[1:] = 2.0 * w
+                sign = np.where(np.arange(1, step.size + 1) % 2 == 1, 1.0, -1.0)
+                last = float((np.cumsum(step * sign) * sign)[-1])
+            prev[axis] = last if ev.duration_ns(graster) >= bdur else 0.0
+            if gid in stored:
+                continue
+            stored.append(gid)
+            grad_lib[gid] = (grad_lib[gid][0], replace(ev, first_hz_per_m=first, last_hz_per_m=last))
+            done.add(gid)

@@ -326,9 +326,6 @@ def _read_grads(src: _Src, gsec: Any, tsec: Any, vc: int, shape: Any) -> dict[in
                 _check_time_shape(src, ln, f"gradient {gid}", tid, tsh)
             elif tid < 0:
                 raise src.err(ln, f"gradient {gid}: time_id {tid} is not valid")
-            if vc < 1_005_000 and tsh is not None:
-                w = amp * sh.samples
-                first, last = float(w[0]), float(w[-1])
             lib[gid] = (ln, ArbGradient(amp, sh, first, last, delay, tsh, over))
     if tsec is not None:
         for ln, tok in _rows(tsec[1]):
