@@ -317,6 +317,14 @@ def _parse(
     if blocks_sec is None:
         raise src.err(0, "no [BLOCKS] section")
     tab, lns = _block_table(src, blocks_sec, vc)
+    if vc >= 1_004_000:
+        r = int(np.argmax(tab[:, 1]))
+        if int(tab[r, 1]) * int(seq.block_raster_ns) >= _MAX_INT:
+            raise src.err(
+                lns[r],
+                f"block {int(tab[r, 0])}: duration {int(tab[r, 1])} x {seq.block_raster_ns} ns is beyond the "
+                "2**53 ns (104 days) that the nanosecond time base holds",
+            )
     bounds = _Bounds(seq, tab, vc, max_samples)
 
     # --- shapes -----------------------------------------------------------------------------------
@@ -543,6 +551,11 @@ def _read_blocks(
         dl = np.array([delays.get(int(d), 0) for d in tab[:, 1].tolist()], dtype=np.int64)
         dur = np.maximum(need, dl)
 
+    total = sum(dur.tolist())
+    if total >= _MAX_INT:
+        raise src.err(
+            0, f"the blocks add up to {total / 1e9 / 86400:.4g} days, beyond the 2**53 ns (104 days) of the time base"
+        )
     for k, (_, rf_ev) in rf_lib.items():
         seq._rf.insert(k, rf_ev)
     for k, (_, g_ev) in grad_lib.items():
