@@ -382,9 +382,9 @@ def _parse(
             log.warning("%s:%d: extension %s is not interpreted by wavegen; kept as is", src.name, ln, nm)
             unknown.append(nm)
         ext_events[tid] = _read_ext(src, nm, ext_body)
-    for r in required:
-        if r not in KNOWN_EXTENSIONS:
-            raise src.err(def_lines.get("RequiredExtensions", 0), f"required extension {r} is not supported")
+    for req in required:
+        if req not in KNOWN_EXTENSIONS:
+            raise src.err(def_lines.get("RequiredExtensions", 0), f"required extension {req} is not supported")
     seq.unknown_extensions = tuple(unknown)
     used_heads = {int(h) for h in np.unique(tab[:, 7]).tolist() if h}
     ext_lists = _read_ext_lists(
