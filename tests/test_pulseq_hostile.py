@@ -237,3 +237,11 @@ def test_all_hostile_files_in_500_mb_and_2_s(tmp_path: Path) -> None:
     assert "read" not in r.stdout and "slow" not in r.stdout, r.stdout
     peak_kb = int(r.stdout.split("done")[1])
     assert peak_kb < 500 * 1024
+
+
+@pytest.mark.parametrize("raster", ["1e12", "123456789012", "2"])
+def test_raster_longer_than_a_second(tmp_path: Path, raster: str) -> None:
+    # found by fuzzing: a 1e12 s gradient raster overflowed int64 event ends (OverflowError)
+    p = _write(tmp_path, rle_gradient(4, 10).replace("GradientRasterTime 1e-05", f"GradientRasterTime {raster}"))
+    ln = _line(p, "GradientRasterTime")
+    _refused(p, rf"hostile\.seq:{ln}: GradientRasterTime = {raster} s is longer than the 1 s a raster may be")

@@ -178,6 +178,9 @@ def _raster_ns(src: _Src, ln: int, key: str, tok: str) -> int | Fraction:
         raise src.err(ln, f"{key} = {tok!r} is not a number") from None
     if ns <= 0:
         raise src.err(ln, f"{key} = {tok} s must be > 0")
+    if ns > 10**9:
+        # no MR system has a raster of a second; larger ones overflow the time base with a few samples
+        raise src.err(ln, f"{key} = {tok} s is longer than the 1 s a raster may be")
     near = round(ns)
     if near >= 1 and abs(ns - near) <= max(Fraction(1, 10**6), ns / 10**12):
         return int(near)  # a whole ns, written with float noise (9.9999999999999995e-07)
