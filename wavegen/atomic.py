@@ -7,13 +7,13 @@ caller's code, a full disk, a file-size limit, Ctrl-C), the temporary file is re
 file is left untouched. A process killed by SIGKILL leaves at most a stray ``.<name>.*.tmp`` file next
 to the destination, never a truncated destination.
 
->>> import os, tempfile
+>>> import pathlib, tempfile
 >>> from wavegen.atomic import atomic_write
->>> d = tempfile.mkdtemp()
->>> with atomic_write(os.path.join(d, "out.txt")) as fh:
-...     _ = fh.write("complete\\n")
->>> open(os.path.join(d, "out.txt")).read()
-'complete\\n'
+>>> out = pathlib.Path(tempfile.mkdtemp()) / "out.txt"
+>>> with atomic_write(out) as fh:
+...     _ = fh.write("complete")
+>>> out.read_text()
+'complete'
 
 Sources: POSIX ``rename(2)`` (atomic replacement of the destination); Python :func:`os.replace`.
 """
