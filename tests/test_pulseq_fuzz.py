@@ -9,7 +9,8 @@ temporary folder, so it can be replayed.
 Mutations start from the .seq fixtures (every format version, three writers' layouts) and a file that
 wavegen writes with every extension: numbers replaced by extremes (0, -1, 1e12, 4e9, 2**63, nan, inf,
 fractions, words), lines deleted, duplicated (up to 2,000 times) or swapped, sections duplicated or
-renamed, the file truncated, bytes flipped or inserted (CR, NUL, non-UTF-8).
+renamed, the file truncated, bytes flipped or inserted (CR, NUL, non-UTF-8), and shapes made to declare
+1e6 to 2**63 samples with run lengths that add up (the attack of issue 12).
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ def _wavegen_file(folder: Path) -> Path:
 def _mutate(data: bytes, rng: random.Random) -> bytes:
     for _ in range(rng.randint(1, 3)):
         lines = data.split(b"\n")
-        op = rng.randrange(10)
+        op = rng.randrange(11)
         if op <= 2 and lines:  # a number -> an extreme (the most common op: it finds range bugs)
             i = rng.randrange(len(lines))
             toks = lines[i].split(b" ")
@@ -142,6 +143,14 @@ def _mutate(data: bytes, rng: random.Random) -> bytes:
             pos = rng.randrange(len(data) + 1)
             data = data[:pos] + rng.choice([b"\r", b"\x00", b"\xff\xfe", b"\n\n", b" 1e999 ", b"#", b"\t"]) + data[pos:]
             continue
+        elif op == 10:  # the attack of issue 12: a shape (or ADC) declaring far more samples than stored
+            idx = [k for k, t in enumerate(lines) if t.lower().startswith(b"num_samples")]
+            if idx:
+                k = rng.choice(idx)
+                n = rng.choice([10**6, 3 * 10**8, 10**12, 2**31, 2**53, 2**63])
+                lines[k] = b"num_samples %d" % n
+                if k + 3 < len(lines) and rng.random() < 0.7:  # make the runs add up: v v (n - 3)
+                    lines[k + 1 : k + 4] = [b"0.5", b"0", b"0", b"%d" % (n - 3)]
         data = b"\n".join(lines)
     return data
 
@@ -214,6 +223,8 @@ def test_fuzz_pulseq_read(tmp_path: Path) -> None:
             status = str(res["status"])
             counts[status] = counts.get(status, 0) + 1
             worst_cpu = max(worst_cpu, float(res.get("cpu", 0.0)))  # type: ignore[arg-type]
+            if status == "wavegen" and "declares" in str(res.get("msg", "")):
+                counts["bounded"] = counts.get("bounded", 0) + 1  # refused by a declared-size bound
             if status not in ("ok", "wavegen"):
                 keep = tmp_path / f"failing_{i}.seq"
                 keep.write_bytes(data)
@@ -228,3 +239,5 @@ def test_fuzz_pulseq_read(tmp_path: Path) -> None:
     print(f"fuzzed {CASES} cases in {wall:.1f} s: {counts}; worst CPU per case {worst_cpu:.3f} s")
     assert not failures, "\n".join(failures[:20])
     assert counts.get("ok", 0) > 0 and counts.get("wavegen", 0) > 0  # the mutations reach both outcomes
+    if CASES >= 500:
+        assert counts.get("bounded", 0) > 0  # and the size bounds of issue 12
