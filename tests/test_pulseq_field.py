@@ -332,3 +332,35 @@ def test_one_four_files_from_both_writers_round_trip_through_15(tmp_path: Path) 
                 h = [x for x in again._grad.by_id.values() if isinstance(x, ArbGradient) and x.shape == g.shape
                      and x.delay_ns == g.delay_ns and x.amplitude_hz_per_m == g.amplitude_hz_per_m]
                 assert any((x.first_hz_per_m, x.last_hz_per_m) == (g.first_hz_per_m, g.last_hz_per_m) for x in h), k
+
+
+# --- the sample budget does not refuse what the field writes ------------------------------------------
+
+
+def _cest_like(n_offsets: int) -> str:
+    """A CEST file in the layout of MATLAB Pulseq 1.3.1 as the pulseq-cest library writes it: per offset a
+    delay block, a 2 s block pulse (2,000,030 samples at 1 us, one shared shape), spoilers, a 1-sample ADC."""
+    blocks, rf = [], []
+    for i in range(n_offsets):
+        b = 4 * i
+        blocks += [f"{b + 1} 1 0 0 0 0 0 0", f"{b + 2} 0 {i + 1} 0 0 0 0 0", f"{b + 3} 0 0 1 1 1 0 0",
+                   f"{b + 4} 0 0 0 0 0 1 0"]
+        rf.append(f"{i + 1} 85.1528 1 2 100 {-510.917 + 31.9323 * i:.6g} 0")
+    return (
+        "# Pulseq sequence file\n# Created by MATLAB mr toolbox\n\n[VERSION]\nmajor 1\nminor 3\nrevision 1\n\n"
+        "[DEFINITIONS]\nB0 3\n\n[BLOCKS]\n" + "\n".join(blocks) + "\n\n[RF]\n" + "\n".join(rf) + "\n\n"
+        "[TRAP]\n 1 1.36244e+06 1000 4500 1000 0\n\n[ADC]\n1 1 1000000 0 0 0\n\n[DELAYS]\n1 3500000\n\n"
+        "[SHAPES]\n\nshape_id 1\nnum_samples 2000030\n1\n0\n0\n1999997\n-1\n0\n0\n27\n\n"
+        "shape_id 2\nnum_samples 2000030\n0\n0\n2000028\n\n"
+    )
+
+
+def test_cest_file_with_34_two_second_pulses_reads_within_the_budget(tmp_path: Path) -> None:
+    p = tmp_path / "cest.seq"
+    p.write_text(_cest_like(34))
+    seq = _silent_read(p)
+    assert len(seq) == 136
+    rf = seq.block(1).rf
+    assert rf is not None and len(rf.magnitude) == 2_000_030
+    assert rf.magnitude.samples[0] == 1.0 and rf.magnitude.samples[-1] == 0.0
+    assert seq.block_durations_ns[1] == 100_000 + 2_000_030_000
