@@ -245,3 +245,15 @@ def test_raster_longer_than_a_second(tmp_path: Path, raster: str) -> None:
     p = _write(tmp_path, rle_gradient(4, 10).replace("GradientRasterTime 1e-05", f"GradientRasterTime {raster}"))
     ln = _line(p, "GradientRasterTime")
     _refused(p, rf"hostile\.seq:{ln}: GradientRasterTime = {raster} s is longer than the 1 s a raster may be")
+
+
+def test_rf_shape_bounded_by_the_longest_block(tmp_path: Path) -> None:
+    text = (
+        HEADER_141
+        + "[BLOCKS]\n1 10 1 0 0 0 0 0\n\n[RF]\n1 100 1 0 0 0 0 0\n\n[SHAPES]\n\nshape_id 1\nnum_samples 1000000\n"
+        + "1\n0\n0\n999997\n"
+    )
+    p = _write(tmp_path, text)
+    ln = _line(p, "shape_id 1")
+    # 100 us on a 1 us RF raster: at most 2 * 100 + 2 samples (time shapes may repeat a time)
+    _refused(p, rf"hostile\.seq:{ln}: shape 1 \(RF 1 magnitude\) declares 1000000 samples, more than 202: the longest")

@@ -403,9 +403,9 @@ class _Bounds:
     """What the blocks of a file can hold: the most samples a shape or an ADC event may declare.
 
     From format 1.4.0 on every block states its duration, so an event can last at most the longest
-    block: a shape used by RF holds at most ``longest / rf_raster`` samples (+2 for time-shape end
-    points), a gradient shape ``2 * longest / grad_raster`` (+2; oversampled shapes have two samples per
-    raster), an ADC event ``longest / dwell`` samples. Before 1.4.0 the events define the block
+    block: a shape used by RF or a gradient holds at most ``2 * longest / raster + 2`` samples (an
+    oversampled gradient has two samples per raster, a time shape may repeat a time for a vertical
+    edge, +2 for end points), an ADC event ``longest / dwell`` samples. Before 1.4.0 the events define the block
     durations, and only the ``max_samples`` budget applies.
     """
 
@@ -422,7 +422,7 @@ class _Bounds:
         if self.longest_ns is None or kind not in ("rf", "grad"):
             return budget
         if kind == "rf":
-            n = self.longest_ns // max(1, int(self.rf_raster)) + 2
+            n = 2 * (self.longest_ns // max(1, int(self.rf_raster))) + 2
             why = f"the longest block ({self.longest_ns / 1000:g} us) holds at most that on the RF raster"
         else:
             n = 2 * (self.longest_ns // max(1, int(self.grad_raster))) + 2
