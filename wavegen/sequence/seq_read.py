@@ -43,21 +43,21 @@ from wavegen.sequence.events import (
     Trigger,
 )
 from wavegen.sequence.seq_sections import (
-    _MAX_INT,
-    _body_lines,
-    _check_nf,
-    _float,
-    _int,
-    _ns,
-    _read_adc,
-    _read_ext,
-    _read_ext_lists,
-    _read_grads,
-    _read_rf,
-    _read_shapes,
-    _rows,
-    _split_sections,
-    _Src,
+    MAX_INT,
+    Src,
+    body_lines,
+    check_nf,
+    data_rows,
+    parse_float,
+    parse_int,
+    parse_ns,
+    read_adc,
+    read_ext,
+    read_ext_lists,
+    read_grads,
+    read_rf,
+    read_shapes,
+    split_sections,
 )
 from wavegen.sequence.sequence import Sequence
 from wavegen.sequence.shapes import Shape, decompress_shape
@@ -154,7 +154,7 @@ def read_seq(
         raise SeqFormatError(f"{name}:{line}: not a text file (byte {e.start} is not UTF-8)") from None
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    src = _Src(name, [])
+    src = Src(name, [])
     try:
         return _parse(src, text, data, signature, gamma_hz_per_t, b0_t, max_samples)
     except SeqFormatError:
@@ -169,9 +169,9 @@ def _warn(msg: str) -> None:
     warnings.warn(msg, PulseqWarning, stacklevel=4)
 
 
-def _raster_ns(src: _Src, ln: int, key: str, tok: str) -> int | Fraction:
+def _raster_ns(src: Src, ln: int, key: str, tok: str) -> int | Fraction:
     """A raster definition (seconds) as whole ns, or an exact fraction of ns for the ADC raster."""
-    _float(src, ln, tok, key)  # a number, finite, in range
+    parse_float(src, ln, tok, key)  # a number, finite, in range
     try:
         ns = Fraction(tok) * 10**9
     except (ValueError, ZeroDivisionError):
@@ -195,7 +195,7 @@ def _raster_ns(src: _Src, ln: int, key: str, tok: str) -> int | Fraction:
 
 
 def _parse(
-    src: _Src,
+    src: Src,
     text: str,
     data: bytes,
     sig_policy: str,
@@ -203,7 +203,7 @@ def _parse(
     b0: float | None,
     max_samples: int,
 ) -> Sequence:
-    sections = _split_sections(src, text)
+    sections = split_sections(src, text)
     by_name: dict[str, tuple[int, list[tuple[int, str]]]] = {}
     blocks_sec: tuple[int, str, int] | None = None
     ext_specs: list[tuple[str, int, int, list[tuple[int, str]]]] = []
@@ -222,12 +222,12 @@ def _parse(
                 blocks_sec = (ln, body, first_ln)
                 by_name[key] = (ln, [])
             else:
-                by_name[key] = (ln, _body_lines(body, first_ln))
+                by_name[key] = (ln, body_lines(body, first_ln))
         else:
             tok = header.split()
             if len(tok) != 3:
                 raise src.err(ln, f"extension header {header!r} must be 'extension NAME ID'")
-            ext_specs.append((tok[1], _int(src, ln, tok[2], "extension type id"), ln, _body_lines(body, first_ln)))
+            ext_specs.append((tok[1], parse_int(src, ln, tok[2], "extension type id"), ln, body_lines(body, first_ln)))
     known = {
         "[VERSION]",
         "[DEFINITIONS]",
@@ -261,7 +261,7 @@ def _parse(
         raise src.err(0, "no [VERSION] section; cannot tell the format version")
     vln, vbody = by_name["[VERSION]"]
     ver = {}
-    for ln, tok in _rows(vbody):
+    for ln, tok in data_rows(vbody):
         if len(tok) != 2 or tok[0].lower() not in ("major", "minor", "revision"):
             raise src.err(ln, f"[VERSION] line {' '.join(tok)!r} must be 'major|minor|revision N'")
         m = re.match(r"\d{1,6}", tok[1])
@@ -301,14 +301,14 @@ def _parse(
     lower = {k.lower(): k for k in defs}
     if gamma is None and "gamma" in lower:
         k = lower["gamma"]
-        gamma = _float(src, def_lines[k], (defs[k].split() or [""])[0], k)
+        gamma = parse_float(src, def_lines[k], (defs[k].split() or [""])[0], k)
         if gamma <= 0:
             raise src.err(def_lines[k], f"{k} = {gamma!r} Hz/T must be > 0")
     if gamma is not None:
         seq.gamma_hz_per_t = float(gamma)
     if b0 is None and "b0" in lower:
         k = lower["b0"]
-        b0 = _float(src, def_lines[k], (defs[k].split() or [""])[0], k)
+        b0 = parse_float(src, def_lines[k], (defs[k].split() or [""])[0], k)
         if b0 <= 0:
             raise src.err(def_lines[k], f"{k} = {b0!r} T must be > 0")
     seq.b0_t = b0
@@ -322,7 +322,7 @@ def _parse(
     tab, lns = _block_table(src, blocks_sec, vc)
     if vc >= 1_004_000:
         r = int(np.argmax(tab[:, 1]))
-        if int(tab[r, 1]) * int(seq.block_raster_ns) >= _MAX_INT:
+        if int(tab[r, 1]) * int(seq.block_raster_ns) >= MAX_INT:
             raise src.err(
                 lns[r],
                 f"block {int(tab[r, 0])}: duration {int(tab[r, 1])} x {seq.block_raster_ns} ns is beyond the "
@@ -331,7 +331,7 @@ def _parse(
     bounds = _Bounds(seq, tab, vc, max_samples)
 
     # --- shapes -----------------------------------------------------------------------------------
-    shapes_raw = _read_shapes(src, by_name.get("[SHAPES]"))
+    shapes_raw = read_shapes(src, by_name.get("[SHAPES]"))
     shape_cache: dict[int, Shape] = {}
     decoded = [0]
 
@@ -359,17 +359,17 @@ def _parse(
         return s
 
     # --- events -----------------------------------------------------------------------------------
-    rf_lib = _read_rf(src, by_name.get("[RF]"), vc, shape, seq.rf_raster_ns)
-    grad_lib = _read_grads(src, by_name.get("[GRADIENTS]"), by_name.get("[TRAP]"), vc, shape)
-    adc_lib = _read_adc(src, by_name.get("[ADC]"), vc, shape, bounds.adc_limit)
+    rf_lib = read_rf(src, by_name.get("[RF]"), vc, shape, seq.rf_raster_ns)
+    grad_lib = read_grads(src, by_name.get("[GRADIENTS]"), by_name.get("[TRAP]"), vc, shape)
+    adc_lib = read_adc(src, by_name.get("[ADC]"), vc, shape, bounds.adc_limit)
     delays: dict[int, int] = {}
     if "[DELAYS]" in by_name:
         dln, dbody = by_name["[DELAYS]"]
         if vc >= 1_004_000:
             raise src.err(dln, "[DELAYS] is not allowed from format 1.4.0 on (block durations replace it)")
-        for ln, tok in _rows(dbody):
-            _check_nf(src, ln, tok, 2, "[DELAYS]", "id delay_us")
-            delays[_int(src, ln, tok[0], "delay id")] = _ns(src, ln, tok[1], "delay", 1000)
+        for ln, tok in data_rows(dbody):
+            check_nf(src, ln, tok, 2, "[DELAYS]", "id delay_us")
+            delays[parse_int(src, ln, tok[0], "delay id")] = parse_ns(src, ln, tok[1], "delay", 1000)
 
     # --- extensions -------------------------------------------------------------------------------
     ext_events: dict[int, dict[int, ExtensionEvent]] = {}
@@ -384,13 +384,13 @@ def _parse(
                 raise src.err(ln, f"extension {nm} is listed in RequiredExtensions but wavegen does not support it")
             log.warning("%s:%d: extension %s is not interpreted by wavegen; kept as is", src.name, ln, nm)
             unknown.append(nm)
-        ext_events[tid] = _read_ext(src, nm, ext_body)
+        ext_events[tid] = read_ext(src, nm, ext_body)
     for req in required:
         if req not in KNOWN_EXTENSIONS:
             raise src.err(def_lines.get("RequiredExtensions", 0), f"required extension {req} is not supported")
     seq.unknown_extensions = tuple(unknown)
     used_heads = {int(h) for h in np.unique(tab[:, 7]).tolist() if h}
-    ext_lists = _read_ext_lists(
+    ext_lists = read_ext_lists(
         src, by_name.get("[EXTENSIONS]"), ext_events, ext_names, used_heads, MAX_EXTENSIONS_PER_BLOCK
     )
 
@@ -442,7 +442,7 @@ class _Bounds:
 _SIG_RE = re.compile(rb"(\r?\n)?\[SIGNATURE\][ \t]*\r?(?:\n|\Z)")
 
 
-def _check_signature(src: _Src, data: bytes, ln: int, body: list[tuple[int, str]]) -> str | None:
+def _check_signature(src: Src, data: bytes, ln: int, body: list[tuple[int, str]]) -> str | None:
     """None when the md5 matches one of the ways the field writes it, else what is wrong.
 
     Variants accepted (see ``docs/pulseq.md``): the hash of the bytes before the newline that precedes
@@ -489,7 +489,7 @@ def _check_signature(src: _Src, data: bytes, ln: int, body: list[tuple[int, str]
 
 
 def _read_blocks(
-    src: _Src,
+    src: Src,
     seq: Sequence,
     tab: np.ndarray,
     lns: Any,
@@ -555,7 +555,7 @@ def _read_blocks(
         dur = np.maximum(need, dl)
 
     total = sum(dur.tolist())
-    if total >= _MAX_INT:
+    if total >= MAX_INT:
         raise src.err(
             0, f"the blocks add up to {total / 1e9 / 86400:.4g} days, beyond the 2**53 ns (104 days) of the time base"
         )
@@ -586,7 +586,7 @@ class _BlockLines:
         return self._lines[r]
 
 
-def _block_table(src: _Src, sec: tuple[int, str, int], vc: int) -> tuple[np.ndarray, _BlockLines]:
+def _block_table(src: Src, sec: tuple[int, str, int], vc: int) -> tuple[np.ndarray, _BlockLines]:
     """The [BLOCKS] rows as an (n, 8) int64 table (1.2.0/1.2.1 rows get ext = 0) and their lines."""
     sec_ln, body, first_ln = sec
     nf = 7 if vc <= 1_002_001 else 8
@@ -605,21 +605,21 @@ def _block_table(src: _Src, sec: tuple[int, str, int], vc: int) -> tuple[np.ndar
         except (ValueError, OverflowError):
             tab = None
     if tab is None:
-        rows = [(ln, t.split()) for ln, t in _body_lines(body, first_ln) if t]
+        rows = [(ln, t.split()) for ln, t in body_lines(body, first_ln) if t]
         if not rows:
             raise src.err(sec_ln, "[BLOCKS] is empty; a sequence needs at least one block")
         vals = []
         for ln, tok in rows:
-            _check_nf(src, ln, tok, nf, "[BLOCKS]", layout)
-            vals.append([_int(src, ln, t, "block field") for t in tok])
+            check_nf(src, ln, tok, nf, "[BLOCKS]", layout)
+            vals.append([parse_int(src, ln, t, "block field") for t in tok])
         tab = np.array(vals, dtype=np.int64).reshape(len(rows), nf)
     if nf == 7:
         tab = np.concatenate([tab, np.zeros((tab.shape[0], 1), dtype=np.int64)], axis=1)
     if np.any(tab < 0):
         r = int(np.argwhere(tab < 0)[0, 0])
         raise src.err(lns[r], "a block field is negative")
-    if np.any(tab >= _MAX_INT):
-        r = int(np.argwhere(tab >= _MAX_INT)[0, 0])
+    if np.any(tab >= MAX_INT):
+        r = int(np.argwhere(tab >= MAX_INT)[0, 0])
         raise src.err(lns[r], "a block field is out of range (>= 2**53)")
     ids = tab[:, 0]
     if np.unique(ids).size != ids.size:
