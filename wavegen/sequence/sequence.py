@@ -97,6 +97,8 @@ class Sequence:
     Notes
     -----
     Units: event amplitudes are in Pulseq's units (Hz/m, Hz); :meth:`render` returns T/m and T.
+    Rasters are whole ns, except ``adc_raster_ns``, which a file can set to an exact
+    :class:`fractions.Fraction` of a ns (``AdcRasterTime 1e-10``; only whole-ns dwells sit on it).
     """
 
     def __init__(
