@@ -9,7 +9,7 @@ import time
 import pytest
 
 from wavegen.bench import MOCK_CONFIG
-from wavegen.bench_config import parse_config
+from wavegen.bench.config import parse_config
 from wavegen.cli import main
 from wavegen.errors import ConfigError
 

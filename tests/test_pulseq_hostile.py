@@ -215,7 +215,9 @@ _CHILD = textwrap.dedent(
         dt = time.process_time() - t0
         if dt > 2.0:
             print("slow", p, dt)
-    print("done", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    # VmHWM is this process's own peak (ru_maxrss would carry the parent's peak across fork and exec)
+    hwm = next(int(ln.split()[1]) for ln in open("/proc/self/status") if ln.startswith("VmHWM:"))
+    print("done", hwm)
     """
 )
 
