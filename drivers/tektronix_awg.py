@@ -1,8 +1,15 @@
 """Tektronix AWG5200 and AWG70000 series: waveform list, float32 data, markers, readback.
 
 Commands (Tektronix AWG5200 / AWG70000 Programmer Manuals; Tek example
-``awg_simple_waveform_sender.py``; QCoDeS AWG70000A driver; instrument_anchors.md §5.2):
+``awg_simple_waveform_sender.py``; QCoDeS AWG70000A driver; tm_devices' command modules; the protocol
+table with its sources and what stays unverified is ``docs/instruments/tektronix_awg.md``):
 
+- ``WLIS:WAV:LMIN?`` and ``WLIS:WAV:GRAN?`` at connect: the shortest waveform and the length
+  granularity the instrument accepts (queried, not assumed); refused before any I/O.
+- ``CLOC:SRAT?`` is compared with the rate set within the setting's resolution
+  (:attr:`TektronixAWG.RATE_DIGITS` significant digits), not 1e-9: the instrument rounds what it is
+  sent. AWG70000 sample rates start at 1.5 kS/s, AWG5200 at 1.49 kS/s (QCoDeS validator).
+- ``OUTPn?`` answers ``0``/``1`` (read back after every "off").
 - ``WLIS:WAV:NEW "<name>",<points>`` creates the waveform; ``WLIS:WAV:DATA "<name>",<start>,<size>,#<block>``
   fills it with little-endian float32 samples in -1..+1, in chunks (an IEEE block holds at most
   999,999,999 bytes; :attr:`TektronixAWG.chunk_points` sets the chunk); ``WLIS:WAV:MARK:DATA`` sends one
@@ -24,13 +31,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from typing import Any
 
 import numpy as np
 
 from wavegen.errors import RangeError, VerificationError
 
-from .base import Capabilities, ScpiAwg
+from .base import Capabilities, ScpiAwg, parse_on_off
 from .scpi import MAX_BLOCK_BYTES, format_number, to_wire
 
 __all__ = ["TektronixAWG", "TEKTRONIX_MODELS"]
@@ -50,7 +58,7 @@ def _caps(model: str, channels: int, bits: int, max_rate_hz: float, vpp: tuple[f
         code_max=(1 << (bits - 1)) - 1,
         min_points=1,
         max_points=2_000_000_000,
-        min_rate_hz=1.49e3,
+        min_rate_hz=1.49e3 if model.startswith("AWG52") else 1.5e3,
         max_rate_hz=max_rate_hz,
         min_vpp_v=vpp[0],
         max_vpp_v=vpp[1],
@@ -91,6 +99,8 @@ class TektronixAWG(ScpiAwg):
     BYTES_PER_S = 4e6
     #: points per ``WLIS:WAV:DATA`` block (float32: 4 bytes each; must stay under 999,999,999 bytes).
     chunk_points: int = 50_000_000
+    #: significant digits of the ``CLOC:SRAT`` setting (the read-back may differ by half a unit of the last)
+    RATE_DIGITS: int = 8
 
     def __init__(self, resource: Any, *, markers: int = 2, **kwargs: Any) -> None:
         self._n_markers = int(markers)
@@ -113,6 +123,11 @@ class TektronixAWG(ScpiAwg):
         for ch in range(1, c.channels + 1):
             s.write(f"OUTP{ch} OFF")
         s.opc()
+        lmin = s.query_int("WLIS:WAV:LMIN?")
+        gran = s.query_int("WLIS:WAV:GRAN?")
+        if not 1 <= lmin <= self.caps.max_points or not 1 <= gran <= lmin:
+            raise RangeError(f"{c.model}: WLIS:WAV:LMIN? = {lmin}, GRAN? = {gran} make no sense")
+        self.caps = dataclasses.replace(self.caps, min_points=lmin, point_granularity=gran)
 
     def _precheck(self, ch: int, rate: float, n_points: int, offset_v: float) -> None:
         if offset_v != 0.0:
@@ -188,16 +203,21 @@ class TektronixAWG(ScpiAwg):
         s.write(f'SOUR{ch}:CASS:WAV "{name}"')
         s.write(f"CLOC:SRAT {format_number(rate)}")
         s.write(f"SOUR{ch}:VOLT:AMPL {format_number(amplitude_vpp)}")
-        got = s.query_float("CLOC:SRAT?")
-        if abs(got - rate) > 1e-9 * rate:
-            raise VerificationError(f"sample clock set to {rate} Hz, instrument reports {got} Hz")
+        got = self._read_rate("CLOC:SRAT?")
+        self._verify_rate(ch, rate, got)
+
+    def _rate_tolerance_hz(self, rate: float) -> float:
+        """Half a unit in the last of :attr:`RATE_DIGITS` significant digits of *rate*."""
+        return 0.5 * 10.0 ** (math.floor(math.log10(rate)) - (self.RATE_DIGITS - 1))
 
     def _output(self, ch: int, on: bool) -> None:
         self.session.write(f"OUTP{ch} {'ON' if on else 'OFF'}")
 
-    def _all_outputs_off(self) -> None:
+    def _output_state(self, ch: int) -> bool:
+        return parse_on_off(f"OUTP{ch}?", self.session.query(f"OUTP{ch}?"))
+
+    def _stop(self) -> None:
         self.session.write("AWGC:STOP")
-        super()._all_outputs_off()
 
     def _arm(self, channels: list[int], trigger: str, cycles: int) -> None:
         s = self.session

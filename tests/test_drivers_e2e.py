@@ -166,7 +166,8 @@ def test_fast_socket_path_and_visa_write_deliver_the_same_bytes() -> None:
     import socket as _socket
 
     from wavegen.drivers.scpi import ScpiSession
-    from wavegen.drivers.transport import ReplayTransport, open_visa, socket_of
+    from wavegen.drivers.transport import open_visa, socket_of
+    from wavegen.testing import ReplayTransport
 
     codes = (np.arange(600_000) % 65535 - 32767).astype("<i2")  # 1.2 MB: above the fast-path threshold
     assert socket_of(ReplayTransport([])) is None

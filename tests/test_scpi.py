@@ -14,7 +14,8 @@ from wavegen.drivers.scpi import (
     payload_timeout_s,
     to_wire,
 )
-from wavegen.drivers.transport import BlockMessage, ReplayMismatch, ReplayTransport, first_sample_difference
+from wavegen.drivers.capabilities import first_sample_difference
+from wavegen.testing import BlockMessage, ReplayMismatch, ReplayTransport
 
 from wavegen.errors import (
     DacRangeError,
