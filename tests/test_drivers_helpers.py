@@ -10,7 +10,7 @@ import numpy as np
 from wavegen.testing import ReplayTransport
 
 from wavegen.limits import SystemLimits
-from wavegen.safety.interlock import Clearance, Grant, clear
+from wavegen.safety.interlock import Clearance, Grant, Segment, clear
 from wavegen.safety.waveforms import Waveforms
 
 
@@ -30,6 +30,12 @@ def volts_grant(output: str, volts: Any, rate: float, *, repeats: int = 1, endle
 def codes_grant(output: str, codes: Any, rate: float, *, repeats: int = 1, endless: bool = False) -> Grant:
     """A grant for DAC codes exactly as passed to ``load_codes``."""
     return Grant.for_samples(output, np.asarray(codes), rate, repeats=repeats, endless=endless)
+
+
+def any_of(output: str, arrays: Any, rate: float, *, endless: bool = True) -> Grant:
+    """One grant letting *output* hold any of *arrays* (volts, as float64) at *rate*, looping."""
+    segs = tuple(Segment.of(np.ascontiguousarray(a, dtype=np.float64)) for a in arrays)
+    return Grant(output, float(rate), segs, tuple((i, 1) for i in range(len(segs))), endless)
 
 
 def cleared(*grants: Grant, lifetime_s: float = 600.0) -> Clearance:
@@ -88,13 +94,23 @@ class DropWrites:
 
 def answer_missing_queries(emu: Any) -> Any:
     """Teach an emulator the read-backs the drivers now send where it does not answer them yet:
-    ``*ESR?`` (error bits from its error queue), the output state (``OUTPn?``/``:OUTPn?``), and the
-    Tektronix ``WLIS:WAV:LMIN?``/``GRAN?`` (1 point). Only used where the emulator itself would answer
+    ``*ESR?`` (error bits from its error queue), the output state (``OUTPn?``/``:OUTPn?``), the
+    Tektronix ``WLIS:WAV:LMIN?``/``GRAN?`` (1 point), and the Rigol read-back in the guide's 8192-point
+    packets (the emulator still answers 16384). Only used where the emulator itself would answer
     ``-113 Undefined header`` or nothing; an emulator that answers keeps its own answer."""
     p = emu.personality
     original: Callable[[str, Any], bytes | None] = p.handle
 
     def handle(command: str, block: Any) -> bytes | None:
+        m = re.fullmatch(r":SOUR(\d):TRAC:DATA:LOAD\?\s+(VOLATILE|\d+)", command.strip(), re.I)
+        if m is not None and hasattr(p, "ch") and getattr(p.ch[int(m.group(1))], "wave", None) is not None:
+            # the Rigol guide's read-back: packets of 8192 points (#9000016384), not the 16384 of the upload
+            wave = np.asarray(p.ch[int(m.group(1))].wave).astype("<u2")
+            if m.group(2).upper() == "VOLATILE":
+                return f"{-(-wave.size // 8192)}\n".encode()
+            part = wave[(int(m.group(2)) - 1) * 8192 : int(m.group(2)) * 8192].tobytes()
+            part = p.corrupt(part, 2) if hasattr(p, "corrupt") else part
+            return b"#9" + f"{len(part):09d}".encode() + part + b"\n"
         n_errors = len(p.errors)
         answer = original(command, block)
         if answer is not None or block is not None:
@@ -102,9 +118,9 @@ def answer_missing_queries(emu: Any) -> Any:
         up = command.strip().upper()
         own = None
         if up == "*ESR?":
-            bits = 16 if p.errors else 0
+            bits = 16 if n_errors else 0  # errors queued before this query
             p.errors.clear()
-            own = f"{bits}\n".encode()
+            return f"{bits}\n".encode()
         elif (m := re.fullmatch(r":?OUTP(\d)\?", up)) is not None and hasattr(p, "ch"):
             own = (b"1\n" if p.ch[int(m.group(1))].output else b"0\n")
         elif up in ("WLIS:WAV:LMIN?", "WLIS:WAV:GRAN?"):
