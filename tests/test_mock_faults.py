@@ -166,3 +166,100 @@ def test_disconnect_mid_upload_in_every_family(
         awg.close()
         with driver(emu.address, name="awg", **kw) as again:
             assert again.load(1, wave, 1e6, clearance=ok, name="gx").verified
+
+
+def test_silently_dropped_output_off_is_retried_and_named(ok: object) -> None:
+    """An instrument that ignores ``OUTP2 OFF``: the read-back catches it, the error names output 2."""
+    from wavegen.drivers.transport import open_visa
+
+    with keysight_emulator() as emu:
+        res = DropWrites(open_visa(emu.address, timeout_s=2.0), r"OUTP2 OFF")
+        awg = Keysight33500(res, name="awg", timeout_s=2.0)
+        awg.load(2, V, 1e6, clearance=ok, name="gy")
+        awg.output(2, True, clearance=ok)
+        with pytest.raises(VerificationError, match=r"outputs \[2\] could not be confirmed off \(still on after 3"):
+            awg.outputs_off()
+        assert res.dropped.count("OUTP2 OFF") >= 3  # first try plus two retries
+        assert awg.unconfirmed_off == [2] and emu.personality.ch[2].output
+        assert not emu.personality.ch[1].output  # output 1 was confirmed off
+        res.dropped.clear()
+        res._pattern = __import__("re").compile(r"(?!)")  # the instrument listens again
+        awg.close()
+        assert not emu.personality.ch[2].output
+
+
+def test_dropped_off_during_a_failure_is_said_in_the_error(ok: object) -> None:
+    from wavegen.drivers.transport import open_visa
+
+    with keysight_emulator() as emu:
+        res = DropWrites(open_visa(emu.address, timeout_s=1.0), r"OUTP2 OFF")
+        awg = Keysight33500(res, name="awg", timeout_s=0.4)
+        awg.load(2, V, 1e6, clearance=ok, name="gy")
+        awg.output(2, True, clearance=ok)
+        emu.faults.silent.append("*OPC?")
+        with pytest.raises(InstrumentTimeoutError, match=r"outputs \[2\] of 33522B could not be confirmed off"):
+            awg.arm([2])
+        res.close()
+
+
+def test_no_hang_when_the_instrument_dies_on_a_caller_opened_resource(ok: object) -> None:
+    """pyvisa-py's clear() spins forever on a socket the peer closed; the driver must not call it."""
+    import threading
+
+    from wavegen.drivers.transport import open_visa
+
+    outcome: list[BaseException | None] = []
+    with keysight_emulator() as emu:
+        res = open_visa(emu.address, timeout_s=1.0)
+        awg = Keysight33500(res, name="awg", timeout_s=0.5)
+        awg.load(2, V, 1e6, clearance=ok, name="gy")
+        emu.faults.silent.append("*OPC?")
+
+        def run() -> None:
+            try:
+                awg.arm([2])
+                outcome.append(None)
+            except BaseException as exc:
+                outcome.append(exc)
+
+        threading.Timer(0.2, emu.stop).start()  # the instrument dies while the driver waits
+        t0 = __import__("time").monotonic()
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        worker.join(15.0)
+        elapsed = __import__("time").monotonic() - t0
+        assert not worker.is_alive(), "the driver hung after the instrument died"
+        assert isinstance(outcome[0], InstrumentError)
+        assert elapsed < 0.5 + 2 * awg.cleanup_timeout_s + 1.0  # timeout plus a bounded clean-up
+        assert "could not be confirmed off" in str(outcome[0])
+        res.close()
+
+
+@pytest.mark.parametrize("answer", ["nan", "NaN", "inf", "9.91E37"])
+def test_non_finite_rate_read_back_fails_verification(answer: str) -> None:
+    from wavegen.testing import ReplayTransport
+
+    from test_drivers_helpers import volts_grant
+
+    v = np.linspace(-1, 1, 16)
+    c = cleared(volts_grant("awg/1", v, 1e6))
+    steps = [("*IDN?", "Keysight Technologies,33522B,MY1,A.02"), ("*CLS", None), ("*OPT?", "0"),
+             ("FORM:BORD SWAP", None), ("FORM:BORD?", "SWAP")]
+    steps += [(f"OUTP{ch}{s}", None) for ch in (1, 2) for s in (" OFF", ":LOAD 50")]
+    steps += [("SYST:ERR?", "+0,\"No error\"")]
+    codes = np.rint(v * 32767).astype("<i2")
+    from wavegen.testing import BlockMessage
+
+    steps += [("SOUR1:DATA:VOL:CLE", None), (BlockMessage("SOUR1:DATA:ARB:DAC gx,", codes), None), ("*OPC?", "1"),
+              ("SOUR1:FUNC:ARB gx", None), ("SYST:ERR?", "+0,\"No error\"")]
+    steps += [(f"SOUR1:{cmd}", None) for cmd in ("FUNC ARB", "FUNC:ARB:SRAT 1000000", "FUNC:ARB:FILT NORM",
+                                                  "VOLT:UNIT VPP", "VOLT 2", "VOLT:OFFS 0")]
+    steps += [("SOUR1:FUNC:ARB:SRAT?", answer)]
+    # clean-up after the failure: outputs off, read back, error queue
+    steps += [("OUTP1 OFF", None), ("OUTP2 OFF", None), ("OUTP1?", "0"), ("OUTP2?", "0"),
+              ("SYST:ERR?", "+0,\"No error\"")]
+    t = ReplayTransport(steps)
+    awg = Keysight33500(t, name="awg", verify=False)
+    with pytest.raises(VerificationError, match="sample rate set to 1000000.0 Hz, instrument reports"):
+        awg.load(1, v, 1e6, clearance=c, name="gx", full_scale_v=1.0)
+    t.assert_done()
