@@ -7,7 +7,7 @@ table with its sources and what stays unverified is ``docs/instruments/tektronix
 - ``WLIS:WAV:LMIN?`` and ``WLIS:WAV:GRAN?`` at connect: the shortest waveform and the length
   granularity the instrument accepts (queried, not assumed); refused before any I/O.
 - ``CLOC:SRAT?`` is compared with the rate set within the setting's resolution
-  (:attr:`TektronixAWG.RATE_DIGITS` significant digits), not 1e-9: the instrument rounds what it is
+  (one unit of the last of :attr:`TektronixAWG.RATE_DIGITS` significant digits), not 1e-9: the instrument rounds what it is
   sent. AWG70000 sample rates start at 1.5 kS/s, AWG5200 at 1.49 kS/s (QCoDeS validator).
 - ``OUTPn?`` answers ``0``/``1`` (read back after every "off").
 - ``WLIS:WAV:NEW "<name>",<points>`` creates the waveform; ``WLIS:WAV:DATA "<name>",<start>,<size>,#<block>``
@@ -207,8 +207,9 @@ class TektronixAWG(ScpiAwg):
         self._verify_rate(ch, rate, got)
 
     def _rate_tolerance_hz(self, rate: float) -> float:
-        """Half a unit in the last of :attr:`RATE_DIGITS` significant digits of *rate*."""
-        return 0.5 * 10.0 ** (math.floor(math.log10(rate)) - (self.RATE_DIGITS - 1))
+        """One unit in the last of :attr:`RATE_DIGITS` significant digits of *rate* (the instrument rounds
+        the setting to that resolution: half a unit, plus margin for its own binary rounding)."""
+        return 10.0 ** (math.floor(math.log10(rate)) - (self.RATE_DIGITS - 1))
 
     def _output(self, ch: int, on: bool) -> None:
         self.session.write(f"OUTP{ch} {'ON' if on else 'OFF'}")

@@ -9,12 +9,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+from test_drivers_helpers import cleared, codes_grant, volts_grant
 from wavegen.drivers.keysight_33500 import Keysight33500
 from wavegen.drivers.mock.keysight import keysight_emulator
-from wavegen.testing import ReplayTransport
 
 from wavegen.errors import SafetyError
-from test_drivers_helpers import cleared, codes_grant, volts_grant
+from wavegen.testing import ReplayTransport
 
 A = np.sin(np.linspace(0, 6, 64))
 B = A.copy()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_drivers_helpers import answer_missing_queries, cleared, codes_grant, looped, volts_grant
 from wavegen.drivers.keysight_33500 import Keysight33500
 from wavegen.drivers.mock.keysight import KeysightPersonality, keysight_emulator
 from wavegen.drivers.mock.rigol import rigol_emulator
@@ -15,7 +16,6 @@ from wavegen.drivers.siglent_sdg import SiglentSDG
 from wavegen.drivers.tektronix_awg import TektronixAWG
 
 from wavegen.errors import InstrumentError
-from test_drivers_helpers import answer_missing_queries, cleared, codes_grant, looped, volts_grant
 
 
 def test_emulator_binds_loopback_on_an_ephemeral_port() -> None:
@@ -171,6 +171,7 @@ def test_fast_socket_path_and_visa_write_deliver_the_same_bytes() -> None:
 
     from wavegen.drivers.scpi import ScpiSession
     from wavegen.drivers.transport import open_visa, socket_of
+
     from wavegen.testing import ReplayTransport
 
     codes = (np.arange(600_000) % 65535 - 32767).astype("<i2")  # 1.2 MB: above the fast-path threshold

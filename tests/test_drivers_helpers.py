@@ -7,11 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from wavegen.testing import ReplayTransport
 
 from wavegen.limits import SystemLimits
 from wavegen.safety.interlock import Clearance, Grant, Segment, clear
 from wavegen.safety.waveforms import Waveforms
+from wavegen.testing import ReplayTransport
 
 
 def gentle() -> Waveforms:

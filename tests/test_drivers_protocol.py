@@ -6,18 +6,27 @@ import logging
 
 import numpy as np
 import pytest
+from test_drivers_helpers import cleared, looped, volts_grant
 from wavegen.drivers.keysight_33500 import Keysight33500
 from wavegen.drivers.rigol_dg import RigolDG, packet_sizes
 from wavegen.drivers.scpi import ieee_block
 from wavegen.drivers.siglent_sdg import SiglentSDG
 from wavegen.drivers.tektronix_awg import TektronixAWG
-from wavegen.testing import BlockMessage, ReplayMismatch, ReplayTransport
-from test_drivers_helpers import cleared, looped, volts_grant
 
-from wavegen.errors import DacRangeError, InstrumentError, InstrumentProtocolError, NonFiniteError, RangeError, SafetyError, ShapeError
+from wavegen.errors import (
+    DacRangeError,
+    InstrumentError,
+    InstrumentProtocolError,
+    NonFiniteError,
+    RangeError,
+    SafetyError,
+    ShapeError,
+    VerificationError,
+)
 from wavegen.limits import SystemLimits
 from wavegen.safety.interlock import clear, override
 from wavegen.safety.waveforms import Waveforms
+from wavegen.testing import BlockMessage, ReplayMismatch, ReplayTransport
 
 NO_ERR = ("SYST:ERR?", '+0,"No error"')
 KS_IDN = "Keysight Technologies,33522B,MY00000001,A.02.02"
@@ -343,3 +352,100 @@ def test_siglent_header_less_upload_byte_exact() -> None:
         awg = SiglentSDG(t, settle_s=0.0, name="sdg")
         assert awg.load(1, v, 1e6, clearance=ok, name="gx", full_scale_v=1.0).verified
     assert raw in t.written  # no '#' header, no terminator
+
+
+def test_siglent_sdg1000x_error_check_is_bounded_on_a_silent_instrument() -> None:
+    """An SDG1032X answers no SYST:ERR?: the driver never sends it; *ESR? unanswered fails fast."""
+    import time
+
+    from wavegen.errors import InstrumentTimeoutError
+
+    idn = "Siglent Technologies,SDG1032X,SDG1XABC,1.01.01.33R1"
+    steps = [("*IDN?", idn), ("*CLS", None)]
+    steps += [(f"C{c}:OUTP {s}", None) for c in (1, 2) for s in ("OFF", "LOAD,50")]
+    steps += [("*ESR?", None)]  # the instrument stays silent
+    t0 = time.monotonic()
+    class Silent(ReplayTransport):
+        read_timeouts: list = []
+
+        def read(self) -> str:
+            self.read_timeouts.append(self.timeout)
+            return super().read()
+
+    silent = Silent(steps)
+    with pytest.raises(InstrumentTimeoutError):
+        SiglentSDG(silent, timeout_s=30.0)
+    assert time.monotonic() - t0 < 5.0
+    assert silent.written[-1] == b"*ESR?\n" and not any(b"SYST:ERR" in w for w in silent.written)
+    assert silent.read_timeouts[-1] <= 1000  # the error check waits at most 1 s, not the 30 s base timeout
+    ok_steps = steps[:-1] + [("*ESR?", "+32")]  # command error bit
+    with pytest.raises(Exception, match="command error"):
+        SiglentSDG(ReplayTransport(ok_steps))
+
+
+def test_siglent_burst_cycles_limited_to_1e6_before_io() -> None:
+    v, _ = _volts()
+    idn = "Siglent Technologies,SDG2042X,SDG2X,2.01"
+    steps = [("*IDN?", idn), ("*CLS", None)]
+    steps += [(f"C{c}:OUTP {s}", None) for c in (1, 2) for s in ("OFF", "LOAD,50")] + [("*ESR?", "0")]
+    t = ReplayTransport(steps)
+    awg = SiglentSDG(t, name="sdg")
+    with pytest.raises(RangeError, match="at most 1000000 cycles, asked 1000001"):
+        awg.arm([1], cycles=1_000_001)
+    t.assert_done()
+
+
+def _tek_connect(model: str, lmin: str, gran: str) -> list:
+    steps = [("*IDN?", f"TEKTRONIX,{model},B01,FV:7.0"), ("*CLS", None), ("AWGC:STOP", None)]
+    steps += [(f"OUTP{c} OFF", None) for c in range(1, 3)] + [("*OPC?", "1")]
+    return steps + [("WLIS:WAV:LMIN?", lmin), ("WLIS:WAV:GRAN?", gran), NO_ERR]
+
+
+def test_tektronix_minimum_length_and_granularity_are_queried() -> None:
+    t = ReplayTransport(_tek_connect("AWG70002A", "4800", "1"))
+    awg = TektronixAWG(t, name="tek")
+    assert awg.caps.min_points == 4800 and awg.caps.point_granularity == 1
+    assert awg.caps.min_rate_hz == 1.5e3  # AWG70000
+    v = np.zeros(2400)
+    with pytest.raises(RangeError, match="2400 points outside AWG70002A range 4800"):
+        awg.load(1, v, 1e9, clearance=cleared(volts_grant("tek/1", v, 1e9)), name="a")
+    with pytest.raises(RangeError, match="outside AWG70002A range 1500.0"):
+        awg.load(1, np.zeros(4800), 1.49e3, clearance=None, name="a")
+    t2 = ReplayTransport(_tek_connect("AWG5202", "2400", "240"))
+    awg2 = TektronixAWG(t2, name="tek")
+    with pytest.raises(RangeError, match="2500 points is not a multiple of 240"):
+        awg2.load(1, np.zeros(2500), 1e9, clearance=None, name="a")
+    t.assert_done()
+    t2.assert_done()
+
+
+@pytest.mark.parametrize("answer, passes", [("2.4999999E+09", True), ("2.4999997E+09", False), ("NaN", False)])
+def test_tektronix_rate_read_back_within_the_setting_resolution(answer: str, passes: bool) -> None:
+    """8 significant digits: 2.5e9 may read back as 2.4999999e9 (one unit = 100 Hz), not 2.4999997e9."""
+    n = 2400
+    v = np.linspace(-0.25, 0.25, n)
+    codes = np.rint(v / 0.25 * 8191).astype(np.int64)
+    data = (codes / 8191.0).astype("<f4")
+    steps = _tek_connect("AWG5202", "1", "1") + [
+        ("WLIS:LIST?", '""'),
+        ('WLIS:WAV:NEW "gx",2400', None),
+        (BlockMessage('WLIS:WAV:DATA "gx",0,2400,', data), None),
+        ("*OPC?", "1"),
+        NO_ERR,
+        ("SOUR1:DAC:RES 14", None),
+        ('SOUR1:CASS:WAV "gx"', None),
+        ("CLOC:SRAT 2500000000", None),
+        ("SOUR1:VOLT:AMPL 0.5", None),
+        ("CLOC:SRAT?", answer),
+    ]
+    steps += [NO_ERR] if passes else [("AWGC:STOP", None), ("OUTP1 OFF", None), ("OUTP2 OFF", None),
+                                      ("OUTP1?", "0"), ("OUTP2?", "0"), NO_ERR]
+    t = ReplayTransport(steps)
+    awg = TektronixAWG(t, name="tek", verify=False)
+    c = cleared(volts_grant("tek/1", v, 2.5e9))
+    if passes:
+        awg.load(1, v, 2.5e9, clearance=c, name="gx")
+    else:
+        with pytest.raises(VerificationError, match="sample rate set to 2500000000.0 Hz"):
+            awg.load(1, v, 2.5e9, clearance=c, name="gx")
+    t.assert_done()

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from test_drivers_helpers import DropWrites, answer_missing_queries, any_of, cleared
 from wavegen.drivers.keysight_33500 import Keysight33500
 from wavegen.drivers.mock.keysight import keysight_emulator
 from wavegen.drivers.mock.rigol import rigol_emulator
@@ -23,7 +24,6 @@ from wavegen.errors import (
     InstrumentTimeoutError,
     VerificationError,
 )
-from test_drivers_helpers import DropWrites, answer_missing_queries, any_of, cleared
 
 V = np.sin(np.linspace(0, 12, 5000))
 WAVE = np.sin(np.linspace(0, 30, 60_000))
@@ -237,9 +237,9 @@ def test_no_hang_when_the_instrument_dies_on_a_caller_opened_resource(ok: object
 
 @pytest.mark.parametrize("answer", ["nan", "NaN", "inf", "9.91E37"])
 def test_non_finite_rate_read_back_fails_verification(answer: str) -> None:
-    from wavegen.testing import ReplayTransport
-
     from test_drivers_helpers import volts_grant
+
+    from wavegen.testing import ReplayTransport
 
     v = np.linspace(-1, 1, 16)
     c = cleared(volts_grant("awg/1", v, 1e6))
