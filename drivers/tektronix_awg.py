@@ -6,8 +6,8 @@ table with its sources and what stays unverified is ``docs/instruments/tektronix
 
 - ``WLIS:WAV:LMIN?`` and ``WLIS:WAV:GRAN?`` at connect: the shortest waveform and the length
   granularity the instrument accepts (queried, not assumed); refused before any I/O.
-- ``CLOC:SRAT?`` is compared with the rate set within the setting's resolution
-  (one unit of the last of :attr:`TektronixAWG.RATE_DIGITS` significant digits), not 1e-9: the instrument rounds what it is
+- ``CLOC:SRAT?`` is compared with the rate set within the setting's resolution (one unit of the last
+  of :attr:`TektronixAWG.RATE_DIGITS` significant digits), not 1e-9: the instrument rounds what it is
   sent. AWG70000 sample rates start at 1.5 kS/s, AWG5200 at 1.49 kS/s (QCoDeS validator).
 - ``OUTPn?`` answers ``0``/``1`` (read back after every "off").
 - ``WLIS:WAV:NEW "<name>",<points>`` creates the waveform; ``WLIS:WAV:DATA "<name>",<start>,<size>,#<block>``
