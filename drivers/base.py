@@ -85,6 +85,8 @@ class _Cleared:
     clearance: Any
     digest: str
     sample_rate_hz: float
+    #: a sequence: (segment digest, repeats) per step, as played; empty for one waveform
+    steps: tuple[tuple[str, int], ...] = ()
 
 
 def parse_on_off(command: str, answer: str) -> bool:
@@ -596,10 +598,141 @@ class ScpiAwg:
 
     def _require_play(self, clearance: Any, ch: int, repeats: int, endless: bool) -> None:
         cl = self._cleared[ch]
+        if cl.steps:  # a sequence: one pass of its order per cycle; more than one pass is a loop
+            require_clearance(
+                clearance, output=self.output_id(ch), sample_rate_hz=cl.sample_rate_hz,
+                endless=endless or repeats > 1,
+            )
+            self._check_steps(clearance, ch, cl.steps)
+            return
         require_clearance(
             clearance, output=self.output_id(ch), digest=cl.digest, sample_rate_hz=cl.sample_rate_hz,
             repeats=repeats, endless=endless,
         )
+
+    # -- sequences --------------------------------------------------------------------------------
+    #: most steps in one sequence, most repeats of one step (0: the family does not sequence)
+    MAX_SEQUENCE_STEPS: int = 0
+    MAX_STEP_REPEATS: int = 0
+
+    def _check_steps(self, clearance: Any, ch: int, steps: tuple[tuple[str, int], ...]) -> None:
+        """Refuse unless the clearance's grant for this output walks exactly *steps* (digest, repeats)."""
+        from wavegen.errors import SafetyError
+
+        out = self.output_id(ch)
+        g = clearance.grant(out)
+        granted = tuple((g.segments[i].digest, int(r)) for i, r in g.order)
+        if steps != granted:
+            pairs = enumerate(zip(steps, granted, strict=False))
+            k = next((i for i, (a, b) in pairs if a != b), min(len(steps), len(granted)))
+            raise SafetyError(
+                f"output {out}: the sequence's play order is not the cleared one (first difference at step {k}; "
+                f"{len(steps)} steps asked, {len(granted)} cleared)",
+                quantity="clearance", channel=out,
+            )
+
+    def _no_sequencing(self, ch: int, rate: float) -> RangeError:
+        seconds = self.caps.max_points / rate
+        return RangeError(
+            f"{self.caps.model} channel {ch}: this instrument has no arb sequencing; one waveform holds at most "
+            f"{self.caps.max_points} points = {seconds:.6g} s at {rate:.6g} Hz. Play a window of the protocol "
+            f"(at most {seconds:.6g} s), lower the sample rate, or use an instrument that sequences "
+            "(Keysight 33500B/33600A, Tektronix AWG5200/AWG70000)"
+        )
+
+    def _prepare_sequence(
+        self, ch: int, segments: Any, order: Any, rate: float, full_scale_v: float | None, offset_v: float
+    ) -> tuple[list[np.ndarray], list[np.ndarray], tuple[tuple[int, int], ...], float, float]:
+        """Validate a sequence before any I/O: (volts as float64, codes, order, Vpp, full scale)."""
+        c = self.caps
+        if self.MAX_SEQUENCE_STEPS <= 0:
+            raise self._no_sequencing(ch, rate)
+        segs = list(segments)
+        if not segs:
+            raise RangeError(f"{c.model} channel {ch}: a sequence needs at least one segment")
+        steps: list[tuple[int, int]] = []
+        for k, step in enumerate(order):
+            idx, reps = int(step[0]), step[1]
+            if not 0 <= idx < len(segs):
+                raise RangeError(f"{c.model} channel {ch}: step {k} names segment {idx}; there are {len(segs)}")
+            integer = isinstance(reps, (int, np.integer)) and not isinstance(reps, bool)
+            if not integer or not 1 <= reps <= self.MAX_STEP_REPEATS:
+                raise RangeError(
+                    f"{c.model} channel {ch}: step {k} repeats {reps!r} times; limit 1..{self.MAX_STEP_REPEATS}"
+                )
+            steps.append((idx, int(reps)))
+        if not 1 <= len(steps) <= self.MAX_SEQUENCE_STEPS:
+            raise RangeError(
+                f"{c.model} channel {ch}: {len(steps)} sequence steps; limit 1..{self.MAX_SEQUENCE_STEPS} steps"
+            )
+        volts = [self._check_volts(ch, v) for v in segs]
+        total = sum(v.size for v in volts)
+        if total > c.max_points:
+            raise RangeError(
+                f"{c.model} channel {ch}: segments hold {total} points; sequence memory limit {c.max_points} points"
+            )
+        off = float(offset_v)
+        peak = max(float(np.max(np.abs(v - off))) for v in volts)
+        vpp, fs = self._scaling(np.array([off - peak, off + peak]), full_scale_v, off)
+        codes = [self._codes(v, offset_v=off, full_scale_v=fs) for v in volts]
+        return volts, codes, tuple(steps), vpp, fs
+
+    def load_sequence(
+        self,
+        channel: int,
+        segments: Any,
+        order: Any,
+        sample_rate_hz: float,
+        *,
+        clearance: Any,
+        name: str = "wgseq",
+        full_scale_v: float | None = None,
+        offset_v: float = 0.0,
+    ) -> LoadedWaveform:
+        """Load a sequence: unique *segments* (volts) played in *order* ((segment index, repeats) per step).
+
+        The clearance's grant for this output must hold every segment (volts as float64) at this rate
+        and walk exactly this order (:attr:`wavegen.safety.interlock.Grant.order`); everything, limits
+        included (steps, repeats, segment lengths, memory), is checked before the first byte. Families
+        without sequencing refuse with the longest duration one waveform holds at this rate.
+        """
+        ch = self._check_channel(channel)
+        rate = self._check_rate(sample_rate_hz)
+        self._check_name(name)
+        volts, codes, steps, vpp, _fs = self._prepare_sequence(ch, segments, order, rate, full_scale_v, offset_v)
+        self._precheck(ch, rate, sum(v.size for v in volts), float(offset_v))
+        digests = []
+        for v in volts:
+            d = require_clearance(clearance, output=self.output_id(ch), samples=v, sample_rate_hz=rate)
+            assert d is not None
+            digests.append(d)
+        played = tuple((digests[i], r) for i, r in steps)
+        self._check_steps(clearance, ch, played)
+        cleared = _Cleared(clearance, "", rate, played)
+        with self._operation(f"sequence upload to channel {ch}"):
+            if ch in self.outputs_on:
+                self._confirm_off([ch])
+                self.outputs_on.discard(ch)
+            self.loaded.pop(ch, None)
+            self._cleared.pop(ch, None)
+            verified = self._upload_sequence(ch, name, codes, steps)
+            self.session.check_errors(f"sequence upload to channel {ch}")
+            self._configure(ch, name, rate, vpp, float(offset_v))
+            self.session.check_errors(f"configuring channel {ch}")
+            n = sum(codes[i].size * r for i, r in steps)
+            lw = LoadedWaveform(ch, name, int(n), rate, vpp, float(offset_v), verified, "")
+            self.loaded[ch] = lw
+            self._cleared[ch] = cleared
+            logger.info(
+                "channel %d: sequence of %d steps over %d segments at %g Hz loaded", ch, len(steps), len(codes), rate
+            )
+            return lw
+
+    def _upload_sequence(
+        self, ch: int, name: str, codes: list[np.ndarray], steps: tuple[tuple[int, int], ...]
+    ) -> bool:
+        """Family hook: send the segments and the sequence table; return True when read back."""
+        raise NotImplementedError
 
     def output(self, channel: int, on: bool, *, clearance: Any = None) -> None:
         """Switch an output on or off (off is always allowed, and read back).

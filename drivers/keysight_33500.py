@@ -13,6 +13,10 @@ sources and what stays unverified is ``docs/instruments/keysight_33500.md``):
 - Burst: ``TRIGn:SOUR BUS|EXT|IMM``, ``SOURn:BURS:MODE TRIG``, ``SOURn:BURS:NCYC n``,
   ``SOURn:BURS:STAT ON``; ``*TRG``.
 - Output state read back after every "off": ``OUTPn?`` answers ``0``/``1``.
+- Sequences (33500B/33600A arb sequencing): every unique segment is uploaded under ``<name>_<k>``
+  after one ``SOURn:DATA:VOL:CLE`` (segments stay in volatile memory), then
+  ``SOURn:DATA:SEQ #<block>"<name>","<name>_<k>",<repeats>,repeat,maintain,4,...`` and
+  ``SOURn:FUNC:ARB <name>``; at most 512 steps, 1..1,000,000 repeats per step (limits (~), verify).
 - Readback: ``DATA:ATTR:POIN? <name>`` (point count) and, for a bit-exact proof, the selected arb
   (``FUNC:ARB <name>`` is sent right after the upload) is stored to internal flash as a text ``.arb``
   file (``MMEM:STOR:DATAn "INT:\\<name>.arb"``) and read with ``MMEM:UPL?`` (IEEE block), then deleted
@@ -151,12 +155,41 @@ class Keysight33500(ScpiAwg):
 
     # -- hooks
     def _upload(self, ch: int, name: str, codes: np.ndarray, markers: dict[int, np.ndarray] | None) -> None:
+        self.session.write(f"SOUR{ch}:DATA:VOL:CLE")  # one waveform per channel: free its memory
+        self._upload_segment(ch, name, codes)
+
+    def _upload_segment(self, ch: int, name: str, codes: np.ndarray) -> None:
         s = self.session
         wire = to_wire(codes, "<i2")
-        s.write(f"SOUR{ch}:DATA:VOL:CLE")
         s.write_block(f"SOUR{ch}:DATA:ARB:DAC {name},", wire)
         s.opc(timeout_s=s.scaled_timeout_s(wire.nbytes))
         s.write(f"SOUR{ch}:FUNC:ARB {name}")
+
+    # -- sequences (DATA:SEQuence)
+    MAX_SEQUENCE_STEPS = 512
+    MAX_STEP_REPEATS = 1_000_000
+
+    def _upload_sequence(
+        self, ch: int, name: str, codes: list[np.ndarray], steps: tuple[tuple[int, int], ...]
+    ) -> bool:
+        """Clear the channel's volatile memory once, upload every segment (kept in volatile memory), read
+        each back, then define the sequence with ``DATA:SEQ`` and select it."""
+        s = self.session
+        if len(name) + len(str(len(codes) - 1)) + 1 > 12:
+            raise RangeError(f"sequence name {name!r} leaves no room for segment numbers in 12 characters")
+        s.write(f"SOUR{ch}:DATA:VOL:CLE")
+        seg_names = [f"{name}_{k}" for k in range(len(codes))]
+        verified = self.verify
+        for seg, c in zip(seg_names, codes, strict=True):
+            self._upload_segment(ch, seg, c)
+            if self.verify:
+                verified = self._verify(ch, seg, c, None) and verified
+        table = ",".join(f'"{seg_names[i]}",{r},repeat,maintain,4' for i, r in steps)
+        descriptor = f'"{name}",{table}'.encode("ascii")
+        s.write_block(f"SOUR{ch}:DATA:SEQ ", descriptor)
+        s.opc()
+        s.write(f"SOUR{ch}:FUNC:ARB {name}")
+        return verified
 
     def _verify(self, ch: int, name: str, codes: np.ndarray, markers: dict[int, np.ndarray] | None) -> bool:
         s = self.session
