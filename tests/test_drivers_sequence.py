@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_drivers_helpers import cleared
 from wavegen.drivers.keysight_33500 import Keysight33500
 from wavegen.drivers.rigol_dg import RigolDG
 from wavegen.drivers.siglent_sdg import SiglentSDG
-from wavegen.testing import BlockMessage, ReplayTransport
 
 from wavegen.errors import RangeError, SafetyError
 from wavegen.safety.interlock import Grant, Segment
-from test_drivers_helpers import cleared
+from wavegen.testing import BlockMessage, ReplayTransport
 
 NO_ERR = ("SYST:ERR?", '+0,"No error"')
 S0 = np.linspace(-1.0, 1.0, 16)
