@@ -717,7 +717,7 @@ class ScpiAwg:
             self._cleared.pop(ch, None)
             verified = self._upload_sequence(ch, name, codes, steps)
             self.session.check_errors(f"sequence upload to channel {ch}")
-            self._configure(ch, name, rate, vpp, float(offset_v))
+            self._configure_sequence(ch, name, rate, vpp, float(offset_v))
             self.session.check_errors(f"configuring channel {ch}")
             n = sum(codes[i].size * r for i, r in steps)
             lw = LoadedWaveform(ch, name, int(n), rate, vpp, float(offset_v), verified, "")
@@ -733,6 +733,10 @@ class ScpiAwg:
     ) -> bool:
         """Family hook: send the segments and the sequence table; return True when read back."""
         raise NotImplementedError
+
+    def _configure_sequence(self, ch: int, name: str, rate: float, amplitude_vpp: float, offset_v: float) -> None:
+        """Family hook: rate and amplitude for a sequence (default: as for one waveform)."""
+        self._configure(ch, name, rate, amplitude_vpp, offset_v)
 
     def output(self, channel: int, on: bool, *, clearance: Any = None) -> None:
         """Switch an output on or off (off is always allowed, and read back).

@@ -10,6 +10,9 @@ table with its sources and what stays unverified is ``docs/instruments/tektronix
   of :attr:`TektronixAWG.RATE_DIGITS` significant digits), not 1e-9: the instrument rounds what it is
   sent. AWG70000 sample rates start at 1.5 kS/s, AWG5200 at 1.49 kS/s (QCoDeS validator).
 - ``OUTPn?`` answers ``0``/``1`` (read back after every "off").
+- Sequences (tm_devices' ``slist`` module): segments as waveforms ``<name>_<k>``, then
+  ``SLIS:SEQ:NEW "<name>",<steps>,1``, per step ``SLIS:SEQ:STEP<n>:TASS1:WAV`` and ``:RCO``, the last
+  step ``:GOTO "<name>",END``, and ``SOURn:CASS:SEQ "<name>",1``.
 - ``WLIS:WAV:NEW "<name>",<points>`` creates the waveform; ``WLIS:WAV:DATA "<name>",<start>,<size>,#<block>``
   fills it with little-endian float32 samples in -1..+1, in chunks (an IEEE block holds at most
   999,999,999 bytes; :attr:`TektronixAWG.chunk_points` sets the chunk); ``WLIS:WAV:MARK:DATA`` sends one
@@ -197,10 +200,50 @@ class TektronixAWG(ScpiAwg):
                     )
         return True
 
-    def _configure(self, ch: int, name: str, rate: float, amplitude_vpp: float, offset_v: float) -> None:
+    # -- sequences (SLISt:SEQuence)
+    #: steps per sequence and repeats per step (programmer manuals; (~) verify with
+    #: ``SLIS:SEQ:STEP:MAX?`` / ``SLIS:SEQ:STEP:RCO:MAX?`` in tests/test_drivers_hardware.py)
+    MAX_SEQUENCE_STEPS = 16383
+    MAX_STEP_REPEATS = 1_048_576
+
+    def _sequence_names(self) -> list[str]:
+        s = self.session
+        n = s.query_int("SLIS:SIZE?")
+        return [s.query(f"SLIS:NAME? {k}").strip().strip('"') for k in range(1, n + 1)]
+
+    def _upload_sequence(
+        self, ch: int, name: str, codes: list[np.ndarray], steps: tuple[tuple[int, int], ...]
+    ) -> bool:
+        """Upload every unique segment as a waveform ``<name>_<k>``, read each back, then build the
+        sequence list (one track) step by step and assign it to the channel."""
+        s = self.session
+        seg_names = [f"{name}_{k}" for k in range(len(codes))]
+        verified = self.verify
+        for seg, c in zip(seg_names, codes, strict=True):
+            self._upload(ch, seg, c, None)
+            if self.verify:
+                verified = self._verify(ch, seg, c, None) and verified
+        if name in self._sequence_names():
+            s.write(f'SLIS:SEQ:DEL "{name}"')
+        s.write(f'SLIS:SEQ:NEW "{name}",{len(steps)},1')
+        for n, (i, r) in enumerate(steps, start=1):
+            s.write(f'SLIS:SEQ:STEP{n}:TASS1:WAV "{name}","{seg_names[i]}"')
+            s.write(f'SLIS:SEQ:STEP{n}:RCO "{name}",{r}')
+        s.write(f'SLIS:SEQ:STEP{len(steps)}:GOTO "{name}",END')
+        s.opc()
+        s.write(f'SOUR{ch}:CASS:SEQ "{name}",1')
+        return verified
+
+    def _configure_sequence(self, ch: int, name: str, rate: float, amplitude_vpp: float, offset_v: float) -> None:
+        self._configure(ch, name, rate, amplitude_vpp, offset_v, assign=False)
+
+    def _configure(
+        self, ch: int, name: str, rate: float, amplitude_vpp: float, offset_v: float, *, assign: bool = True
+    ) -> None:
         s = self.session
         s.write(f"SOUR{ch}:DAC:RES {self.caps.dac_bits}")
-        s.write(f'SOUR{ch}:CASS:WAV "{name}"')
+        if assign:
+            s.write(f'SOUR{ch}:CASS:WAV "{name}"')
         s.write(f"CLOC:SRAT {format_number(rate)}")
         s.write(f"SOUR{ch}:VOLT:AMPL {format_number(amplitude_vpp)}")
         got = self._read_rate("CLOC:SRAT?")

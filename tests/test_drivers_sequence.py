@@ -99,3 +99,33 @@ def test_families_without_sequencing_say_what_they_can_hold() -> None:
         assert f"{model} channel 2" in msg and f"{pts} points = {pts / 1e6:.6g} s at 1e+06 Hz" in msg
         assert "window" in msg and "lower the sample rate" in msg
         t.assert_done()
+
+
+def test_tektronix_sequence_list_byte_exact_like_tm_devices() -> None:
+    from wavegen.drivers.tektronix_awg import TektronixAWG
+
+    seg0 = np.linspace(-0.25, 0.25, 8)
+    seg1 = np.full(8, 0.125)
+    order = ((1, 2), (0, 5))
+    steps = [("*IDN?", "TEKTRONIX,AWG5202,B01,FV:7.0"), ("*CLS", None), ("AWGC:STOP", None)]
+    steps += [(f"OUTP{c} OFF", None) for c in (1, 2)] + [("*OPC?", "1")]
+    steps += [("WLIS:WAV:LMIN?", "1"), ("WLIS:WAV:GRAN?", "1"), NO_ERR]
+    for k, seg in enumerate((seg0, seg1)):
+        data = (np.rint(seg / 0.25 * 8191) / 8191.0).astype("<f4")
+        steps += [("WLIS:LIST?", '""'), (f'WLIS:WAV:NEW "tq_{k}",8', None),
+                  (BlockMessage(f'WLIS:WAV:DATA "tq_{k}",0,8,', data), None), ("*OPC?", "1"),
+                  (f'WLIS:WAV:DATA? "tq_{k}",0,8', b"#232" + data.tobytes() + b"\n")]
+    steps += [("SLIS:SIZE?", "1"), ("SLIS:NAME? 1", '"tq"'), ('SLIS:SEQ:DEL "tq"', None),
+              ('SLIS:SEQ:NEW "tq",2,1', None),
+              ('SLIS:SEQ:STEP1:TASS1:WAV "tq","tq_1"', None), ('SLIS:SEQ:STEP1:RCO "tq",2', None),
+              ('SLIS:SEQ:STEP2:TASS1:WAV "tq","tq_0"', None), ('SLIS:SEQ:STEP2:RCO "tq",5', None),
+              ('SLIS:SEQ:STEP2:GOTO "tq",END', None), ("*OPC?", "1"), ('SOUR1:CASS:SEQ "tq",1', None), NO_ERR,
+              ("SOUR1:DAC:RES 14", None), ("CLOC:SRAT 1000000000", None), ("SOUR1:VOLT:AMPL 0.5", None),
+              ("CLOC:SRAT?", "1.0E+09"), NO_ERR]
+    grant = Grant("tek/1", 1e9, (Segment.of(seg0), Segment.of(seg1)), order)
+    with ReplayTransport(steps) as t:
+        awg = TektronixAWG(t, name="tek")
+        lw = awg.load_sequence(1, [seg0, seg1], order, 1e9, clearance=cleared(grant), name="tq", full_scale_v=0.25)
+        assert lw.verified and lw.n_points == 8 * 2 + 8 * 5
+        with pytest.raises(RangeError, match="16384 sequence steps; limit 1..16383"):
+            awg.load_sequence(1, [seg0], [(0, 1)] * 16384, 1e9, clearance=cleared(grant), name="tq")
