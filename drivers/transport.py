@@ -105,6 +105,7 @@ def open_visa(
             read_termination=read_termination,
             write_termination=write_termination,
             timeout=int(round(timeout_s * 1000.0)),
+            open_timeout=int(round(timeout_s * 1000.0)),  # a dead host fails within the timeout too
         )
     except Exception as exc:  # pyvisa raises plain Exception for some connect failures
         raise InstrumentError(f"cannot open VISA resource {address!r} with backend {backend!r}: {exc}") from exc
