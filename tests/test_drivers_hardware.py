@@ -104,3 +104,22 @@ def test_hw_tektronix_length_rules_and_rate_resolution(awg: ScpiAwg) -> None:  #
     for rate in (1.2345678e9, 2.5e9 / 3):
         c = cleared(volts_grant("hw/1", v, rate))
         assert awg.load(1, v, rate, clearance=c, name="hwtek").verified
+
+
+def test_hw_keysight_sequence(awg: ScpiAwg) -> None:  # pragma: no cover
+    """33500: DATA:SEQuence descriptor (marker point 4) accepted, 512 steps, 1e6 repeats."""
+    _family(awg, Keysight33500)
+    from wavegen.safety.interlock import Grant, Segment
+
+    s0, s1 = _sine(1000), _sine(1000, 0.05)
+    order = ((0, 1_000_000), (1, 1)) + ((0, 1),) * 510
+    g = Grant("hw/1", 1e6, (Segment.of(s0), Segment.of(s1)), order)
+    awg.load_sequence(1, [s0, s1], order, 1e6, clearance=cleared(g), name="hwseq")
+    assert awg.session.drain_errors() == []
+
+
+def test_hw_tektronix_sequence_limits(awg: ScpiAwg) -> None:  # pragma: no cover
+    """AWG5200/AWG70000: the hard-coded SLISt limits equal what the instrument reports."""
+    _family(awg, TektronixAWG)
+    assert awg.session.query_int("SLIS:SEQ:STEP:MAX?") == TektronixAWG.MAX_SEQUENCE_STEPS
+    assert awg.session.query_int("SLIS:SEQ:STEP:RCO:MAX?") == TektronixAWG.MAX_STEP_REPEATS
