@@ -333,8 +333,15 @@ class ScpiAwg:
             logger.warning("reconnect to %s failed: %s", self._address, exc)
             return False
 
-    def close(self) -> None:
-        """Switch every output off and close the connection (idempotent)."""
+    def close(self, *, strict: bool = True) -> None:
+        """Switch every output off (read back) and close the connection (idempotent).
+
+        Raises
+        ------
+        VerificationError
+            With *strict*: some outputs could not be confirmed off (named in the message; the
+            connection is closed anyway). Other errors while closing are logged, not raised.
+        """
         if self._closed:
             return
         try:
@@ -349,12 +356,18 @@ class ScpiAwg:
             self._closed = True
             with contextlib.suppress(Exception):
                 self.session.transport.close()
+        if strict and self.unconfirmed_off:
+            raise VerificationError(
+                f"{self.caps.model}: closed, but outputs {self.unconfirmed_off} could not be confirmed off; "
+                "check the instrument"
+            )
 
     def __enter__(self) -> ScpiAwg:
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        self.close()
+        # while an exception propagates, its message already names unconfirmed outputs: do not mask it
+        self.close(strict=exc_type is None)
 
     # -- validation ---------------------------------------------------------------------------------
     def _check_channel(self, channel: int) -> int:

@@ -263,3 +263,16 @@ def test_non_finite_rate_read_back_fails_verification(answer: str) -> None:
     with pytest.raises(VerificationError, match="sample rate set to 1000000.0 Hz, instrument reports"):
         awg.load(1, v, 1e6, clearance=c, name="gx", full_scale_v=1.0)
     t.assert_done()
+
+
+def test_close_says_when_an_output_could_not_be_confirmed_off(ok: object) -> None:
+    from wavegen.drivers.transport import open_visa
+
+    with keysight_emulator() as emu:
+        res = DropWrites(open_visa(emu.address, timeout_s=2.0), r"OUTP1 OFF")
+        awg = Keysight33500(res, name="awg", timeout_s=2.0)
+        awg.load(1, V, 1e6, clearance=ok, name="gx")
+        awg.output(1, True, clearance=ok)
+        with pytest.raises(VerificationError, match=r"closed, but outputs \[1\] could not be confirmed off"):
+            awg.close()
+        assert emu.personality.ch[1].output  # what the error warns about
