@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_drivers_helpers import cleared, codes_grant, volts_grant
 from wavegen.drivers.keysight_33500 import Keysight33500
 from wavegen.drivers.mock.keysight import keysight_emulator
@@ -128,3 +130,56 @@ def test_output_id_and_default_name() -> None:
     assert named.output_id(1) == "gradients/1"
     with pytest.raises(Exception, match="non-empty"):
         Keysight33500(ReplayTransport(list(steps)), name=" ")
+
+
+_EXAMPLES = int(__import__("os").environ.get("WAVEGEN_PROPERTY_EXAMPLES", "150"))
+
+
+@settings(max_examples=_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    n=st.integers(8, 48),
+    seed=st.integers(0, 2**32 - 1),
+    rate=st.sampled_from([1e3, 1e5, 1e6, 2.5e6]),
+    repeats=st.integers(1, 4),
+    change=st.sampled_from(["sample", "channel", "rate", "repeats", "endless", "codes", "expired", "none"]),
+)
+def test_property_nothing_but_what_was_cleared_is_sent(
+    n: int, seed: int, rate: float, repeats: int, change: str
+) -> None:
+    """Generated waveforms and one change each: only the unchanged case sends anything past the check."""
+    from test_drivers_helpers import SinkTransport
+
+    v = np.random.default_rng(seed).uniform(-1, 1, n)
+    grant = volts_grant("awg/1", v, rate, repeats=repeats)
+    clearance = cleared(grant, lifetime_s=1e-9 if change == "expired" else 600.0)
+    t = SinkTransport()
+    awg = Keysight33500(t, name="awg", verify=False)
+    channel, rate_sent, cycles, trigger, samples = 1, rate, repeats, "bus", v
+    if change == "sample":
+        samples = v.copy()
+        samples[int(seed % n)] = np.nextafter(samples[int(seed % n)], 2.0)  # one ulp
+    elif change == "channel":
+        channel = 2
+    elif change == "rate":
+        rate_sent = rate * (1 + 1e-9)
+    elif change == "repeats":
+        cycles = repeats + 1
+    elif change == "endless":
+        trigger = "immediate"
+    before = len(t.written)
+    try:
+        if change == "codes":
+            awg.load_codes(1, np.rint(v * 32767).astype(np.int16), rate, clearance=clearance, amplitude_vpp=2.0)
+        else:
+            awg.load(channel, samples, rate_sent, clearance=clearance, name="p", full_scale_v=1.0)
+        uploaded = len(t.written)
+        awg.arm([channel], trigger=trigger, cycles=cycles)
+        awg.output(channel, True, clearance=clearance)
+    except SafetyError:
+        assert change != "none"
+        if change in ("repeats", "endless"):  # the upload was cleared; arming was not: nothing after it
+            assert len(t.written) == uploaded
+        else:
+            assert len(t.written) == before
+        return
+    assert change == "none", f"{change}: reached the instrument"

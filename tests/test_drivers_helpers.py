@@ -149,3 +149,61 @@ def test_grants_digest_volts_as_float64() -> None:
     g = volts_grant("awg/1", v32, 1e6)
     assert g.segments[0].n_samples == 16
     assert g.max_repeats(Grant.for_samples("x", v32.astype(np.float64), 1e6).segments[0].digest) == 1
+
+
+class SinkTransport:
+    """A permissive stand-in for a Keysight 33500: accepts every write, answers the queries the driver
+    sends with plausible values, and records every message (for "nothing was sent" assertions)."""
+
+    def __init__(self, idn: str = "Keysight Technologies,33522B,MY1,A.02") -> None:
+        self.timeout: Any = 10000
+        self.read_termination: Any = "\n"
+        self.write_termination: Any = "\n"
+        self.written: list[bytes] = []
+        self._idn = idn
+        self._answers: list[str] = []
+        self._rate = "1"
+
+    def write_raw(self, message: bytes) -> int:
+        data = bytes(message)
+        self.written.append(data)
+        text = data.decode("latin-1").strip()
+        up = text.upper()
+        if up.endswith("SRAT?"):
+            self._answers.append(self._rate)
+        elif "FUNC:ARB:SRAT " in up:
+            self._rate = text.split()[-1]
+        elif up == "*IDN?":
+            self._answers.append(self._idn)
+        elif up in ("*OPC?",):
+            self._answers.append("1")
+        elif up == "*OPT?":
+            self._answers.append("0")
+        elif up == "FORM:BORD?":
+            self._answers.append("SWAP")
+        elif up.startswith("SYST:ERR?"):
+            self._answers.append('+0,"No error"')
+        elif re.fullmatch(r"OUTP\d\?", up):
+            self._answers.append("0")
+        elif "DATA:ATTR:POIN?" in up:
+            self._answers.append("0")
+        return len(data)
+
+    def write(self, message: str) -> int:
+        return self.write_raw((message + "\n").encode("latin-1"))
+
+    def read(self) -> str:
+        return self._answers.pop(0)
+
+    def read_bytes(self, count: int) -> bytes:  # pragma: no cover - no block answers in these tests
+        raise TimeoutError("no block answers")
+
+    def query(self, message: str) -> str:
+        self.write(message)
+        return self.read()
+
+    def clear(self) -> None:
+        self._answers.clear()
+
+    def close(self) -> None:
+        pass
