@@ -308,15 +308,20 @@ class ScpiAwg:
             self.unconfirmed_off = everything
             logger.error("connection to %s lost while clearing it; check its outputs", self.caps.model)
             return
+        off = False
         try:
             with self.session.timeout(self.cleanup_timeout_s):
                 self._all_outputs_off()
+                off = True
                 self.session.drain_errors()
             logger.info("%s: all outputs off (confirmed)", self.caps.model)
         except Exception as exc:
-            logger.error("could not confirm outputs off on %s (%s); check the instrument", self.caps.model, exc)
-            if not self.unconfirmed_off:
-                self.unconfirmed_off = everything
+            if off:
+                logger.error("%s: outputs confirmed off; the error queue could not be read (%s)", self.caps.model, exc)
+            else:
+                logger.error("could not confirm outputs off on %s (%s); check the instrument", self.caps.model, exc)
+                if not self.unconfirmed_off:
+                    self.unconfirmed_off = everything
         self.outputs_on.clear()
 
     def _reconnect(self) -> bool:
