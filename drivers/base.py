@@ -28,8 +28,8 @@ derives from :class:`ScpiAwg` and implements a few hooks. The base guarantees, f
    raises :class:`~wavegen.errors.VerificationError` naming the first wrong sample. Every number read
    back is checked finite (a ``nan`` sample rate fails verification).
 
-Volts become DAC codes here, through :func:`wavegen.resample.quantize` with a
-:class:`wavegen.resample.DacFormat` describing the family's code range (contracts.md §5).
+Volts become DAC codes here, through :func:`wavegen.dsp.quantize` with a
+:class:`wavegen.dsp.DacFormat` describing the family's code range (contracts.md §5).
 """
 
 from __future__ import annotations

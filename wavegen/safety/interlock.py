@@ -612,7 +612,7 @@ def require(
     elif samples is not None or digest is not None:
         raise SafetyError("require(): samples given without the output they are for", quantity="clearance")
     if clearance.overridden:
-        logger.debug("playing under an override by %r: %r", clearance.operator, clearance.reason)
+        logger.warning("playing under an override by %r: %r", clearance.operator, clearance.reason)
 
 
 def _require_grant(
