@@ -148,3 +148,28 @@ def test_rigol_drops_a_packet_sequence_cut_off_by_a_lost_connection() -> None:
             assert np.array_equal(emu.personality.ch[1].wave, np.full(8, 7))
         finally:
             res.close()
+
+
+def test_server_messages_compound_units_blocks_and_quoted_hashes(scpi: tuple[ScpiEmulator, ScpiSession]) -> None:
+    emu, s = scpi
+    p = emu.personality
+    codes = np.arange(8, dtype="<i2")
+    # units before a block in one message: the block belongs to the last unit
+    s.write_block("FORM:BORD SWAP;:SOUR2:DATA:ARB:DAC blk,", codes)
+    # a '#' inside a quoted string is text, not block data
+    s.write('DISP:TEXT "run #3";:SOURce2:FUNCtion:ARBitrary blk;SHAPe ARB;:OUTPut2:STATe 1')  # SHAP: below FUNC
+    assert s.query("SOUR2:FUNC?;FUNC:ARB?;:OUTP2?;*OPC?") == 'ARB;"BLK";1;1'
+    assert np.array_equal(p.ch[2].arbs["BLK"], codes) and p.display_text == "run #3"
+    s.write("*WAI;TRIGger2:IMMediate")
+    assert s.query("*ESR?") == "0" and p.ch[2].triggers == 1
+    assert _errors(s) == []
+    s.write("SOUR2:VOLT 1;OUTP2 OFF")  # relative to SOURce2: there is no SOUR2:OUTP2
+    assert _errors(s) == [-113] and p.ch[2].output and p.ch[2].vpp == 1.0
+
+
+def test_decimal_upload_of_many_points_over_loopback(scpi: tuple[ScpiEmulator, ScpiSession]) -> None:
+    emu, s = scpi
+    values = (np.arange(200_000) % 65535 - 32767).astype(np.int16)
+    s.write("DATA:ARB:DAC big, " + ", ".join(map(str, values.tolist())))
+    assert s.query("DATA:ATTR:POIN? big") == "200000"
+    assert np.array_equal(emu.personality.ch[1].arbs["BIG"], values)

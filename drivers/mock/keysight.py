@@ -95,6 +95,13 @@ class _Channel:
     offset_v: float = 0.0
     unit: str = "VPP"
     phase_deg: float = 0.0
+    square_duty_pct: float = 50.0
+    ramp_symmetry_pct: float = 100.0
+    pulse_period_s: float = 1e-3
+    pulse_width_s: float = 100e-6
+    pulse_duty_pct: float = 10.0
+    pulse_hold: str = "WIDT"
+    pulse_edge_s: float = 10e-9
     load: float = 50.0
     polarity: str = "NORM"
     output: bool = False
@@ -138,6 +145,19 @@ class KeysightPersonality(Personality):
         Cmd(_VOLT + ":LOW", (Number(-10.0, 10.0, -0.05, unit="V"),), on_set="_set_low", on_query="_q_low"),
         Cmd(_CH + "VOLTage:UNIT", (Choice("VPP", "VRMS", "DBM"),), attr="unit"),
         Cmd(_CH + "PHASe[:ADJust]", (Number(-360.0, 360.0, 0.0, unit="DEG"),), attr="phase_deg"),
+        Cmd(_CH + "PHASe:SYNChronize", on_set="_sync_phase", query=False),
+        Cmd(_CH + "FUNCtion:SQUare:DCYCle", (Number(0.01, 99.99, 50.0),), attr="square_duty_pct"),
+        Cmd(_CH + "FUNCtion:RAMP:SYMMetry", (Number(0.0, 100.0, 100.0),), attr="ramp_symmetry_pct"),
+        Cmd(_CH + "FUNCtion:PULSe:PERiod", (Number(33e-9, 1e6, 1e-3, unit="S"),), attr="pulse_period_s"),
+        Cmd(_CH + "FUNCtion:PULSe:WIDTh", (Number(16e-9, 1e6, 100e-6, unit="S"),), attr="pulse_width_s"),
+        Cmd(_CH + "FUNCtion:PULSe:DCYCle", (Number(0.0, 100.0, 10.0),), attr="pulse_duty_pct"),
+        Cmd(_CH + "FUNCtion:PULSe:HOLD", (Choice("WIDTh", "DCYCle"),), attr="pulse_hold"),
+        Cmd(_CH + "FUNCtion:PULSe:TRANsition[:BOTH]", (Number(8.4e-9, 1e-6, 10e-9, unit="S"),), attr="pulse_edge_s"),
+        Cmd("OUTPut:SYNC[:STATe]", (Boolean(),), attr="sync_out", scope="instrument"),
+        Cmd("OUTPut:TRIGger[:STATe]", (Boolean(),), attr="trigger_out", scope="instrument"),
+        Cmd("DISPlay:TEXT", (Text(),), attr="display_text", scope="instrument"),
+        Cmd("DISPlay:TEXT:CLEar", on_set="_clear_text", query=False),
+        Cmd("SYSTem:BEEPer[:IMMediate]", on_set="_beep", query=False),
         Cmd("OUTPut#[:STATe]", (Boolean(),), attr="output"),
         Cmd("OUTPut#:LOAD", (Number(1.0, 10e3, 50.0, unit="OHM", specials=(("INFinity", math.inf),)),),
             attr="load", check="_check_load"),
@@ -179,6 +199,11 @@ class KeysightPersonality(Personality):
         self.ch = {c: _Channel() for c in range(1, self.n_channels + 1)}
         self.files: dict[str, bytes] = {}
         self.sync_count = 0
+        self.phase_syncs = 0
+        self.sync_out = True
+        self.trigger_out = False
+        self.display_text = ""
+        self.beeps = 0
 
     def options(self) -> str:
         return "MEM" if self.mem_option else "0"
@@ -302,6 +327,15 @@ class KeysightPersonality(Personality):
         self.sync_count += 1
         for chan in self.ch.values():
             chan.synced += 1
+
+    def _sync_phase(self, ctx: Context) -> None:
+        self.phase_syncs += 1
+
+    def _clear_text(self, ctx: Context) -> None:
+        self.display_text = ""
+
+    def _beep(self, ctx: Context) -> None:
+        self.beeps += 1
 
     def _trigger_now(self, ctx: Context) -> None:
         self.ch[ctx.channel].triggers += 1
