@@ -5,8 +5,9 @@ protocol. PyMeasure's ``Agilent33500`` (Keysight 33500 family) and ``DG800`` (Ri
 their own way (``SOUR1:FUNC?``, ``OUTP1 1``, ``SOUR1:DATA:ARB:DAC name, v1, v2, ...``, ``*TRG;*WAI``,
 ``:SOUR1:APPL:SIN f,a,o,p``, ``:OUTP1:LOAD?`` -> ``9.9E+37``); each test drives an emulator with one of
 them and asserts the state the emulator ends in. PyMeasure has no Siglent SDG or Tektronix AWG driver;
-QCoDeS has (AWG5208, and qcodes_contrib_drivers' SDG), but its install pulls pandas, xarray, dask,
-pyarrow, h5py and ipykernel, too heavy for a test dependency.
+QCoDeS has (AWG5208, and qcodes_contrib_drivers' SDG), but installing it adds 57 packages to the test
+environment (pyarrow, pandas, xarray, dask, h5py, ipykernel, pyzmq, opentelemetry, ...) and pins
+``pyvisa<1.17``: too heavy for a test dependency.
 """
 
 from __future__ import annotations

@@ -231,3 +231,16 @@ def test_the_conversations_really_change_the_state() -> None:
     for s, _, b in SCRIPTS["tektronix"]:
         t.message(s, b)
     assert t.running and t.triggers == 1 and t.ch[1].resolution == 14 and "rf" not in t.waves
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_every_tree_entry_answers_to_its_long_and_short_form(family: str) -> None:
+    """Each command of a family's table is found from its full long form and its shortest form (no
+    optional nodes), and no other entry shadows it."""
+    inst = FAMILIES[family][1]()
+    for cmd, nodes in inst.tree.entries:
+        long = [n.long + ("2" if n.suffix else "") for n in nodes]
+        short = [n.short + ("2" if n.suffix else "") for n in nodes if not n.optional]
+        for tokens in (long, short):
+            found = inst.tree.find(tokens)
+            assert found is not None and found[0] is cmd, f"{family}: {':'.join(tokens)} -> {found}"

@@ -173,3 +173,48 @@ def test_decimal_upload_of_many_points_over_loopback(scpi: tuple[ScpiEmulator, S
     s.write("DATA:ARB:DAC big, " + ", ".join(map(str, values.tolist())))
     assert s.query("DATA:ATTR:POIN? big") == "200000"
     assert np.array_equal(emu.personality.ch[1].arbs["BIG"], values)
+
+
+def test_rigol_frequency_mode_stretches_short_data_and_switches_long_data() -> None:
+    from wavegen.drivers.mock.rigol import FREQ_MODE_POINTS, RigolPersonality
+
+    r = RigolPersonality("DG1062Z")
+    ramp = np.linspace(0, 16000, 100).astype("<u2")
+    r.message(":SOUR1:TRAC:DATA:DAC16 VOLATILE,END,", ramp.tobytes())  # frequency mode (the power-on default)
+    wave = r.ch[1].wave
+    assert wave is not None and wave.size == FREQ_MODE_POINTS and wave[0] == ramp[0]
+    assert np.allclose(wave[::82][:99], ramp[:99], atol=200)  # the same shape, stretched
+    long = np.full(FREQ_MODE_POINTS + 1, 7, "<u2")
+    r.message(":SOUR2:TRAC:DATA:DAC16 VOLATILE,END,", long.tobytes())
+    assert r.ch[2].wave is not None and r.ch[2].wave.size == long.size and r.ch[2].arb_mode == "SRAT"
+    r.message(":SOUR1:FUNC:ARB:MODE SRAT")
+    r.message(":SOUR1:TRAC:DATA:DAC VOLATILE," + ",".join(map(str, ramp.tolist())))  # decimal form
+    assert r.ch[1].wave is not None and np.array_equal(r.ch[1].wave, ramp)
+    assert r.errors == []
+
+
+def test_siglent_stays_silent_over_the_wire() -> None:
+    with siglent_emulator("SDG1062X") as emu:
+        res = open_visa(emu.address, timeout_s=2.0)
+        try:
+            s = ScpiSession(res, timeout_s=2.0)
+            for unknown in ("SYST:ERR?", "C1:NOPE?"):
+                with pytest.raises(InstrumentTimeoutError):
+                    with s.timeout(0.2):
+                        s.query(unknown)
+            assert s.query("*ESR?") == "32"  # the unknown headers set the command error bit
+            assert s.query("C2:OUTP?") == "C2:OUTP OFF,LOAD,HZ,PLRT,NOR"
+            s.write("C2:BSWV WVTP,SQUARE,FRQ,2500,AMP,1.5,OFST,0.25")
+            assert s.query("C2:BSWV?").startswith("C2:BSWV WVTP,SQUARE,FRQ,2500HZ,")
+            s.write("C2:BTWV TIME,1000001")  # over the 1e6 cycles the SDG takes
+            assert s.query("*ESR?") == "16" and emu.personality.ch[2].ncycles == 1
+        finally:
+            res.close()
+
+
+def test_faults_fire_per_unit_of_a_compound_message(scpi: tuple[ScpiEmulator, ScpiSession]) -> None:
+    emu, s = scpi
+    emu.faults.silent.append("FUNC?")
+    emu.faults.errors_on["SOUR1:VOLT"] = (-221, "Settings conflict")
+    assert s.query("SOUR1:VOLT 0.2;:FUNC?;*OPC?") == "1"  # the FUNC? unit got no answer
+    assert [e.code for e in s.drain_errors()] == [-221] and emu.personality.ch[1].vpp == 0.2

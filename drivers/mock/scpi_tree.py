@@ -537,8 +537,8 @@ class Faults:
     Attributes
     ----------
     silent : list of str
-        One-shot: the next program message unit starting with one of these prefixes (case-insensitive)
-        gets no answer and is not executed (the client times out).
+        One-shot: the next program message unit starting with one of these prefixes (case-insensitive,
+        a leading ``:`` ignored on both sides) gets no answer and is not executed (the client times out).
     disconnect_after_bytes : int or None
         One-shot: close the connection after this many bytes of the next binary payload longer than
         that (an upload cut off in the middle).
@@ -560,17 +560,17 @@ class Faults:
     errors_on: dict[str, tuple[int, str]] = field(default_factory=dict)
 
     def take_silent(self, command: str) -> bool:
-        up = command.upper()
+        up = command.upper().lstrip(":")  # a leading ':' (root) does not change the command
         for i, p in enumerate(self.silent):
-            if up.startswith(p.upper()):
+            if up.startswith(p.upper().lstrip(":")):
                 del self.silent[i]
                 return True
         return False
 
     def take_error(self, command: str) -> tuple[int, str] | None:
-        up = command.upper()
+        up = command.upper().lstrip(":")
         for k in list(self.errors_on):
-            if up.startswith(k.upper()):
+            if up.startswith(k.upper().lstrip(":")):
                 return self.errors_on.pop(k)
         return None
 
