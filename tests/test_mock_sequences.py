@@ -141,10 +141,10 @@ def test_keysight_sequence_over_loopback(emu: ScpiEmulator) -> None:
 
 @pytest.fixture
 def tek() -> TektronixPersonality:
-    t = TektronixPersonality("AWG5204")
-    n = t.seq_min_points
+    t = TektronixPersonality("AWG5204", lmin=2400, gran=8)  # a stricter instrument than the defaults
+    assert _ask(t, "WLIS:WAV:LMIN?") == "2400" and _ask(t, "WLIS:WAV:GRAN?") == "8"
     rng = np.random.default_rng(5)
-    for name, size in (("a", n), ("b", n + 7), ("short", n - 1)):
+    for name, size in (("a", 2400), ("b", 2408), ("short", 2392), ("odd", 2404)):
         t.message(f'WLIS:WAV:NEW "{name}",{size}')
         t.message(f'WLIS:WAV:DATA "{name}",0,{size},', rng.uniform(-1, 1, size).astype("<f4").tobytes())
     assert t.errors == []
@@ -190,14 +190,16 @@ def test_tek_sequence_limits(tek: TektronixPersonality) -> None:
     tek.message('SLIS:SEQ:NEW "s",2,5')  # AWG5204: four tracks
     tek.message('SLIS:SEQ:NEW "s",2')
     tek.message(f'SLIS:SEQ:STEP1:RCO "s",{MAX_REPEAT + 1}')
-    tek.message('SLIS:SEQ:STEP1:TASS1:WAV "s","short"')  # below the sequence minimum
+    tek.message('SLIS:SEQ:STEP1:TASS1:WAV "s","short"')  # below WLIS:WAV:LMIN?
+    tek.message('SLIS:SEQ:STEP1:TASS1:WAV "s","odd"')  # not a multiple of WLIS:WAV:GRAN?
+    tek.message('SOUR1:CASS:WAV "odd"')
     tek.message('SLIS:SEQ:STEP1:TASS1:WAV "s","none"')
     tek.message('SLIS:SEQ:STEP3:TASS1:WAV "s","a"')  # two steps only
     tek.message('SLIS:SEQ:STEP1:TASS2:WAV "s","a"')  # one track
     tek.message('SLIS:SEQ:STEP1:GOTO "s",7')
     tek.message('SOUR1:CASS:SEQ "s",1')  # steps without waveforms
     tek.message('SOUR1:CASS:SEQ "nope",1')
-    assert [c for c, _ in tek.errors] == [-222, -222, -222, -222, -224, -222, -222, -222, -221, -224]
+    assert [c for c, _ in tek.errors] == [-222, -222, -222, -222, -222, -222, -224, -222, -222, -222, -221, -224]
     tek.errors.clear()
     tek.message(f'SLIS:SEQ:STEP1:RCO "s",{MAX_REPEAT}')
     tek.message(f'SLIS:SEQ:NEW "max",{MAX_STEPS}')

@@ -19,9 +19,12 @@ BTRigger|ITRigger|OFF``, ``...:STEP<n>:GOTO "seq",NEXT|FIRSt|LAST|END|<step>``, 
 sample, so a test can compare it with a one-shot render.
 
 Limits per model (:data:`TEK_LIMITS`): sample clock, amplitude, DAC resolutions, sequence steps (16383)
-and repeat count (1,048,576). The minimum waveform length, the granularity and the minimum length of a
-waveform inside a sequence are values wavegen could not confirm from a manual (marked ``(~)``): the
-emulator answers them to ``WLIS:WAV:LMIN?`` / ``GRAN?``, so a driver that queries them adapts.
+and repeat count (1,048,576). The minimum waveform length and the granularity are values wavegen could
+not confirm from a manual (marked ``(~)``; the defaults, 1 and 1, are the least restrictive): the
+emulator answers them to ``WLIS:WAV:LMIN?`` / ``GRAN?`` and refuses to play (``SOURce:CASSet:WAVeform``,
+a sequence step) a waveform shorter than the minimum or not a multiple of the granularity, with
+``-222``. Construct with ``lmin=`` / ``gran=`` to emulate a stricter instrument: a driver that queries
+them adapts.
 
 Errors: ``-113,"Undefined header"``, ``-222,"Data out of range"`` (a sample outside -1..1, a chunk past the
 end of the waveform, a waveform that exists already), ``-224,"Illegal parameter value"`` (unknown waveform
@@ -52,19 +55,19 @@ from .server import Personality, ScpiEmulator
 
 __all__ = ["TektronixPersonality", "tektronix_emulator", "TEK_LIMITS"]
 
-#: model: channels, DAC bits, clock range (S/s), amplitude range (Vpp), waveform length minimum (~),
-#: granularity (~), minimum waveform length inside a sequence (~)
+#: model: channels, DAC bits, clock range (S/s), amplitude range (Vpp), minimum waveform length and
+#: granularity (~: not confirmed from a manual; 1 is the least restrictive answer, see the module docstring)
 TEK_LIMITS: dict[str, dict[str, float]] = {
     "AWG5202": {"channels": 2, "bits": 16, "min_rate": 298.0, "max_rate": 2.5e9, "min_vpp": 0.025, "max_vpp": 0.75,
-                "lmin": 1, "gran": 1, "seq_min": 2400},
+                "lmin": 1, "gran": 1},
     "AWG5204": {"channels": 4, "bits": 16, "min_rate": 298.0, "max_rate": 2.5e9, "min_vpp": 0.025, "max_vpp": 0.75,
-                "lmin": 1, "gran": 1, "seq_min": 2400},
+                "lmin": 1, "gran": 1},
     "AWG5208": {"channels": 8, "bits": 16, "min_rate": 298.0, "max_rate": 2.5e9, "min_vpp": 0.025, "max_vpp": 0.75,
-                "lmin": 1, "gran": 1, "seq_min": 2400},
+                "lmin": 1, "gran": 1},
     "AWG70001A": {"channels": 1, "bits": 10, "min_rate": 1.49e3, "max_rate": 50e9, "min_vpp": 0.25, "max_vpp": 0.5,
-                  "lmin": 1, "gran": 1, "seq_min": 4800},
+                  "lmin": 1, "gran": 1},
     "AWG70002A": {"channels": 2, "bits": 10, "min_rate": 1.49e3, "max_rate": 25e9, "min_vpp": 0.25, "max_vpp": 0.5,
-                  "lmin": 1, "gran": 1, "seq_min": 4800},
+                  "lmin": 1, "gran": 1},
 }  # fmt: skip
 MAX_STEPS = 16383
 MAX_REPEAT = 1_048_576
@@ -190,7 +193,9 @@ class TektronixPersonality(Personality):
         Cmd(_STEP + ":EJUMp", (_SEQ, Rest()), on_set="_step_goto", on_query="_q_step_get", query_params=(_SEQ,)),
     )
 
-    def __init__(self, model: str = "AWG5204", *, serial: str = "B010000") -> None:
+    def __init__(
+        self, model: str = "AWG5204", *, serial: str = "B010000", lmin: int | None = None, gran: int | None = None
+    ) -> None:
         if model not in TEK_LIMITS:
             raise ValueError(f"unknown model {model}")
         super().__init__(f"TEKTRONIX,{model},{serial},FV:6.6.0080.0")
@@ -199,7 +204,8 @@ class TektronixPersonality(Personality):
         self.n_channels, self.bits = int(lim["channels"]), int(lim["bits"])
         self.min_rate_hz, self.max_rate_hz = lim["min_rate"], lim["max_rate"]
         self.min_vpp, self.max_vpp = lim["min_vpp"], lim["max_vpp"]
-        self.lmin, self.gran, self.seq_min_points = int(lim["lmin"]), int(lim["gran"]), int(lim["seq_min"])
+        self.lmin = int(lim["lmin"] if lmin is None else lmin)
+        self.gran = int(lim["gran"] if gran is None else gran)
         self.reset()
 
     def reset(self) -> None:
@@ -270,9 +276,17 @@ class TektronixPersonality(Personality):
         if not lo <= r <= self.bits:
             raise ScpiCommandError(-224, f"resolution {r} outside {lo}..{self.bits} bits")
 
+    def _check_playable(self, name: str) -> None:
+        size = self.waves[name].data.size
+        if size < self.lmin or size % self.gran:
+            raise ScpiCommandError(
+                -222, f"waveform {name!r} has {size} points; at least {self.lmin} in multiples of {self.gran}"
+            )
+
     def _assign_wave(self, ctx: Context, name: str) -> None:
         if name not in self.waves:
             raise ScpiCommandError(-224, f"waveform {name!r} not in the waveform list")
+        self._check_playable(name)
         c = self.ch[ctx.channel]
         c.waveform, c.sequence = name, None
 
@@ -318,8 +332,6 @@ class TektronixPersonality(Personality):
     def _new(self, ctx: Context, name: str, n: int, fmt: str = "REAL") -> None:
         if name in self.waves:
             raise ScpiCommandError(-222, "waveform already exists")
-        if n < self.lmin:
-            raise ScpiCommandError(-222, f"{n} points, at least {self.lmin}")
         self.waves[name] = _Wave(np.zeros(n, np.float32), np.zeros(n, np.uint8))
 
     def _chunk(self, name: str, rest: list[Any] | bytes | bytearray, item: int) -> tuple[_Wave, int, bytes | bytearray]:
@@ -476,14 +488,9 @@ class TektronixPersonality(Personality):
         track = ctx.suffix("TASSET")
         if not 1 <= track <= self._seq(name).tracks:
             raise ScpiCommandError(-222, f"track {track} of {self._seq(name).tracks}")
-        w = self.waves.get(wave)
-        if w is None:
+        if wave not in self.waves:
             raise ScpiCommandError(-224, f"waveform {wave!r} not in the waveform list")
-        if w.data.size < self.seq_min_points or w.data.size % self.gran:
-            raise ScpiCommandError(
-                -222, f"waveform {wave!r} has {w.data.size} points; a sequence step needs at least "
-                f"{self.seq_min_points} in multiples of {self.gran}"
-            )
+        self._check_playable(wave)
         step.waves[track] = wave
 
     def _q_step_wave(self, ctx: Context, name: str) -> str:
@@ -518,6 +525,6 @@ class TektronixPersonality(Personality):
         return str(getattr(self._step(ctx, name), self._key(ctx)))
 
 
-def tektronix_emulator(model: str = "AWG5204") -> ScpiEmulator:
+def tektronix_emulator(model: str = "AWG5204", *, lmin: int | None = None, gran: int | None = None) -> ScpiEmulator:
     """An unstarted :class:`ScpiEmulator` running a :class:`TektronixPersonality` (use ``with``)."""
-    return ScpiEmulator(TektronixPersonality(model))
+    return ScpiEmulator(TektronixPersonality(model, lmin=lmin, gran=gran))
