@@ -10,7 +10,8 @@ import pytest
 
 from wavegen.design import bloch
 from wavegen.design.bloch import flip_angle_rad, profile_metrics, simulate, simulate_ab
-from wavegen.design.rf import RFPulse, block_pulse, sinc_pulse
+from wavegen.design.pulse import RFPulse
+from wavegen.design.rf import block_pulse, sinc_pulse
 from wavegen.errors import NonFiniteError, RangeError, ShapeError
 from wavegen.limits import GAMMA_1H_HZ_PER_T
 

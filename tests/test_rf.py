@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from wavegen.design.rf import RFPulse, arbitrary_pulse, block_pulse, gauss_pulse, sinc_pulse
+from wavegen.design.pulse import RFPulse
+from wavegen.design.rf import arbitrary_pulse, block_pulse, gauss_pulse, sinc_pulse
 from wavegen.errors import (
     DesignError,
     LimitError,
@@ -158,7 +159,7 @@ def test_arbitrary_pulse_as_tesla_and_scaled() -> None:
 
 def test_slice_select_gradient_reference_and_raster() -> None:
     from wavegen.design.gradients import Trapezoid, check_gradient
-    from wavegen.design.rf import slice_select_gradient
+    from wavegen.design.rf_slice import slice_select_gradient
 
     lim = SystemLimits(gamma_hz_per_t=GAMMA_PULSEQ_HZ_PER_T)
     rf = sinc_pulse(0.26, 3e-3, 4, limits=lim)
@@ -185,7 +186,7 @@ def test_slice_select_gradient_reference_and_raster() -> None:
 
 def test_slice_profile_width_by_bloch_and_refocus_area() -> None:
     from wavegen.design.bloch import profile_metrics, simulate
-    from wavegen.design.rf import slice_refocus_area_t_s_per_m, slice_select_gradient
+    from wavegen.design.rf_slice import slice_refocus_area_t_s_per_m, slice_select_gradient
 
     rf = sinc_pulse(math.radians(20), 3e-3, 6, raster_s=5e-6)
     gz = slice_select_gradient(rf, 5e-3)

@@ -9,7 +9,7 @@ import pytest
 
 from wavegen.design import slr
 from wavegen.design.bloch import simulate
-from wavegen.design.rf import RFPulse
+from wavegen.design.pulse import RFPulse
 from wavegen.errors import DesignError, LimitError, NonFiniteError, RangeError
 from wavegen.limits import GAMMA_1H_HZ_PER_T, SystemLimits
 

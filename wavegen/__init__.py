@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from wavegen.dsp import DacFormat, Resampler, resample, resample_to_codes
 from wavegen.errors import (
     DacRangeError,
     DesignError,
@@ -28,7 +29,6 @@ from wavegen.errors import (
     WavegenError,
 )
 from wavegen.limits import SystemLimits
-from wavegen.resample import DacFormat, Resampler, resample, resample_to_codes
 from wavegen.units import parse_quantity
 
 __version__ = "0.1.0"
@@ -56,7 +56,7 @@ __all__ = [
     "Bench",
 ]
 
-_LAZY = {"design", "safety", "sequence", "drivers", "pulseq", "cli", "bench", "hil"}
+_LAZY = {"design", "safety", "sequence", "drivers", "pulseq", "cli", "bench", "hil", "dsp", "testing"}
 # classes from the larger sub-packages, importable from the top level without importing them eagerly
 _LAZY_ATTRS = {"Sequence": "wavegen.sequence", "Bench": "wavegen.bench"}
 

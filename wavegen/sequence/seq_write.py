@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from wavegen.atomic import atomic_write
 from wavegen.errors import RangeError
 from wavegen.limits import GAMMA_PULSEQ_HZ_PER_T
 from wavegen.sequence.events import (
@@ -395,7 +396,7 @@ def write_seq(
             f"Type md5\nHash {digest}\n"
         ).encode()
         body += sig
-    with open(os.fspath(path), "wb") as fh:
+    with atomic_write(path, "wb") as fh:  # a failed write leaves the previous file intact
         fh.write(body)
     log.info("wrote %s: %d blocks, format %s", os.fspath(path), len(seq), version)
     return digest
