@@ -24,7 +24,7 @@ from .dut import DeviceUnderTest, default_dut
 from .fake_daq import FakeDaq, FakeDevice
 from .server import ScpiEmulator
 
-__all__ = ["MockWorld", "EMULATORS"]
+__all__ = ["MockWorld", "EMULATORS", "MOCK_DAQ_MODEL"]
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
@@ -49,6 +49,10 @@ def _emulator(driver: str, model: str | None) -> ScpiEmulator:
         return siglent_emulator(model or "SDG2042X")
     raise ValueError(f"no emulator for driver {driver!r}")
 
+
+#: the board a mock DAQ without a ``model`` simulates: a simultaneous-sampling X Series (2 MS/s on every
+#: input), so the default mock bench captures all its monitors on one clock
+MOCK_DAQ_MODEL = "PXIe-6368"
 
 #: drivers the mock bench can emulate
 EMULATORS = ("keysight_33500", "tektronix_awg", "rigol_dg", "siglent_sdg", "nidaq")
@@ -84,7 +88,7 @@ class MockWorld:
                     continue
                 if ic.is_daq:
                     dev = f"Dev{len(devices) + 1}"
-                    devices.append(FakeDevice(name=dev))
+                    devices.append(FakeDevice.of(ic.model or MOCK_DAQ_MODEL, name=dev))
                     self.daq_devices[name] = dev
                     resources[name] = dev
                 else:
