@@ -604,6 +604,7 @@ class NiDaq:
         capture_path: str | os.PathLike[str] | None = None,
         buffer_s: float = 0.5,
         start_trigger: str | None = None,
+        trigger_timeout_s: float = 60.0,
     ) -> StreamResult:
         """Play a feed of any length on ``ao_channels`` while it is produced, and capture inputs to a file.
 
@@ -636,6 +637,8 @@ class NiDaq:
             so the producer may fall up to about ``buffer_s / 2`` behind before the output runs dry.
         start_trigger : str or None
             Digital edge start trigger terminal (``"/Dev1/PFI0"``); default: start at once.
+        trigger_timeout_s : float
+            With a start trigger: how long the first write after the start may wait for the edge.
 
         Returns
         -------
@@ -672,7 +675,10 @@ class NiDaq:
             )
         block = int(min(n, max(256, round(rate * buffer_s / 2))))
         bufsize = int(min(n, 2 * block))
+        if not (math.isfinite(trigger_timeout_s) and trigger_timeout_s > 0):
+            raise RangeError(f"trigger_timeout_s must be a finite time > 0 s, got {trigger_timeout_s!r}")
         s = _Stream(self, chans, cap, gates, rate, n, block, bufsize, start_trigger, capture_path)
+        s.trigger_timeout_s = float(trigger_timeout_s) if start_trigger is not None else 0.0
         return s.run(iter(feed))
 
     def stop(self) -> None:
@@ -745,6 +751,7 @@ class _Stream:
         self.feed_done = False
         self.started = False
         self.mm: Any = None
+        self.trigger_timeout_s = 0.0
 
     # -- producer side
     def _pull(self, feed: Iterator[Any]) -> bool:
@@ -873,7 +880,9 @@ class _Stream:
     def _write(self, data: np.ndarray) -> None:
         k = data.shape[1]
         with self.daq._daq("stream write"):
-            got = self.writer(data, timeout=io_timeout_s(self.bufsize / self.rate))
+            # before the first sample has played, a triggered stream may still be waiting for its edge
+            waiting = self.trigger_timeout_s if self.started and self._generated() == 0 else 0.0
+            got = self.writer(data, timeout=io_timeout_s(self.bufsize / self.rate) + waiting)
         if got != k:
             raise VerificationError(f"{self.daq.device} accepted {got} of {k} samples per channel")
         self.written += k

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -409,3 +410,24 @@ def test_regenerate_needs_an_endless_grant() -> None:
             daq.wait()
         daq.stop()
         assert fake.outputs_v["Dev1/ao0"] == 0.0
+
+
+def test_triggered_stream_waits_for_its_edge() -> None:
+    segs, order = _long(seconds=0.2)
+    c = plan_clearance(segs, order)
+    fake = FakeDaq()
+    timer = threading.Timer(0.15, fake.fire, args=("/Dev1/PFI0",))
+    with fake.install(), NiDaq("Dev1") as daq:
+        timer.start()
+        t0 = time.monotonic()
+        res = daq.stream([0, 1], iter([segs[0]] * 20), RATE, clearance=c, buffer_s=0.02, start_trigger="/Dev1/PFI0")
+        took = time.monotonic() - t0
+    timer.join()
+    assert res.n_samples == 20_000 and took >= 0.34
+    assert np.array_equal(fake.played[-1][1]["Dev1/ao0"], np.tile(segs[0][0], 20))
+    fake2 = FakeDaq()
+    with fake2.install(), NiDaq("Dev1") as daq:
+        with pytest.raises(InstrumentTimeoutError, match=r"-200292.*stream at 0 s of 0\.2 s"):
+            daq.stream([0, 1], iter([segs[0]] * 20), RATE, clearance=c, buffer_s=0.02,
+                       start_trigger="/Dev1/PFI0", trigger_timeout_s=0.1)
+        assert fake2.outputs_v["Dev1/ao0"] == 0.0

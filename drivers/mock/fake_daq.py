@@ -723,7 +723,12 @@ class _FakeInterpreter:
         if t.written + n - self.daq._generated(t) > size:
             # wait for the board to play enough of the buffer
             need = t.written + n - size
-            ok = t.running and t.t0 is not None and self.daq.clock.wait_until(t.t0 + need / t.rate_hz, timeout)
+            deadline = time.monotonic() + timeout
+            while t.started and not t.running and not self.daq.clock.virtual and time.monotonic() < deadline:
+                time.sleep(1e-3)  # armed, waiting for its trigger (fire() from another thread)
+            ok = False
+            if t.running and t.t0 is not None:
+                ok = self.daq.clock.wait_until(t.t0 + need / t.rate_hz, max(0.0, deadline - time.monotonic()))
             self._check_error(t)
             if not ok:
                 raise _err(
