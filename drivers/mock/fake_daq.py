@@ -800,12 +800,12 @@ class _FakeInterpreter:
             raise _err(
                 "SAMPLES_NOT_YET_AVAILABLE", f"Only {t.samps} samples will be acquired, {t.read + n} requested.", t.name
             )
-        reached = t.running and t.t0 is not None and t.rate_hz is not None
-        if reached:
-            assert t.t0 is not None and t.rate_hz is not None
-            reached = self.daq.clock.wait_until(t.t0 + (t.read + n) / t.rate_hz - 1e-12, timeout)
-        else:
-            self.daq.clock.wait_until(math.inf, timeout)
+        def target() -> float:
+            if t.running and t.t0 is not None and t.rate_hz is not None:
+                return t.t0 + (t.read + n) / t.rate_hz - 1e-12
+            return math.inf
+
+        reached = self._wait(t, target, timeout)
         out = read_array.reshape(len(t.chans), -1)
         if t.acquired is not None:
             if not reached:
@@ -902,16 +902,18 @@ class _FakeInterpreter:
         self._check_error(t)
         if t.done:
             return
-        target = math.inf
-        if t.running and t.t0 is not None and t.rate_hz is not None:
-            if t.kind == "ao" and not (t.mode == _CONTINUOUS and t.regen == _ALLOW_REGEN):
-                end = t.samps if t.mode == _FINITE else t.written
-                target = t.t0 + min(end, t.written) / t.rate_hz
-                if t.written < t.samps:
-                    target += 0.5 / t.rate_hz  # the moment the buffer runs dry
-            elif t.kind == "ai":
-                target = t.t0 + t.samps / t.rate_hz
-        self.daq.clock.wait_until(target, time_to_wait)
+
+        def target() -> float:
+            if t.running and t.t0 is not None and t.rate_hz is not None:
+                if t.kind == "ao" and not (t.mode == _CONTINUOUS and t.regen == _ALLOW_REGEN):
+                    end = t.samps if t.mode == _FINITE else t.written
+                    # the last sample, or the moment the buffer runs dry
+                    return t.t0 + min(end, t.written) / t.rate_hz + (0.5 / t.rate_hz if t.written < t.samps else 0)
+                if t.kind == "ai":
+                    return t.t0 + t.samps / t.rate_hz
+            return math.inf
+
+        self._wait(t, target, time_to_wait)
         self._check_error(t)
         if not t.done:
             raise _err(
@@ -919,6 +921,23 @@ class _FakeInterpreter:
                 "Wait Until Done did not indicate that the task was done within the specified timeout.",
                 t.name,
             )
+
+    def _wait(self, t: _Task, target: Callable[[], float], timeout: float) -> bool:
+        """Let time pass until ``target()`` (re-evaluated: a trigger may start the task meanwhile) or for
+        ``timeout`` s; True if the target was reached."""
+        clock = self.daq.clock
+        if clock.virtual:
+            return clock.wait_until(target(), timeout)
+        deadline = time.monotonic() + max(0.0, timeout)
+        while True:
+            goal = target()
+            now = time.monotonic()
+            if goal <= now:
+                return True
+            left = deadline - now
+            if left <= 0:
+                return False
+            time.sleep(min(left, goal - now, 0.005))
 
     def is_task_done(self, task: str) -> bool:
         t = self._t(task)
