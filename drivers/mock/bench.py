@@ -9,7 +9,9 @@ through ``personality.output_volts``) goes through the device under test (:mod:`
 per axis, the RF chain for ``rf_i``/``rf_q``) into the DAQ input its capture entry names, scaled by the
 capture calibration. Timing is ideal: every instrument starts on the DAQ's start trigger.
 
-:meth:`MockWorld.stop` (also on ``with`` exit) stops the emulators and uninstalls the fake DAQ.
+:meth:`MockWorld.stop` (also on ``with`` exit) stops the emulators and uninstalls the fake DAQ (restoring
+nidaqmx's interpreter hook; objects made through it then fail with a clear error). A DAQ instrument
+without a ``model`` is simulated as a :data:`MOCK_DAQ_MODEL`.
 """
 
 from __future__ import annotations
@@ -67,10 +69,17 @@ class MockWorld:
         The validated configuration (instruments with ``resource = "mock"`` are emulated).
     dut : DeviceUnderTest, optional
         Default :func:`.dut.default_dut` seeded with ``config.seed``.
+    virtual_time : bool
+        The fake DAQ's clock jumps instead of sleeping (:class:`~.fake_daq.FakeDaq`); default False: plays
+        take their real duration.
+
+    Only one mock bench with a DAQ can run in a process at a time (nidaqmx's interpreter hook is
+    process-wide): :meth:`start` of a second one raises :class:`~wavegen.errors.InstrumentError`.
     """
 
-    def __init__(self, config: Any, dut: DeviceUnderTest | None = None) -> None:
+    def __init__(self, config: Any, dut: DeviceUnderTest | None = None, *, virtual_time: bool = False) -> None:
         self.config = config
+        self.virtual_time = bool(virtual_time)
         self.dut = dut if dut is not None else default_dut(config.seed)
         self.emulators: dict[str, ScpiEmulator] = {}
         self.daq: FakeDaq | None = None
@@ -97,7 +106,7 @@ class MockWorld:
                     self.emulators[name] = emu
                     resources[name] = emu.address
             if devices:
-                self.daq = FakeDaq(devices, dut=self._respond)
+                self.daq = FakeDaq(devices, dut=self._respond, virtual_time=self.virtual_time)
                 self._stack.enter_context(self.daq.install())
         except BaseException:
             self._stack.close()
