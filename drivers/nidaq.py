@@ -750,7 +750,8 @@ class _Stream:
         self.raw: bool | None = None
         self.feed_done = False
         self.started = False
-        self.mm: Any = None
+        self.fd: int | None = None
+        self.data_offset = 0
         self.trigger_timeout_s = 0.0
 
     # -- producer side
@@ -821,8 +822,7 @@ class _Stream:
             raise InstrumentError(
                 f"{daq.name}: the stream ended, but the outputs could not be confirmed at 0 V ({safe})"
             )
-        if self.mm is not None:
-            self.mm.flush()
+        self._close_file()
         cap = None
         if self.capture_path is not None and self.cap:
             cap = np.load(self.capture_path, mmap_mode="r")
@@ -860,9 +860,14 @@ class _Stream:
                     fd, name = tempfile.mkstemp(prefix="wavegen-capture-", suffix=".npy")
                     os.close(fd)
                     self.capture_path = Path(name)
-                self.mm = np.lib.format.open_memmap(
-                    self.capture_path, mode="w+", dtype=np.float64, shape=(len(self.cap), self.n)
+                # the .npy file (header + sparse data) is made by numpy; samples then go in with positioned
+                # writes, so the capture occupies the page cache, not this process's memory
+                mm = np.lib.format.open_memmap(
+                    self.capture_path, mode="w+", dtype=np.dtype("<f8"), shape=(len(self.cap), self.n)
                 )
+                self.data_offset = int(mm.offset)
+                del mm
+                self.fd = os.open(self.capture_path, os.O_RDWR)
                 daq._ai = daq._ai_task(self.cap, self.rate, self.n, buffer=int(min(self.n, 4 * self.block)))
                 from nidaqmx.stream_readers import AnalogMultiChannelReader
 
@@ -888,7 +893,7 @@ class _Stream:
         self.written += k
 
     def _drain(self, *, final: bool = False) -> None:
-        if self.mm is None:
+        if self.fd is None:
             return
         ai = self.daq._ai
         with self.daq._daq("stream capture"):
@@ -900,7 +905,9 @@ class _Stream:
                 k = min(avail, 4 * self.block)
                 buf = np.empty((len(self.cap), k))
                 self.reader.read_many_sample(buf, k, timeout=io_timeout_s(k / self.rate))
-                self.mm[:, self.captured : self.captured + k] = buf
+                for i in range(len(self.cap)):  # row i of the (channels, n) array, little-endian float64
+                    pos = self.data_offset + (i * self.n + self.captured) * 8
+                    os.pwrite(self.fd, np.ascontiguousarray(buf[i], dtype="<f8").tobytes(), pos)
                 self.captured += k
                 avail -= k
 
@@ -916,6 +923,12 @@ class _Stream:
             self._drain()
             daq._ao.wait_until_done(timeout=io_timeout_s(remaining))
         self._drain(final=True)
+
+    def _close_file(self) -> None:
+        if self.fd is not None:
+            fd, self.fd = self.fd, None
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
     def _generated(self) -> int:
         ao = self.daq._ao
@@ -933,9 +946,7 @@ class _Stream:
         total = self.n / self.rate
         safe = daq._make_safe()
         zero = "every output driven to 0 V" if safe is None else f"the outputs could NOT be confirmed at 0 V ({safe})"
-        if self.mm is not None:
-            with contextlib.suppress(Exception):
-                self.mm.flush()
+        self._close_file()
         where = f"at {t:.6g} s of {total:.6g} s ({generated} of {self.n} samples played)"
         if isinstance(exc, SafetyError):
             logger.error("%s: stream refused %s; %s", daq.name, where, zero)
