@@ -111,8 +111,8 @@ def test_two_mock_benches_in_two_threads() -> None:
     assert nidaqmx.utils._select_interpreter is original
     assert not world_a.started and world_a.daq is not None and world_a.daq.closed
     # the emulators of the refused bench were stopped too: a fresh bench starts normally
-    with MockWorld(config, virtual_time=True) as again:
-        assert again.daq is not None and again.daq.installed and again.daq.clock.virtual
+    with MockWorld(config, virtual_time=True, record=False) as again:
+        assert again.daq is not None and again.daq.installed and again.daq.clock.virtual and not again.daq.record
         dev = next(iter(again.daq.devices.values()))
         assert dev.product_type == "PXIe-6368" and dev.ai_max_aggregate_hz == 32e6  # captures all monitors
     assert nidaqmx.utils._select_interpreter is original

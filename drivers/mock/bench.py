@@ -72,14 +72,20 @@ class MockWorld:
     virtual_time : bool
         The fake DAQ's clock jumps instead of sleeping (:class:`~.fake_daq.FakeDaq`); default False: plays
         take their real duration.
+    record : bool
+        The fake DAQ keeps every played sample in ``daq.played`` (default True; False for long plays:
+        ``daq.played_samples`` still counts them).
 
     Only one mock bench with a DAQ can run in a process at a time (nidaqmx's interpreter hook is
     process-wide): :meth:`start` of a second one raises :class:`~wavegen.errors.InstrumentError`.
     """
 
-    def __init__(self, config: Any, dut: DeviceUnderTest | None = None, *, virtual_time: bool = False) -> None:
+    def __init__(
+        self, config: Any, dut: DeviceUnderTest | None = None, *, virtual_time: bool = False, record: bool = True
+    ) -> None:
         self.config = config
         self.virtual_time = bool(virtual_time)
+        self.record = bool(record)
         self.dut = dut if dut is not None else default_dut(config.seed)
         self.emulators: dict[str, ScpiEmulator] = {}
         self.daq: FakeDaq | None = None
@@ -106,7 +112,7 @@ class MockWorld:
                     self.emulators[name] = emu
                     resources[name] = emu.address
             if devices:
-                self.daq = FakeDaq(devices, dut=self._respond, virtual_time=self.virtual_time)
+                self.daq = FakeDaq(devices, dut=self._respond, virtual_time=self.virtual_time, record=self.record)
                 self._stack.enter_context(self.daq.install())
         except BaseException:
             self._stack.close()
