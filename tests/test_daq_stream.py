@@ -207,6 +207,23 @@ def test_underflow_ends_at_zero_volts_with_the_time_reached() -> None:
     assert fake.outputs_v == {"Dev1/ao0": 0.0, "Dev1/ao1": 0.0}
 
 
+def test_onboard_fifo_underflow_is_an_underflow_too() -> None:
+    segs, order = _long()
+    c = plan_clearance(segs, order)
+    fake = FakeDaq(virtual_time=True, underflow="OUTPUT_FIFO_UNDERFLOW_2")
+
+    def feed() -> Iterator[np.ndarray]:
+        for k in range(100):
+            if k == 70:
+                fake.advance(0.2)
+            yield segs[0]
+
+    with fake.install(), NiDaq("Dev1") as daq:
+        with pytest.raises(InstrumentError, match=r"output underflow.*ran dry at 0\.7 s of 1 s .*\(DAQmx -200621\)"):
+            daq.stream([0, 1], feed(), RATE, clearance=c, buffer_s=0.1)
+    assert fake.outputs_v == {"Dev1/ao0": 0.0, "Dev1/ao1": 0.0}
+
+
 def test_underflow_in_wall_clock_time() -> None:
     segs, order = _long(seconds=0.4)
     c = plan_clearance(segs, order)

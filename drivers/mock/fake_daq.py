@@ -20,7 +20,8 @@ own error codes:
   ``SAMP_RATE_TOO_HIGH`` (-200332); a channel used by another running task: ``PAL_RESOURCE_RESERVED``
   (-50103);
 - a non-regenerating output whose buffer runs dry before the last sample (the writer fell behind):
-  ``GEN_STOPPED_TO_PREVENT_REGEN_OF_OLD_SAMPLES`` (-200290), raised by the next call on the task,
+  ``GEN_STOPPED_TO_PREVENT_REGEN_OF_OLD_SAMPLES`` (-200290; the onboard FIFO's -200621 with
+  ``underflow=``), raised by the next call on the task,
   including stop; waiting on an unfinished task: ``WAIT_UNTIL_DONE_DOES_NOT_INDICATE_DONE`` (-200560);
   reading samples not acquired within the timeout: ``SAMPLES_NOT_YET_AVAILABLE`` (-200284); reading
   samples already overwritten in the input buffer: ``SAMPLES_NO_LONGER_AVAILABLE`` (-200279);
@@ -115,10 +116,16 @@ def _err(code_name: str, message: str, task_name: str = "") -> Exception:
     return DaqError(message, DAQmxErrors[code_name].value, task_name=task_name)
 
 
-_UNDERFLOW_MSG = (
-    "The generation has stopped to prevent the regeneration of old samples. Your application was unable "
-    "to write samples to the background buffer fast enough to prevent old samples from being regenerated."
-)
+_UNDERFLOW_MSG = {
+    "GEN_STOPPED_TO_PREVENT_REGEN_OF_OLD_SAMPLES": (
+        "The generation has stopped to prevent the regeneration of old samples. Your application was unable "
+        "to write samples to the background buffer fast enough to prevent old samples from being regenerated."
+    ),
+    "OUTPUT_FIFO_UNDERFLOW_2": (
+        "Onboard device memory underflow. Because of system and/or bus-bandwidth limitations, the driver could "
+        "not write data to the device fast enough to keep up with the device output rate."
+    ),
+}
 
 
 class _Clock:
@@ -192,6 +199,10 @@ class FakeDaq:
     record : bool
         Keep every played sample in :attr:`played` (default True; switch off for very long plays:
         :attr:`played_samples` still counts them).
+    underflow : str
+        The DAQmx error a non-regenerating output that runs dry raises: the host buffer
+        (``"GEN_STOPPED_TO_PREVENT_REGEN_OF_OLD_SAMPLES"``, -200290, default) or the onboard FIFO
+        (``"OUTPUT_FIFO_UNDERFLOW_2"``, -200621).
     """
 
     def __init__(
@@ -202,7 +213,11 @@ class FakeDaq:
         auto_trigger: bool = False,
         virtual_time: bool = False,
         record: bool = True,
+        underflow: str = "GEN_STOPPED_TO_PREVENT_REGEN_OF_OLD_SAMPLES",
     ) -> None:
+        if underflow not in _UNDERFLOW_MSG:
+            raise RangeError(f"underflow must be one of {', '.join(_UNDERFLOW_MSG)}, got {underflow!r}")
+        self.underflow = underflow
         self.devices = {d.name.lower(): d for d in devices}
         self.dut = dut or self._wire
         self.auto_trigger = auto_trigger
@@ -383,7 +398,7 @@ class FakeDaq:
         g = self._generated(t)
         total = t.samps if t.mode == _FINITE else math.inf
         if g >= t.written and t.written < total:
-            t.error = _err("GEN_STOPPED_TO_PREVENT_REGEN_OF_OLD_SAMPLES", _UNDERFLOW_MSG, t.name)
+            t.error = _err(self.underflow, _UNDERFLOW_MSG[self.underflow], t.name)
             self._finalize(t, t.written)
             t.running = False
         elif g >= total:
