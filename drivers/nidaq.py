@@ -776,6 +776,8 @@ class _Stream:
             raise ShapeError(f"{self.daq.name}: the stream started with {kind}; a chunk of dtype {a.dtype} follows")
         if not raw:
             a = self.daq._check_volts(a, self.chans, min_len=0)
+        # a private copy: what is digested is what is written, even if the producer reuses its buffer
+        a = np.array(a, copy=True, order="C")
         for i, g in enumerate(self.gates):
             g.push(np.ascontiguousarray(a[i]))
         return True

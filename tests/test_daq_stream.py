@@ -87,6 +87,27 @@ def test_played_equals_the_fed_chunks_bit_for_bit(tmp_path: Path, sizes: list[in
     assert fake.outputs_v == {"Dev1/ao0": 0.0, "Dev1/ao1": 0.0}
 
 
+def test_a_producer_reusing_its_buffer_cannot_change_what_plays() -> None:
+    rng = np.random.default_rng(11)
+    segs = _segments(rng)
+    c = plan_clearance(segs, ORDER)
+    want = played_sequence(segs, ORDER)
+
+    def reusing() -> Iterator[np.ndarray]:
+        buf = np.empty((2, 100))
+        for k in range(0, want.shape[1], 100):
+            part = want[:, k : k + 100]
+            view = buf[:, : part.shape[1]]
+            view[...] = part
+            yield view
+            buf[...] = 9.0  # overwritten as soon as the consumer has it (a render loop's scratch buffer)
+
+    fake = FakeDaq(virtual_time=True)
+    with fake.install(), NiDaq("Dev1") as daq:
+        daq.stream([0, 1], reusing(), RATE, clearance=c, buffer_s=0.01)
+    assert np.array_equal(fake.played[-1][1]["Dev1/ao1"], want[1])
+
+
 def test_int16_codes_stream_unscaled() -> None:
     rng = np.random.default_rng(3)
     segs = [rng.integers(-30000, 30000, (1, 500)).astype(np.int16), rng.integers(-5, 5, (1, 64)).astype(np.int16)]
