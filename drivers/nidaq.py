@@ -372,7 +372,7 @@ class NiDaq:
             )
         if a.dtype.kind not in "fiu":
             raise ShapeError(f"volts must be real numbers, got dtype {a.dtype}")
-        v = np.ascontiguousarray(a, dtype=np.float64)
+        v = np.array(a, dtype=np.float64, order="C", copy=True)  # checked, digested and written: this copy
         bad = np.argwhere(~np.isfinite(v))
         if bad.size:
             i, k = (int(x) for x in bad[0])
@@ -426,7 +426,7 @@ class NiDaq:
         c = self._as_2d(codes, len(chans), "codes")
         if c.dtype != np.int16:
             raise ShapeError(f"codes must be int16 (unscaled DAC codes), got dtype {c.dtype}")
-        c = np.ascontiguousarray(c)
+        c = np.array(c, order="C", copy=True)  # digested and written: this copy, not the caller's array
         rate = self._check_rate(sample_rate_hz, ao=chans)
         self._grant_rows(clearance, chans, c, rate, mode)
         return self._load(chans, c, rate, mode, start_trigger, raw=True)
@@ -776,8 +776,8 @@ class _Stream:
             raise ShapeError(f"{self.daq.name}: the stream started with {kind}; a chunk of dtype {a.dtype} follows")
         if not raw:
             a = self.daq._check_volts(a, self.chans, min_len=0)
-        # a private copy: what is digested is what is written, even if the producer reuses its buffer
-        a = np.array(a, copy=True, order="C")
+        if raw:  # volts were copied by the check; codes here. What is digested is what is written.
+            a = np.array(a, copy=True, order="C")
         for i, g in enumerate(self.gates):
             g.push(np.ascontiguousarray(a[i]))
         return True
