@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from wavegen.drivers.daq_boards import BOARDS, board, check_config
 
-from wavegen.bench_config import load_toml, parse_config
+from wavegen.bench.config import load_toml, parse_config
 from wavegen.errors import ConfigError, RangeError
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

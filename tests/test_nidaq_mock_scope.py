@@ -12,8 +12,8 @@ from wavegen.drivers.mock.bench import MockWorld
 from wavegen.drivers.mock.fake_daq import FakeDaq
 from wavegen.drivers.nidaq import NiDaq
 
-from wavegen.bench_config import parse_config
-from wavegen.bench_types import MOCK_CONFIG
+from wavegen.bench.config import parse_config
+from wavegen.bench.config import MOCK_CONFIG
 from wavegen.errors import InstrumentError
 from wavegen.limits import SystemLimits
 from wavegen.safety.interlock import Grant, clear

@@ -148,10 +148,10 @@ class Bench:
         if ic.is_daq:
             from wavegen.drivers.nidaq import NiDaq
 
-            return NiDaq(resource, ao_range_v=ic.range_v, ai_range_v=ic.input_range_v)
+            return NiDaq(resource, name=ic.name, ao_range_v=ic.range_v, ai_range_v=ic.input_range_v)
         from wavegen.drivers.registry import family
 
-        drv = family(ic.driver).driver_class()(resource, load_ohm=ic.load_ohm)
+        drv = family(ic.driver).driver_class()(resource, load_ohm=ic.load_ohm, name=ic.name)
         try:
             for oc in self.channel_map.on_instrument(ic.name):
                 if oc.channel > drv.caps.channels:
@@ -229,17 +229,39 @@ class Bench:
             rf_raster = 1.0 / program.rate_of("rf_i")
         return Waveforms(g, raster, rf_b1_t=rf, rf_raster_s=rf_raster, t0_s=program.t0_s)
 
-    def clear_program(self, program: Program, override: Any = None) -> Clearance:
-        """Check exactly what will play; a Clearance or SafetyError (the override is explicit)."""
-        from wavegen.safety import clear
+    def clear_program(
+        self, program: Program, override: Any = None, volts: dict[str, np.ndarray] | None = None
+    ) -> Clearance:
+        """Check exactly what will play and grant each output exactly its volts (computed from
+        ``program`` by the channel map unless given); a Clearance or SafetyError (an override is explicit)."""
+        from wavegen.safety import Grant, clear
         from wavegen.safety import override as _override
 
+        self.open()
         wf = self._waveforms(program)
         self._check_amplifiers(program)
+        cm = self.channel_map
+        if volts is None:
+            volts = {name: cm.to_volts(name, x) for name, x in program.physical.items()}
+        grants = [
+            Grant.for_samples(
+                self.output_id(o.name), np.ascontiguousarray(volts[o.name], dtype=np.float64),
+                program.rates[inst],
+            )
+            for inst in cm.instruments
+            for o in cm.on_instrument(inst)
+        ]
         if override is not None:
             reason, operator = _override_args(override)
-            return _override(wf, reason=reason, operator=operator, limits=self.limits, **self._check_kwargs())
-        return clear(wf, self.limits, **self._check_kwargs())
+            return _override(
+                wf, reason=reason, operator=operator, limits=self.limits, grants=grants, **self._check_kwargs()
+            )
+        return clear(wf, self.limits, grants=grants, **self._check_kwargs())
+
+    def output_id(self, output: str) -> str:
+        """The name the driver gives output ``output`` (``"gx"``, ``"rf_i"``, ...) in clearances."""
+        oc = self.channel_map.output(output)
+        return str(self._drivers[oc.instrument].output_id(oc.channel))
 
     def _check_amplifiers(self, program: Program) -> None:
         for name, max_slew in self.config.amp_max_slew.items():
@@ -400,12 +422,12 @@ class Bench:
     ) -> tuple[PlayResult, dict[str, np.ndarray]]:
         self.open()
         program = program.frozen()  # the checked copy is what plays: no caller can change it in between
-        clearance = self.clear_program(program, override)
         cm = self.channel_map
         # volts for every output from the checked copy, before any I/O (range errors refuse here)
         volts = {name: cm.to_volts(name, x) for name, x in program.physical.items()}
         for v in volts.values():
             v.flags.writeable = False
+        clearance = self.clear_program(program, override, volts)
         insts = cm.instruments
         verified: dict[str, bool] = {}
         daqs = [i for i in insts if self.config.instruments[i].is_daq]
