@@ -46,9 +46,7 @@ def source_tree_problem(package_dir: Path, drivers_found: bool) -> str | None:
 
     Examples
     --------
-    >>> import tempfile
-    >>> root = Path(tempfile.mkdtemp())
-    >>> source_tree_problem(root / "wavegen", drivers_found=False) is None  # not a checkout
+    >>> source_tree_problem(Path("/nowhere/site-packages/wavegen"), drivers_found=False) is None
     True
     """
     root = Path(package_dir).resolve().parent
