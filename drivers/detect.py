@@ -24,7 +24,6 @@ from .transport import open_visa
 __all__ = ["FAMILIES", "driver_for_idn", "open_awg"]
 
 logger = logging.getLogger(__name__)
-logger.addHandler(logging.NullHandler())
 
 #: configuration name -> driver class
 FAMILIES: dict[str, type[ScpiAwg]] = {

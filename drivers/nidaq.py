@@ -49,7 +49,6 @@ from .base import require_clearance
 __all__ = ["NiDaq", "DaqPlan", "translate_daq_error"]
 
 logger = logging.getLogger(__name__)
-logger.addHandler(logging.NullHandler())
 
 _TIMEOUT_CODES = {-200560, -200284, -200474}
 

@@ -36,7 +36,6 @@ from .scpi import format_number, to_wire
 __all__ = ["SiglentSDG", "SIGLENT_MODELS"]
 
 logger = logging.getLogger(__name__)
-logger.addHandler(logging.NullHandler())
 
 
 def _caps(model: str, max_rate_hz: float, max_points: int, bits: int) -> Capabilities:

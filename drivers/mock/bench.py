@@ -27,7 +27,6 @@ from .server import ScpiEmulator
 __all__ = ["MockWorld", "EMULATORS"]
 
 logger = logging.getLogger(__name__)
-logger.addHandler(logging.NullHandler())
 
 
 def _emulator(driver: str, model: str | None) -> ScpiEmulator:

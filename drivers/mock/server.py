@@ -34,7 +34,6 @@ from typing import Any
 __all__ = ["Faults", "Personality", "ScpiEmulator"]
 
 logger = logging.getLogger(__name__)
-logger.addHandler(logging.NullHandler())
 
 
 @dataclass

@@ -39,7 +39,7 @@ from wavegen.limits import SystemLimits
 
 __all__ = ["gradient_moments", "sampled_moments", "piecewise_linear_moments", "flow_compensated_bipolar"]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 FloatArray = NDArray[np.float64]
 

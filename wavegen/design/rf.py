@@ -54,7 +54,7 @@ __all__ = [
     "slice_refocus_area_t_s_per_m",
 ]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 RFUse = Literal["excitation", "refocusing", "inversion", "saturation", "undefined"]
 

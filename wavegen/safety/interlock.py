@@ -28,7 +28,7 @@ from wavegen.safety.waveforms import Waveforms, as_waveforms
 
 __all__ = ["Clearance", "clear", "override", "require"]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 _TOKEN = object()
 _SECRET = secrets.token_bytes(32)
@@ -147,12 +147,12 @@ def clear(waveforms_or_seq: Any, limits: Any, *, mode: str = "normal", **check_k
     require_complete = bool(check_kwargs.pop("require_complete", False))
     report = check(waveforms_or_seq, limits, mode=mode, **check_kwargs)
     if not report.ok:
-        log.error("interlock refused: %s", report.violations[0].to_error())
+        logger.error("interlock refused: %s", report.violations[0].to_error())
     report.raise_if_unsafe(strict=require_complete)
     for r in report.unverified:
-        log.warning("interlock: %s is unverified: %s", r.rule, r.note)
+        logger.warning("interlock: %s is unverified: %s", r.rule, r.note)
     c = Clearance(report, report.digest, False, "", "", _token=_TOKEN)
-    log.info("interlock cleared digest %s (mode %s, %d rules)", c.digest[:12], mode, len(report.results))
+    logger.info("interlock cleared digest %s (mode %s, %d rules)", c.digest[:12], mode, len(report.results))
     return c
 
 
@@ -207,7 +207,7 @@ def override(
         )
         digest = wf.digest()
         broken = "not checked (no limits given)"
-    log.warning(
+    logger.warning(
         "SAFETY INTERLOCK OVERRIDDEN by operator %r, reason %r, digest %s; violations overridden: %s",
         operator.strip(),
         reason.strip(),
@@ -241,6 +241,6 @@ def require(clearance: Any, waveforms: Any = None) -> None:
             "the safety clearance was issued for different waveforms (digest mismatch)", quantity="clearance"
         )
     if clearance.overridden:
-        log.warning("playing under an override by %r: %r", clearance.operator, clearance.reason)
+        logger.warning("playing under an override by %r: %r", clearance.operator, clearance.reason)
     if not math.isfinite(clearance.issued_at):
         raise SafetyError("the safety clearance has no valid issue time", quantity="clearance")
