@@ -7,7 +7,7 @@ derives from :class:`ScpiAwg` and implements a few hooks. The base guarantees, f
    instrument range and the per-channel limits, and DAC code range are all checked before the first
    byte is sent; a refusal leaves the instrument untouched.
 2. **The interlock.** Every upload and every output-on calls
-   :func:`wavegen.safety.interlock.require` with the caller's :class:`Clearance` (contracts.md §4). If
+   :func:`wavegen.safety.interlock.require` with the caller's :class:`Clearance` (docs/architecture.md §4). If
    the interlock module cannot be imported, the driver refuses (fails closed).
 3. **Outputs off on exit and on any failure.** Every public operation runs inside :meth:`_operation`:
    on any exception the driver clears the transport, switches every output off (reconnecting once if
@@ -19,7 +19,7 @@ derives from :class:`ScpiAwg` and implements a few hooks. The base guarantees, f
    raises :class:`~wavegen.errors.VerificationError` naming the first wrong sample.
 
 Volts become DAC codes here, through :func:`wavegen.resample.quantize` with a
-:class:`wavegen.resample.DacFormat` describing the family's code range (contracts.md §5).
+:class:`wavegen.resample.DacFormat` describing the family's code range (docs/architecture.md §5).
 """
 
 from __future__ import annotations

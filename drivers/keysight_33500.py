@@ -1,6 +1,6 @@
 """Keysight (Agilent) 33500B and 33600A Trueform generators: binary DAC upload, readback, sync, burst.
 
-Commands (Keysight 33500 Series Operating and Service Guide, SCPI chapter; instrument_anchors.md §5.1):
+Commands (Keysight 33500 Series Operating and Service Guide, SCPI chapter; docs/references/instruments.md §3):
 
 - ``FORM:BORD SWAP`` once per session: blocks are little-endian (LSB first), matching the PC.
 - ``SOURn:DATA:VOL:CLE`` then ``SOURn:DATA:ARB:DAC <name>,#<block of int16>``: codes -32767..+32767

@@ -2,7 +2,7 @@
 
 Written against the real ``nidaqmx`` API (installed nidaqmx 1.x; NI examples
 ``analog_out/cont_gen_voltage_wfm_int_clk*.py`` and ``synchronization/multi_function/ai_ao_sync.py``;
-instrument_anchors.md §4.3):
+docs/references/instruments.md §2):
 
 - one AO task holds every output channel, so they share one sample clock
   (``task.ao_channels.add_ao_voltage_chan("Dev1/ao0,Dev1/ao1", min_val, max_val)``);

@@ -1,7 +1,7 @@
 """Rigol DG1000Z and DG800 generators: 14-bit codes in 16 k-point CON/END packets, packet readback.
 
 Commands (Rigol DG1000Z Programming Guide §2 ``:TRACe`` p.2-173..2-176; DG800 Programming Guide p.2-136;
-instrument_anchors.md §5.3):
+docs/references/instruments.md §5):
 
 - ``:SOURn:TRAC:DATA:DAC16 VOLATILE,CON|END,#<block>``: unsigned 14-bit codes 0x0000..0x3FFF in
   little-endian 16-bit words (~ byte order, verify), 8 to 16384 points per packet; ``CON`` = more

@@ -5,7 +5,7 @@ Everything that is common to the SCPI instruments wavegen drives lives here:
 - :func:`ieee_header` / :func:`parse_ieee_header`: IEEE 488.2 *definite length arbitrary block*
   ``#<n><length><data>`` (IEEE Std 488.2-1992 §7.7.6), with the length written in decimal; a block
   larger than 999,999,999 bytes cannot be expressed and must be split by the caller (pyvisa would write
-  a non-standard ``#A...`` header; instrument_anchors.md §1.1).
+  a non-standard ``#A...`` header; docs/references/instruments.md §1.1).
 - :func:`to_wire`: samples to bytes in an explicit byte order, with a range check instead of the
   silent wrap-around of ``ndarray.astype`` that ``pyvisa.util.to_binary_block`` does.
 - :func:`payload_timeout_s`: a timeout that grows with the payload (pyvisa#606).

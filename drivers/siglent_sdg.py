@@ -1,7 +1,7 @@
 """Siglent SDG1000X / SDG2000X / SDG6000X generators: header-less ``WVDT`` upload, TrueArb rate, burst.
 
 Commands (Siglent SDG Programming Guide, ``WVDT``/``ARWV``/``SRATE``/``BTWV``/``OUTP`` sections;
-gearoid-murphy/siglent ``py2_arb.py``; instrument_anchors.md §5.4):
+gearoid-murphy/siglent ``py2_arb.py``; docs/references/instruments.md §6):
 
 - ``Cn:WVDT WVNM,<name>,WAVEDATA,<raw>``: raw little-endian two's-complement int16 samples follow the
   comma directly, with **no** IEEE block header and no terminator. The minimal field set is used on

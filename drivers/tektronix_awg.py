@@ -1,7 +1,7 @@
 """Tektronix AWG5200 and AWG70000 series: waveform list, float32 data, markers, readback.
 
 Commands (Tektronix AWG5200 / AWG70000 Programmer Manuals; Tek example
-``awg_simple_waveform_sender.py``; QCoDeS AWG70000A driver; instrument_anchors.md §5.2):
+``awg_simple_waveform_sender.py``; QCoDeS AWG70000A driver; docs/references/instruments.md §4):
 
 - ``WLIS:WAV:NEW "<name>",<points>`` creates the waveform; ``WLIS:WAV:DATA "<name>",<start>,<size>,#<block>``
   fills it with little-endian float32 samples in -1..+1, in chunks (an IEEE block holds at most

@@ -11,7 +11,7 @@ driver runs
   recorded protocol (the idea of PyMeasure's ``expected_protocol``, written anew here and made
   block-aware: a mismatch inside a binary block names the first wrong *sample*, not a 200 kB dump).
 
-Reference: PyVISA ``resources/messagebased.py`` (the methods mirrored here); instrument_anchors.md §1, §8.
+Reference: PyVISA ``resources/messagebased.py`` (the methods mirrored here); docs/references/instruments.md §1, §7.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def open_visa(
         I/O timeout in seconds (converted to VISA milliseconds here).
     read_termination, write_termination : str
         SOCKET resources have no END indicator, so a read termination is mandatory there (a SOCKET
-        query without one times out; instrument_anchors.md §1.3).
+        query without one times out; docs/references/instruments.md §1.3).
 
     Raises
     ------
