@@ -2,7 +2,8 @@
 
 setuptools compiles cffi's API-mode extensions through the ``cffi_modules`` keyword of ``setup()``
 (cffi documentation, "Preparing and Distributing modules": "Distributing modules using CFFI"), which
-``pyproject.toml`` cannot express; this file passes it, the per-compiler flags and the package list.
+``pyproject.toml`` cannot express; this file passes it, the per-compiler flags, the package list and
+the files of ``native/`` an sdist must carry.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from setuptools import find_packages, setup
 from setuptools.command.build_ext import build_ext
+from setuptools.command.sdist import sdist
 from setuptools.errors import CompileError
 
 ROOT = Path(__file__).resolve().parent
@@ -29,6 +31,21 @@ def packages() -> list[str]:
     found = find_packages(where=str(ROOT), include=["wavegen", "wavegen.*"])
     found += ["wavegen.drivers"] + [f"wavegen.drivers.{p}" for p in find_packages(where=str(ROOT / "drivers"))]
     return sorted(found)
+
+
+def native_files() -> list[str]:
+    """Every file of ``native/`` (the cffi script, sources, headers, declarations, the ASan check),
+    as paths relative to this folder: what a wheel built from the sdist needs."""
+    return sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "native").iterdir()
+                  if p.is_file() and p.suffix in {".py", ".c", ".h", ".cdef", ".sh"})
+
+
+class Sdist(sdist):
+    """``sdist`` that carries all of ``native/`` (setuptools adds only the C sources by itself)."""
+
+    def add_defaults(self) -> None:
+        super().add_defaults()
+        self.filelist.extend(native_files())
 
 
 class BuildExt(build_ext):
@@ -58,5 +75,5 @@ if __name__ == "__main__":  # setuptools runs this file as __main__; tests impor
         packages=packages(),
         package_dir={"wavegen.drivers": "drivers"},
         cffi_modules=["native/build_native.py:ffibuilder"],
-        cmdclass={"build_ext": BuildExt},
+        cmdclass={"build_ext": BuildExt, "sdist": Sdist},
     )
