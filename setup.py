@@ -43,9 +43,8 @@ def native_files() -> list[str]:
 class Sdist(sdist):
     """``sdist`` that carries all of ``native/`` (setuptools adds only the C sources by itself)."""
 
-    def add_defaults(self) -> None:
-        super().add_defaults()
-        self.filelist.extend(native_files())
+    def make_release_tree(self, base_dir: str, files: list[str]) -> None:
+        super().make_release_tree(base_dir, sorted(set(files) | set(native_files())))
 
 
 class BuildExt(build_ext):
