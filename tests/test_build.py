@@ -123,6 +123,19 @@ def test_every_package_of_the_tree_is_installed(name):
     assert spec is not None and spec.origin is not None, f"{name} is in the tree but not installed"
 
 
+def test_the_sdist_carries_everything_native_needs(setup_py, monkeypatch):
+    from setuptools import Distribution
+    from setuptools.command.sdist import sdist
+
+    released: list[str] = []
+    monkeypatch.setattr(sdist, "make_release_tree", lambda self, base_dir, files: released.extend(files))
+    setup_py.Sdist(Distribution()).make_release_tree("unused", ["README.md", "native/bloch.c"])
+    needed = ["native/build_native.py"] + [p.relative_to(ROOT).as_posix() for p in (ROOT / "native").iterdir()
+                                           if p.suffix in (".c", ".h", ".cdef")]
+    assert set(needed) <= set(released) and "README.md" in released
+    assert len(released) == len(set(released))
+
+
 # --- an unbuilt source tree ----------------------------------------------------------------------
 
 
