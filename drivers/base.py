@@ -18,8 +18,8 @@ derives from :class:`ScpiAwg` and implements a few hooks. The base guarantees, f
 5. **Proof.** After an upload the driver reads the waveform back where the instrument allows it and
    raises :class:`~wavegen.errors.VerificationError` naming the first wrong sample.
 
-Volts become DAC codes here, through :func:`wavegen.resample.quantize` with a
-:class:`wavegen.resample.DacFormat` describing the family's code range (docs/architecture.md §5).
+Volts become DAC codes here, through :func:`wavegen.dsp.quantize` with a
+:class:`wavegen.dsp.DacFormat` describing the family's code range (docs/architecture.md §5).
 """
 
 from __future__ import annotations

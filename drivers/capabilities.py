@@ -1,7 +1,7 @@
 """Value types and helpers shared by the AWG drivers: capabilities, limits, IDN parsing, volts to codes.
 
 Also the one entry to the safety interlock (:func:`require_clearance`, docs/architecture.md section 4) and the
-volts-to-DAC-codes mapping through :func:`wavegen.resample.quantize` (docs/architecture.md section 5).
+volts-to-DAC-codes mapping through :func:`wavegen.dsp.quantize` (docs/architecture.md section 5).
 """
 
 from __future__ import annotations
@@ -133,10 +133,10 @@ def quantize_volts(
     """Map volts to integer DAC codes: ``round((v - offset_v) / full_scale_v * half + midscale)``.
 
     ``half = (code_max - code_min) / 2``; ``midscale`` is the code of ``offset_v``. Uses
-    :func:`wavegen.resample.quantize` (round half to even; raises ``DacRangeError`` naming the first
+    :func:`wavegen.dsp.quantize` (round half to even; raises ``DacRangeError`` naming the first
     out-of-range sample, never clips).
     """
-    from wavegen.resample import DacFormat, quantize
+    from wavegen.dsp import DacFormat, quantize
 
     half = (code_max - code_min) / 2.0
     scale = half / full_scale_v

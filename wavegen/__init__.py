@@ -25,6 +25,7 @@ from wavegen._source_tree import check_source_tree
 # before anything else: from an unbuilt checkout, say what to do instead of failing on wavegen.drivers
 check_source_tree(__path__[0])
 
+from wavegen.dsp import DacFormat, Resampler, resample, resample_to_codes  # noqa: E402
 from wavegen.errors import (  # noqa: E402
     DacRangeError,
     DesignError,
@@ -39,7 +40,6 @@ from wavegen.errors import (  # noqa: E402
     WavegenError,
 )
 from wavegen.limits import SystemLimits  # noqa: E402
-from wavegen.resample import DacFormat, Resampler, resample, resample_to_codes  # noqa: E402
 from wavegen.units import parse_quantity  # noqa: E402
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
@@ -73,7 +73,7 @@ __all__ = [
     "Bench",
 ]
 
-_LAZY = {"design", "safety", "sequence", "drivers", "pulseq", "cli", "bench", "hil"}
+_LAZY = {"design", "safety", "sequence", "drivers", "pulseq", "cli", "bench", "hil", "dsp", "testing"}
 # classes from the larger sub-packages, importable from the top level without importing them eagerly
 _LAZY_ATTRS = {"Sequence": "wavegen.sequence", "Bench": "wavegen.bench"}
 

@@ -1,6 +1,6 @@
 """The one place that imports the compiled extension ``wavegen._native``.
 
-Modules that use native kernels (``wavegen.resample`` first of all) import ``lib``, ``ffi`` and
+Modules that use native kernels (``wavegen.dsp`` first of all) import ``lib``, ``ffi`` and
 ``NATIVE`` from here, so the rule for a missing extension lives in one place:
 
 - normally a missing extension is logged once and the NumPy reference kernels are used;

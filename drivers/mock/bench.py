@@ -20,37 +20,21 @@ from typing import Any
 
 import numpy as np
 
+from ..registry import family
 from .dut import DeviceUnderTest, default_dut
 from .fake_daq import FakeDaq, FakeDevice
 from .server import ScpiEmulator
 
-__all__ = ["MockWorld", "EMULATORS"]
+__all__ = ["MockWorld"]
 
 logger = logging.getLogger(__name__)
 
 
 def _emulator(driver: str, model: str | None) -> ScpiEmulator:
-    if driver == "keysight_33500":
-        from .keysight import keysight_emulator
-
-        return keysight_emulator(model or "33522B")
-    if driver == "tektronix_awg":
-        from .tektronix import tektronix_emulator
-
-        return tektronix_emulator(model or "AWG5204")
-    if driver == "rigol_dg":
-        from .rigol import rigol_emulator
-
-        return rigol_emulator(model or "DG1062Z")
-    if driver == "siglent_sdg":
-        from .siglent import siglent_emulator
-
-        return siglent_emulator(model or "SDG2042X")
-    raise ValueError(f"no emulator for driver {driver!r}")
-
-
-#: drivers the mock bench can emulate
-EMULATORS = ("keysight_33500", "tektronix_awg", "rigol_dg", "siglent_sdg", "nidaq")
+    emu = family(driver).make_emulator(model)
+    if emu is None:
+        raise ValueError(f"no emulator for driver {driver!r}")
+    return emu  # type: ignore[no-any-return]
 
 
 class MockWorld:
@@ -58,7 +42,7 @@ class MockWorld:
 
     Parameters
     ----------
-    config : wavegen.bench_config.BenchConfig
+    config : wavegen.bench.config.BenchConfig
         The validated configuration (instruments with ``resource = "mock"`` are emulated).
     dut : DeviceUnderTest, optional
         Default :func:`.dut.default_dut` seeded with ``config.seed``.

@@ -311,6 +311,14 @@ class Sequence:
     def __len__(self) -> int:
         return len(self._cols[0])
 
+    def block_table(self) -> np.ndarray:
+        """The block table, (7, n_blocks) int64, read-only: duration (ns) and the rf, gx, gy, gz, adc and
+        extension event ids of every block (0 = none). Equal columns render to equal samples at equal
+        phases of a sample grid (the playback plan de-duplicates on it)."""
+        t = self._table.view()
+        t.flags.writeable = False
+        return t
+
     def block(self, index: int) -> Block:
         """Block ``index`` (0-based; negative counts from the end)."""
         n = len(self)

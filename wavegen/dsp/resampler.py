@@ -2,7 +2,7 @@
 
 The Python face of the C kernels in ``native/resample.c``: it validates, converts rates and time
 offsets to exact rationals, allocates, and calls the kernel (which releases the GIL). A pure-NumPy
-statement of the same computation lives in :mod:`wavegen.resample_reference`; it is what the tests
+statement of the same computation lives in :mod:`wavegen.dsp.reference`; it is what the tests
 check the kernel against, and what runs where the extension could not be built.
 
 Timing is exact. Rates and offsets become exact rationals (a float is read as the decimal it prints
@@ -15,47 +15,41 @@ chunks is bit-identical to one rendered in one piece.
 Examples
 --------
 >>> import numpy as np
->>> from wavegen.resample import resample
+>>> from wavegen.dsp import resample
 >>> g = np.array([0.0, 1.0, 1.0, 0.0])            # a gradient on a 10 us raster
 >>> resample(g, 1e5, 4e5)                          # to 400 kS/s, linear
 array([0.  , 0.25, 0.5 , 0.75, 1.  , 1.  , 1.  , 1.  , 1.  , 0.75, 0.5 , 0.25, 0.  ])
 """
-
 from __future__ import annotations
 
 import logging
 import math
-import operator
 import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from decimal import Decimal
 from fractions import Fraction
-from numbers import Integral, Real
 from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from wavegen import _backend
-from wavegen.errors import DacRangeError, NonFiniteError, RangeError, ShapeError, WavegenValueError
-from wavegen.resample_reference import SincDesign, reference_quantize, reference_render, sinc_design
+from wavegen.dsp.dac import DacFormat, dac_range_error
+from wavegen.dsp.numbers import as_rational, as_source, check_finite, whole_samples
+from wavegen.dsp.reference import SincDesign, reference_quantize, reference_render, sinc_design
+from wavegen.errors import RangeError, ShapeError, WavegenValueError
 
 __all__ = [
     "Method",
     "METHODS",
     "BACKEND",
-    "DacFormat",
     "Resampler",
     "resample",
     "resample_to_codes",
     "resample_channels",
-    "quantize",
-    "as_rational",
 ]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 Method = Literal["zoh", "linear", "cubic", "sinc"]
 METHODS: tuple[str, ...] = ("zoh", "linear", "cubic", "sinc")
@@ -79,252 +73,6 @@ def _one_shot_limit_bytes() -> int:
     except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
         phys = 8 << 30
     return int(phys // 2)
-
-
-# ---------------------------------------------------------------------------------------------------
-# exact numbers
-
-
-def as_rational(value: Any, *, name: str, unit: str, positive: bool = False) -> Fraction:
-    """Read a number as an exact rational.
-
-    Integers and :class:`~fractions.Fraction` are exact already; a float is read as the shortest
-    decimal that prints as it (``0.1`` is 1/10, not 3602879701896397/2^55), which is what its author
-    wrote.
-
-    Raises
-    ------
-    RangeError
-        Not a real number, or (with ``positive``) not > 0.
-    NonFiniteError
-        NaN or infinite.
-    """
-    if isinstance(value, (bool, np.bool_)):
-        raise RangeError(f"{name} must be a number in {unit}, got {value!r}")
-    if isinstance(value, Fraction):
-        result = value
-    elif isinstance(value, Integral):
-        result = Fraction(int(value))
-    elif isinstance(value, Decimal):
-        if not value.is_finite():
-            raise NonFiniteError(f"{name} = {value!r} {unit} is not finite")
-        result = Fraction(value)
-    elif isinstance(value, Real):
-        f = float(value)
-        if not math.isfinite(f):
-            raise NonFiniteError(f"{name} = {value!r} {unit} is not finite")
-        result = Fraction(repr(f))
-    else:
-        raise RangeError(f"{name} must be a real number in {unit}, got {type(value).__name__} {value!r}")
-    if positive and result <= 0:
-        raise RangeError(f"{name} = {float(result):g} {unit} must be > 0 {unit}")
-    return result
-
-
-def _index(value: Any, *, name: str) -> int:
-    if isinstance(value, (bool, np.bool_)):
-        raise RangeError(f"{name} must be a whole number of samples, got {value!r}")
-    try:
-        return operator.index(value)
-    except TypeError:
-        pass
-    if isinstance(value, float) and math.isfinite(value) and value == int(value):
-        return int(value)
-    raise RangeError(f"{name} must be a whole number of samples, got {value!r}")
-
-
-# ---------------------------------------------------------------------------------------------------
-# DAC codes
-
-
-@dataclass(frozen=True)
-class DacFormat:
-    """How values become DAC codes: ``code = round(x * scale + offset)``, ties to even.
-
-    Parameters
-    ----------
-    bits
-        Width of the DAC, 1 to 32.
-    offset_binary
-        False: two's complement codes, 0 at code 0 (e.g. Keysight 33500 int16). True: unsigned
-        offset-binary codes, 0 at code ``2**(bits-1)`` (e.g. Rigol's 14-bit codes, 0 .. 16383); the
-        shift is added after ``offset``.
-    scale
-        Codes per input unit (e.g. codes per volt).
-    offset
-        Codes added before the offset-binary shift (a DC offset in codes).
-    code_min, code_max
-        The allowed codes; default the full range of the width (signed: -2**(bits-1) .. 2**(bits-1)-1;
-        offset binary: 0 .. 2**bits - 1). Instruments with a symmetric range say so here
-        (Keysight: -32767 .. 32767).
-
-    Examples
-    --------
-    >>> dac = DacFormat.for_full_scale(16, full_scale=1.0, symmetric=True)   # +-1 V -> +-32767
-    >>> dac.scale, dac.code_min, dac.code_max
-    (32767.0, -32767, 32767)
-    """
-
-    bits: int = 16
-    offset_binary: bool = False
-    scale: float = 32767.0
-    offset: float = 0.0
-    code_min: int | None = None
-    code_max: int | None = None
-
-    def __post_init__(self) -> None:
-        if isinstance(self.bits, bool) or not isinstance(self.bits, (int, np.integer)) or not 1 <= self.bits <= 32:
-            raise RangeError(f"DacFormat.bits = {self.bits!r} must be a whole number from 1 to 32")
-        for label, v in (("scale", self.scale), ("offset", self.offset)):
-            if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)):
-                raise RangeError(f"DacFormat.{label} must be a number (codes per unit / codes), got {v!r}")
-            if not math.isfinite(float(v)):
-                raise NonFiniteError(f"DacFormat.{label} = {v!r} is not finite")
-        if float(self.scale) == 0.0:
-            raise RangeError("DacFormat.scale = 0 codes per unit maps every value to one code")
-        full_lo, full_hi = self._full_range()
-        lo = full_lo if self.code_min is None else _index(self.code_min, name="DacFormat.code_min")
-        hi = full_hi if self.code_max is None else _index(self.code_max, name="DacFormat.code_max")
-        if not full_lo <= lo <= hi <= full_hi:
-            raise RangeError(
-                f"DacFormat code range [{lo}, {hi}] must lie within the {self.bits}-bit range "
-                f"[{full_lo}, {full_hi}] and have code_min <= code_max"
-            )
-        object.__setattr__(self, "code_min", lo)
-        object.__setattr__(self, "code_max", hi)
-        object.__setattr__(self, "scale", float(self.scale))
-        object.__setattr__(self, "offset", float(self.offset))
-
-    def _full_range(self) -> tuple[int, int]:
-        if self.offset_binary:
-            return 0, (1 << self.bits) - 1
-        return -(1 << (self.bits - 1)), (1 << (self.bits - 1)) - 1
-
-    @classmethod
-    def for_full_scale(
-        cls, bits: int, full_scale: float, *, offset_binary: bool = False, symmetric: bool = True
-    ) -> DacFormat:
-        """Map ``[-full_scale, +full_scale]`` (input units) onto the codes of a ``bits``-wide DAC.
-
-        With ``symmetric`` the most negative code is left out so that the range is symmetric about 0
-        (+-32767 for 16 bits); 0 maps to the middle code.
-        """
-        fs = float(full_scale)
-        if not math.isfinite(fs) or fs <= 0:
-            raise RangeError(f"full_scale = {full_scale!r} must be > 0 (input units)")
-        if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or not 1 <= bits <= 32:
-            raise RangeError(f"bits = {bits!r} must be a whole number from 1 to 32")
-        half = (1 << (bits - 1)) - 1
-        if half == 0:
-            raise RangeError("a 1-bit DAC has no symmetric full scale")
-        if offset_binary:
-            lo = 1 if symmetric else 0
-            return cls(bits=bits, offset_binary=True, scale=half / fs, code_min=lo, code_max=(1 << bits) - 1)
-        lo = -half if symmetric else -(half + 1)
-        return cls(bits=bits, offset_binary=False, scale=half / fs, code_min=lo, code_max=half)
-
-    @property
-    def zero_code(self) -> int:
-        """The code of input 0 before ``offset``."""
-        return (1 << (self.bits - 1)) if self.offset_binary else 0
-
-    @property
-    def dtype(self) -> np.dtype[Any]:
-        """The smallest NumPy integer type that holds every code."""
-        width = 8 if self.bits <= 8 else 16 if self.bits <= 16 else 32
-        return np.dtype(f"{'u' if self.offset_binary else 'i'}{width // 8}")
-
-    @property
-    def input_range(self) -> tuple[float, float]:
-        """The input values that map to ``code_min`` and ``code_max`` (ordered low, high)."""
-        assert self.code_min is not None and self.code_max is not None
-        shift = self.offset + self.zero_code
-        a = (self.code_min - shift) / self.scale
-        b = (self.code_max - shift) / self.scale
-        return (min(a, b), max(a, b))
-
-    def _c_args(self) -> tuple[float, float, float, float, int]:
-        assert self.code_min is not None and self.code_max is not None
-        out_type = {"i1": 1, "u1": 2, "i2": 3, "u2": 4, "i4": 5, "u4": 6}[self.dtype.str[1:]]
-        return self.scale, self.offset + self.zero_code, float(self.code_min), float(self.code_max), out_type
-
-
-def _range_error(index: int, value: float, code: float, dac: DacFormat, where: str) -> DacRangeError:
-    lo_v, hi_v = dac.input_range
-    return DacRangeError(
-        f"{where} {index} has value {value!r}, which maps to code {code:.0f}, outside the DAC range "
-        f"[{dac.code_min}, {dac.code_max}] codes (inputs {lo_v:.6g} .. {hi_v:.6g}); "
-        "pass clip=True to clip instead"
-    )
-
-
-def quantize(x: ArrayLike, dac: DacFormat, *, clip: bool = False) -> NDArray[np.integer[Any]]:
-    """Scale, offset, round (ties to even) and range-check samples to DAC codes.
-
-    Raises
-    ------
-    DacRangeError
-        The first sample whose code is outside ``[dac.code_min, dac.code_max]``, with its index and
-        value, unless ``clip`` is true (then codes are clamped and a warning logged).
-    """
-    if not isinstance(dac, DacFormat):
-        raise WavegenValueError(f"dac must be a DacFormat, got {type(dac).__name__}")
-    y = _as_real_samples(x, name="x")
-    out = np.empty(y.shape, dtype=dac.dtype)
-    if y.size == 0:
-        return out
-    scale, offset, lo, hi, out_type = dac._c_args()
-    if _backend.NATIVE:
-        ffi, lib = _backend.ffi, _backend.lib
-        cdac = ffi.new("wg_dac *", {"scale": scale, "offset": offset, "lo": lo, "hi": hi, "clip": int(clip),
-                                     "out_type": out_type})
-        n_clipped = ffi.new("int64_t *")
-        bad = lib.wg_quantize(ffi.from_buffer("double[]", y), y.size, ffi.from_buffer(out), cdac, n_clipped)
-        clipped = int(n_clipped[0])
-    else:
-        codes, bad, clipped = reference_quantize(y, scale=scale, offset=offset, lo=lo, hi=hi, clip=clip)
-        if bad < 0:
-            out[...] = codes
-    if bad >= 0:
-        raise _range_error(int(bad), float(y[bad]), float(np.rint(y[bad] * scale + offset)), dac, "sample")
-    if clipped:
-        log.warning("quantize: clipped %d of %d samples to the DAC range [%d, %d]", clipped, y.size,
-                    dac.code_min, dac.code_max)
-    return out
-
-
-# ---------------------------------------------------------------------------------------------------
-# input checks
-
-
-def _as_source(x: ArrayLike, *, name: str = "x") -> NDArray[Any]:
-    """A 1-D real or complex array, at least one sample (not yet converted or checked for finiteness)."""
-    arr = np.asarray(x)
-    if arr.dtype == object or arr.dtype.kind not in "biufc":
-        raise ShapeError(f"{name} must be numeric samples, got dtype {arr.dtype}")
-    if arr.ndim != 1:
-        raise ShapeError(f"{name} must be one-dimensional (n_samples,), got shape {arr.shape}")
-    if arr.size == 0:
-        raise ShapeError(f"{name} is empty: resampling needs at least one source sample")
-    return arr
-
-
-def _as_real_samples(x: ArrayLike, *, name: str) -> NDArray[np.float64]:
-    arr = np.asarray(x)
-    if arr.dtype == object or arr.dtype.kind not in "biuf":
-        raise ShapeError(f"{name} must be real samples, got dtype {arr.dtype}")
-    if arr.ndim != 1:
-        raise ShapeError(f"{name} must be one-dimensional (n_samples,), got shape {arr.shape}")
-    y = np.ascontiguousarray(arr, dtype=np.float64)
-    _check_finite(y, name=name, offset=0)
-    return y
-
-
-def _check_finite(a: NDArray[Any], *, name: str, offset: int) -> None:
-    finite = np.isfinite(a)
-    if not finite.all():
-        k = int(np.argmin(finite))
-        raise NonFiniteError(f"{name}[{offset + k}] = {a[k]!r} is not finite")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -474,7 +222,7 @@ class Resampler:
     def _sinc_table(design: SincDesign, ntaps: int, left: int) -> tuple[NDArray[np.float64], float]:
         """The weights of every tap at P + 1 phases per source sample (about 4096 phases per zero crossing
         of the kernel), phase-major, each row normalised to sum to one; returns (table, P)."""
-        from wavegen.resample_reference import sinc_kernel
+        from wavegen.dsp.reference import sinc_kernel
 
         phases = max(16, int(math.ceil(_TABLE_PER_ZERO_CROSSING * design.cutoff)))
         f = np.arange(phases + 1) / phases
@@ -488,17 +236,17 @@ class Resampler:
 
     def position(self, k: int) -> Fraction:
         """The exact source position (in source samples, 0 = ``x[0]``) of output sample ``k``."""
-        k = _index(k, name="k")
+        k = whole_samples(k, name="k")
         return Fraction(self._a + k * self._s, self._den)
 
     def time_s(self, k: int) -> Fraction:
         """The exact time of output sample ``k``, s."""
-        k = _index(k, name="k")
+        k = whole_samples(k, name="k")
         return self.dst_t0 + Fraction(k) / self.dst_rate
 
     def n_out(self, n_in: int) -> int:
         """How many output samples, from output 0, reach the last one inside the source span."""
-        n_in = _index(n_in, name="n_in")
+        n_in = whole_samples(n_in, name="n_in")
         if n_in <= 0:
             return 0
         if self.method == "zoh":
@@ -525,7 +273,7 @@ class Resampler:
     # -- rendering ----------------------------------------------------------------------------------
 
     def _check_n_out(self, n_out: Any, itemsize: int) -> int:
-        n = _index(n_out, name="n_out")
+        n = whole_samples(n_out, name="n_out")
         if n < 0:
             raise RangeError(f"n_out = {n} must be >= 0 samples")
         limit = _one_shot_limit_bytes()
@@ -539,9 +287,9 @@ class Resampler:
     def _prepare(self, x: ArrayLike, start: Any, n_out: Any, itemsize_real: int
                  ) -> tuple[NDArray[Any], int, int, int, int, bool]:
         """Validate and cut the source window. Returns (window, x_lo, start, n_out, n_in, complex)."""
-        src = _as_source(x)
+        src = as_source(x)
         is_complex = src.dtype.kind == "c"
-        start_i = _index(start, name="start")
+        start_i = whole_samples(start, name="start")
         if start_i < 0:
             raise RangeError(f"start = {start_i} must be >= 0 (output samples)")
         if n_out is None:
@@ -559,7 +307,7 @@ class Resampler:
             lo = hi = 0
         dtype = np.complex128 if is_complex else np.float64
         window = np.ascontiguousarray(src[lo:hi], dtype=dtype)
-        _check_finite(window, name="x", offset=lo)
+        check_finite(window, name="x", offset=lo)
         return window, lo, start_i, n, src.size, is_complex
 
     def _state(self, start: int) -> tuple[int, int, int, int]:
@@ -659,10 +407,10 @@ class Resampler:
         if bad >= 0:
             k = start_i + bad
             y = float(self.render(x, k, 1)[0])
-            raise _range_error(k, y, float(np.rint(y * dac.scale + dac.offset + dac.zero_code)), dac,
+            raise dac_range_error(k, y, float(np.rint(y * dac.scale + dac.offset + dac.zero_code)), dac,
                                "output sample")
         if clipped:
-            log.warning("render_codes: clipped %d of %d output samples to the DAC range [%d, %d]", clipped, n,
+            logger.warning("render_codes: clipped %d of %d output samples to the DAC range [%d, %d]", clipped, n,
                         dac.code_min, dac.code_max)
         return result
 
@@ -674,14 +422,14 @@ class Resampler:
         may be a :class:`numpy.memmap` of a waveform larger than memory. With ``dac`` the chunks are
         DAC codes (as :meth:`render_codes`).
         """
-        size = _index(chunk_size, name="chunk_size")
+        size = whole_samples(chunk_size, name="chunk_size")
         if size <= 0:
             raise RangeError(f"chunk_size = {size} must be >= 1 samples")
-        src = _as_source(x)
-        begin = _index(start, name="start")
+        src = as_source(x)
+        begin = whole_samples(start, name="start")
         if begin < 0:
             raise RangeError(f"start = {begin} must be >= 0 (output samples)")
-        total = max(0, self.n_out(src.size) - begin) if n_out is None else _index(n_out, name="n_out")
+        total = max(0, self.n_out(src.size) - begin) if n_out is None else whole_samples(n_out, name="n_out")
         if total < 0:
             raise RangeError(f"n_out = {total} must be >= 0 samples")
         return self._chunk_iter(src, size, begin, total, dac, clip)

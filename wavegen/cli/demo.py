@@ -21,7 +21,7 @@ import numpy as np
 
 __all__ = ["run_demo", "demo_sequence"]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 #: Fractions of the bench's gradient and slew limits the demo designs with. Pre-compensation sharpens
@@ -33,7 +33,7 @@ DESIGN_HEADROOM = (0.75, 0.4)
 def demo_sequence(limits: Any) -> Any:
     """The demo's sequence: a 30 degree sinc on a 5 mm slice, then an 8-turn spiral (FOV 256 mm, 32x32),
     designed at :data:`DESIGN_HEADROOM` of ``limits`` (30 mT/m and 60 T/m/s on a 40 mT/m, 150 T/m/s bench)."""
-    from wavegen._cli_design import design_spiral
+    from wavegen.sequence.recipes import design_spiral
 
     g, s = DESIGN_HEADROOM
     design_limits = limits.replace(max_grad_t_per_m=limits.max_grad_t_per_m * g,
@@ -67,16 +67,16 @@ def run_demo(out_dir: Path, *, plot: bool = True, progress: Any = None) -> dict[
     import importlib
 
     from wavegen import pulseq
-    from wavegen._cli_commands import channel_table
     from wavegen.bench import Bench
+    from wavegen.cli.format import channel_table
+    from wavegen.dsp import DacFormat, quantize
     from wavegen.limits import SystemLimits
-    from wavegen.resample import DacFormat, quantize
 
     prog = progress if progress is not None else _noop
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     limits = SystemLimits.from_units(max_grad="40 mT/m", max_slew="150 T/m/s", max_b1="20 uT")
-    figures: dict[str, Any] = {"backend": importlib.import_module("wavegen.resample").BACKEND}
+    figures: dict[str, Any] = {"backend": importlib.import_module("wavegen.dsp").BACKEND}
     lines = ["wavegen demo: design -> check -> render -> play -> measure -> hardware in the loop (mock bench)"]
 
     # 1. design

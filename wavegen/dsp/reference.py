@@ -5,7 +5,7 @@ C code against it (and wavegen still works, slowly, where the extension could no
 shares nothing with the C code but the kernel *definitions* in :func:`sinc_design`; the sinc kernel is
 evaluated directly here, where the C code interpolates a fine table of it.
 
-Definitions (the contract of :func:`wavegen.resample`):
+Definitions (the contract of :func:`wavegen.dsp`):
 
 - output ``k`` sits at the exact source position ``u_k = (A + k*S) / den`` (integers), i.e.
   ``i_k = floor(u_k)`` and ``r_k = (A + k*S) mod den``;

@@ -1,4 +1,6 @@
-"""Recipes behind ``wavegen design``: common pulses, gradients and small sequences as a :class:`Sequence`.
+"""Sequence recipes: common pulses, gradients and small sequences (GRE, EPI, spiral) as a :class:`Sequence`.
+
+Shared by ``wavegen design`` and ``wavegen demo``.
 
 Every recipe takes SI values (the command line parses the human units) and returns a :class:`Design`:
 the sequence and a few lines describing it. The recipes only compose :mod:`wavegen.design` functions;
@@ -22,7 +24,7 @@ from wavegen.limits import SystemLimits
 __all__ = ["Design", "RF_KINDS", "SEQUENCE_KINDS", "design_trapezoid", "design_rf", "design_gre",
            "design_epi", "design_spiral"]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 #: RF pulse families the ``design`` command knows.
 RF_KINDS = ("sinc", "slr", "gauss", "block", "hs", "wurst")

@@ -38,18 +38,17 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
+from wavegen.cli.progress import ProgressBar, setup_logging
 from wavegen.errors import InstrumentError, SafetyError, WavegenError
 
-__all__ = ["main", "run_demo", "ProgressBar", "EXIT_OK", "EXIT_UNSAFE", "EXIT_USAGE", "EXIT_INSTRUMENT",
-           "EXIT_INTERNAL"]
+__all__ = ["main", "run_demo", "EXIT_OK", "EXIT_UNSAFE", "EXIT_USAGE", "EXIT_INSTRUMENT", "EXIT_INTERNAL"]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 EXIT_OK = 0
 EXIT_UNSAFE = 1
@@ -68,100 +67,15 @@ units: quantities take human units, e.g. "40 mT/m", "150 T/m/s", "10 us", "20 uT
 bench: play, measure, hil, instruments use --config bench.toml, or the built-in mock bench."""
 
 
-class ProgressBar:
-    """A progress callback ``(stage, done, total)`` drawing one bar line on a stream (stderr).
-
-    Drawn by hand (no dependency): ``render      [##########----------]  50.0%  1.0M/2.0M  ETA 1s``.
-    Redraws at most every ``min_interval_s`` within a stage; a finished stage ends its line.
-
-    Parameters
-    ----------
-    stream
-        Where to draw (default ``sys.stderr``).
-    enabled
-        ``None``: draw only when ``stream`` is a terminal; ``True``/``False`` force it.
-    width
-        Bar width in characters.
-    """
-
-    def __init__(self, stream: IO[str] | None = None, *, enabled: bool | None = None, width: int = 28,
-                 min_interval_s: float = 0.1) -> None:
-        self.stream = stream if stream is not None else sys.stderr
-        if enabled is None:
-            isatty = getattr(self.stream, "isatty", None)
-            enabled = bool(isatty and isatty())
-        self.enabled = enabled
-        self.width = width
-        self.min_interval_s = min_interval_s
-        self._stage: str | None = None
-        self._t_stage = 0.0
-        self._t_last = 0.0
-        self._open = False
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if stage != self._stage:
-            self.close()
-            self._stage = stage
-            self._t_stage = now
-            self._t_last = 0.0
-        finished = total <= 0 or done >= total
-        if not finished and now - self._t_last < self.min_interval_s:
-            return
-        self._t_last = now
-        frac = 1.0 if total <= 0 else min(1.0, max(0.0, done / total))
-        fill = int(round(self.width * frac))
-        elapsed = now - self._t_stage
-        if finished:
-            tail = f"  {elapsed:.1f} s"
-        elif frac > 0 and elapsed > 0.5:
-            tail = f"  ETA {elapsed * (1 - frac) / frac:.0f} s"
-        else:
-            tail = ""
-        line = (f"\r{stage[:14]:<14} [{'#' * fill}{'-' * (self.width - fill)}] {frac * 100:5.1f}%  "
-                f"{_count(done)}/{_count(total)}{tail}")
-        self.stream.write(line + "\x1b[K" if _is_tty(self.stream) else line)
-        self._open = True
-        if finished:
-            self.stream.write("\n")
-            self._open = False
-            self._stage = None
-        self.stream.flush()
-
-    def break_line(self) -> None:
-        """End the bar's line so that another message starts on its own; the stage redraws below it."""
-        if self._open:
-            self.stream.write("\n")
-            self.stream.flush()
-            self._open = False
-            self._t_last = 0.0
-
-    def close(self) -> None:
-        """End an unfinished bar line (after an error or an interrupted stage)."""
-        if self._open:
-            self.stream.write("\n")
-            self.stream.flush()
-            self._open = False
-        self._stage = None
 
 
-def _is_tty(stream: IO[str]) -> bool:
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
 
 
-def _count(n: int) -> str:
-    for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(n) >= div:
-            return f"{n / div:.1f}{suffix}"
-    return str(int(n))
 
 
 def run_demo(out_dir: Path, *, plot: bool = True, progress: Any = None) -> dict[str, Any]:
-    """Run the demo on the mock bench and write its report to ``out_dir``; see :mod:`wavegen._cli_demo`."""
-    from wavegen._cli_demo import run_demo as _run
+    """Run the demo on the mock bench and write its report to ``out_dir``; see :mod:`wavegen.cli.demo`."""
+    from wavegen.cli.demo import run_demo as _run
 
     return _run(out_dir, plot=plot, progress=progress)
 
@@ -195,7 +109,7 @@ def _bench_options(p: argparse.ArgumentParser) -> None:
 
 def _build_parser() -> argparse.ArgumentParser:
     from wavegen import __version__
-    from wavegen._cli_commands import add_design_parser
+    from wavegen.cli.commands import add_design_parser
 
     parent = _common_parent()
     p = argparse.ArgumentParser(
@@ -247,7 +161,15 @@ def _build_parser() -> argparse.ArgumentParser:
         b = add(name, help_)
         b.add_argument("file", type=Path, metavar="FILE.seq")
         _bench_options(b)
+        w = b.add_mutually_exclusive_group()
+        w.add_argument("--window", metavar="T0..T1", default=None,
+                       help='play only this time window of the sequence, e.g. "120 ms..240 ms"')
+        w.add_argument("--blocks", metavar="B0..B1", default=None,
+                       help="play only blocks B0 to B1 (inclusive, 0-based), e.g. 100..130")
         if name == "play":
+            b.add_argument("--dry-run", action="store_true",
+                           help="show the playback plan (segments, unique segments, points, duration, memory) "
+                                "and send nothing")
             b.add_argument("--override", metavar="REASON", default=None,
                            help="play despite safety violations (logged with --operator); never with a person "
                                 "in the magnet")
@@ -280,32 +202,8 @@ def _build_parser() -> argparse.ArgumentParser:
 # --- main -------------------------------------------------------------------------------------------
 
 
-class _StderrHandler(logging.Handler):
-    """Writes to whatever ``sys.stderr`` is at the time of the message (tests and notebooks swap it), on a
-    line of its own when a progress bar is being drawn."""
-
-    bar: ProgressBar | None = None
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            if self.bar is not None:
-                self.bar.break_line()
-            sys.stderr.write(self.format(record) + "\n")
-        except Exception:  # noqa: BLE001 - logging must never raise
-            self.handleError(record)
 
 
-def _setup_logging(verbose: bool, quiet: bool) -> tuple[logging.Logger, logging.Handler, int]:
-    """Route wavegen's log records to stderr for one command; returns what :func:`main` undoes."""
-    level = logging.DEBUG if verbose else (logging.ERROR if quiet else logging.WARNING)
-    logger = logging.getLogger("wavegen")
-    handler = _StderrHandler(level)
-    handler.setFormatter(logging.Formatter("%(name)s: %(levelname)s: %(message)s" if verbose
-                                           else "wavegen: %(levelname)s: %(message)s"))
-    old_level = logger.level
-    logger.setLevel(level)
-    logger.addHandler(handler)
-    return logger, handler, old_level
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -314,7 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _build_parser().parse_args(argv)
     except SystemExit as exc:  # argparse: --help/--version (0) or a usage error (2, message printed)
         return int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_USAGE
-    logger, log_handler, old_level = _setup_logging(args.verbose, args.quiet)
+    logger, log_handler, old_level = setup_logging(args.verbose, args.quiet)
     bar = ProgressBar(sys.stderr, enabled=args.progress)
     log_handler.bar = bar  # type: ignore[attr-defined]
     try:
@@ -325,7 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace, bar: ProgressBar) -> int:
-    from wavegen import _cli_commands as cmds
+    from wavegen.cli import commands as cmds
 
     handler = getattr(cmds, f"cmd_{args.command}")
     try:

@@ -1,5 +1,5 @@
 """Value types of the bench: what plays (:class:`Program`), what it did (:class:`PlayResult`), what was
-measured (:class:`Measurement`), what the loop achieved (:class:`HilResult`); and the mock configuration.
+measured (:class:`Measurement`), what the loop achieved (:class:`HilResult`)..
 
 Re-exported by :mod:`wavegen.bench`.
 """
@@ -15,39 +15,16 @@ import numpy as np
 
 from wavegen import hil as _hil
 
-__all__ = ["MOCK_CONFIG", "InstrumentInfo", "Program", "PlayResult", "Measurement", "HilResult", "Progress"]
+__all__ = ["InstrumentInfo", "Program", "PlayResult", "Measurement", "HilResult", "Progress", "notify"]
 
 #: ``progress(stage, done, total)`` or None
 Progress = Callable[[str, int, int], None] | None
 
-#: The built-in mock bench (the same as the first half of ``examples/bench.toml``).
-MOCK_CONFIG: dict[str, Any] = {
-    "bench": {"name": "mock", "mock": True, "mode": "normal", "patient": False, "lead": "100 us", "tail": "3 ms"},
-    "limits": {"max_grad": "40 mT/m", "max_slew": "150 T/m/s", "max_b1": "20 uT"},
-    "instruments": {
-        "daq": {"driver": "nidaq", "resource": "mock", "rate": "1 MHz", "range": "10 V", "input_range": "10 V"},
-        "awg": {"driver": "keysight_33500", "resource": "mock", "model": "33522B", "rate": "1 MHz", "load": "50 ohm"},
-    },
-    "channels": {
-        "gx": {"instrument": "daq", "channel": 0, "volts_per_unit": "200 V/(T/m)"},
-        "gy": {"instrument": "daq", "channel": 1, "volts_per_unit": "200 V/(T/m)"},
-        "gz": {"instrument": "daq", "channel": 2, "volts_per_unit": "200 V/(T/m)"},
-        "adc": {"instrument": "daq", "channel": 3, "high": "5 V"},
-        "rf_i": {"instrument": "awg", "channel": 1, "volts_per_unit": "0.2 V/uT"},
-        "rf_q": {"instrument": "awg", "channel": 2, "volts_per_unit": "0.2 V/uT"},
-    },
-    # a 2 kW amplifier whose coil makes 25 uT at full power, rated 200 W average and 10 % duty over 10 s
-    "rf_amplifier": {"peak_power": "2 kW", "b1_at_peak_power": "25 uT", "average_power": "200 W",
-                     "max_duty_cycle": 0.1, "max_pulse": "20 ms"},
-    "capture": {
-        "gx": {"instrument": "daq", "channel": 0, "volts_per_unit": "200 V/(T/m)"},
-        "gy": {"instrument": "daq", "channel": 1, "volts_per_unit": "200 V/(T/m)"},
-        "gz": {"instrument": "daq", "channel": 2, "volts_per_unit": "200 V/(T/m)"},
-        "rf_i": {"instrument": "daq", "channel": 4, "volts_per_unit": "0.2 V/uT"},
-        "rf_q": {"instrument": "daq", "channel": 5, "volts_per_unit": "0.2 V/uT"},
-    },
-}
 
+def notify(progress: Progress, stage: str, done: int, total: int = 1) -> None:
+    """Tell ``progress`` (if any) that ``stage`` is at ``done`` of ``total``."""
+    if progress is not None:
+        progress(stage, done, total)
 
 @dataclass(frozen=True)
 class InstrumentInfo:
@@ -74,9 +51,19 @@ class Program:
         return self.rates[self.instrument_of[name]]
 
     def with_drive(self, drive: dict[str, np.ndarray]) -> Program:
+        """This program with some outputs replaced (copied: later changes to ``drive`` do not reach it)."""
         phys = dict(self.physical)
-        phys.update({k: np.asarray(v, dtype=np.float64) for k, v in drive.items()})
+        phys.update({k: np.array(v, dtype=np.float64, copy=True) for k, v in drive.items()})
         return Program(self.rates, phys, self.instrument_of, self.t0_s)
+
+    def frozen(self) -> Program:
+        """A copy whose sample arrays are read-only: what is checked is what plays."""
+        phys = {}
+        for k, v in self.physical.items():
+            a = np.array(v, copy=True)
+            a.flags.writeable = False
+            phys[k] = a
+        return Program(dict(self.rates), phys, dict(self.instrument_of), self.t0_s)
 
 
 @dataclass(frozen=True)
@@ -139,7 +126,7 @@ class Measurement:
 
     def plot(self, path: str | Path | None = None) -> Any:
         """Reference vs captured and the error per channel (matplotlib figure; saved if ``path``)."""
-        from wavegen.plot import plot_measurement
+        from wavegen.bench.plots import plot_measurement
 
         return plot_measurement(self, path)
 
@@ -191,6 +178,6 @@ class HilResult:
 
     def plot(self, path: str | Path | None = None) -> Any:
         """NRMSE per iteration, target/drive/measured, GIRF magnitude (matplotlib figure)."""
-        from wavegen.plot import plot_hil
+        from wavegen.bench.plots import plot_hil
 
         return plot_hil(self, path)

@@ -5,7 +5,7 @@
 ...     m = bench.measure(seq)                         # play + capture + align + compare
 ...     r = bench.hil(seq)                             # GIRF, pre-compensation, iterate
 
-A bench comes from a TOML file (:meth:`Bench.from_file`; keys in :mod:`wavegen.bench_config` and
+A bench comes from a TOML file (:meth:`Bench.from_file`; keys in :mod:`wavegen.bench.config` and
 ``examples/bench.toml``) or is the built-in mock bench (:meth:`Bench.mock`): a Keysight 33522B
 emulator playing RF I/Q and a fake NI PCIe-6363 playing gx, gy, gz and the ADC gate and capturing the
 monitors of a simulated device under test (``wavegen.drivers.mock.dut``). Everything is validated
@@ -24,27 +24,34 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from wavegen import errors as wg_errors
 from wavegen import hil as _hil
-from wavegen.bench_config import BenchConfig, InstrumentConfig, load_toml, parse_config
-from wavegen.bench_types import MOCK_CONFIG, HilResult, InstrumentInfo, Measurement, PlayResult, Program, Progress
+from wavegen.bench.channels import GRADIENT_CHANNELS, ChannelMap, unit_of
+from wavegen.bench.config import MOCK_CONFIG, BenchConfig, InstrumentConfig, load_toml, parse_config
+from wavegen.bench.plan import InstrumentPlan, PlaybackPlan, Window, make_instrument_plan, window_samples
+from wavegen.bench.results import HilResult, InstrumentInfo, Measurement, PlayResult, Program, Progress, notify
 from wavegen.errors import ConfigError, InstrumentError, SafetyError
+from wavegen.hil import Girf
 from wavegen.limits import SystemLimits
-from wavegen.output import GRADIENT_CHANNELS, ChannelMap, unit_of
 
-__all__ = ["Bench", "Measurement", "PlayResult", "HilResult", "InstrumentInfo", "MOCK_CONFIG", "Program"]
+if TYPE_CHECKING:
+    from wavegen.safety import Clearance, SafetyReport, Waveforms
+    from wavegen.sequence import Sequence
+
+__all__ = ["Bench"]
 
 logger = logging.getLogger(__name__)
 
-def _seq_duration_s(seq: Any) -> float:
+#: A DAQ program longer than this (points per channel) streams instead of playing one finite buffer.
+DAQ_FINITE_MAX_POINTS = 1 << 23
+
+def _seq_duration_s(seq: Sequence) -> float:
     return float(seq.duration_s) if not callable(seq.duration_s) else float(seq.duration_s())
 
 
@@ -142,9 +149,9 @@ class Bench:
             from wavegen.drivers.nidaq import NiDaq
 
             return NiDaq(resource, ao_range_v=ic.range_v, ai_range_v=ic.input_range_v)
-        from wavegen.drivers.detect import FAMILIES
+        from wavegen.drivers.registry import family
 
-        drv = FAMILIES[ic.driver](resource, load_ohm=ic.load_ohm)
+        drv = family(ic.driver).driver_class()(resource, load_ohm=ic.load_ohm)
         try:
             for oc in self.channel_map.on_instrument(ic.name):
                 if oc.channel > drv.caps.channels:
@@ -196,13 +203,13 @@ class Bench:
             kwargs["rf_amplifier"] = self.config.rf_amplifier
         return kwargs
 
-    def check(self, seq: Any) -> Any:
+    def check(self, seq: Sequence) -> SafetyReport:
         """The safety report of ``seq`` on this bench's limits and mode (:func:`wavegen.safety.check`)."""
         from wavegen.safety import check
 
         return check(seq, self.limits, **self._check_kwargs())
 
-    def _waveforms(self, program: Program) -> Any:
+    def _waveforms(self, program: Program) -> Waveforms:
         from wavegen.safety import Waveforms
 
         grads = [g for g in GRADIENT_CHANNELS if g in program.physical]
@@ -222,7 +229,7 @@ class Bench:
             rf_raster = 1.0 / program.rate_of("rf_i")
         return Waveforms(g, raster, rf_b1_t=rf, rf_raster_s=rf_raster, t0_s=program.t0_s)
 
-    def _clear(self, program: Program, override: Any = None) -> Any:
+    def clear_program(self, program: Program, override: Any = None) -> Clearance:
         """Check exactly what will play; a Clearance or SafetyError (the override is explicit)."""
         from wavegen.safety import clear
         from wavegen.safety import override as _override
@@ -249,13 +256,16 @@ class Bench:
                 )
 
     # -- rendering -------------------------------------------------------------------------------------
-    def render(self, seq: Any) -> Program:
-        """Per-output physical samples at each instrument's rate, with the bench's lead and tail."""
-        dur = _seq_duration_s(seq)
+    def render(self, seq: Sequence, *, window: Window | None = None) -> Program:
+        """Per-output physical samples at each instrument's rate, with the bench's lead and tail; of
+        ``window`` only when given (:class:`wavegen.bench.plan.Window`), on the sequence's own time base."""
+        from wavegen.sequence.render import Renderer
+
         cm = self.channel_map
         rates: dict[str, float] = {}
         phys: dict[str, np.ndarray] = {}
         inst_of: dict[str, str] = {}
+        t0_s = -self.config.lead_s + (float(window.clamp(seq.duration_ns).start_ns) * 1e-9 if window else 0.0)
         for inst in cm.instruments:
             rate = self.config.instruments[inst].rate_hz
             rates[inst] = rate
@@ -265,10 +275,10 @@ class Bench:
                 src = "rf" if o.name in ("rf_i", "rf_q") else o.name
                 if src not in want:
                     want.append(src)
-            n_seq = int(math.ceil(dur * rate - 1e-9))
+            ks, ke = window_samples(seq, rate, window)
             lead = int(round(self.config.lead_s * rate))
             tail = int(round(self.config.tail_s * rate))
-            streams = seq.render(rate, tuple(want), n_samples=n_seq)
+            streams = Renderer(seq, rate, tuple(want)).render(ks, ke)
             for o in outs:
                 src = "rf" if o.name in ("rf_i", "rf_q") else o.name
                 x = np.asarray(streams[src])
@@ -276,14 +286,45 @@ class Bench:
                     x = x.real
                 elif o.name == "rf_q":
                     x = x.imag
-                buf = np.zeros(lead + n_seq + tail, dtype=bool if o.kind == "digital" else np.float64)
-                buf[lead : lead + n_seq] = x
+                buf = np.zeros(lead + (ke - ks) + tail, dtype=bool if o.kind == "digital" else np.float64)
+                buf[lead : lead + (ke - ks)] = x
                 phys[o.name] = buf
                 inst_of[o.name] = inst
-        return Program(rates, phys, inst_of, -self.config.lead_s)
+        return Program(rates, phys, inst_of, t0_s)
+
+    def plan(self, seq: Sequence, *, window: Window | None = None) -> PlaybackPlan:
+        """How ``seq`` (or ``window`` of it) plays on this bench: per instrument one waveform, a
+        sequence of de-duplicated segments, or a stream (:mod:`wavegen.bench.plan`). Connects to read
+        the instruments' memory and sequencer limits; sends nothing."""
+        self.open()
+        cm = self.channel_map
+        plans: dict[str, InstrumentPlan] = {}
+        for inst in cm.instruments:
+            ic = self.config.instruments[inst]
+            rate = ic.rate_hz
+            ks, ke = window_samples(seq, rate, window)
+            lead = int(round(self.config.lead_s * rate))
+            tail = int(round(self.config.tail_s * rate))
+            drv = self._drivers[inst]
+            n = lead + (ke - ks) + tail
+            if ic.is_daq:
+                max_points, sequencer, streams = None, None, n > DAQ_FINITE_MAX_POINTS
+            else:
+                caps = getattr(drv, "caps", None)
+                max_points = int(caps.max_points) if caps is not None else None
+                sequencer, streams = getattr(drv, "sequencer_limits", None), False
+            plans[inst] = make_instrument_plan(
+                seq, instrument=inst, rate_hz=rate, outputs=tuple(o.name for o in cm.on_instrument(inst)),
+                to_volts=cm.to_volts, lead_samples=lead, tail_samples=tail, window=window, sequencer=sequencer,
+                max_points=max_points, streams=streams,
+            )
+        t0 = -self.config.lead_s + (float(window.clamp(seq.duration_ns).start_ns) * 1e-9 if window else 0.0)
+        return PlaybackPlan(plans, window, t0)
 
     # -- playing ---------------------------------------------------------------------------------------
-    def play(self, seq: Any, *, override: Any = None, progress: Progress = None) -> PlayResult:
+    def play(
+        self, seq: Sequence, *, override: Any = None, progress: Progress = None, window: Window | None = None
+    ) -> PlayResult:
         """Check, render, upload, verify, arm and trigger ``seq``.
 
         Parameters
@@ -294,37 +335,52 @@ class Bench:
             ``{"reason": ..., "operator": ...}``: play despite violations (logged as an override).
         progress : callable, optional
             ``progress(stage, done, total)``.
+        window : Window, optional
+            Play only this part of the sequence (:meth:`Window.of_times`, :meth:`Window.of_blocks`).
 
         Raises
         ------
         SafetyError
             Unsafe (nothing was uploaded). InstrumentError subclasses from the drivers (outputs off).
         """
-        self._stage(progress, "check", 0)
+        notify(progress, "check", 0)
         if override is None:
             self.check(seq).raise_if_unsafe()
-        program = self.render(seq)
-        self._stage(progress, "render", 1)
-        result, _ = self._run(program, override=override, progress=progress, capture=False)
+        plan = self.plan(seq, window=window)
+        if not plan.fits_one_waveform:
+            result, _ = self.run_plan(seq, plan, override=override, progress=progress, capture=False)
+            return result
+        program = self.render(seq, window=window)
+        notify(progress, "render", 1)
+        result, _ = self.run(program, override=override, progress=progress, capture=False)
         return result
 
     def measure(
         self,
-        seq: Any,
+        seq: Sequence,
         *,
         override: Any = None,
         progress: Progress = None,
         drive: dict[str, np.ndarray] | None = None,
+        window: Window | None = None,
     ) -> Measurement:
         """Play ``seq`` and capture; align and compare every captured channel with the sequence.
 
         ``drive`` replaces the rendered samples of some outputs (e.g. ``HilResult.corrected``: T/m on
         the instrument's grid, the rendered length); the comparison stays against the sequence, and
-        what actually plays is what the safety interlock checks.
+        what actually plays is what the safety interlock checks. ``window`` measures only that part of
+        the sequence (the comparison is of that window).
         """
         if override is None:
             self.check(seq).raise_if_unsafe()
-        program = reference = self.render(seq)
+        plan = self.plan(seq, window=window)
+        if not plan.fits_one_waveform:
+            if drive:
+                raise ConfigError("drive= replays a corrected drive of a short program; this one streams or "
+                                  "sequences (play a window)")
+            result, captured = self.run_plan(seq, plan, override=override, progress=progress, capture=True)
+            return self._compare_plan(plan, captured, result)
+        program = reference = self.render(seq, window=window)
         if drive:
             for name, x in drive.items():
                 ref = program.physical.get(name)
@@ -335,22 +391,21 @@ class Bench:
                         f"drive[{name!r}] has shape {np.shape(x)}, the rendered {name} has {ref.shape}"
                     )
             program = program.with_drive(drive)
-        self._stage(progress, "render", 1)
-        result, captured = self._run(program, override=override, progress=progress, capture=True)
+        notify(progress, "render", 1)
+        result, captured = self.run(program, override=override, progress=progress, capture=True)
         return self._compare(reference, captured, result)
 
-    def _stage(self, progress: Progress, stage: str, done: int, total: int = 1) -> None:
-        if progress is not None:
-            progress(stage, done, total)
-
-    def _run(
+    def run(
         self, program: Program, *, override: Any, progress: Progress, capture: bool
     ) -> tuple[PlayResult, dict[str, np.ndarray]]:
         self.open()
-        clearance = self._clear(program, override)
+        program = program.frozen()  # the checked copy is what plays: no caller can change it in between
+        clearance = self.clear_program(program, override)
         cm = self.channel_map
-        # volts for every output, before any I/O (range errors refuse here)
+        # volts for every output from the checked copy, before any I/O (range errors refuse here)
         volts = {name: cm.to_volts(name, x) for name, x in program.physical.items()}
+        for v in volts.values():
+            v.flags.writeable = False
         insts = cm.instruments
         verified: dict[str, bool] = {}
         daqs = [i for i in insts if self.config.instruments[i].is_daq]
@@ -377,7 +432,7 @@ class Bench:
                             full_scale_v=o.range_v if o.kind != "digital" else None,
                         )
                         verified[o.name] = bool(lw.verified)
-                self._stage(progress, "upload", k + 1, total)
+                notify(progress, "upload", k + 1, total)
             for inst in awgs:
                 drv = self._drivers[inst]
                 chans = [o.channel for o in cm.on_instrument(inst)]
@@ -390,7 +445,7 @@ class Bench:
             if self.config.trigger == "bus":
                 for inst in awgs:
                     self._drivers[inst].trigger()
-            self._stage(progress, "play", len(insts) + 1, total)
+            notify(progress, "play", len(insts) + 1, total)
             captured: dict[str, np.ndarray] = {}
             for inst in daqs:
                 drv = self._drivers[inst]
@@ -402,7 +457,7 @@ class Bench:
                         captured[c.name] = cm.from_volts(c.name, row)
             for inst in awgs:
                 self._drivers[inst].outputs_off()
-            self._stage(progress, "capture", total, total)
+            notify(progress, "capture", total, total)
         except BaseException:
             for inst in insts:
                 with contextlib.suppress(Exception):
@@ -444,55 +499,9 @@ class Bench:
         }
         return Measurement(metrics, ref, got, rate, program.t0_s, result)
 
-    # -- hardware in the loop ------------------------------------------------------------------------------
-    def estimate_girf(
-        self, channels: tuple[str, ...] = GRADIENT_CHANNELS, *, regularization: float = 1e-6, progress: Progress = None
-    ) -> dict[str, _hil.Girf]:
-        """Play the test inputs (:func:`wavegen.hil.test_inputs`: triangles of several widths and a
-        chirp, at half the amplitude and slew limits) on ``channels`` together and estimate each
-        channel's GIRF by regularised deconvolution."""
-        chans = self._hil_channels(channels)
-        rate = self.config.instruments[self.channel_map.output(chans[0]).instrument].rate_hz
-        lim = self.limits
-        records = _hil.test_inputs(
-            rate, max_amplitude=0.5 * lim.max_grad_t_per_m, max_slew=0.5 * lim.max_slew_t_per_m_per_s,
-            tail_s=max(self.config.tail_s, 1e-3),
-        )
-        outs: dict[str, list[np.ndarray]] = {c: [] for c in chans}
-        for k, rec in enumerate(records):
-            blank = self._blank_program(rec.size)
-            try:  # all axes at once (each axis's own response: cross-terms are not modelled)
-                together = blank.with_drive({c: rec for c in chans})
-                _, cap = self._run(together, override=None, progress=None, capture=True)
-                for c in chans:
-                    outs[c].append(cap[c])
-            except SafetyError as exc:  # e.g. PNS with a patient: one axis at a time
-                logger.info("GIRF test input on %s together refused (%s); one axis at a time", chans, exc)
-                for c in chans:
-                    _, cap = self._run(blank.with_drive({c: rec}), override=None, progress=None, capture=True)
-                    outs[c].append(cap[c])
-            self._stage(progress, "girf", k + 1, len(records))
-        return {c: _hil.estimate_girf(records, outs[c], rate, regularization=regularization) for c in chans}
-
-    def _hil_channels(self, channels: tuple[str, ...]) -> list[str]:
-        chans = [c for c in channels if c in self.channel_map.outputs]
-        for c in channels:
-            if c not in GRADIENT_CHANNELS:
-                raise ConfigError(f"hil: {c!r} is not a gradient channel (gx, gy, gz)")
-            if c not in self.channel_map.captures:
-                raise ConfigError(f"hil: channel {c!r} has no [capture.{c}] entry; the loop needs a measurement")
-        if not chans:
-            raise ConfigError(f"hil: none of {channels} is an output of this bench")
-        for c in chans:
-            oc = self.channel_map.output(c)
-            cc = self.channel_map.captures[c]
-            r_out = self.config.instruments[oc.instrument].rate_hz
-            r_cap = self.config.instruments[cc.instrument].rate_hz
-            if r_out != r_cap:
-                raise ConfigError(f"hil: {c} plays at {r_out} Hz but is captured at {r_cap} Hz; use one rate")
-        return chans
-
-    def _blank_program(self, n_at_grad_rate: int) -> Program:
+    def blank_program(self, n_at_grad_rate: int) -> Program:
+        """Zeros on every output for ``n_at_grad_rate`` samples at the gradient rate (each output at its
+        own rate): the canvas the loops paint their test inputs on."""
         cm = self.channel_map
         rates = {i: self.config.instruments[i].rate_hz for i in cm.instruments}
         grad_rate = next(
@@ -507,123 +516,54 @@ class Bench:
             inst_of[o.name] = o.instrument
         return Program(rates, phys, inst_of, -self.config.lead_s)
 
-    def hil_rf(
-        self, seq: Any, *, target_nrmse: float = 0.01, max_iterations: int = 3, progress: Progress = None
-    ) -> HilResult:
-        """RF predistortion in the loop: measure the amplifier's AM/AM and AM/PM with a slow amplitude
-        ramp (:func:`wavegen.hil.rf_ramp`), predistort the sequence's RF envelope by the inverse curve
-        (advanced by the measured envelope delay), then iterate ``x += (d - y) / G(|x|)`` on the
-        measured envelope (safety_physics.md 4.4). Every drive is limited to ``max_b1`` and cleared
-        by the interlock before it plays; gradients and the ADC gate play as rendered."""
-        from wavegen.bench_rf import rf_hil
+    # -- hardware in the loop (wavegen.bench.loop and wavegen.bench.rf_loop) -----------------------------
+    def estimate_girf(
+        self, channels: tuple[str, ...] = GRADIENT_CHANNELS, *, regularization: float = 1e-6, progress: Progress = None
+    ) -> dict[str, Girf]:
+        """Play the test inputs (:func:`wavegen.hil.test_inputs`) on ``channels`` and estimate each
+        channel's GIRF (:func:`wavegen.bench.loop.estimate_girf`)."""
+        from wavegen.bench.loop import estimate_girf
 
-        return rf_hil(self, seq, target_nrmse, max_iterations, progress)
+        return estimate_girf(self, channels, regularization=regularization, progress=progress)
+
+    def hil_rf(
+        self,
+        seq: Sequence,
+        *,
+        target_nrmse: float = 0.01,
+        max_iterations: int = 3,
+        progress: Progress = None,
+        window: Window | None = None,
+    ) -> HilResult:
+        """RF predistortion in the loop (:func:`wavegen.bench.rf_loop.rf_hil`)."""
+        from wavegen.bench.rf_loop import rf_hil
+
+        return rf_hil(self, seq, target_nrmse, max_iterations, progress, window=window)
 
     def hil(
         self,
-        seq: Any,
+        seq: Sequence,
         *,
         channels: tuple[str, ...] = GRADIENT_CHANNELS,
         target_nrmse: float = 0.01,
         max_iterations: int = 5,
         progress: Progress = None,
         on_unsafe: str = "clip",
-        girf: dict[str, _hil.Girf] | None = None,
+        girf: dict[str, Girf] | None = None,
         regularization: float = 1e-2,
         band_hz: float | None = None,
+        window: Window | None = None,
     ) -> HilResult:
-        """Hardware in the loop: estimate the GIRF, then iterate measure -> ILC update until every
-        channel's NRMSE <= ``target_nrmse`` or ``max_iterations`` corrections.
+        """Hardware in the loop (:func:`wavegen.bench.loop.hil`): estimate the GIRF, then iterate
+        measure -> ILC update until every channel's NRMSE <= ``target_nrmse`` or ``max_iterations``
+        corrections; every drive is cleared by the safety interlock before it plays."""
+        from wavegen.bench.loop import hil
 
-        Every drive is cleared by the safety interlock before it plays (the uncorrected one included).
-        An unsafe correction: ``on_unsafe="clip"`` (default) passes it through a slew and amplitude
-        limiter (:func:`wavegen.hil.slew_limit`, 0.5 % inside the limits) and checks it again, then
-        halves the step if it still fails (PNS, say); ``"shrink"`` only halves the step (stopping below
-        1/16); ``"stop"`` raises the :class:`SafetyError`. Channels not in ``channels`` (RF, ADC) play as
-        rendered. ``"rf"`` in ``channels`` runs :meth:`hil_rf` as well (after the gradients); the two
-        results are merged (histories padded with their last value).
-        """
-        if "rf" in channels:
-            grads = tuple(c for c in channels if c != "rf")
-            rf = self.hil_rf(seq, target_nrmse=target_nrmse, max_iterations=max_iterations, progress=progress)
-            if not grads:
-                return rf
-            g = self.hil(
-                seq, channels=grads, target_nrmse=target_nrmse, max_iterations=max_iterations, progress=progress,
-                on_unsafe=on_unsafe, girf=girf, regularization=regularization, band_hz=band_hz,
-            )
-            return _merge(g, rf)
-        chans = self._hil_channels(channels)
-        self.check(seq).raise_if_unsafe()
-        program = self.render(seq)
-        rate = program.rate_of(chans[0])
-        if girf is None:
-            girf = self.estimate_girf(tuple(chans), progress=progress)
-        targets = {c: program.physical[c] for c in chans}
-
-        def check(drive: dict[str, np.ndarray]) -> None:
-            p = program.with_drive(drive)
-            self._clear(p)
-            for c, x in drive.items():
-                self.channel_map.to_volts(c, x)
-
-        def measure(drive: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-            _, cap = self._run(program.with_drive(drive), override=None, progress=None, capture=True)
-            return {c: cap[c] for c in chans}
-
-        max_slew = 0.995 * self.limits.max_slew_t_per_m_per_s
-        amp = {c: 0.995 * min(self.limits.max_grad_t_per_m, self.channel_map.output(c).max_value) for c in chans}
-        for c in chans:
-            max_slew = min(max_slew, 0.995 * self.config.amp_max_slew.get(c, math.inf))
-
-        def clip(drive: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-            return {c: _hil.slew_limit(x, max_slew, amp[c], rate) for c, x in drive.items()}
-
-        out = _hil.run_loop(
-            targets, girf, measure, _safety_only(check), target_nrmse=target_nrmse, max_iterations=max_iterations,
-            on_unsafe=on_unsafe, clip=clip, regularization=regularization, band_hz=band_hz, progress=progress,
+        return hil(
+            self, seq, channels=channels, target_nrmse=target_nrmse, max_iterations=max_iterations,
+            progress=progress, on_unsafe=on_unsafe, girf=girf, regularization=regularization, band_hz=band_hz,
+            window=window,
         )
-        hist = [s.nrmse for s in out.steps]
-        init = dict(hist[0])
-        final = dict(hist[out.best_index])
-        red = {c: (init[c] / final[c]) if final[c] > 0 else math.inf for c in chans}
-        return HilResult(
-            hist, init, final, red, dict(girf), out.best_drive, targets, out.best_measured, rate, program.t0_s,
-            [s.step for s in out.steps], out.stopped,
-        )
-
-
-def _merge(g: HilResult, rf: HilResult) -> HilResult:
-    n = max(len(g.history), len(rf.history))
-    hist = [{**g.history[min(i, len(g.history) - 1)], **rf.history[min(i, len(rf.history) - 1)]} for i in range(n)]
-    steps = [g.steps[min(i, len(g.steps) - 1)] for i in range(n)]
-    return HilResult(
-        hist, {**g.initial_nrmse, **rf.initial_nrmse}, {**g.final_nrmse, **rf.final_nrmse},
-        {**g.reduction, **rf.reduction}, dict(g.girf), {**g.corrected, **rf.corrected}, {**g.target, **rf.target},
-        {**g.measured, **rf.measured}, g.rate_hz, g.t0_s, steps, f"gradients: {g.stopped}; rf: {rf.stopped}",
-        rf.rf_curve,
-    )
-
-
-def _safety_only(check: Callable[[dict[str, np.ndarray]], None]) -> Callable[[dict[str, np.ndarray]], None]:
-    """A range error from the channel map (a correction beyond the DAC range) is unsafe too."""
-    from wavegen.errors import RangeError
-
-    def wrapped(drive: dict[str, np.ndarray]) -> None:
-        try:
-            check(drive)
-        except RangeError as exc:
-            raise SafetyError(str(exc), quantity="channel range") from exc
-
-    return wrapped
-
-
-def _on_grid(x: np.ndarray, src_rate: float, dst_rate: float, n: int) -> np.ndarray:
-    if src_rate == dst_rate and x.size == n:
-        return np.asarray(x, dtype=np.float64)
-    from wavegen.resample import resample
-
-    return np.asarray(resample(np.asarray(x, dtype=np.float64), src_rate, dst_rate, method="linear", n_out=n))
 
 
 def _override_args(override: Any) -> tuple[str, str]:
@@ -632,3 +572,11 @@ def _override_args(override: Any) -> tuple[str, str]:
     if isinstance(override, (tuple, list)) and len(override) == 2:
         return str(override[0]), str(override[1])
     raise ConfigError(f"override must be {{'reason': ..., 'operator': ...}} or (reason, operator), got {override!r}")
+
+
+def _on_grid(x: np.ndarray, src_rate: float, dst_rate: float, n: int) -> np.ndarray:
+    if src_rate == dst_rate and x.size == n:
+        return np.asarray(x, dtype=np.float64)
+    from wavegen.dsp import resample
+
+    return np.asarray(resample(np.asarray(x, dtype=np.float64), src_rate, dst_rate, method="linear", n_out=n))

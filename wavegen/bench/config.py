@@ -5,7 +5,8 @@ A bench file has five tables (``examples/bench.toml`` documents every key)::
     [bench]        name, mode ("normal" | "first_level"), patient (bool), mock (bool),
                    trigger ("bus" | "external"), lead ("100 us"), tail ("3 ms")
     [limits]       SystemLimits in human units: max_grad = "40 mT/m", max_slew = "150 T/m/s", max_b1 = "20 uT", ...
-    [instruments.NAME]  driver ("nidaq" or a wavegen.drivers.detect.FAMILIES key), resource, rate ("1 MHz"),
+    [instruments.NAME]  driver (a family in wavegen.drivers.registry: "nidaq", "keysight_33500", ...), resource,
+                   rate ("1 MHz"),
                    and per driver: range ("10 V", DAQ AO), input_range ("10 V", DAQ AI), load ("50 ohm" | "high-Z")
     [channels.CH]  CH in gx gy gz rf_i rf_q adc trigger: instrument, channel, and the calibration:
                    volts_per_unit ("200 V/(T/m)", "0.2 V/uT") or amplifier = {a_per_v, t_per_m_per_a,
@@ -28,9 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wavegen.errors import ConfigError, WavegenError
-from wavegen.limits import SystemLimits
-from wavegen.output import (
+from wavegen.bench.channels import (
     DIGITAL_CHANNELS,
     GRADIENT_CHANNELS,
     OUTPUT_NAMES,
@@ -40,13 +39,41 @@ from wavegen.output import (
     OutputChannel,
     kind_of,
 )
+from wavegen.errors import ConfigError, WavegenError
+from wavegen.limits import SystemLimits
 from wavegen.units import parse_quantity
 
-__all__ = ["BenchConfig", "InstrumentConfig", "load_toml", "parse_config", "AWG_FAMILIES", "DRIVERS"]
+__all__ = [
+    "MOCK_CONFIG", "BenchConfig", "InstrumentConfig", "load_toml", "parse_config"]
 
-#: AWG families (mirrors wavegen.drivers.detect.FAMILIES, kept here so validation imports no driver)
-AWG_FAMILIES = ("keysight_33500", "tektronix_awg", "rigol_dg", "siglent_sdg")
-DRIVERS = ("nidaq", *AWG_FAMILIES)
+#: The built-in mock bench (the same as the first half of ``examples/bench.toml``).
+MOCK_CONFIG: dict[str, Any] = {
+    "bench": {"name": "mock", "mock": True, "mode": "normal", "patient": False, "lead": "100 us", "tail": "3 ms"},
+    "limits": {"max_grad": "40 mT/m", "max_slew": "150 T/m/s", "max_b1": "20 uT"},
+    "instruments": {
+        "daq": {"driver": "nidaq", "resource": "mock", "rate": "1 MHz", "range": "10 V", "input_range": "10 V"},
+        "awg": {"driver": "keysight_33500", "resource": "mock", "model": "33522B", "rate": "1 MHz", "load": "50 ohm"},
+    },
+    "channels": {
+        "gx": {"instrument": "daq", "channel": 0, "volts_per_unit": "200 V/(T/m)"},
+        "gy": {"instrument": "daq", "channel": 1, "volts_per_unit": "200 V/(T/m)"},
+        "gz": {"instrument": "daq", "channel": 2, "volts_per_unit": "200 V/(T/m)"},
+        "adc": {"instrument": "daq", "channel": 3, "high": "5 V"},
+        "rf_i": {"instrument": "awg", "channel": 1, "volts_per_unit": "0.2 V/uT"},
+        "rf_q": {"instrument": "awg", "channel": 2, "volts_per_unit": "0.2 V/uT"},
+    },
+    # a 2 kW amplifier whose coil makes 25 uT at full power, rated 200 W average and 10 % duty over 10 s
+    "rf_amplifier": {"peak_power": "2 kW", "b1_at_peak_power": "25 uT", "average_power": "200 W",
+                     "max_duty_cycle": 0.1, "max_pulse": "20 ms"},
+    "capture": {
+        "gx": {"instrument": "daq", "channel": 0, "volts_per_unit": "200 V/(T/m)"},
+        "gy": {"instrument": "daq", "channel": 1, "volts_per_unit": "200 V/(T/m)"},
+        "gz": {"instrument": "daq", "channel": 2, "volts_per_unit": "200 V/(T/m)"},
+        "rf_i": {"instrument": "daq", "channel": 4, "volts_per_unit": "0.2 V/uT"},
+        "rf_q": {"instrument": "daq", "channel": 5, "volts_per_unit": "0.2 V/uT"},
+    },
+}
+
 MODES = ("normal", "first_level")
 
 _VISA = re.compile(
@@ -80,7 +107,10 @@ class InstrumentConfig:
 
     @property
     def is_daq(self) -> bool:
-        return self.driver == "nidaq"
+        """A DAQ board (streams, captures) rather than an AWG (the registry's family kind)."""
+        from wavegen.drivers.registry import family
+
+        return family(self.driver).kind == "daq"
 
 
 @dataclass(frozen=True)
@@ -152,6 +182,28 @@ def _qty(d: dict[str, Any], key: str, dim: str, where: str, default: Any = None)
         raise ConfigError(f"{where}.{key} = {d[key]!r}: {exc}") from exc
 
 
+#: units accepted for the amplifier calibration (to SI)
+_A_PER_V = {"A/V": 1.0, "mA/V": 1e-3}
+_T_PER_M_PER_A = {"T/m/A": 1.0, "mT/m/A": 1e-3, "uT/m/A": 1e-6, "µT/m/A": 1e-6}
+_NUMBER_UNIT = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(\S*)\s*$")
+
+
+def _ratio(d: dict[str, Any], key: str, units: dict[str, float], where: str) -> float:
+    """A quantity in one of ``units`` (``"10 A/V"``, ``"0.1 mT/m/A"``), or a bare number in the first."""
+    if key not in d:
+        raise ConfigError(f"{where}.{key}: missing (a quantity in {next(iter(units))})")
+    raw = d[key]
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        return float(raw)
+    m = _NUMBER_UNIT.match(str(raw))
+    if m is None or (m.group(2) and m.group(2) not in units):
+        raise ConfigError(
+            f"{where}.{key} = {raw!r}: write a number and one of the units {', '.join(units)} "
+            f"(e.g. \"{'10' if 'A/V' in units else '0.1'} {next(iter(units))}\")"
+        )
+    return float(m.group(1)) * units.get(m.group(2) or next(iter(units)), 1.0)
+
+
 def _positive(value: float, where: str, unit: str) -> float:
     if not (math.isfinite(value) and value > 0):
         raise ConfigError(f"{where} = {value!r} {unit} must be > 0")
@@ -173,8 +225,11 @@ def _instrument(name: str, d: dict[str, Any], mock: bool) -> InstrumentConfig:
         raise ConfigError(f"{where} must be a table, got {d!r}")
     _unknown(d, _INSTR_KEYS, where)
     driver = d.get("driver")
-    if driver not in DRIVERS:
-        raise ConfigError(f"{where}.driver = {driver!r}: unknown driver; known: {', '.join(DRIVERS)}")
+    from wavegen.drivers.registry import families  # the registry imports no driver
+
+    known = families()
+    if driver not in known:
+        raise ConfigError(f"{where}.driver = {driver!r}: unknown driver; known: {', '.join(sorted(known))}")
     resource = d.get("resource")
     if not isinstance(resource, str) or not resource:
         raise ConfigError(f"{where}.resource = {resource!r}: missing or not a string")
@@ -245,9 +300,10 @@ def _output(name: str, d: dict[str, Any], instruments: dict[str, InstrumentConfi
         if not isinstance(amp, dict):
             raise ConfigError(f"{where}.amplifier must be a table, got {amp!r}")
         _unknown(amp, _AMP_KEYS, f"{where}.amplifier")
-        a_per_v = _positive(_qty(amp, "a_per_v", "", f"{where}.amplifier"), f"{where}.amplifier.a_per_v", "A/V")
+        a_per_v = _positive(_ratio(amp, "a_per_v", _A_PER_V, f"{where}.amplifier"), f"{where}.amplifier.a_per_v", "A/V")
         t_per_a = _positive(
-            _qty(amp, "t_per_m_per_a", "", f"{where}.amplifier"), f"{where}.amplifier.t_per_m_per_a", "T/m/A"
+            _ratio(amp, "t_per_m_per_a", _T_PER_M_PER_A, f"{where}.amplifier"), f"{where}.amplifier.t_per_m_per_a",
+            "T/m/A",
         )
         vpu = 1.0 / (a_per_v * t_per_a)
         if "max_slew" in amp:
@@ -355,6 +411,14 @@ def parse_config(cfg: dict[str, Any]) -> BenchConfig:
     except ConfigError as exc:
         raise ConfigError(str(exc)) from exc
 
+    rf_rates = {instruments[outputs[c].instrument].rate_hz for c in RF_CHANNELS if c in outputs}
+    if len(rf_rates) > 1:
+        raise ConfigError(
+            f"channels: rf_i and rf_q play at different rates {sorted(rf_rates)} Hz (their instruments' rates); "
+            "the I/Q pair must share one rate"
+        )
+    if ("rf_i" in outputs) != ("rf_q" in outputs):
+        raise ConfigError("channels: RF needs both rf_i and rf_q (the complex envelope's two parts)")
     rates = {instruments[outputs[g].instrument].rate_hz for g in GRADIENT_CHANNELS if g in outputs}
     if len(rates) > 1:
         raise ConfigError(f"channels: the gradient outputs run at different rates {sorted(rates)} Hz; use one rate")

@@ -1,7 +1,7 @@
 """The sub-commands of ``wavegen`` (see :mod:`wavegen.cli` for the command line, the exit codes and units).
 
 Each ``cmd_<name>(args, progress) -> int`` runs one command and returns its exit code; errors propagate
-as wavegen exceptions, which :func:`wavegen.cli.main` turns into messages and exit codes.
+as wavegen exceptions, which :func:`wavegen.cli.app` turns into messages and exit codes.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import logging
 import math
-import sys
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -17,7 +16,17 @@ from typing import Any
 
 import numpy as np
 
-from wavegen.errors import ConfigError, RangeError, UnitError
+from wavegen.cli.format import channel_table, hil_table, hz, metric
+from wavegen.cli.options import (
+    open_bench,
+    parse_channels,
+    parse_fraction,
+    parse_limits,
+    parse_window,
+    quantity,
+    read_sequence,
+)
+from wavegen.errors import RangeError, UnitError
 from wavegen.limits import SystemLimits
 from wavegen.units import parse_quantity
 
@@ -26,108 +35,27 @@ __all__ = ["add_design_parser", "parse_limits", "parse_channels", "read_sequence
            "cmd_info", "metric", "channel_table", "hil_table",
            "report_json"]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
 
 # --- parsing helpers --------------------------------------------------------------------------------
 
 
-def _q(text: str | None, dimension: str, option: str) -> float | None:
-    """``parse_quantity`` naming the command-line option in its message; ``None`` passes through."""
-    if text is None:
-        return None
-    return parse_quantity(text, dimension, name=option)
 
 
-def parse_limits(spec: str | None) -> SystemLimits:
-    """Limits from ``"max_grad=40 mT/m,max_slew=150 T/m/s"`` or a TOML file (``[limits]`` or top level).
-
-    Raises
-    ------
-    ConfigError
-        A malformed spec or file.
-    UnitError, RangeError
-        A unit typo or an unknown limit name (from :meth:`SystemLimits.from_units`).
-    """
-    if spec is None:
-        return SystemLimits()
-    path = Path(spec)
-    if spec.endswith(".toml") or path.is_file():
-        if not path.is_file():
-            raise ConfigError(f"--limits: no such file: {spec}")
-        data = _read_toml(path, "--limits")
-        table = data.get("limits", data)
-        if not isinstance(table, dict):
-            raise ConfigError(f"--limits: {spec}: [limits] must be a table of name = value")
-        values = {k: v for k, v in table.items() if not isinstance(v, dict)}
-        return SystemLimits.from_units(**values)
-    values2: dict[str, str] = {}
-    for part in spec.split(","):
-        if not part.strip():
-            continue
-        if "=" not in part:
-            raise ConfigError(f"--limits: expected name=value (e.g. max_grad=40 mT/m), got {part.strip()!r}")
-        k, v = part.split("=", 1)
-        values2[k.strip()] = v.strip()
-    return SystemLimits.from_units(**values2)
 
 
-def _read_toml(path: Path, option: str) -> dict[str, Any]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10 reads TOML with the tomli backport
-        try:
-            import tomli as tomllib
-        except ImportError as exc:
-            raise ConfigError(f"{option}: reading TOML on Python 3.10 needs the 'tomli' package") from exc
-    try:
-        return dict(tomllib.loads(path.read_text(encoding="utf-8")))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{option}: {path} is not valid TOML: {exc}") from exc
 
 
-_CHANNELS = ("gx", "gy", "gz", "rf", "adc", "trigger")
 
 
-def parse_channels(text: str, allowed: tuple[str, ...] = _CHANNELS) -> tuple[str, ...]:
-    """``"gx,gy"`` -> ``("gx", "gy")``; unknown names raise :class:`RangeError` listing the known ones."""
-    names = tuple(c.strip() for c in text.split(",") if c.strip())
-    bad = [c for c in names if c not in allowed]
-    if bad or not names:
-        raise RangeError(f"--channels: unknown channel(s) {', '.join(bad) or '(none given)'}; known: "
-                         f"{', '.join(allowed)}")
-    return names
 
 
-def read_sequence(path: Path) -> Any:
-    """Read a Pulseq file with a clear message for a missing file or a wrong kind of file."""
-    from wavegen import pulseq
-
-    if not path.exists():
-        raise FileNotFoundError(2, "No such file or directory", str(path))
-    if path.is_dir():
-        raise IsADirectoryError(21, "Is a directory", str(path))
-    return pulseq.read(path)
 
 
-def open_bench(args: argparse.Namespace) -> Any:
-    """The bench of ``--config`` (its errors raised before any instrument is touched) or the mock bench."""
-    from wavegen.bench import Bench
-
-    if args.config is None:
-        log.info("using the built-in mock bench (emulated instruments, simulated device under test)")
-        return Bench.mock()
-    if not args.config.exists():
-        raise FileNotFoundError(2, "No such file or directory", str(args.config))
-    return Bench.from_file(args.config)
 
 
-def metric(obj: Any, name: str) -> float:
-    """A metric from a per-channel result, whether it is an object with attributes or a dict."""
-    if isinstance(obj, dict):
-        return float(obj[name])
-    return float(getattr(obj, name))
 
 
 def _out(text: str = "") -> None:
@@ -163,7 +91,7 @@ def _write_seq_or_npz(seq: Any, out: Path) -> str:
 def add_design_parser(add: Callable[..., argparse.ArgumentParser], limits_option: Callable[..., None],
                       parent: argparse.ArgumentParser) -> None:
     """Add ``design`` and its kinds to the top-level parser (``add(name, help, description)``)."""
-    from wavegen._cli_design import RF_KINDS
+    from wavegen.sequence.recipes import RF_KINDS
 
     d = add("design", "design a gradient, an RF pulse or a small sequence; write .seq or .npz",
             "Design common pulses, gradients and sequences with human units at the edge, e.g.\n"
@@ -219,7 +147,7 @@ def add_design_parser(add: Callable[..., argparse.ArgumentParser], limits_option
 
 
 def _design(args: argparse.Namespace, limits: SystemLimits) -> Any:
-    from wavegen import _cli_design as d
+    from wavegen.sequence import recipes as d
 
     k = args.kind
     if k == "trapezoid":
@@ -235,22 +163,22 @@ def _design(args: argparse.Namespace, limits: SystemLimits) -> Any:
                                 "cycles per metre (\"1000 /m\") or in tesla-seconds per metre "
                                 "(\"23.5 mT*ms/m\")") from None
         return d.design_trapezoid(limits, area_per_m=area_per_m, area_t_s_per_m=area_t,
-                                  duration_s=_q(args.duration, "s", "--duration"), axis=args.axis)
-    slice_m = _q(args.slice, "m", "--slice")
+                                  duration_s=quantity(args.duration, "s", "--duration"), axis=args.axis)
+    slice_m = quantity(args.slice, "m", "--slice")
     if k in d.RF_KINDS:
-        kw: dict[str, Any] = {"duration_s": _q(args.duration, "s", "--duration"), "slice_m": slice_m}
+        kw: dict[str, Any] = {"duration_s": quantity(args.duration, "s", "--duration"), "slice_m": slice_m}
         if k in ("hs", "wurst"):
-            kw["bandwidth_hz"] = _q(args.bandwidth, "Hz", "--bandwidth")
-            kw["b1_max_t"] = _q(args.b1, "T", "--b1")
+            kw["bandwidth_hz"] = quantity(args.bandwidth, "Hz", "--bandwidth")
+            kw["b1_max_t"] = quantity(args.b1, "T", "--b1")
         else:
-            kw["flip_rad"] = _q(args.flip, "rad", "--flip")
+            kw["flip_rad"] = quantity(args.flip, "rad", "--flip")
             if k != "block":
                 kw["tbw"] = args.tbw
         return d.design_rf(k, limits, **kw)
-    common = {"fov_m": _q(args.fov, "m", "--fov"), "matrix": args.matrix, "slice_m": slice_m,
-              "flip_rad": _q(args.flip, "rad", "--flip"), "dwell_s": _q(args.dwell, "s", "--dwell")}
+    common = {"fov_m": quantity(args.fov, "m", "--fov"), "matrix": args.matrix, "slice_m": slice_m,
+              "flip_rad": quantity(args.flip, "rad", "--flip"), "dwell_s": quantity(args.dwell, "s", "--dwell")}
     if k == "gre":
-        return d.design_gre(limits, tr_s=_q(args.tr, "s", "--tr"), **common)
+        return d.design_gre(limits, tr_s=quantity(args.tr, "s", "--tr"), **common)
     if k == "epi":
         return d.design_epi(limits, **common)
     return d.design_spiral(limits, turns=args.turns, slew_fraction=args.slew_fraction, **common)
@@ -265,11 +193,14 @@ def cmd_design(args: argparse.Namespace, progress: Progress) -> int:
     design = _design(args, limits)
     _out(design.describe())
     report = safety.check(design.seq, limits) if args.check else None
+    if report is not None and not report.ok:  # refused: the previous file (if any) stays as it was
+        _out(report.summary())
+        _out(f"  not written {args.out}: the design is unsafe on these limits")
+        return 1
     kind = _write_seq_or_npz(design.seq, args.out)
     _out(f"  wrote       {args.out} ({kind}); {design.seq!r}")
     if report is not None:
         _out(report.summary())
-        return 0 if report.ok else 1
     return 0
 
 
@@ -367,7 +298,7 @@ def cmd_render(args: argparse.Namespace, progress: Progress) -> int:
     arrays: dict[str, Any] = {"rate_hz": float(rate), **{_NPZ_KEYS[k]: v for k, v in out.items()}}
     np.savez(args.out, **arrays)
     _out(f"{args.file}: {seq!r}")
-    _out(f"rendered {n} samples x {len(channels)} channels ({', '.join(channels)}) at {_hz(rate)} -> {args.out}")
+    _out(f"rendered {n} samples x {len(channels)} channels ({', '.join(channels)}) at {hz(rate)} -> {args.out}")
     for k, v in out.items():
         if k in ("gx", "gy", "gz"):
             _out(f"  {k:<7} peak {np.max(np.abs(v)) * 1e3 if v.size else 0.0:9.4f} mT/m")
@@ -378,11 +309,6 @@ def cmd_render(args: argparse.Namespace, progress: Progress) -> int:
     return 0
 
 
-def _hz(rate: float) -> str:
-    for div, unit in ((1e9, "GHz"), (1e6, "MHz"), (1e3, "kHz")):
-        if rate >= div:
-            return f"{rate / div:.6g} {unit}"
-    return f"{rate:.6g} Hz"
 
 
 # --- the bench commands -----------------------------------------------------------------------------
@@ -394,32 +320,27 @@ def cmd_play(args: argparse.Namespace, progress: Progress) -> int:
     if args.override is not None and not (args.override.strip() and args.operator.strip()):
         raise RangeError("--override needs a reason and --operator a name (both non-empty)")
     seq = read_sequence(args.file)
+    window = parse_window(args, seq)
     override = None if args.override is None else {"reason": args.override, "operator": args.operator}
     with open_bench(args) as bench:
-        result = bench.play(seq, override=override, progress=progress)
+        if args.dry_run:
+            plan = bench.plan(seq, window=window)
+            _out(f"{args.file}: {seq!r}" + (f", {window.text}" if window else ""))
+            _out(plan.table())
+            return 0
+        result = bench.play(seq, override=override, progress=progress, window=window)
     _out(f"{args.file}: {seq!r}")
     _out(f"played: {result!r}")
     return 0
 
 
-def channel_table(per_channel: dict[str, Any]) -> list[str]:
-    """NRMSE (as captured and after removing delay and gain), peak error, delay, gain per channel."""
-    lines = [f"  {'channel':<8} {'NRMSE':>9} {'aligned':>9} {'peak error':>15} {'delay':>11} {'gain':>8}"]
-    for name, c in per_channel.items():
-        unit = c.get("unit", "") if isinstance(c, dict) else getattr(c, "unit", "")
-        scale, u = (1e3, "mT/m") if unit == "T/m" else (1e6, "uT") if unit == "T" else (1.0, unit)
-        aligned = (f"{metric(c, 'nrmse_aligned') * 100:8.3f}%"
-                   if (isinstance(c, dict) and "nrmse_aligned" in c) or hasattr(c, "nrmse_aligned") else f"{'-':>9}")
-        lines.append(f"  {name:<8} {metric(c, 'nrmse') * 100:8.3f}% {aligned} "
-                     f"{metric(c, 'peak_error') * scale:10.4f} {u:<4} {metric(c, 'delay_s') * 1e6:8.3f} us "
-                     f"{metric(c, 'gain'):8.4f}")
-    return lines
 
 
 def cmd_measure(args: argparse.Namespace, progress: Progress) -> int:
     seq = read_sequence(args.file)
+    window = parse_window(args, seq)
     with open_bench(args) as bench:
-        m = bench.measure(seq, progress=progress)
+        m = bench.measure(seq, progress=progress, window=window)
     _out(repr(m).splitlines()[0] + "  (NRMSE as captured, and aligned: after removing delay and gain)")
     for line in channel_table(dict(m.channels)):
         _out(line)
@@ -446,16 +367,6 @@ def _figure(obj: Any) -> Any:
     return first.figure
 
 
-def parse_fraction(text: str, option: str) -> float:
-    """``"1%"`` -> 0.01, ``"0.5 %"`` -> 0.005, ``"0.01"`` -> 0.01."""
-    t = text.strip()
-    try:
-        value = float(t[:-1]) / 100 if t.endswith("%") else float(t)
-    except ValueError:
-        raise UnitError(f"{option}: cannot read {text!r} as a fraction (e.g. '1%' or 0.01)") from None
-    if not (math.isfinite(value) and 0 < value < 1):
-        raise RangeError(f"{option} = {text!r} must be between 0 and 100 %")
-    return value
 
 
 def cmd_hil(args: argparse.Namespace, progress: Progress) -> int:
@@ -466,9 +377,10 @@ def cmd_hil(args: argparse.Namespace, progress: Progress) -> int:
         raise UnitError(f"-o/--out: {args.out} must end in .npz")
     seq = read_sequence(args.file)
     channels = parse_channels(args.channels, ("gx", "gy", "gz", "rf")) if args.channels else used_axes(seq)
+    window = parse_window(args, seq)
     with open_bench(args) as bench:
         h = bench.hil(seq, channels=channels, target_nrmse=target, max_iterations=args.iterations,
-                      progress=progress)
+                      progress=progress, window=window)
     _out(repr(h))
     _out(hil_table(h))
     missed = {c: v for c, v in h.final_nrmse.items() if v > target}
@@ -499,14 +411,6 @@ def used_axes(seq: Any) -> tuple[str, ...]:
     return axes
 
 
-def hil_table(h: Any) -> str:
-    """The loop's history and its NRMSE reduction per channel, as text."""
-    names = list(h.initial_nrmse)
-    lines = ["  iteration " + " ".join(f"{n:>9}" for n in names)]
-    for i, row in enumerate(h.history):
-        lines.append(f"  {i:>9} " + " ".join(f"{row[n] * 100:8.3f}%" for n in names))
-    lines.append("  reduction " + " ".join(f"{h.reduction[n]:8.1f}x" for n in names))
-    return "\n".join(lines)
 
 
 def _write_hil(h: Any, out: Path) -> None:
@@ -541,7 +445,7 @@ def cmd_instruments(args: argparse.Namespace, progress: Progress) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, progress: Progress) -> int:
-    from wavegen._cli_demo import run_demo
+    from wavegen.cli.demo import run_demo
 
     figures = run_demo(args.out, plot=not args.no_plot, progress=progress)
     _out(Path(figures["report"]).read_text(encoding="utf-8").rstrip("\n"))
@@ -555,7 +459,7 @@ def cmd_info(args: argparse.Namespace, progress: Progress) -> int:
 
     import wavegen
 
-    resample = importlib.import_module("wavegen.resample")
+    resample = importlib.import_module("wavegen.dsp")
     _out(f"wavegen {wavegen.__version__} (Python {platform.python_version()}, numpy {np.__version__})")
     _out(f"  resampling backend  {resample.BACKEND}")
     for mod, why in (("scipy", "design, band-limited resampling"), ("matplotlib", "plots"),

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from wavegen.errors import RangeError
-from wavegen.hil_align import _as_1d, _rate, estimate_delay, shift
+from wavegen.hil.align import as_signal, estimate_delay, positive_rate, shift
 
 __all__ = ["RfCurve", "rf_ramp", "estimate_rf_curve"]
 
@@ -22,7 +22,7 @@ def rf_ramp(rate_hz: float, max_b1_t: float, *, duration_s: float = 2e-3, lead_s
             tail_s: float = 200e-6) -> np.ndarray:
     """A slow linear amplitude ramp ``0 .. max_b1_t`` (real, T) for AM/AM and AM/PM measurement
     (safety_physics.md 4.4: "sweep a slow amplitude ramp"), with zeros before and after."""
-    rate = _rate(rate_hz)
+    rate = positive_rate(rate_hz)
     if not (math.isfinite(max_b1_t) and max_b1_t > 0):
         raise RangeError(f"max_b1_t = {max_b1_t!r} T must be > 0")
     n = int(round(duration_s * rate))
@@ -92,8 +92,8 @@ class RfCurve:
 def estimate_rf_curve(drive: Any, measured: Any, rate_hz: float, *, bins: int = 48) -> RfCurve:
     """AM/AM and AM/PM from a played envelope and its capture: align (delay), then bin the output
     amplitude and the phase difference by input amplitude (means per bin; output made monotone)."""
-    x = _as_1d(drive, "drive").astype(complex)
-    y = _as_1d(measured, "measured").astype(complex)
+    x = as_signal(drive, "drive").astype(complex)
+    y = as_signal(measured, "measured").astype(complex)
     delay = estimate_delay(x, y, rate_hz)
     ya = shift(y, -delay, rate_hz)
     a = np.abs(x)
