@@ -29,7 +29,7 @@ derives from :class:`ScpiAwg` and implements a few hooks. The base guarantees, f
    back is checked finite (a ``nan`` sample rate fails verification).
 
 Volts become DAC codes here, through :func:`wavegen.dsp.quantize` with a
-:class:`wavegen.dsp.DacFormat` describing the family's code range (contracts.md §5).
+:class:`wavegen.dsp.DacFormat` describing the family's code range (docs/architecture.md §5).
 """
 
 from __future__ import annotations
@@ -75,7 +75,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-logger.addHandler(logging.NullHandler())
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Value types and helpers shared by the AWG drivers: capabilities, limits, IDN parsing, volts to codes.
 
-Also the one entry to the safety interlock (:func:`require_clearance`, contracts.md section 4) and the
-volts-to-DAC-codes mapping through :func:`wavegen.dsp.quantize` (contracts.md section 5).
+Also the one entry to the safety interlock (:func:`require_clearance`, docs/architecture.md section 4) and the
+volts-to-DAC-codes mapping through :func:`wavegen.dsp.quantize` (docs/architecture.md section 5).
 """
 
 from __future__ import annotations

@@ -21,7 +21,6 @@ from .transport import open_visa
 __all__ = ["awg_drivers", "driver_for_idn", "open_awg"]
 
 logger = logging.getLogger(__name__)
-logger.addHandler(logging.NullHandler())
 
 def awg_drivers() -> dict[str, type[ScpiAwg]]:
     """Configuration name -> driver class of every AWG family in the registry (:mod:`.registry`)."""

@@ -43,7 +43,6 @@ from .scpi import format_number, to_wire
 __all__ = ["Keysight33500", "KEYSIGHT_MODELS", "parse_arb_file"]
 
 logger = logging.getLogger(__name__)
-logger.addHandler(logging.NullHandler())
 
 
 def _caps(model: str, channels: int, max_rate_hz: float, max_points: int, family: str) -> Capabilities:

@@ -71,7 +71,6 @@ from .daq_boards import DaqBoard
 __all__ = ["NiDaq", "DaqPlan", "StreamResult", "translate_daq_error", "io_timeout_s"]
 
 logger = logging.getLogger(__name__)
-logger.addHandler(logging.NullHandler())
 
 _TIMEOUT_CODES = {-200560, -200284, -200474, -200292}
 #: DAQmx codes meaning the output ran dry (the writer fell behind)

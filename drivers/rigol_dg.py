@@ -36,7 +36,6 @@ from .scpi import format_number, to_wire
 __all__ = ["RigolDG", "RIGOL_MODELS", "packet_sizes"]
 
 logger = logging.getLogger(__name__)
-logger.addHandler(logging.NullHandler())
 
 PACKET_MAX = 16384
 PACKET_MIN = 8

@@ -53,7 +53,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-logger.addHandler(logging.NullHandler())
 
 #: The largest payload a definite-length block header can describe (9 decimal digits).
 MAX_BLOCK_BYTES = 999_999_999

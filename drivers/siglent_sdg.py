@@ -43,7 +43,6 @@ from .scpi import format_number, to_wire
 __all__ = ["MAX_BURST_CYCLES", "SIGLENT_ERROR_QUERY", "SIGLENT_MODELS", "SiglentSDG"]
 
 logger = logging.getLogger(__name__)
-logger.addHandler(logging.NullHandler())
 
 
 def _caps(model: str, max_rate_hz: float, max_points: int, bits: int) -> Capabilities:

@@ -47,7 +47,6 @@ from .scpi import MAX_BLOCK_BYTES, format_number, to_wire
 __all__ = ["TektronixAWG", "TEKTRONIX_MODELS"]
 
 logger = logging.getLogger(__name__)
-logger.addHandler(logging.NullHandler())
 
 
 def _caps(model: str, channels: int, bits: int, max_rate_hz: float, vpp: tuple[float, float]) -> Capabilities:

@@ -19,7 +19,7 @@ from wavegen.errors import NativeBackendError
 
 __all__ = ["lib", "ffi", "NATIVE", "BACKEND", "require_native"]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 lib: Any
 ffi: Any
@@ -34,7 +34,7 @@ except ImportError as exc:  # pragma: no cover - exercised only where the build 
             "WAVEGEN_REQUIRE_NATIVE is set but the compiled extension wavegen._native cannot be "
             f"imported ({exc}); reinstall wavegen with a C compiler available"
         ) from exc
-    log.warning("wavegen._native is not available (%s); using the NumPy reference kernels", exc)
+    logger.warning("wavegen._native is not available (%s); using the NumPy reference kernels", exc)
     lib = None
     ffi = None
     NATIVE = False

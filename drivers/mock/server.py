@@ -35,7 +35,6 @@ from .scpi_tree import Faults, ScpiInstrument
 __all__ = ["Faults", "Personality", "ScpiEmulator"]
 
 logger = logging.getLogger(__name__)
-logger.addHandler(logging.NullHandler())
 
 
 #: the instrument base class (kept under its old name: every family subclasses it)

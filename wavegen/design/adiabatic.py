@@ -40,7 +40,7 @@ __all__ = [
     "hs1_threshold_b1_t",
 ]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 def _tau(n: int) -> np.ndarray:

@@ -56,7 +56,7 @@ __all__ = [
     "profile_metrics",
 ]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 Backend = Literal["auto", "native", "numpy"]
 

@@ -54,7 +54,7 @@ __all__ = [
     "piecewise_linear_sample",
 ]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 #: Relative tolerance of every limit check: floating-point rounding only (a few ulp of the limit).
 LIMIT_RTOL = 1e-12

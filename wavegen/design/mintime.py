@@ -58,7 +58,7 @@ __all__ = [
     "sampled_limit_excess",
 ]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 FloatArray = NDArray[np.float64]
 
@@ -498,9 +498,9 @@ def min_time_gradient(
         last = None if g1 is None else g1 * direction1
         amp, slew = sampled_limit_excess(g, limits, constraint=constraint, first_t_per_m=first, last_t_per_m=last)
         if amp <= 1.0 + LIMIT_RTOL and slew <= 1.0 + LIMIT_RTOL:
-            log.debug("min_time_gradient: %d samples, margin %g, amp %.6f slew %.6f", m, margin, amp, slew)
+            logger.debug("min_time_gradient: %d samples, margin %g, amp %.6f slew %.6f", m, margin, amp, slew)
             return np.asarray(g, dtype=np.float64)
-        log.debug("min_time_gradient: margin %g gave amplitude %.9f, slew %.9f of the limits", margin, amp, slew)
+        logger.debug("min_time_gradient: margin %g gave amplitude %.9f, slew %.9f of the limits", margin, amp, slew)
         margin *= 5.0  # 1e-4, 5e-4, 2.5e-3, 1.25e-2, 6.25e-2
     raise DesignError(
         f"min_time_gradient could not meet the limits on the raster (amplitude {amp:.6f}, slew {slew:.6f} "

@@ -40,7 +40,7 @@ from wavegen.validate import finite, positive
 
 __all__ = ["gradient_moments", "sampled_moments", "piecewise_linear_moments", "flow_compensated_bipolar"]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 FloatArray = NDArray[np.float64]
 

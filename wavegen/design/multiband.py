@@ -34,7 +34,7 @@ from wavegen.validate import as_1d_float, finite, positive
 
 __all__ = ["multiband_pulse", "multiband_phases", "band_offsets_hz"]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 def band_offsets_hz(
@@ -170,5 +170,5 @@ def multiband_pulse(
     lim = limits if limits is not None else SystemLimits()
     mb = positive(max_b1_t, "max_b1_t", "T") if max_b1_t is not None else lim.max_b1_t
     check_max_b1(b1, mb, f"a {off.size}-band pulse")
-    log.debug("multiband: %d bands, peak %.4g uT", off.size, float(np.max(np.abs(b1))) * 1e6)
+    logger.debug("multiband: %d bands, peak %.4g uT", off.size, float(np.max(np.abs(b1))) * 1e6)
     return rf.replace(b1_t=b1)

@@ -41,7 +41,7 @@ __all__ = [
     "scale_to_flip_angle",
 ]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 # --- shapes -----------------------------------------------------------------------------------------

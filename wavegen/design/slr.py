@@ -68,7 +68,7 @@ __all__ = [
     "isodelay_center_s",
 ]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 PulseType = Literal["small_tip", "excitation", "refocusing", "inversion", "saturation"]
 PhaseType = Literal["linear", "minimum", "maximum"]

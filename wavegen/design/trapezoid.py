@@ -61,7 +61,7 @@ __all__ = [
     "shortest_arbitrary_gradient",
 ]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 # ------------------------------------------------------------------------------------------------

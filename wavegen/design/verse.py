@@ -41,7 +41,7 @@ from wavegen.validate import finite, positive
 
 __all__ = ["VerseResult", "verse", "gradient_on_rf_raster", "verse_rates"]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, eq=False)
@@ -252,7 +252,7 @@ def verse(
                 f"{lim_d * 1e3:.4g} ms"
             )
     check_gradient(grad, limits, require_raster=True, axis="slice")
-    log.debug("VERSE: peak %.4g -> %.4g uT", peak * 1e6, new_rf.peak_b1_t * 1e6)
+    logger.debug("VERSE: peak %.4g -> %.4g uT", peak * 1e6, new_rf.peak_b1_t * 1e6)
     return VerseResult(
         rf=new_rf,
         gradient=grad,

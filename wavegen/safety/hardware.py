@@ -39,7 +39,7 @@ __all__ = [
     "hardware_from_asc",
 ]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 def _num(name: str, value: object, unit: str, *, positive: bool = True) -> float:
@@ -241,7 +241,7 @@ def read_asc(source: str | Path) -> dict[str, float | int | str]:
         if not line or line.startswith("#") or line.startswith("//"):
             continue
         if line.upper().startswith("$INCLUDE"):
-            log.warning("%s:%d: %s ignored; read the included file separately", origin, lineno, line)
+            logger.warning("%s:%d: %s ignored; read the included file separately", origin, lineno, line)
             continue
         m = _LINE.match(line)
         if not m:

@@ -64,7 +64,7 @@ from wavegen.sequence.shapes import Shape, decompress_shape
 
 __all__ = ["read_seq", "RASTER_KEYS", "KNOWN_EXTENSIONS", "PulseqWarning", "MAX_SAMPLES", "SIGNATURE_POLICIES"]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 #: Definitions holding the rasters (seconds), and the Sequence attribute (ns) each sets.
 RASTER_KEYS = {
@@ -276,7 +276,7 @@ def _parse(
     if vc < 1_002_000:
         raise src.err(vln, f"format version {'.'.join(map(str, version))} is older than 1.2.0, not supported")
     if vc >= 1_006_000:
-        log.warning("%s: format version %s is newer than 1.5.x; reading it as 1.5", src.name, version)
+        logger.warning("%s: format version %s is newer than 1.5.x; reading it as 1.5", src.name, version)
 
     # --- definitions ------------------------------------------------------------------------------
     defs: dict[str, str] = {}
@@ -382,7 +382,7 @@ def _parse(
         if nm not in KNOWN_EXTENSIONS:
             if nm in required:
                 raise src.err(ln, f"extension {nm} is listed in RequiredExtensions but wavegen does not support it")
-            log.warning("%s:%d: extension %s is not interpreted by wavegen; kept as is", src.name, ln, nm)
+            logger.warning("%s:%d: extension %s is not interpreted by wavegen; kept as is", src.name, ln, nm)
             unknown.append(nm)
         ext_events[tid] = read_ext(src, nm, ext_body)
     for req in required:

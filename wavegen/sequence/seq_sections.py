@@ -35,7 +35,7 @@ from wavegen.sequence.shapes import Shape
 
 __all__: list[str] = []
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 _INT_RE = re.compile(r"[+-]?\d+\Z")
 
@@ -409,7 +409,7 @@ def read_ext(src: Src, nm: str, body: list[tuple[int, str]]) -> dict[int, Extens
         elif nm in ("LABELSET", "LABELINC"):
             check_nf(src, ln, tok, 3, nm, "id value LABEL")
             if tok[2] not in SUPPORTED_LABELS:
-                log.warning("%s:%d: label %s is not a known Pulseq label; kept", src.name, ln, tok[2])
+                logger.warning("%s:%d: label %s is not a known Pulseq label; kept", src.name, ln, tok[2])
             cls = LabelSet if nm == "LABELSET" else LabelInc
             ev = cls(tok[2], parse_int(src, ln, tok[1], "label value"))
         elif nm == "DELAYS":

@@ -40,7 +40,7 @@ from wavegen.sequence.shapes import Shape, compress_shape
 
 __all__ = ["write_seq", "WRITABLE_VERSIONS"]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 WRITABLE_VERSIONS = ("1.4.0", "1.4.1", "1.4.2", "1.5.0", "1.5.1")
 
@@ -398,5 +398,5 @@ def write_seq(
         body += sig
     with atomic_write(path, "wb") as fh:  # a failed write leaves the previous file intact
         fh.write(body)
-    log.info("wrote %s: %d blocks, format %s", os.fspath(path), len(seq), version)
+    logger.info("wrote %s: %d blocks, format %s", os.fspath(path), len(seq), version)
     return digest

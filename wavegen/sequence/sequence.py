@@ -40,7 +40,7 @@ from wavegen.sequence.shapes import Shape
 
 __all__ = ["Sequence", "DEFAULT_CHANNELS"]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 #: Channels rendered by default.
 DEFAULT_CHANNELS = ("gx", "gy", "gz", "rf", "adc")
@@ -485,7 +485,7 @@ class Sequence:
                     want_ns = v * 1e9 / e.factor + e.offset_ns
                     dur = int(round(want_ns / raster)) * raster
                     if abs(dur - want_ns) > 500:
-                        log.warning(
+                        logger.warning(
                             "soft delay %s: block %d rounded by %.1f us to the block raster",
                             e.hint,
                             b + 1,
