@@ -30,7 +30,7 @@ def test_trapezoid_for_an_area_is_the_shortest_and_keeps_its_area(tmp_path, caps
     out = tmp_path / "trap.seq"
     code, text, _ = _run(capsys, "design", "trapezoid", "--area", "1000 /m", "-o", str(out))
     assert code == 0
-    assert "860 us" in text  # REFERENCES.md: 1000 /m at 40 mT/m, 150 T/m/s -> 860 us on a 10 us raster
+    assert "860 us" in text  # docs/references/design.md §2: 1000 /m at 40 mT/m, 150 T/m/s -> 860 us on a 10 us raster
     seq = pulseq.read(out)
     wf = seq.to_waveforms()
     area_per_m = np.sum(wf.grad_t_per_m[:, 0]) * wf.grad_raster_s * seq.gamma_hz_per_t

@@ -238,7 +238,7 @@ def test_building_from_design_values() -> None:
     seq.add_block(gx=ext)
     seq.add_block(gx=arb)
     b0, b1, b2 = seq
-    # 90 deg hard pulse for 1 ms: 250 Hz (REFERENCES.md), stored in Hz with Pulseq's gamma
+    # 90 deg hard pulse for 1 ms: 250 Hz (docs/references/design.md §3), stored in Hz with Pulseq's gamma
     assert b0.rf is not None and b0.rf.amplitude_hz == pytest.approx(250.0, rel=1e-12)
     assert b0.rf.use == "e" and len(b0.rf.magnitude) == 1000
     assert isinstance(b0.gz, TrapGradient) and b0.gz.rise_ns == 100_000 and b0.gz.flat_ns == 1_000_000

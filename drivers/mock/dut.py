@@ -4,7 +4,7 @@ What the analog inputs of the mock bench see when the outputs play. Every chain 
 drives to the volts a calibrated monitor returns, with the imperfections a real bench has:
 
 Gradient chain (amplifier + coil + eddy currents + current/field monitor), a linear time-invariant
-system (safety_physics.md section 4.1, Vannesjo et al., MRM 69:583 (2013))::
+system (docs/references/hil.md section 1, Vannesjo et al., MRM 69:583 (2013))::
 
     H(f) = gain * exp(-2j pi f delay) * B(f) * (1 - sum_i a_i s tau_i / (1 + s tau_i)),   s = 2j pi f
 
@@ -13,7 +13,7 @@ limit); the sum is the multi-exponential eddy-current model (Jehenson et al., JM
 Morich et al., IEEE TMI 7:247 (1988)): DC gain unaffected, a step loses ``sum a_i`` at first and
 recovers with the time constants ``tau_i``. White Gaussian noise of ``noise_rms_v`` is added.
 
-RF chain (class-AB power amplifier, directional coupler, I/Q demodulator; safety_physics.md 4.4):
+RF chain (class-AB power amplifier, directional coupler, I/Q demodulator; docs/references/hil.md §4):
 the complex envelope ``u = I + jQ`` volts goes through a Rapp AM/AM compression
 ``|y| = g|u| / (1 + (g|u|/V_sat)^(2p))^(1/(2p))`` and a Saleh AM/PM phase ``a |u|^2 / (1 + b |u|^2)``,
 then a delay; noise is added to I and Q.

@@ -170,7 +170,7 @@ def estimate_girf(
     """Least-squares GIRF over several records with Tikhonov regularisation.
 
     ``H(f) = sum_k O_k(f) I_k*(f) / (sum_k |I_k(f)|^2 + lambda max_f sum_k |I_k|^2)``
-    (GIRF toolbox ``ComputeGirf``; safety_physics.md 4.1). Records must have equal lengths and end in
+    (GIRF toolbox ``ComputeGirf``; docs/references/hil.md §1). Records must have equal lengths and end in
     enough zeros for the response to settle (their DFTs are taken at twice the length, zero-padded).
 
     Parameters
@@ -233,7 +233,7 @@ def precompensate(
     ``X = W H* / (|H|^2 + lambda |H(0)|^2 (f / f_6dB)^2) D + (1 - W) D`` with ``W`` a raised-cosine band window
     (1 below ``0.8 band_hz``, 0 above ``band_hz``); outside the band the target passes unchanged.
     Default band: 2x the GIRF's -6 dB frequency, at most 0.4x the rate. Re-check the result against the
-    safety limits before playing it: inversion raises the peak slew (safety_physics.md 4.3).
+    safety limits before playing it: inversion raises the peak slew (docs/references/hil.md §3).
     """
     d = as_signal(target, "target")
     rate = girf.rate_hz

@@ -1,6 +1,6 @@
 """RF amplifier characterisation and predistortion (part of :mod:`wavegen.hil`).
 
-AM/AM and AM/PM from a slow amplitude ramp, the inverse curve as a predistorter (safety_physics.md 4.4;
+AM/AM and AM/PM from a slow amplitude ramp, the inverse curve as a predistorter (docs/references/hil.md §4;
 US 5 140 268, Chan 1992: measure AM/AM and AM/PM, prewarp the baseband pulse).
 """
 
@@ -21,7 +21,7 @@ __all__ = ["RfCurve", "rf_ramp", "estimate_rf_curve"]
 def rf_ramp(rate_hz: float, max_b1_t: float, *, duration_s: float = 2e-3, lead_s: float = 100e-6,
             tail_s: float = 200e-6) -> np.ndarray:
     """A slow linear amplitude ramp ``0 .. max_b1_t`` (real, T) for AM/AM and AM/PM measurement
-    (safety_physics.md 4.4: "sweep a slow amplitude ramp"), with zeros before and after."""
+    (docs/references/hil.md §4: "sweep a slow amplitude ramp"), with zeros before and after."""
     rate = positive_rate(rate_hz)
     if not (math.isfinite(max_b1_t) and max_b1_t > 0):
         raise RangeError(f"max_b1_t = {max_b1_t!r} T must be > 0")
