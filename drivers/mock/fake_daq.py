@@ -177,6 +177,8 @@ class _Task:
     linked: list[_Task] = field(default_factory=list)
     acquired: np.ndarray | None = None  # AI: a whole acquisition (not streamed)
     pending: deque[np.ndarray] = field(default_factory=deque)  # AI streamed: what the inputs saw
+    #: AO streamed: the device under test for this generation (with memory), or None for FakeDaq.dut
+    responder: Callable[[float, dict[str, np.ndarray]], dict[str, np.ndarray]] | None = None
     read: int = 0
     finalized: bool = False
 
@@ -199,6 +201,10 @@ class FakeDaq:
     record : bool
         Keep every played sample in :attr:`played` (default True; switch off for very long plays:
         :attr:`played_samples` still counts them).
+    stream_dut : callable, optional
+        ``stream_dut(rate_hz) -> dut``: a device under test with memory for one streamed generation; the
+        returned callable is then given the written blocks in order (its filters carry their state from
+        one block to the next). Default: ``dut`` for every block.
     underflow : str
         The DAQmx error a non-regenerating output that runs dry raises: the host buffer
         (``"GEN_STOPPED_TO_PREVENT_REGEN_OF_OLD_SAMPLES"``, -200290, default) or the onboard FIFO
@@ -214,12 +220,14 @@ class FakeDaq:
         virtual_time: bool = False,
         record: bool = True,
         underflow: str = "GEN_STOPPED_TO_PREVENT_REGEN_OF_OLD_SAMPLES",
+        stream_dut: Callable[[float], Callable[[float, dict[str, np.ndarray]], dict[str, np.ndarray]]] | None = None,
     ) -> None:
         if underflow not in _UNDERFLOW_MSG:
             raise RangeError(f"underflow must be one of {', '.join(_UNDERFLOW_MSG)}, got {underflow!r}")
         self.underflow = underflow
         self.devices = {d.name.lower(): d for d in devices}
         self.dut = dut or self._wire
+        self.stream_dut = stream_dut
         self.auto_trigger = auto_trigger
         self.clock = _Clock(virtual_time)
         self.record = record
@@ -331,6 +339,7 @@ class FakeDaq:
                     a.running, a.t0 = True, t.t0
                     self._acquire(a, t.rate_hz, seen, t.mode)
             else:
+                t.responder = self.stream_dut(t.rate_hz) if self.stream_dut is not None else self.dut
                 for a in waiting:
                     if a.rate_hz != t.rate_hz:
                         raise NotImplementedError("the fake DAQ streams inputs on the output's sample clock only")
@@ -351,7 +360,8 @@ class FakeDaq:
 
     def _see(self, ao: _Task, ai: _Task, block: np.ndarray) -> None:
         assert ao.rate_hz is not None
-        seen = self.dut(ao.rate_hz, {c: block[i] for i, c in enumerate(ao.chans)})
+        respond = ao.responder if ao.responder is not None else self.dut
+        seen = respond(ao.rate_hz, {c: block[i] for i, c in enumerate(ao.chans)})
         k = block.shape[1]
         out = np.zeros((len(ai.chans), k))
         for i, c in enumerate(ai.chans):

@@ -243,6 +243,21 @@ class KeysightPersonality(Personality):
         parts = [np.tile(codes, n) if n > 1 else codes for codes, n in segments]
         return np.concatenate(parts) if len(parts) > 1 else parts[0].copy()
 
+    def output_segments_volts(self, channel: int) -> tuple[float, Iterator[tuple[np.ndarray, int]]]:
+        """(sample rate Hz, (volts, repeat count) per step) of what *channel* drives, segment by segment
+        (zeros when the output is off): a long sequence is never expanded."""
+        c = self.ch[channel]
+        segments = self.iter_segments(channel)
+
+        def volts() -> Iterator[tuple[np.ndarray, int]]:
+            for codes, n in segments:
+                v = codes.astype(np.float64) / 32767.0 * (c.vpp / 2.0) + c.offset_v
+                if c.polarity == "INV":
+                    v = 2 * c.offset_v - v
+                yield (v if c.output else np.zeros_like(v)), n
+
+        return c.srate_hz, volts()
+
     def output_volts(self, channel: int) -> tuple[float, np.ndarray]:
         """(sample rate Hz, volts) currently driven on *channel* (zeros when the output is off)."""
         c = self.ch[channel]

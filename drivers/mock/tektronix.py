@@ -259,6 +259,19 @@ class TektronixPersonality(Personality):
         parts = [np.tile(w, n) if n > 1 else w for w, n in segments]
         return np.concatenate(parts) if len(parts) > 1 else parts[0].copy()
 
+    def output_segments_volts(self, channel: int) -> tuple[float, Iterator[tuple[np.ndarray, int]]]:
+        """(sample rate Hz, (volts, repeat count) per step) on *channel*, segment by segment (zeros while
+        the output is off): a long sequence is never expanded."""
+        c = self.ch[channel]
+        segments = self.iter_segments(channel)
+
+        def volts() -> Iterator[tuple[np.ndarray, int]]:
+            for w, n in segments:
+                v = w.astype(np.float64) * c.vpp / 2.0
+                yield (v if c.output else np.zeros_like(v)), n
+
+        return self.srate_hz, volts()
+
     def output_volts(self, channel: int) -> tuple[float, np.ndarray]:
         """(sample rate Hz, volts) on *channel* (zeros while the output is off)."""
         c = self.ch[channel]

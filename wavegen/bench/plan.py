@@ -219,7 +219,7 @@ class InstrumentPlan:
         out = []
         for name in self.outputs:
             segs = tuple(Segment(s.digests[name], s.n_samples) for s in self.segments)
-            out.append(Grant(output_id(name), float(self.rate_hz), segs, self.table))
+            out.append(Grant(output_id(name), float(self.rate_hz), segs, self.table, expanded=True))
         return out
 
     def digest(self) -> str:

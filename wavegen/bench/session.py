@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +35,14 @@ from wavegen import errors as wg_errors
 from wavegen import hil as _hil
 from wavegen.bench.channels import GRADIENT_CHANNELS, ChannelMap, unit_of
 from wavegen.bench.config import MOCK_CONFIG, BenchConfig, InstrumentConfig, load_toml, parse_config
-from wavegen.bench.plan import InstrumentPlan, PlaybackPlan, Window, make_instrument_plan, window_samples
+from wavegen.bench.plan import (
+    InstrumentPlan,
+    PlaybackPlan,
+    SequencerLimits,
+    Window,
+    make_instrument_plan,
+    window_samples,
+)
 from wavegen.bench.results import HilResult, InstrumentInfo, Measurement, PlayResult, Program, Progress, notify
 from wavegen.errors import ConfigError, InstrumentError, SafetyError
 from wavegen.hil import Girf
@@ -67,6 +75,7 @@ class Bench:
         self._drivers: dict[str, Any] = {}
         self._resources: dict[str, str] = {}
         self._open = False
+        self._capture_tmp: Any = None
         #: digests of every clearance this bench issued and played, in order
         self.cleared: list[str] = []
 
@@ -173,6 +182,9 @@ class Bench:
             except Exception as exc:  # pragma: no cover - drivers already log and swallow
                 logger.error("closing %s: %s", name, exc)
         self._drivers.clear()
+        if self._capture_tmp is not None:
+            self._capture_tmp.cleanup()
+            self._capture_tmp = None
         if self._world is not None:
             self._world.stop()
             self._world = None
@@ -334,7 +346,7 @@ class Bench:
             else:
                 caps = getattr(drv, "caps", None)
                 max_points = int(caps.max_points) if caps is not None else None
-                sequencer, streams = getattr(drv, "sequencer_limits", None), False
+                sequencer, streams = _sequencer_limits(drv), False
             plans[inst] = make_instrument_plan(
                 seq, instrument=inst, rate_hz=rate, outputs=tuple(o.name for o in cm.on_instrument(inst)),
                 to_volts=cm.to_volts, lead_samples=lead, tail_samples=tail, window=window, sequencer=sequencer,
@@ -401,7 +413,7 @@ class Bench:
                 raise ConfigError("drive= replays a corrected drive of a short program; this one streams or "
                                   "sequences (play a window)")
             result, captured = self.run_plan(seq, plan, override=override, progress=progress, capture=True)
-            return self._compare_plan(plan, captured, result)
+            return self._compare_plan(seq, plan, captured, result)
         program = reference = self.render(seq, window=window)
         if drive:
             for name, x in drive.items():
@@ -495,6 +507,153 @@ class Bench:
         )
         logger.info("played %s", result)
         return result, captured
+
+    def run_plan(
+        self, seq: Sequence, plan: PlaybackPlan, *, override: Any, progress: Progress, capture: bool
+    ) -> tuple[PlayResult, dict[str, Any]]:
+        """Play a :class:`PlaybackPlan` (sequenced AWGs, streaming DAQs, or one waveform each).
+
+        The clearance is issued by checking the sequence itself (every rule, exactly, in bounded memory)
+        and grants every output exactly the plan's segments and table; drivers verify each segment's
+        digest before its first byte, so a plan changed after clearance plays nothing. Captures stream
+        to ``.npy`` files (memory maps) in a temporary folder that lives as long as the bench.
+        """
+        from wavegen.safety import clear
+        from wavegen.safety import override as _override
+
+        self.open()
+        cm = self.channel_map
+        grants = [g for ip in plan.instruments.values() for g in ip.grants(self.output_id)]
+        notify(progress, "check", 0)
+        if override is not None:
+            reason, operator = _override_args(override)
+            clearance = _override(
+                seq, reason=reason, operator=operator, limits=self.limits, grants=grants, **self._check_kwargs()
+            )
+        else:
+            clearance = clear(seq, self.limits, grants=grants, **self._check_kwargs())
+        notify(progress, "check", 1)
+        insts = cm.instruments
+        kind = {i: self.config.instruments[i].is_daq for i in insts}
+        verified: dict[str, bool] = {}
+        captured: dict[str, Any] = {}
+        total = len(insts) + 2
+        try:
+            awgs = [i for i in insts if not kind[i]]
+            for k, inst in enumerate(awgs):
+                drv, ip = self._drivers[inst], plan.instruments[inst]
+                for o in cm.on_instrument(inst):
+                    fs = o.range_v if o.kind != "digital" else None
+                    name = f"wg{o.name.replace('_', '')}"
+                    if ip.mode == "sequence":
+                        segs = [ip.segment_volts(i)[o.name] for i in range(len(ip.segments))]
+                        lw = drv.load_sequence(o.channel, segs, ip.table, float(ip.rate_hz), clearance=clearance,
+                                               name=name[:8], full_scale_v=fs)
+                    else:
+                        lw = drv.load(o.channel, ip.segment_volts(0)[o.name], float(ip.rate_hz),
+                                      clearance=clearance, name=name, full_scale_v=fs)
+                    verified[o.name] = bool(lw.verified)
+                notify(progress, "upload", k + 1, total)
+            for inst in awgs:
+                drv = self._drivers[inst]
+                chans = [o.channel for o in cm.on_instrument(inst)]
+                drv.arm(chans, trigger=self.config.trigger)
+                for ch in chans:
+                    drv.output(ch, True, clearance=clearance)
+            self.cleared.append(plan.digest())
+            daqs = [i for i in insts if kind[i]]
+            if self.config.trigger == "bus":  # the DAQ starts right after (ideal timing on the mock bench)
+                for inst in awgs:
+                    self._drivers[inst].trigger()
+            for inst in daqs:
+                drv, ip = self._drivers[inst], plan.instruments[inst]
+                outs = cm.on_instrument(inst)
+                caps = [c for c in cm.captures.values() if c.instrument == inst] if capture else []
+                rate = float(ip.rate_hz)
+                if ip.mode == "stream":
+                    feed = (np.stack([v[o.name] for o in outs]) for _, v in ip.feed())
+                    path = self._capture_dir() / f"{inst}.npy" if caps else None
+                    res = drv.stream([o.channel for o in outs], feed, rate, clearance=clearance,
+                                     capture_channels=[c.channel for c in caps], capture_path=path)
+                    if caps and res.capture is not None:
+                        for row, c in zip(res.capture, caps, strict=True):
+                            captured[c.name] = row
+                else:
+                    v0 = ip.segment_volts(0)
+                    data = np.stack([v0[o.name] for o in outs])
+                    drv.load([o.channel for o in outs], data, rate, clearance=clearance, mode="finite")
+                    if caps:
+                        drv.configure_capture([c.channel for c in caps], int(data.shape[1]))
+                    drv.start(clearance=clearance)
+                    got = drv.read() if caps else None
+                    drv.wait()
+                    if got is not None:
+                        for row, c in zip(got, caps, strict=True):
+                            captured[c.name] = row
+                for o in outs:
+                    verified[o.name] = True  # the adapter verified every segment's digest and the clock
+            for inst in awgs:
+                self._drivers[inst].outputs_off()
+            notify(progress, "capture", total, total)
+        except BaseException:
+            for inst in insts:
+                with contextlib.suppress(Exception):
+                    if kind[inst]:
+                        self._drivers[inst].stop()
+                    else:
+                        self._drivers[inst].outputs_off()
+            raise
+        n = {i: plan.instruments[i].n_samples for i in insts}
+        result = PlayResult(
+            plan.digest(), bool(clearance.overridden), {i: float(plan.instruments[i].rate_hz) for i in insts}, n,
+            verified, plan.duration_s,
+        )
+        logger.info("played %s", result)
+        return result, captured
+
+    def _capture_dir(self) -> Path:
+        if self._capture_tmp is None:
+            import tempfile
+
+            self._capture_tmp = tempfile.TemporaryDirectory(prefix="wavegen-capture-")
+        return Path(self._capture_tmp.name)
+
+    def _compare_plan(self, seq: Sequence, plan: PlaybackPlan, captured: dict[str, Any],
+                      result: PlayResult) -> Measurement:
+        """Compare long captures with the sequence chunk by chunk (:func:`wavegen.hil.align.compare_long`):
+        the reference is rendered on demand at the capture rate, never whole."""
+        from wavegen.hil.align import compare_long
+        from wavegen.sequence.render import Renderer
+
+        if not captured:
+            raise InstrumentError("nothing was captured: the bench configuration has no [capture] entries")
+        cm = self.channel_map
+        cap_inst = cm.captures[next(iter(captured))].instrument
+        ip = plan.instruments[cap_inst]
+        rate = float(ip.rate_hz)
+        lead = int(round(self.config.lead_s * rate))
+        ks, ke = window_samples(seq, rate, plan.window)
+        want = tuple(dict.fromkeys("rf" if c in ("rf_i", "rf_q") else c for c in captured))
+        r = Renderer(seq, ip.rate_hz, want)
+
+        def reference(name: str, k0: int, k1: int) -> np.ndarray:
+            out = np.zeros(k1 - k0, dtype=complex if name == "rf" else np.float64)
+            s0, s1 = max(k0 - lead, 0) + ks, min(k1 - lead, ke - ks) + ks
+            if s1 > s0:
+                out[s0 - ks + lead - k0 : s1 - ks + lead - k0] = r.render(s0, s1)[name]
+            return out
+
+        metrics: dict[str, Any] = {}
+        for c in GRADIENT_CHANNELS:
+            if c in captured:
+                scale = 1.0 / cm.captures[c].volts_per_unit
+                metrics[c] = compare_long(partial(reference, c), _Scaled(captured[c], scale, 0.0), rate,
+                                          unit=unit_of(c))
+        if "rf_i" in captured:
+            si, sq = 1.0 / cm.captures["rf_i"].volts_per_unit, 1.0 / cm.captures["rf_q"].volts_per_unit
+            metrics["rf"] = compare_long(partial(reference, "rf"),
+                                         _ComplexPair(captured["rf_i"], captured["rf_q"], si, sq), rate, unit="T")
+        return Measurement(metrics, {}, {}, rate, float(ip.t0_s), result)
 
     def _compare(self, program: Program, captured: dict[str, np.ndarray], result: PlayResult) -> Measurement:
         if not captured:
@@ -602,3 +761,42 @@ def _on_grid(x: np.ndarray, src_rate: float, dst_rate: float, n: int) -> np.ndar
     from wavegen.dsp import resample
 
     return np.asarray(resample(np.asarray(x, dtype=np.float64), src_rate, dst_rate, method="linear", n_out=n))
+
+
+class _Scaled:
+    """A capture (memory map) read in physical units: ``(volts - offset) * scale``, sliced on demand."""
+
+    def __init__(self, volts: Any, scale: float, offset: float) -> None:
+        self.volts, self.scale, self.offset = volts, scale, offset
+
+    def __len__(self) -> int:
+        return len(self.volts)
+
+    def __getitem__(self, index: slice) -> np.ndarray:
+        return (np.asarray(self.volts[index], dtype=np.float64) - self.offset) * self.scale
+
+
+class _ComplexPair:
+    """RF I and Q captures read as one complex envelope in tesla, sliced on demand."""
+
+    def __init__(self, i: Any, q: Any, si: float, sq: float) -> None:
+        self.i, self.q, self.si, self.sq = i, q, si, sq
+
+    def __len__(self) -> int:
+        return len(self.i)
+
+    def __getitem__(self, index: slice) -> np.ndarray:
+        return np.asarray(self.i[index], dtype=np.float64) * self.si + 1j * np.asarray(self.q[index]) * self.sq
+
+
+def _sequencer_limits(drv: Any) -> SequencerLimits | None:
+    """What an AWG driver's sequencer holds (its documented limits), or None when it cannot sequence."""
+    steps = int(getattr(drv, "MAX_SEQUENCE_STEPS", 0) or 0)
+    caps = getattr(drv, "caps", None)
+    if steps <= 0 or caps is None:
+        return None
+    return SequencerLimits(
+        max_steps=steps, max_segments=steps, min_points=int(caps.min_points),
+        granularity=int(caps.point_granularity), max_repeats=int(getattr(drv, "MAX_STEP_REPEATS", 1)),
+        memory_points=int(caps.max_points),
+    )

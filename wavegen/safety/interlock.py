@@ -132,6 +132,9 @@ class Grant:
         is ``((0, 1),)``.
     endless : bool
         The order may loop until stopped (a regenerating DAQ task, an AWG in continuous mode).
+    expanded : bool
+        The check judged the order as it plays, repeats included (a playback plan rendered from the
+        checked sequence): its repeat counts are part of what was checked, not repetition beyond it.
     """
 
     output: str
@@ -139,6 +142,7 @@ class Grant:
     segments: tuple[Segment, ...]
     order: tuple[tuple[int, int], ...] = ((0, 1),)
     endless: bool = False
+    expanded: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.output, str) or not self.output:
@@ -164,8 +168,11 @@ class Grant:
 
     @property
     def repeats(self) -> bool:
-        """True when the grant plays anything more than once (repetition must have been judged)."""
-        return self.endless or len(self.order) > 1 or any(r > 1 for _, r in self.order)
+        """True when the grant plays something more often than the check saw it (repetition must have
+        been judged by a periodic check)."""
+        if self.endless:
+            return True
+        return not self.expanded and (len(self.order) > 1 or any(r > 1 for _, r in self.order))
 
     @property
     def n_samples(self) -> int:
@@ -181,7 +188,7 @@ class Grant:
         """A canonical text of the grant (signed into the clearance)."""
         segs = ",".join(f"{s.digest}:{s.n_samples}" for s in self.segments)
         order = ",".join(f"{i}x{r}" for i, r in self.order)
-        return f"{self.output}|{self.sample_rate_hz!r}|{segs}|{order}|{int(self.endless)}"
+        return f"{self.output}|{self.sample_rate_hz!r}|{segs}|{order}|{int(self.endless)}|{int(self.expanded)}"
 
 
 @dataclass(frozen=True)
