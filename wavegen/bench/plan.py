@@ -420,12 +420,16 @@ def make_instrument_plan(
             phys[o] = buf
         return {o: np.ascontiguousarray(to_volts(o, x), dtype=np.float64) for o, x in phys.items()}
 
-    # program positions of the pieces
+    # program positions of the pieces; neighbouring silences (the lead, delays, gaps) become one
     placed: list[tuple[Any, int, int]] = []
     pos = 0
     for key, k0, k1 in pieces:
         n = key[1] if key[0] == "zero" and k0 < 0 else k1 - k0
-        placed.append((key, pos, pos + n))
+        if key[0] == "zero" and placed and placed[-1][0][0] == "zero":
+            _, p0, _ = placed.pop()
+            placed.append((("zero", pos + n - p0), p0, pos + n))
+        else:
+            placed.append((key, pos, pos + n))
         pos += n
     assert pos == n_total
 
@@ -561,38 +565,50 @@ def _fit_sequencer(
     why = fits(segments, tab)
     if not why:
         return segments, tab
-    # fold: lead piece(s) + periodic body + remainder + tail
+    # fold: the first and last pieces (lead, tail) + a periodic body of p pieces repeated, + a remainder
+    if len(ids) < 4:
+        raise ConfigError(
+            f"{instrument}: the sequence does not fit its sequencer ({why}); play a window (--window / --blocks) "
+            "or use an instrument that streams"
+        )
     lo, hi = 1, len(ids) - 1
     body = ids[lo:hi]
     p = _period(body)
-    if body and p < len(body):
-        reps, rest = divmod(len(body), p)
-        starts = [s.source for s in segments]
-        # program positions of each placed piece
-        pos = [0]
-        for i in ids:
-            pos.append(pos[-1] + segments[i].n_samples)
-        sup0, sup1 = pos[lo], pos[lo + p]
-        volts = render(sup0, sup1)
+    pos = [0]  # program position of each placed piece
+    for i in ids:
+        pos.append(pos[-1] + segments[i].n_samples)
+
+    def piece(a: int, b: int) -> PlanSegment:
+        """One segment made of placed pieces a..b-1 (rendered again, digested, kept if small)."""
+        volts = render(pos[a], pos[b])
         for v in volts.values():
             v.flags.writeable = False
-        sup = PlanSegment(sup1 - sup0, {o: samples_digest(v) for o, v in volts.items()},
-                          volts if sum(v.nbytes for v in volts.values()) <= cache_bytes else None, (sup0, sup1))
-        new_segs = [segments[ids[0]], sup]
-        new_tab = [(0, 1), (1, reps)]
-        if rest:
-            r0, r1 = pos[lo + reps * p], pos[lo + reps * p + rest]
-            rv = render(r0, r1)
-            for v in rv.values():
-                v.flags.writeable = False
-            new_segs.append(PlanSegment(r1 - r0, {o: samples_digest(v) for o, v in rv.items()}, rv, (r0, r1)))
-            new_tab.append((2, 1))
-        new_segs.append(segments[ids[-1]])
-        new_tab.append((len(new_segs) - 1, 1))
-        new_tab = split(new_tab)
-        del starts
-        if not fits(new_segs, new_tab):
-            return new_segs, new_tab
+        keep = sum(v.nbytes for v in volts.values()) <= cache_bytes
+        return PlanSegment(pos[b] - pos[a], {o: samples_digest(v) for o, v in volts.items()},
+                           volts if keep else None, (pos[a], pos[b]))
+
+    if body and p < len(body):
+        reps, rest = divmod(len(body), p)
+        first, last = segments[ids[0]], segments[ids[-1]]
+        tries: list[tuple[list[PlanSegment], list[tuple[int, int]]]] = []
+        if rest == 0:
+            tries.append(([first, piece(lo, lo + p), last], [(0, 1), (1, reps), (2, 1)]))
+        else:
+            # the period once, then its first `rest` pieces: 4 steps, memory p + rest pieces
+            tries.append((
+                [first, piece(lo, lo + p), piece(lo, lo + rest), last], [(0, 1), (1, reps), (2, 1), (3, 1)]
+            ))
+            # or the period as two segments A (its first `rest` pieces) and B (the others), alternating:
+            # 2 reps + 3 steps, memory p pieces
+            a_seg, b_seg = piece(lo, lo + rest), piece(lo + rest, lo + p)
+            tab = [(0, 1)] + [(k, 1) for _ in range(reps) for k in (1, 2)] + [(1, 1), (3, 1)]
+            tries.append(([first, a_seg, b_seg, last], tab))
+        for new_segs, new_tab in tries:
+            new_tab = split(new_tab)
+            reason = fits(new_segs, new_tab)
+            if not reason:
+                return new_segs, new_tab
+            why = f"{why}; folded on its period of {p} pieces: {reason}"
     raise ConfigError(
         f"{instrument}: the sequence does not fit its sequencer ({why}); play a window (--window / --blocks) "
         "or use an instrument that streams"

@@ -66,11 +66,16 @@ def _seq_duration_s(seq: Sequence) -> float:
 class Bench:
     """A bench (see the module docstring). Build with :meth:`mock`, :meth:`from_file` or :meth:`from_config`."""
 
-    def __init__(self, config: BenchConfig, *, dut: Any = None) -> None:
+    def __init__(self, config: BenchConfig, *, dut: Any = None, virtual_time: bool = False,
+                 record: bool = True) -> None:
         if not isinstance(config, BenchConfig):
             raise ConfigError(f"Bench needs a BenchConfig (use Bench.from_config(dict)), got {type(config).__name__}")
         self.config = config
         self._dut = dut
+        #: mock instruments: run the fake DAQ's clock in virtual time (a long protocol plays in seconds),
+        #: and keep every played sample for inspection (``world.daq.played``; off for long plays)
+        self.virtual_time = bool(virtual_time)
+        self.record = bool(record)
         self._world: Any = None
         self._drivers: dict[str, Any] = {}
         self._resources: dict[str, str] = {}
@@ -92,9 +97,19 @@ class Bench:
 
     @classmethod
     def mock(
-        cls, *, limits: SystemLimits | None = None, mode: str = "normal", seed: int = 0, dut: Any = None
+        cls,
+        *,
+        limits: SystemLimits | None = None,
+        mode: str = "normal",
+        seed: int = 0,
+        dut: Any = None,
+        virtual_time: bool = False,
+        record: bool = True,
     ) -> Bench:
-        """The built-in mock bench (:data:`MOCK_CONFIG`), optionally with other limits, mode and seed."""
+        """The built-in mock bench (:data:`MOCK_CONFIG`), optionally with other limits, mode and seed.
+
+        The fake DAQ runs in wall-clock time (a 30 s protocol takes 30 s, as on a real bench) unless
+        ``virtual_time``; ``record=False`` keeps no copy of what was played (long protocols)."""
         cfg = {k: dict(v) for k, v in MOCK_CONFIG.items()}
         cfg["bench"].update(mode=mode, seed=seed)
         config = parse_config(cfg)
@@ -103,7 +118,7 @@ class Bench:
                 raise ConfigError(f"limits must be a SystemLimits, got {type(limits).__name__}")
             config.channel_map.check_limits(limits.max_grad_t_per_m, limits.max_b1_t)
             config = replace(config, limits=limits)
-        return cls(config, dut=dut)
+        return cls(config, dut=dut, virtual_time=virtual_time, record=record)
 
     # -- properties -----------------------------------------------------------------------------------
     @property
@@ -142,7 +157,7 @@ class Bench:
             if self.config.mock and any(r == "mock" for r in resources.values()):
                 from wavegen.drivers.mock.bench import MockWorld
 
-                self._world = MockWorld(self.config, self._dut)
+                self._world = MockWorld(self.config, self._dut, virtual_time=self.virtual_time, record=self.record)
                 resources.update(self._world.start())
             self._resources = resources
             for name, ic in self.config.instruments.items():

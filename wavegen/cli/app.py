@@ -105,6 +105,9 @@ def _limits_option(p: argparse.ArgumentParser) -> None:
 def _bench_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", type=Path, metavar="BENCH.toml", default=None,
                    help="bench configuration (default: the built-in mock bench)")
+    p.add_argument("--virtual-time", action="store_true",
+                   help="mock bench only: run its DAQ clock in virtual time, so a long protocol plays in "
+                        "seconds instead of its real duration")
 
 
 def _build_parser() -> argparse.ArgumentParser:

@@ -105,7 +105,7 @@ def open_bench(args: argparse.Namespace) -> Any:
 
     if args.config is None:
         logger.info("using the built-in mock bench (emulated instruments, simulated device under test)")
-        return Bench.mock()
+        return Bench.mock(virtual_time=bool(getattr(args, "virtual_time", False)), record=False)
     if not args.config.exists():
         raise FileNotFoundError(2, "No such file or directory", str(args.config))
     return Bench.from_file(args.config)
