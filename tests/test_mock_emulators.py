@@ -229,3 +229,13 @@ def test_rigol_answers_numbers_with_seven_significant_digits() -> None:
     assert r.ch[1].srate_hz == 1234567.8  # the instrument keeps the value ...
     assert r.message(":SOUR1:FUNC:ARB:SRAT?") == b"1.234568E+06\n"  # ... and answers 7 digits of it
     assert r.message(":SOUR1:PHAS?") == b"0.000000E+00\n"
+
+
+def test_tektronix_answers_what_tm_devices_asks_at_connect() -> None:
+    """Tektronix's own tm_devices asks the channel count at connect (``AWGControl:CONFigure:CNUMber?``)."""
+    from wavegen.drivers.mock.tektronix import TektronixPersonality
+
+    for model, n in (("AWG5208", "8"), ("AWG70002A", "2")):
+        t = TektronixPersonality(model)
+        assert t.message("AWGControl:CONFigure:CNUMber?") == t.message("awgc:conf:cnum?") == f"{n}\n".encode()
+    assert t.errors == []
