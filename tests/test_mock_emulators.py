@@ -218,3 +218,24 @@ def test_faults_fire_per_unit_of_a_compound_message(scpi: tuple[ScpiEmulator, Sc
     emu.faults.errors_on["SOUR1:VOLT"] = (-221, "Settings conflict")
     assert s.query("SOUR1:VOLT 0.2;:FUNC?;*OPC?") == "1"  # the FUNC? unit got no answer
     assert [e.code for e in s.drain_errors()] == [-221] and emu.personality.ch[1].vpp == 0.2
+
+
+def test_rigol_answers_numbers_with_seven_significant_digits() -> None:
+    """The DG1000Z/DG800 guides: queries return scientific notation with 7 effective digits (1.000000E-01)."""
+    from wavegen.drivers.mock.rigol import RigolPersonality
+
+    r = RigolPersonality("DG1062Z")
+    r.message(":SOUR1:FUNC:ARB:SRAT 1234567.8")
+    assert r.ch[1].srate_hz == 1234567.8  # the instrument keeps the value ...
+    assert r.message(":SOUR1:FUNC:ARB:SRAT?") == b"1.234568E+06\n"  # ... and answers 7 digits of it
+    assert r.message(":SOUR1:PHAS?") == b"0.000000E+00\n"
+
+
+def test_tektronix_answers_what_tm_devices_asks_at_connect() -> None:
+    """Tektronix's own tm_devices asks the channel count at connect (``AWGControl:CONFigure:CNUMber?``)."""
+    from wavegen.drivers.mock.tektronix import TektronixPersonality
+
+    for model, n in (("AWG5208", "8"), ("AWG70002A", "2")):
+        t = TektronixPersonality(model)
+        assert t.message("AWGControl:CONFigure:CNUMber?") == t.message("awgc:conf:cnum?") == f"{n}\n".encode()
+    assert t.errors == []

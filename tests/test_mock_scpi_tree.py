@@ -246,3 +246,24 @@ def test_siglent_is_silent_to_unknown_headers_and_has_no_syst_err() -> None:
     assert [c for c, _ in s.errors] == [-113, -113, -113]
     assert s.message("*ESR?") == b"32\n"  # command error bit
     assert s.message("C1:BaSic_WaVe?") == s.message("c1:bswv?")
+
+
+def test_siglent_pairs_are_typed_by_their_table() -> None:
+    s = SiglentPersonality("SDG2042X")
+    s.message("C1:BSWV WVTP,SQUARE,FRQ,2.5KHZ,AMP,1.5,OFST,0.25")
+    c = s.ch[1]
+    assert (c.wvtp, c.freq_hz, c.vpp, c.offset_v) == ("SQUARE", 2500.0, 1.5, 0.25)
+    s.message("C1:BSWV HLEV,1,LLEV,-1")
+    assert (c.vpp, c.offset_v) == (2.0, 0.0)
+    s.message("C1:SRATE MODE,TARB,VALUE,2E6,INTER,LINE")
+    assert (c.mode, c.srate_hz, c.interp) == ("TARB", 2e6, "LINE")
+    s.message("C1:BSWV COLOUR,RED")  # no such parameter
+    s.message("C1:BSWV AMP")  # a name without its value
+    s.message("C1:BSWV WVTP,TRIANGLE")  # not a wave type of the table
+    s.message("C1:SRATE VALUE,1E9")  # over the SDG2042X's 300 MSa/s
+    s.message("C1:BTWV TIME,0")
+    assert [code for code, _ in s.errors] == [-108, -109, -224, -222, -222]
+    s.message("C1:BTWV STATE,ON,TRSR,MAN,TIME,INF")
+    s.message("C1:BTWV MTRIG")
+    assert c.burst and c.trig_source == "MAN" and c.triggers == 1
+    assert s.message("C1:BTWV?") == b"C1:BTWV STATE,ON,TRSR,MAN,TIME,INF,GATE_NCYC,NCYC\n"

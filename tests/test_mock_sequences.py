@@ -10,8 +10,10 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from wavegen.drivers.mock.keysight import SEQUENCE_LIMITS, KeysightPersonality, keysight_emulator
-from wavegen.drivers.mock.server import ScpiEmulator
+from wavegen.drivers.mock.server import ScpiEmulator, expand_chunks
 from wavegen.drivers.mock.tektronix import MAX_REPEAT, MAX_STEPS, TektronixPersonality
 from wavegen.drivers.scpi import ScpiSession
 from wavegen.drivers.transport import open_visa
@@ -205,3 +207,22 @@ def test_tek_sequence_limits(tek: TektronixPersonality) -> None:
     tek.message(f'SLIS:SEQ:NEW "max",{MAX_STEPS}')
     assert tek.errors == [] and len(tek.sequences["max"].steps) == MAX_STEPS
     assert _ask(tek, "WLIS:WAV:LMIN?") == str(tek.lmin) and _ask(tek, "WLIS:WAV:GRAN?") == str(tek.gran)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 200), st.lists(st.tuples(st.integers(1, 40), st.integers(1, 5)), min_size=1, max_size=6))
+def test_chunked_expansion_equals_the_whole_output(chunk: int, plan: list[tuple[int, int]]) -> None:
+    segments = [(np.arange(n, dtype=np.int16) + 100 * k, r) for k, (n, r) in enumerate(plan)]
+    whole = np.concatenate([np.tile(s, r) for s, r in segments])
+    chunks = list(expand_chunks(iter(segments), chunk))
+    assert all(c.size == chunk for c in chunks[:-1]) and 0 < chunks[-1].size <= chunk
+    assert np.array_equal(np.concatenate(chunks), whole)
+
+
+def test_chunked_expansion_of_an_emulator_sequence(ks: KeysightPersonality) -> None:
+    ks.message("DATA:SEQ ", _seq_block("long", ("A", 1000, "repeat", "maintain", 4), ("B", 3, "repeat", "maintain", 4)))
+    ks.message("FUNC:ARB long;:FUNC ARB")
+    chunks = expand_chunks(ks.iter_segments(1), 4096)
+    assert np.array_equal(np.concatenate(list(chunks)), ks.output_codes(1))
+    with pytest.raises(ValueError, match="chunk_points"):
+        next(expand_chunks(ks.iter_segments(1), 0))

@@ -13,7 +13,9 @@ Syntax and limits follow the DG1000Z Programming Guide (``:SOURce:TRACe:DATA:DAC
 - ``:TRAC:DATA:LOAD? VOLATILE`` answers the number of readback packets, ``:TRAC:DATA:LOAD? <k>`` packet
   *k*: :attr:`RigolPersonality.readback_packet_points` points (8192 by default: the guide's example
   answer header is ``#9000016384``, 16 KiB).
-- ``:OUTPut?`` answers ``ON``/``OFF``; ``:OUTPut:LOAD?`` answers ``9.9E+37`` for high-Z.
+- ``:OUTPut?`` answers ``ON``/``OFF``; ``:OUTPut:LOAD?`` answers ``9.9E+37`` for high-Z; numbers come back
+  in scientific notation with 7 significant digits (``1.000000E-01``, the guides' "Return Format"), so a
+  sample rate read back is exact only to 7 digits.
 """
 
 from __future__ import annotations

@@ -60,6 +60,7 @@ __all__ = [
     "Faults",
     "Integer",
     "Number",
+    "Pairs",
     "Param",
     "Rest",
     "ScpiCommandError",
@@ -313,6 +314,37 @@ class Block(Param):
 @dataclass(frozen=True)
 class Rest(Param):
     """All remaining parameters, unparsed: a list of strings, or the block payload if one was sent."""
+
+
+class Pairs(Rest):
+    """Name/value pairs (Siglent style: ``C1:BSWV WVTP,SINE,AMP,2``), each value typed by its field.
+
+    ``fields`` maps each name (matched case-insensitively) to its :class:`Param`; ``flags`` are bare
+    words allowed before the pairs (``C1:OUTP ON,LOAD,HZ``, ``C1:BTWV MTRIG``). The handler gets a dict
+    ``{name: value}`` with the flags under the key ``""``; an unknown name is -108, a name without a
+    value -109, a value its type refuses gives that type's error.
+    """
+
+    def __init__(self, fields: dict[str, Param], flags: tuple[str, ...] = ()) -> None:
+        self.fields = {k.upper(): v for k, v in fields.items()}
+        self.flags = tuple(f.upper() for f in flags)
+
+    def parse_all(self, params: list[Any], ctx: Context) -> dict[str, Any]:
+        words = [p.strip() for p in params if isinstance(p, str)]
+        out: dict[str, Any] = {}
+        flags = []
+        while words and words[0].upper() in self.flags:
+            flags.append(words.pop(0).upper())
+        if flags:
+            out[""] = flags
+        if len(words) % 2:
+            raise ScpiCommandError(-109, f"{words[-1]!r} without a value")
+        for name, text in zip(words[0::2], words[1::2], strict=True):
+            key = name.upper()
+            if key not in self.fields:
+                raise ScpiCommandError(-108, f"unknown parameter {name!r}")
+            out[key] = self.fields[key].parse(text, ctx)
+        return out
 
 
 # ------------------------------------------------------------------------------------------------
@@ -793,6 +825,9 @@ class ScpiInstrument:
     def _parse(self, spec: tuple[Param, ...], params: list[Any], ctx: Context, optional: int) -> list[Any]:
         values: list[Any] = []
         for i, p in enumerate(spec):
+            if isinstance(p, Pairs):
+                values.append(p.parse_all(params[i:], ctx))
+                return values
             if isinstance(p, Rest):
                 only_block = len(params) == i + 1 and not isinstance(params[i], str)
                 values.append(params[i] if only_block else params[i:])

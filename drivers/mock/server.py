@@ -28,11 +28,14 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+from collections.abc import Iterable, Iterator
 from typing import Any
+
+import numpy as np
 
 from .scpi_tree import Faults, ScpiInstrument
 
-__all__ = ["Faults", "Personality", "ScpiEmulator"]
+__all__ = ["Faults", "Personality", "ScpiEmulator", "expand_chunks"]
 
 logger = logging.getLogger(__name__)
 
@@ -265,3 +268,33 @@ def _block_start(buf: bytearray, nl: int) -> int:
             return hs
         hs = buf.find(b"#", hs + 1, end)
     return -1
+
+
+def expand_chunks(segments: Iterable[tuple[np.ndarray, int]], chunk_points: int) -> Iterator[np.ndarray]:
+    """What a sequence plays, sample by sample, in consecutive chunks of *chunk_points* (the last shorter).
+
+    *segments* yields ``(samples, repeat count)`` in play order (``iter_segments`` of an emulator); the
+    chunks are cut across segment and repeat boundaries, and memory stays within one chunk plus one
+    segment however long the sequence plays, so a test can compare an hour of output with a renderer's
+    chunks.
+    """
+    if chunk_points < 1:
+        raise ValueError(f"chunk_points must be >= 1, got {chunk_points}")
+    buf: np.ndarray | None = None
+    fill = 0
+    for samples, repeat in segments:
+        for _ in range(int(repeat)):
+            pos = 0
+            while pos < samples.size:
+                if buf is None:
+                    buf = np.empty(chunk_points, samples.dtype)
+                    fill = 0
+                take = min(chunk_points - fill, samples.size - pos)
+                buf[fill : fill + take] = samples[pos : pos + take]
+                fill += take
+                pos += take
+                if fill == chunk_points:
+                    yield buf
+                    buf = None
+    if buf is not None and fill:
+        yield buf[:fill]

@@ -20,11 +20,13 @@ the real instrument (pyvisa-py#311). Burst counts are limited to 1..1,000,000 cy
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from .scpi_tree import Cmd, Context, Rest, ScpiCommandError, Text
+from .scpi_tree import Boolean, Choice, Cmd, Context, Integer, Number, Pairs, Rest, ScpiCommandError, Text
 from .server import Personality, ScpiEmulator
 
 __all__ = ["SiglentPersonality", "siglent_emulator"]
@@ -56,7 +58,7 @@ class _Chan:
     polarity: str = "NOR"
     burst: bool = False
     trig_source: str = "INT"
-    ncycles: int = 1
+    ncycles: float = 1
     triggers: int = 0
 
 
@@ -82,6 +84,43 @@ def _float(text: str, what: str) -> float:
         raise ScpiCommandError(-104, f"{what} {text!r}") from None
 
 
+_ONOFF = Boolean(answers=("ON", "OFF"))
+_V = Number(-20.0, 20.0, unit="V")
+
+#: the name/value pairs each command takes (programming guide, one table per command)
+OUTP_FIELDS = Pairs({"LOAD": Text(upper=True), "PLRT": Choice("NOR", "INVT")}, flags=("ON", "OFF"))
+BSWV_FIELDS = Pairs(
+    {
+        "WVTP": Choice(*_WVTP),
+        "FRQ": Number(1e-6, "max_freq_hz", unit="HZ"),
+        "PERI": Number(1e-9, 1e6, unit="S"),
+        "AMP": Number(1e-3, 20.0, unit="V"),
+        "OFST": _V,
+        "HLEV": _V,
+        "LLEV": _V,
+        "PHSE": Number(-360.0, 360.0),
+        "DUTY": Number(0.0, 100.0),
+    }
+)
+ARWV_FIELDS = Pairs({"NAME": Text(quote_answer=False), "INDEX": Integer(0, 1000)})
+SRATE_FIELDS = Pairs(
+    {"MODE": Choice("DDS", "TARB"), "VALUE": Number(1e-6, "max_rate_hz", unit="SA/S"), "INTER": Choice("LINE", "HOLD")}
+)
+BTWV_FIELDS = Pairs(
+    {
+        "STATE": _ONOFF,
+        "TRSR": Choice("INT", "EXT", "MAN"),
+        "TIME": Integer(1, MAX_BURST_CYCLES, specials=(("INF", math.inf),)),
+        "PRD": Number(1e-9, 1e3, unit="S"),
+        "DLAY": Number(0.0, 1e3, unit="S"),
+        "GATE_NCYC": Choice("GATE", "NCYC"),
+        "TRMD": Choice("OFF", "RISE", "FALL"),
+        "EDGE": Choice("RISE", "FALL"),
+    },
+    flags=("MTRIG",),
+)
+
+
 class SiglentPersonality(Personality):
     """An SDG model."""
 
@@ -92,11 +131,11 @@ class SiglentPersonality(Personality):
     COMMON = frozenset({"*IDN", "*OPC", "*RST", "*CLS", "*ESR", "*ESE", "*STB"})
 
     COMMANDS = (
-        Cmd("C#:OUTPut", (Rest(),), on_set="_set_outp", on_query="_q_outp"),
-        Cmd("C#:BaSic_WaVe", (Rest(),), on_set="_set_bswv", on_query="_q_bswv"),
-        Cmd("C#:ARbWaVe", (Rest(),), on_set="_set_arwv", on_query="_q_arwv"),
-        Cmd("C#:SampleRATE", (Rest(),), on_set="_set_srate", on_query="_q_srate"),
-        Cmd("C#:BursTWaVe", (Rest(),), on_set="_set_btwv", on_query="_q_btwv"),
+        Cmd("C#:OUTPut", (OUTP_FIELDS,), on_set="_set_outp", on_query="_q_outp"),
+        Cmd("C#:BaSic_WaVe", (BSWV_FIELDS,), on_set="_set_bswv", on_query="_q_bswv"),
+        Cmd("C#:ARbWaVe", (ARWV_FIELDS,), on_set="_set_arwv", on_query="_q_arwv"),
+        Cmd("C#:SampleRATE", (SRATE_FIELDS,), on_set="_set_srate", on_query="_q_srate"),
+        Cmd("C#:BursTWaVe", (BTWV_FIELDS,), on_set="_set_btwv", on_query="_q_btwv"),
         Cmd("C#:WaVeDaTa", (Rest(),), on_set="_wvdt", query=False),
         Cmd("WaVeDaTa", on_query="_q_wvdt", command=False, query_params=(Text(upper=True), Text())),
         Cmd("StoreList", on_query="_q_stl", command=False, query_params=(Text(upper=True),), query_optional=1),
@@ -132,60 +171,43 @@ class SiglentPersonality(Personality):
         return 2.0 if c.load == "HZ" else 1.0
 
     # -- OUTPut
-    def _set_outp(self, ctx: Context, fields: list[str]) -> None:
+    def _set_outp(self, ctx: Context, f: dict[str, Any]) -> None:
         c = self.ch[ctx.channel]
-        if not fields:
+        if not f:
             raise ScpiCommandError(-109)
-        state = fields[0].strip().upper()
-        if state in ("ON", "OFF"):
-            c.output = state == "ON"
-            fields = fields[1:]
-        pairs = _pairs(fields)
-        if "LOAD" in pairs:
-            load = pairs["LOAD"].upper()
+        if "LOAD" in f:
+            load = f["LOAD"]
             if load not in ("HZ", "50"):
                 val = _float(load, "LOAD")
                 if not 50 <= val <= 1e5:
                     raise ScpiCommandError(-222, f"load {val:g} ohm")
                 load = _g(val)
             c.load = load
-        if "PLRT" in pairs:
-            pol = pairs["PLRT"].upper()
-            if pol not in ("NOR", "INVT"):
-                raise ScpiCommandError(-224, pol)
-            c.polarity = pol
+        if "PLRT" in f:
+            c.polarity = f["PLRT"]
+        for flag in f.get("", []):
+            c.output = flag == "ON"
 
     def _q_outp(self, ctx: Context) -> str:
         c = self.ch[ctx.channel]
         return f"C{ctx.channel}:OUTP {'ON' if c.output else 'OFF'},LOAD,{c.load},PLRT,{c.polarity}"
 
     # -- BaSic_WaVe
-    def _set_bswv(self, ctx: Context, fields: list[str]) -> None:
+    def _set_bswv(self, ctx: Context, f: dict[str, Any]) -> None:
         c = self.ch[ctx.channel]
-        pairs = _pairs(fields)
         s = self._scale(c)
-        if "WVTP" in pairs:
-            wvtp = pairs["WVTP"].upper()
-            if wvtp not in _WVTP:
-                raise ScpiCommandError(-224, wvtp)
-            c.wvtp = wvtp
-        if "FRQ" in pairs:
-            f = _float(pairs["FRQ"], "FRQ")
-            if not 1e-6 <= f <= self.max_freq_hz:
-                raise ScpiCommandError(-222, f"{f:g} Hz")
-            c.freq_hz = f
-        if "PHSE" in pairs:
-            c.phase_deg = _float(pairs["PHSE"], "PHSE")
-        if "AMP" in pairs:
-            v = _float(pairs["AMP"], "AMP")
-            if not 2e-3 * s / 2 <= v <= 10.0 * s or abs(c.offset_v) + v / 2 > 5.0 * s + 1e-12:
-                raise ScpiCommandError(-222, f"{v:g} Vpp")
-            c.vpp = v
-        if "OFST" in pairs:
-            o = _float(pairs["OFST"], "OFST")
-            if abs(o) + c.vpp / 2 > 5.0 * s + 1e-12:
-                raise ScpiCommandError(-222, f"{o:g} V offset")
-            c.offset_v = o
+        vpp, off = f.get("AMP", c.vpp), f.get("OFST", c.offset_v)
+        if "HLEV" in f or "LLEV" in f:
+            hi, lo = f.get("HLEV", c.offset_v + c.vpp / 2), f.get("LLEV", c.offset_v - c.vpp / 2)
+            vpp, off = hi - lo, (hi + lo) / 2
+        if not 2e-3 * s / 2 <= vpp <= 10.0 * s or abs(off) + vpp / 2 > 5.0 * s + 1e-12:
+            raise ScpiCommandError(-222, f"{vpp:g} Vpp with {off:g} V offset")
+        c.vpp, c.offset_v = vpp, off
+        if "PERI" in f:
+            c.freq_hz = 1.0 / f["PERI"]
+        for key, attr in (("WVTP", "wvtp"), ("FRQ", "freq_hz"), ("PHSE", "phase_deg")):
+            if key in f:
+                setattr(c, attr, f[key])
 
     def _q_bswv(self, ctx: Context) -> str:
         c = self.ch[ctx.channel]
@@ -196,10 +218,12 @@ class SiglentPersonality(Personality):
         )
 
     # -- ARbWaVe
-    def _set_arwv(self, ctx: Context, fields: list[str]) -> None:
+    def _set_arwv(self, ctx: Context, f: dict[str, Any]) -> None:
         c = self.ch[ctx.channel]
-        pairs = _pairs(fields)
-        name = pairs.get("NAME")
+        names = list(self.waves)
+        name = f.get("NAME")
+        if name is None and "INDEX" in f and 1 <= f["INDEX"] <= len(names):
+            name = names[f["INDEX"] - 1]
         if name is None or name not in self.waves:
             raise ScpiCommandError(-224, f"waveform {name!r}")
         c.selected = name
@@ -212,59 +236,28 @@ class SiglentPersonality(Personality):
         return f"C{ctx.channel}:ARWV INDEX,{idx},NAME,{c.selected or ''}"
 
     # -- SampleRATE
-    def _set_srate(self, ctx: Context, fields: list[str]) -> None:
+    def _set_srate(self, ctx: Context, f: dict[str, Any]) -> None:
         c = self.ch[ctx.channel]
-        pairs = _pairs(fields)
-        if "VALUE" in pairs:
-            rate = _float(pairs["VALUE"], "VALUE")
-            if not 1e-6 <= rate <= self.max_rate_hz:
-                raise ScpiCommandError(-222, f"{rate:g} Sa/s outside 1e-06..{self.max_rate_hz:g}")
-            c.srate_hz = rate
-        if "MODE" in pairs:
-            mode = pairs["MODE"].upper()
-            if mode not in ("DDS", "TARB"):
-                raise ScpiCommandError(-224, mode)
-            c.mode = mode
-        if "INTER" in pairs:
-            inter = pairs["INTER"].upper()
-            if inter not in ("LINE", "HOLD"):
-                raise ScpiCommandError(-224, inter)
-            c.interp = inter
+        for key, attr in (("VALUE", "srate_hz"), ("MODE", "mode"), ("INTER", "interp")):
+            if key in f:
+                setattr(c, attr, f[key])
 
     def _q_srate(self, ctx: Context) -> str:
         c = self.ch[ctx.channel]
         return f"C{ctx.channel}:SRATE MODE,{c.mode},VALUE,{_g(c.srate_hz)}Sa/s,INTER,{c.interp}"
 
     # -- BursTWaVe
-    def _set_btwv(self, ctx: Context, fields: list[str]) -> None:
+    def _set_btwv(self, ctx: Context, f: dict[str, Any]) -> None:
         c = self.ch[ctx.channel]
-        if fields and fields[0].strip().upper() == "MTRIG":
-            if c.burst and c.trig_source == "MAN":
-                c.triggers += 1
-            fields = fields[1:]
-            if not fields:
-                return
-        pairs = _pairs(fields)
-        if "STATE" in pairs:
-            st = pairs["STATE"].upper()
-            if st not in ("ON", "OFF"):
-                raise ScpiCommandError(-224, st)
-            c.burst = st == "ON"
-        if "TRSR" in pairs:
-            src = pairs["TRSR"].upper()
-            if src not in ("INT", "EXT", "MAN"):
-                raise ScpiCommandError(-224, src)
-            c.trig_source = src
-        if "TIME" in pairs:
-            t = pairs["TIME"].upper()
-            n = MAX_BURST_CYCLES + 1 if t == "INF" else int(round(_float(t, "TIME")))
-            if t != "INF" and not 1 <= n <= MAX_BURST_CYCLES:
-                raise ScpiCommandError(-222, f"{n} cycles outside 1..{MAX_BURST_CYCLES}")
-            c.ncycles = n
+        if "MTRIG" in f.get("", []) and c.burst and c.trig_source == "MAN":
+            c.triggers += 1
+        for key, attr in (("STATE", "burst"), ("TRSR", "trig_source"), ("TIME", "ncycles")):
+            if key in f:
+                setattr(c, attr, f[key])
 
     def _q_btwv(self, ctx: Context) -> str:
         c = self.ch[ctx.channel]
-        time_ = "INF" if c.ncycles > MAX_BURST_CYCLES else str(c.ncycles)
+        time_ = "INF" if math.isinf(c.ncycles) else str(int(c.ncycles))
         return (
             f"C{ctx.channel}:BTWV STATE,{'ON' if c.burst else 'OFF'},TRSR,{c.trig_source},"
             f"TIME,{time_},GATE_NCYC,NCYC"

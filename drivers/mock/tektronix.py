@@ -152,6 +152,7 @@ class TektronixPersonality(Personality):
         Cmd("AWGControl:RUN[:IMMediate]", on_set="_run", query=False),
         Cmd("AWGControl:STOP[:IMMediate]", on_set="_stop", query=False),
         Cmd("AWGControl:RSTate", on_query="_q_rstate", command=False),
+        Cmd("AWGControl:CONFigure:CNUMber", on_query="_q_channels", command=False),
         Cmd("TRIGger[:SEQuence][:IMMediate]", (Choice("ATRigger", "BTRigger"),), on_set="_trigger", optional=1,
             query=False),
         # waveform list
@@ -336,6 +337,9 @@ class TektronixPersonality(Personality):
         if not self.running:
             return "0"
         return "1" if any(c.rmode == "TRIG" for c in self.ch.values()) and self.triggers == 0 else "2"
+
+    def _q_channels(self, ctx: Context) -> str:
+        return str(self.n_channels)
 
     def _trigger(self, ctx: Context, which: str = "ATR") -> None:
         if self.running:
