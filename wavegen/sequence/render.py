@@ -50,6 +50,8 @@ __all__ = ["Renderer", "as_fraction", "CHANNELS"]
 
 CHANNELS = ("gx", "gy", "gz", "rf", "adc", "trigger")
 _SAFE = 1 << 62
+#: Block length of the frequency-modulation tables (must equal WG_MOD_BLOCK in native/sequence.c).
+MOD_BLOCK = 1024
 
 
 def as_fraction(x: Any, name: str, unit: str = "") -> Fraction:
@@ -399,10 +401,12 @@ class Renderer:
         blocks = np.flatnonzero(ids > 0)
         regular = {k for k, v in lib.items() if v.time_shape is None}
         is_reg = np.isin(ids[blocks], list(regular)) if regular else np.zeros(blocks.size, dtype=bool)
-        # regular RF: zero-order hold per raster cell. The samples of each distinct (shape, amplitude,
-        # frequency offset) are computed once with the frequency modulation at the sample centres; the
-        # phase offset (RF spoiling changes it every TR) is one complex factor per occurrence. Rendering
-        # is then a gather and a complex multiply.
+        # regular RF: zero-order hold per raster cell. The samples of each distinct (shape, amplitude)
+        # are computed once, unmodulated; the frequency offset is applied at render time from two small
+        # tables per distinct frequency (see _mod_tables and native/sequence.c), and the phase offset
+        # (RF spoiling changes it every TR) is one complex factor per occurrence. Memory therefore grows
+        # with the distinct shapes, never with the number of pulses or of output samples (a CEST train
+        # of 34 two-second pulses at 34 frequencies holds one shape, not 34 modulated copies).
         rb = blocks[is_reg]
         self._rf_gates: _Gates | None = None
         if rb.size:
@@ -412,22 +416,33 @@ class Renderer:
             n: list[int] = []
             delay: list[int] = []
             rot: list[complex] = []
+            mods: list[int] = []
             sig_index: dict[tuple[Any, ...], int] = {}
+            mod_index: dict[float, int] = {}
+            mod_len: list[int] = []
+            mod_f: list[float] = []
             lib_of_event = []
             for i in uniq.tolist():
                 ev = lib[i]
                 fo, po = self._offsets(ev)
-                key = (ev.magnitude, ev.phase, ev.amplitude_hz, fo)
+                key = (ev.magnitude, ev.phase, ev.amplitude_hz)
                 j = sig_index.get(key)
                 if j is None:
-                    sig = ev.signal_hz / self.gamma
-                    if fo != 0:
-                        tc = (np.arange(sig.size) + 0.5) * (rr * 1e-9)
-                        sig = sig * np.exp(2j * np.pi * fo * tc)
+                    sig = ev.signal_hz
+                    sig /= self.gamma
                     j = sig_index[key] = len(sigs)
                     sigs.append(sig)
                     n.append(sig.size)
+                m = -1
+                if fo != 0:
+                    m = mod_index.get(fo, -1)
+                    if m < 0:
+                        m = mod_index[fo] = len(mod_f)
+                        mod_f.append(fo)
+                        mod_len.append(0)
+                    mod_len[m] = max(mod_len[m], n[j])
                 lib_of_event.append(j)
+                mods.append(m)
                 delay.append(ev.delay_ns)
                 rot.append(complex(math.cos(po), math.sin(po)))
             lib_j = np.array(lib_of_event, dtype=np.int64)
@@ -436,7 +451,9 @@ class Renderer:
             np.cumsum(n_lib[:-1], out=off_lib[1:])
             n_a = n_lib[lib_j]
             off = off_lib[lib_j]
-            self._rf_lib = np.ascontiguousarray(np.concatenate(sigs).astype(np.complex128))
+            self._rf_lib = np.ascontiguousarray(sigs[0] if len(sigs) == 1 else np.concatenate(sigs))
+            del sigs
+            self._mod_tables(mod_f, mod_len, rr)
             ends_ev = np.array(delay, dtype=np.int64) + n_a * rr
             over = ends_ev[inv] > self._durs[rb]
             if np.any(over):
@@ -449,6 +466,7 @@ class Renderer:
             o = self._rf_gates.order
             self._rf_start = start[o]
             self._rf_off = np.ascontiguousarray(off[inv][o])
+            self._rf_mod = np.ascontiguousarray(np.array(mods, dtype=np.int64)[inv][o])
             self._rf_n = n_a[inv][o]
             self._rf_rot = np.ascontiguousarray(np.array(rot, dtype=np.complex128)[inv][o])
             self._rf_raster = rr
@@ -485,6 +503,29 @@ class Renderer:
             self._rf_pwl_f = np.array(fs)
             self._rf_pwl_p = np.array(phs)
 
+    def _mod_tables(self, freqs_hz: list[float], lengths: list[int], rr: int) -> None:
+        """Per distinct frequency offset f: ``exp(2 pi j f r raster)`` for ``r < MOD_BLOCK`` and
+        ``exp(2 pi j f (q MOD_BLOCK + 1/2) raster)`` for every block ``q`` of the longest pulse using it;
+        sample ``i = q MOD_BLOCK + r`` is modulated by their product (phase at the sample centre)."""
+        dt_s = rr * 1e-9
+        r = np.arange(MOD_BLOCK) * dt_s
+        et, pt = [], []
+        e_off, p_off = [], []
+        ne = npt = 0
+        for f, n in zip(freqs_hz, lengths, strict=True):
+            nq = -(-n // MOD_BLOCK)
+            e_off.append(ne)
+            p_off.append(npt)
+            et.append(np.exp(2j * np.pi * f * r))
+            pt.append(np.exp(2j * np.pi * f * ((np.arange(nq) * MOD_BLOCK + 0.5) * dt_s)))
+            ne += MOD_BLOCK
+            npt += nq
+        z = np.zeros(1, dtype=np.complex128)
+        self._mod_e = np.ascontiguousarray(np.concatenate(et)) if et else z
+        self._mod_p = np.ascontiguousarray(np.concatenate(pt)) if pt else z
+        self._mod_eofs = np.array(e_off or [0], dtype=np.int64)
+        self._mod_pofs = np.array(p_off or [0], dtype=np.int64)
+
     def _render_rf(self, k0: int, k1: int) -> np.ndarray:
         out = np.zeros(k1 - k0, dtype=np.complex128)
         g = self._rf_gates
@@ -498,12 +539,17 @@ class Renderer:
                     ffi.from_buffer("int64_t[]", g.e),
                     ffi.from_buffer("int64_t[]", self._rf_sdc),
                     ffi.from_buffer("int64_t[]", self._rf_off),
+                    ffi.from_buffer("int64_t[]", self._rf_mod),
                     lo,
                     hi,
                     self.grid.A,
                     cell,
                     ffi.from_buffer("double[]", self._rf_lib.view(np.float64)),
                     ffi.from_buffer("double[]", self._rf_rot.view(np.float64)),
+                    ffi.from_buffer("double[]", self._mod_e.view(np.float64)),
+                    ffi.from_buffer("double[]", self._mod_p.view(np.float64)),
+                    ffi.from_buffer("int64_t[]", self._mod_eofs),
+                    ffi.from_buffer("int64_t[]", self._mod_pofs),
                     k0,
                     k1,
                     ffi.from_buffer("double[]", out.view(np.float64)),
@@ -541,8 +587,21 @@ class Renderer:
         if num.dtype != np.int64:  # float path (huge times): keep inside the pulse
             i = np.clip(i, 0, self._rf_n[occ] - 1)
         v = self._rf_lib[self._rf_off[occ] + i]
+        a, b = v.real, v.imag
+        m = self._rf_mod[occ]
+        sel = np.flatnonzero(m >= 0)
+        if sel.size:  # frequency offset: the same two table factors and products as the C kernel
+            ms, isel = m[sel], i[sel]
+            p = self._mod_p[self._mod_pofs[ms] + isel // MOD_BLOCK]
+            e = self._mod_e[self._mod_eofs[ms] + isel % MOD_BLOCK]
+            mr = p.real * e.real - p.imag * e.imag
+            mi = p.real * e.imag + p.imag * e.real
+            a, b = a.copy(), b.copy()
+            va, vb = a[sel], b[sel]
+            a[sel] = va * mr - vb * mi
+            b[sel] = va * mi + vb * mr
         r = self._rf_rot[occ]
-        a, b, c, d = v.real, v.imag, r.real, r.imag
+        c, d = r.real, r.imag
         # written out (not complex *) so that the operations are exactly those of the C kernel
         res = np.empty(v.size, dtype=np.complex128)
         res.real = a * c - b * d
