@@ -100,7 +100,6 @@ def check_rf_amplifier(wf: Waveforms, amp: RfAmplifier, *, periodic: bool = True
     dt = wf.rf_raster_s
     u = wf.rf_channels
     n_total = max(u.shape[0], int(math.floor(wf.duration_s / dt * (1 + 1e-12))))
-    out: list[RuleResult] = []
     peak = (-1.0, 0, 0)
     avg = (-1.0, 0.0, 0)
     duty = (-1.0, 0.0, 0)
@@ -129,7 +128,21 @@ def check_rf_amplifier(wf: Waveforms, amp: RfAmplifier, *, periodic: bool = True
                 s0 = 0
             if n > pulse[0]:
                 pulse = (n, s0, c)
-    t0 = wf.t0_s
+    return amplifier_results(amp, wf.t0_s, dt, peak, avg, duty, pulse)
+
+
+def amplifier_results(
+    amp: RfAmplifier,
+    t0: float,
+    dt: float,
+    peak: tuple[float, int, int],
+    avg: tuple[float, float, int],
+    duty: tuple[float, float, int],
+    pulse: tuple[int, int, int],
+) -> tuple[RuleResult, ...]:
+    """The amplifier rules from their worst values: ``peak`` (W, sample index, channel), ``avg`` and
+    ``duty`` (value, window start s, channel), ``pulse`` (cells, start index, channel)."""
+    out: list[RuleResult] = []
     out.append(
         RuleResult(
             "rf_peak_power",

@@ -108,6 +108,9 @@ class _PWL:
     def __init__(self, grid: _Grid, t: np.ndarray, v: np.ndarray, occ: np.ndarray) -> None:
         self.grid = grid
         self.t = t
+        #: Vertex values and the event (block) of each vertex, for exact checks of the waveform.
+        self.v = v
+        self.vertex_event = occ
         self.c = grid.first_k(t)
         n = t.size
         if n >= 2:
@@ -222,6 +225,9 @@ class Renderer:
         *,
         t0_s: Any = 0,
         b0_t: float | None = None,
+        blocks: tuple[int, int] | None = None,
+        block_starts_ns: np.ndarray | None = None,
+        vertex_cache: dict[Any, Any] | None = None,
     ) -> None:
         rate = as_fraction(rate_hz, "rate_hz", "Hz")
         if rate <= 0:
@@ -235,6 +241,7 @@ class Renderer:
         if len(set(channels)) != len(channels):
             raise RangeError(f"channels repeat: {channels}")
         self.seq = seq
+        self._vcache = vertex_cache
         self.channels = tuple(channels)
         self.grid = _Grid(rate, t0)
         dur = seq.duration_ns
@@ -243,9 +250,23 @@ class Renderer:
         self.gamma = seq.gamma_hz_per_t
         self.b0_t = b0_t if b0_t is not None else seq.b0_t
         tab = seq._table
-        self._starts = seq.block_starts_ns
-        self._durs = tab[0]
-        self._ext = tab[6]
+        starts = seq.block_starts_ns if block_starts_ns is None else block_starts_ns
+        b0, b1 = (0, tab.shape[1]) if blocks is None else (int(blocks[0]), int(blocks[1]))
+        if not 0 <= b0 <= b1 <= tab.shape[1]:
+            raise RangeError(f"blocks = {blocks!r} is not a range of the sequence's {tab.shape[1]} blocks")
+        #: First block of this renderer (block numbers in messages are counted from the sequence start).
+        self.b0 = b0
+        self._tab = tab[:, b0:b1]
+        self._starts = starts[b0:b1]
+        self._durs = self._tab[0]
+        self._ext = self._tab[6]
+        #: Output index range covered by the blocks: samples outside it are outside every event here.
+        self.k_range = (0, self.n_total)
+        if blocks is not None:
+            edges = np.array([int(starts[b0]) if b0 < tab.shape[1] else dur,
+                              int(starts[b1]) if b1 < tab.shape[1] else dur], dtype=np.int64)
+            ke = self.grid.first_k(edges)
+            self.k_range = (max(0, int(ke[0])), min(self.n_total, int(ke[1])))
         self._rot_blocks = self._rotated_blocks()
         self._grad: dict[str, _PWL] = {}
         if any(c in ("gx", "gy", "gz") for c in channels):
@@ -270,12 +291,20 @@ class Renderer:
             out[b] = r
         return out
 
-    def _event_table(self, ids: np.ndarray, lib: dict[int, Any], vert: Any) -> tuple[Any, ...]:
+    def _event_table(
+        self, ids: np.ndarray, lib: dict[int, Any], vert: Any, vert_key: str | None = None
+    ) -> tuple[Any, ...]:
         """Flatten per-event vertex lists for the distinct ids used; returns lookup arrays."""
         uniq, inv = np.unique(ids, return_inverse=True)
         ts, vs, cnt, ends = [], [], [], []
+        cache = self._vcache if vert_key is not None else None
         for i in uniq.tolist():
-            t, v = vert(lib[i])
+            got = cache.get((vert_key, i)) if cache is not None else None
+            if got is None:
+                got = vert(lib[i])
+                if cache is not None:
+                    cache[(vert_key, i)] = got
+            t, v = got
             ts.append(t)
             vs.append(v)
             cnt.append(t.size)
@@ -288,16 +317,17 @@ class Renderer:
         return inv, lib_t, lib_v, off, cnt_a, np.array(ends, dtype=np.int64)
 
     def _gather(
-        self, blocks: np.ndarray, ids: np.ndarray, lib: dict[int, Any], vert: Any, what: str
+        self, blocks: np.ndarray, ids: np.ndarray, lib: dict[int, Any], vert: Any, what: str,
+        vert_key: str | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if blocks.size == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=np.int64)
-        inv, lib_t, lib_v, off, cnt, ends = self._event_table(ids, lib, vert)
+        inv, lib_t, lib_v, off, cnt, ends = self._event_table(ids, lib, vert, vert_key)
         over = ends[inv] > self._durs[blocks]
         if np.any(over):
             b = int(blocks[np.flatnonzero(over)[0]])
             raise SeqFormatError(
-                f"block {b + 1}: {what} event ends at {int(ends[inv][np.flatnonzero(over)[0]])} ns, "
+                f"block {self.b0 + b + 1}: {what} event ends at {int(ends[inv][np.flatnonzero(over)[0]])} ns, "
                 f"after the block duration {int(self._durs[b])} ns"
             )
         n = cnt[inv]
@@ -310,7 +340,7 @@ class Renderer:
 
     def _build_gradients(self) -> None:
         seq = self.seq
-        tab = seq._table
+        tab = self._tab
         graster = seq.grad_raster_ns
         lib = seq._grad.by_id
 
@@ -326,7 +356,7 @@ class Renderer:
             if rot_idx.size:
                 mask[rot_idx] = False
             blocks = np.flatnonzero(mask)
-            parts[ch] = [self._gather(blocks, ids[blocks], lib, vert, ch)]
+            parts[ch] = [self._gather(blocks, ids[blocks], lib, vert, ch, "grad")]
         if rot:
             extra = self._rotated_vertices(rot, lib, graster)
             for ch in ("gx", "gy", "gz"):
@@ -345,14 +375,14 @@ class Renderer:
     def _rotated_vertices(
         self, rot: dict[int, Rotation], lib: dict[int, Any], graster: int
     ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        tab = self.seq._table
+        tab = self._tab
         acc: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {"gx": [], "gy": [], "gz": []}
         for b, r in rot.items():
             evs = [lib[int(tab[row, b])] if tab[row, b] else None for row in (2, 3, 4)]
             verts = [e.vertices(graster) if e is not None else None for e in evs]
             for e, vt in zip(evs, verts, strict=True):
                 if e is not None and vt is not None and int(vt[0][-1]) > int(self._durs[b]):
-                    raise SeqFormatError(f"block {b + 1}: gradient event ends after the block duration")
+                    raise SeqFormatError(f"block {self.b0 + b + 1}: gradient event ends after the block duration")
             times = [vt[0] for vt in verts if vt is not None]
             if not times:
                 continue
@@ -394,7 +424,7 @@ class Renderer:
 
     def _build_rf(self) -> None:
         seq = self.seq
-        tab = seq._table
+        tab = self._tab
         lib = seq._rf.by_id
         rr = seq.rf_raster_ns
         ids = tab[1]
@@ -458,7 +488,9 @@ class Renderer:
             over = ends_ev[inv] > self._durs[rb]
             if np.any(over):
                 b = int(rb[np.flatnonzero(over)[0]])
-                raise SeqFormatError(f"block {b + 1}: RF event ends after the block duration {int(self._durs[b])} ns")
+                raise SeqFormatError(
+                    f"block {self.b0 + b + 1}: RF event ends after the block duration {int(self._durs[b])} ns"
+                )
             start = self._starts[rb] + np.array(delay, dtype=np.int64)[inv]
             ks = self.grid.first_k(start)
             ke = self.grid.first_k(start + n_a[inv] * rr)
@@ -483,13 +515,13 @@ class Renderer:
                 ev = lib[int(ids[b])]
                 tt = ev.time_shape.samples * rr
                 if float(tt[-1]) >= 2.0**53:
-                    raise SeqFormatError(f"block {b + 1}: RF time shape ends out of range")
+                    raise SeqFormatError(f"block {self.b0 + b + 1}: RF time shape ends out of range")
                 ti = np.rint(tt)
                 if np.any(np.abs(tt - ti) > 1e-6):
-                    raise SeqFormatError(f"block {b + 1}: RF time shape times are not whole ns")
+                    raise SeqFormatError(f"block {self.b0 + b + 1}: RF time shape times are not whole ns")
                 s0 = int(self._starts[b]) + ev.delay_ns
                 if ev.duration_ns(rr) > int(self._durs[b]):
-                    raise SeqFormatError(f"block {b + 1}: RF event ends after the block duration")
+                    raise SeqFormatError(f"block {self.b0 + b + 1}: RF event ends after the block duration")
                 ts.append(ti.astype(np.int64) + s0)
                 vs.append(ev.signal_hz / self.gamma)
                 occ.append(np.full(ti.size, b, dtype=np.int64))
@@ -612,7 +644,7 @@ class Renderer:
 
     def _build_adc(self) -> None:
         seq = self.seq
-        ids = seq._table[5]
+        ids = self._tab[5]
         blocks = np.flatnonzero(ids > 0)
         lib = seq._adc.by_id
         if blocks.size == 0:
@@ -624,7 +656,9 @@ class Renderer:
         over = (d + L)[inv] > self._durs[blocks]
         if np.any(over):
             b = int(blocks[np.flatnonzero(over)[0]])
-            raise SeqFormatError(f"block {b + 1}: ADC event ends after the block duration {int(self._durs[b])} ns")
+            raise SeqFormatError(
+                f"block {self.b0 + b + 1}: ADC event ends after the block duration {int(self._durs[b])} ns"
+            )
         start = self._starts[blocks] + d[inv]
         self._adc_gates = _Gates(self.grid.first_k(start), self.grid.first_k(start + L[inv]))
 
