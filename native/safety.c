@@ -18,7 +18,10 @@
  * arrays gx, gy, gz (n samples each), and the filter state (y[3][3], then the previous sample of each
  * axis: 12 doubles, all 0 at the start of a stream) read at entry and written back at exit. Running a
  * waveform through it chunk by chunk gives the bits of one wg_safe_pns3 call on the whole waveform
- * (wavegen/safety/stream.py streams a sequence through it in bounded memory). */
+ * (wavegen/safety/stream.py streams a sequence through it in bounded memory). track (8 doubles, kept
+ * by the caller across chunks; start with -1 everywhere) holds the largest per-axis stimulation of each
+ * axis, the largest norm, its sample index (k0 + k, exact in a double below 2^53) and the per-axis
+ * values there. per_axis and norm may be NULL (nothing written) when only the maxima are wanted. */
 #include <math.h>
 #include <stdint.h>
 
@@ -80,9 +83,10 @@ int wg_safe_pns3(const double *g, int64_t n, double dt, int end_step, const doub
 }
 
 int wg_safe_pns3_chunk(const double *gx, const double *gy, const double *gz, int64_t n, double dt,
-                       const double *params, double *state, double *per_axis, double *norm)
+                       const double *params, double *state, int64_t k0, double *track, double *per_axis,
+                       double *norm)
 {
-    double al[3][3], be[3][3], w[3][3], sc[3], y[3][3], prev[3];
+    double al[3][3], be[3][3], w[3][3], sc[3], y[3][3], prev[3], pa[3];
     pns_params(params, al, be, w, sc);
     for (int j = 0; j < 3; j++) {
         for (int f = 0; f < 3; f++)
@@ -91,7 +95,20 @@ int wg_safe_pns3_chunk(const double *gx, const double *gy, const double *gz, int
     }
     for (int64_t k = 0; k < n; k++) {
         double cur[3] = {gx[k], gy[k], gz[k]};
-        norm[k] = pns_step(cur, dt, al, be, w, sc, y, prev, per_axis + 3 * k);
+        double *pk = per_axis ? per_axis + 3 * k : pa;
+        double nk = pns_step(cur, dt, al, be, w, sc, y, prev, pk);
+        if (norm)
+            norm[k] = nk;
+        for (int j = 0; j < 3; j++)
+            if (pk[j] > track[j])
+                track[j] = pk[j];
+        if (nk > track[3]) { /* strictly larger: the first sample of the maximum is kept */
+            track[3] = nk;
+            track[4] = (double)(k0 + k);
+            track[5] = pk[0];
+            track[6] = pk[1];
+            track[7] = pk[2];
+        }
     }
     for (int j = 0; j < 3; j++) {
         for (int f = 0; f < 3; f++)

@@ -312,7 +312,7 @@ def test_chunk_kernel_with_carried_state_equals_one_pass() -> None:
     model = example_safe_model()
     ref = safe_pns(g, dt, model, end_step=True, backend="native")
     for cuts in ([2500], [1, 2, 3, 4999], list(range(0, 5000, 333))[1:]):
-        st = _SafeStream(model, dt, False, None)
+        st = _SafeStream(model, dt, True, None)
         norms, pers = [], []
         edges = [0, *cuts, g.shape[0]]
         for a, b in zip(edges[:-1], edges[1:], strict=True):

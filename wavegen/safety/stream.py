@@ -110,18 +110,27 @@ def grad_windows(
 
 
 class _SafeStream:
-    """SAFE PNS on a stream (C kernel with carried state)."""
+    """SAFE PNS on a stream (C kernel with carried filter state; it also tracks the maxima)."""
 
     def __init__(self, model: SafeModel, dt_s: float, keep_trace: bool, trace: _Envelope | None) -> None:
         self.model = model
         self.params = np.ascontiguousarray(kernel_params(model, dt_s))
         self.dt = dt_s
         self.state = np.zeros(12)
-        self.best = (-1.0, 0, np.zeros(3))  # norm, index, per-axis at it
-        self.axis_max = np.zeros(3)
+        self.track = np.full(8, -1.0)
         self.trace = trace
+        self.keep = keep_trace or trace is not None
         self._per = np.empty((0, 3))
         self._norm = np.empty(0)
+
+    @property
+    def best(self) -> tuple[float, int, np.ndarray]:
+        """Largest norm, its sample index and the per-axis values there."""
+        return float(self.track[3]), int(self.track[4]), self.track[5:8].copy()
+
+    @property
+    def axis_max(self) -> np.ndarray:
+        return self.track[:3].copy()
 
     def feed(self, k0: int, gx: np.ndarray, gy: np.ndarray, gz: np.ndarray) -> None:
         n = gx.size
@@ -140,13 +149,11 @@ class _SafeStream:
             self.dt,
             ffi.cast(dp, ffi.from_buffer(self.params)),
             ffi.cast(dp, ffi.from_buffer(self.state)),
-            ffi.cast(dp, ffi.from_buffer(per)),
-            ffi.cast(dp, ffi.from_buffer(norm)),
+            k0,
+            ffi.cast(dp, ffi.from_buffer(self.track)),
+            ffi.cast(dp, ffi.from_buffer(per)) if self.keep else ffi.NULL,
+            ffi.cast(dp, ffi.from_buffer(norm)) if self.keep else ffi.NULL,
         )
-        i = int(np.argmax(norm))
-        if norm[i] > self.best[0]:
-            self.best = (float(norm[i]), k0 + i, per[i].copy())
-        np.maximum(self.axis_max, per.max(axis=0), out=self.axis_max)
         if self.trace is not None:
             self.trace.feed(k0, norm)
 
@@ -530,25 +537,29 @@ class PulseTrain:
             S2, T2 = S, T
         lo_o = np.searchsorted(T2, S + Wr, side="right")  # first o2 ending after s_lo + Wr
         hi_o = np.searchsorted(S2, T + Wr, side="left")  # o2 starting before s_hi + Wr
-        cache: dict[tuple[int, int, int, int, int], tuple[float, int]] = {}
         npulse = S.size
-        for o in np.flatnonzero(hi_o > lo_o).tolist():
-            for o2 in range(int(lo_o[o]), int(hi_o[o])):
-                lo = max(int(S[o]), int(S2[o2]) - Wr)
-                hi = min(int(T[o]), int(T2[o2]) - Wr)
-                if hi <= lo:
-                    continue
-                la, lb = int(self.L[o]), int(self.L[o2 % npulse])
-                delta = int(S2[o2]) - Wr - int(S[o])
-                key = (la, lb, delta, lo - int(S[o]), hi - int(S[o]))
-                got = cache.get(key)
-                if got is None:
-                    got = cache[key] = self._pair_max(la, lb, delta, lo - int(S[o]), hi - int(S[o]), on)
-                pre_b = (self._pre_on if on else self.Epre)[o2 % npulse] + (tot if o2 >= npulse else 0.0)
-                pre_a = (self._pre_on if on else self.Epre)[o]
-                v = float(pre_b - pre_a + got[0])
-                if v > best_v:
-                    best_v, best_s = v, int(S[o]) + got[1]
+        cnt = np.maximum(hi_o - lo_o, 0)
+        if cnt.sum():
+            o = np.repeat(np.arange(npulse), cnt)
+            first = np.zeros(npulse, dtype=np.int64)
+            np.cumsum(cnt[:-1], out=first[1:])
+            o2 = np.repeat(lo_o, cnt) + (np.arange(o.size) - np.repeat(first, cnt))
+            lo = np.maximum(S[o], S2[o2] - Wr)
+            hi = np.minimum(T[o], T2[o2] - Wr)
+            keep = hi > lo
+            o, o2, lo, hi = o[keep], o2[keep], lo[keep], hi[keep]
+            ob = o2 % npulse
+            keys = np.stack((self.L[o], self.L[ob], S2[o2] - Wr - S[o], lo - S[o], hi - S[o]), axis=1)
+            uk, inv = np.unique(keys, axis=0, return_inverse=True)
+            got = [self._pair_max(int(k[0]), int(k[1]), int(k[2]), int(k[3]), int(k[4]), on) for k in uk]
+            gv = np.array([g[0] for g in got])[inv.reshape(-1)]
+            gx = np.array([g[1] for g in got], dtype=np.int64)[inv.reshape(-1)]
+            pre = self._pre_on if on else self.Epre
+            v = (pre[ob] + np.where(o2 >= npulse, tot, 0.0)) - pre[o] + gv
+            if v.size:
+                k = int(np.argmax(v))
+                if v[k] > best_v:
+                    best_v, best_s = float(v[k]), int(S[o[k]] + gx[k])
         start = best_s % P if periodic else best_s
         return base + best_v, start * 1e-9
 
