@@ -564,14 +564,40 @@ class PulseTrain:
         return base + best_v, start * 1e-9
 
     def _pair_max(self, la: int, lb: int, delta: int, lo: int, hi: int, on: bool) -> tuple[float, int]:
-        """max over x in [lo, hi] of cum_b(x - delta) - cum_a(x), x relative to the start of pulse a."""
+        """max over x in [lo, hi] of cum_b(x - delta) - cum_a(x), x relative to the start of pulse a.
+
+        Both are piecewise linear with breakpoints on their own cell boundaries, so the maximum is at
+        ``lo``, ``hi`` or a cell boundary of either pulse; on a common raster (``delta`` a whole number
+        of cells, the usual case) the two sets coincide and the values are two slices of the running
+        integrals (a few passes over the pulse, however long)."""
         rr = self.rr
-        xa = np.arange(-(-lo // rr) * rr, hi + 1, rr)
-        xb = np.arange(-(-(lo - delta) // rr) * rr, hi - delta + 1, rr) + delta
-        x = np.unique(np.concatenate(([lo, hi], xa, xb)))
-        v = self._cumfun(lb, x - delta, on) - self._cumfun(la, x, on)
-        k = int(np.argmax(v))
-        return float(v[k]), int(x[k])
+        cum = self._cat_on_cum if on else self.cat_cum
+        ca = cum[self.cum_off[la] : self.cum_off[la] + int(self.off[la + 1] - self.off[la]) + 1]
+        cb = cum[self.cum_off[lb] : self.cum_off[lb] + int(self.off[lb + 1] - self.off[lb]) + 1]
+        best_v, best_x = -math.inf, lo
+        ends = np.array([lo, hi], dtype=np.int64)
+        v = self._cumfun(lb, ends - delta, on) - self._cumfun(la, ends, on)
+        for x, val in zip(ends.tolist(), v.tolist(), strict=True):
+            if val > best_v:
+                best_v, best_x = val, x
+        i0, i1 = -(-lo // rr), hi // rr  # boundaries of pulse a inside [lo, hi]
+        if i1 >= i0:
+            if delta % rr == 0:
+                m = delta // rr
+                v = cb[i0 - m : i1 - m + 1] - ca[i0 : i1 + 1]
+            else:
+                v = self._cumfun(lb, np.arange(i0, i1 + 1) * rr - delta, on) - ca[i0 : i1 + 1]
+            k = int(np.argmax(v))
+            if v[k] > best_v:
+                best_v, best_x = float(v[k]), (i0 + k) * rr
+        if delta % rr:
+            j0, j1 = -(-(lo - delta) // rr), (hi - delta) // rr  # boundaries of pulse b
+            if j1 >= j0:
+                v = cb[j0 : j1 + 1] - self._cumfun(la, np.arange(j0, j1 + 1) * rr + delta, on)
+                k = int(np.argmax(v))
+                if v[k] > best_v:
+                    best_v, best_x = float(v[k]), (j0 + k) * rr + delta
+        return float(best_v), int(best_x)
 
     def _cumfun(self, li: int, x: np.ndarray, on: bool) -> np.ndarray:
         n = int(self.off[li + 1] - self.off[li])
