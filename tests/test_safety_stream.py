@@ -223,3 +223,57 @@ def test_check_memory_does_not_grow_with_the_sequence() -> None:
         tracemalloc.stop()
     # 1200 TRs of 5 ms at 10 us: a sample path holds 600 k x 3 gradient and 6 M complex RF samples (>100 MB)
     assert peaks[1] < 1.5 * peaks[0] and peaks[1] < 20e6, peaks
+
+
+def _cest(n_pulses: int = 5, n_samples: int = 30_001, delay_ns: int = 100_000) -> Sequence:
+    """Long saturation pulses of one shape at several frequency offsets, with spoilers between them."""
+    seq = Sequence()
+    k = np.arange(n_samples)
+    mag = Shape(0.5 + 0.5 * np.sin(2 * np.pi * 5 * k / n_samples) ** 2)
+    ph = Shape(np.zeros(n_samples))
+    for i in range(n_pulses):
+        seq.add_block(RFEvent(60.0, mag, ph, center_us=n_samples / 2, delay_ns=delay_ns,
+                              freq_offset_hz=250.0 * (i - 2), phase_offset_rad=0.3 * i, use="s"))
+        seq.add_block(gz=TrapGradient(3e5, 200_000, 1_000_000, 200_000))
+        seq.add_block(Delay(2_000_000 + 10_000 * i))
+    return seq
+
+
+@pytest.mark.parametrize("periodic", [True, False])
+def test_long_rf_check_equals_the_sample_path(periodic: bool) -> None:
+    seq = _cest()
+    kw = dict(sar_calibration=CAL, rf_amplifier=AMP, sar_windows_s=(0.05, 0.1, 10.0), periodic=periodic,
+              keep_traces=False)
+    a, b = safety.check(seq, LIM, **kw), safety.check(seq, LIM, streaming=False, **kw)
+    _assert_same(a, b)
+    assert a["rf_pulse_length"].value == pytest.approx(30_001e-6)
+
+
+def test_window_maxima_off_the_rf_raster_against_brute_force() -> None:
+    """Pulses that start between RF raster points (delays of 250 ns): the pulse-pair maxima are exact
+    on the nanosecond grid, where every breakpoint of the window integral lies."""
+    seq = Sequence()
+    rng = np.random.default_rng(3)
+    for i in range(4):
+        mag = Shape(rng.uniform(0.1, 1.0, 40))
+        seq.add_block(RFEvent(100.0 + 30 * i, mag, Shape(np.zeros(40)), center_us=20.0,
+                              delay_ns=250 * (i % 3)), duration_ns=60_000 if i % 2 else 50_000)
+    train = stream_mod.PulseTrain(seq, seq.duration_ns)
+    # |B1|^2 on a 1 ns grid, running integral at every ns
+    p_ns = np.zeros(seq.duration_ns)
+    for o in range(train.S.size):
+        lib_p = train.libs[int(train.L[o])].p
+        p_ns[int(train.S[o]) : int(train.T[o])] = np.repeat(lib_p, seq.rf_raster_ns)
+    e = np.concatenate(([0.0], np.cumsum(p_ns) * 1e-9))
+    P = seq.duration_ns
+    for w_ns in (7_321, 51_000, 130_777, 260_003):
+        got, _ = train.window_max(w_ns * 1e-9, periodic=True)
+        s = np.arange(P)
+        end = s + w_ns
+        n_p, r = np.divmod(end, P)
+        f = n_p * e[-1] + e[r] - e[s]
+        assert got == pytest.approx(float(f.max()), rel=1e-9), w_ns
+        got, _ = train.window_max(w_ns * 1e-9, periodic=False)
+        s = np.arange(-w_ns, P + 1)
+        f = e[np.clip(s + w_ns, 0, P)] - e[np.clip(s, 0, P)]
+        assert got == pytest.approx(float(f.max()), rel=1e-9), w_ns
