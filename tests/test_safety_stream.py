@@ -277,3 +277,40 @@ def test_window_maxima_off_the_rf_raster_against_brute_force() -> None:
         s = np.arange(-w_ns, P + 1)
         f = e[np.clip(s + w_ns, 0, P)] - e[np.clip(s, 0, P)]
         assert got == pytest.approx(float(f.max()), rel=1e-9), w_ns
+
+
+@pytest.mark.parametrize("periodic", [True, False])
+def test_rms_and_acoustic_rules_stream_identically(periodic: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hardware with an RMS rating and forbidden acoustic bands: the streamed rules (carried window
+    tails, batches of frames) give the sample path's results bit for bit, whatever the chunking."""
+    from wavegen.safety import hardware_from_asc
+
+    hw = hardware_from_asc(FIX.parent / "safety" / "example_gpa.asc", acoustic_threshold_t_per_m=1e-3,
+                           max_grad_rms_t_per_m=0.02, grad_rms_window_s=0.0123)
+    assert hw.acoustic_bands
+    seq = _gre(90)
+    kw = dict(hardware=hw, periodic=periodic, keep_traces=False)
+    b = safety.check(seq, LIM, streaming=False, **kw)
+    for chunk in (stream_mod.CHUNK_SAMPLES, 777):
+        monkeypatch.setattr(stream_mod.grad_windows, "__defaults__",
+                            (chunk,) + stream_mod.grad_windows.__defaults__[1:])
+        a = safety.check(seq, LIM, **kw)
+        _assert_same(a, b)
+        for rule in ("grad_rms", "acoustic_resonance"):
+            assert a[rule].value == b[rule].value and a[rule].time_s == b[rule].time_s, rule
+
+
+def test_window_stream_equals_the_one_shot_maximum() -> None:
+    from wavegen.safety._windows import WindowMaxStream, max_window_integral
+
+    rng = np.random.default_rng(11)
+    for _ in range(200):
+        k = int(rng.integers(1, 200))
+        p = rng.uniform(0, 1, k) * (rng.uniform(size=k) < 0.6)
+        w = float(rng.choice([rng.uniform(5e-4, 0.3), k * 1e-3 * 2, int(rng.integers(1, 40)) * 1e-3]))
+        for periodic in (True, False):
+            st = WindowMaxStream(k, 1e-3, w, periodic=periodic)
+            cuts = sorted(set(rng.integers(0, k + 1, size=4).tolist()) | {0, k})
+            for a, c in zip(cuts[:-1], cuts[1:], strict=True):
+                st.feed(p[a:c])
+            assert st.result() == max_window_integral(p, 1e-3, w, periodic=periodic)

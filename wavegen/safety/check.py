@@ -34,13 +34,14 @@ import numpy as np
 
 from wavegen.errors import ConfigError, RangeError, RasterError, ShapeError
 from wavegen.limits import SystemLimits
-from wavegen.safety.acoustic import check_acoustic
+from wavegen.safety.acoustic import acoustic_result, check_acoustic
 from wavegen.safety.gradient import (
     _exceeds,
     _positive,
     check_gradient_amplitude,
     check_gradient_rms,
     check_gradient_slew,
+    rms_result,
     slew_rate,
 )
 from wavegen.safety.hardware import GradientHardware, SafeModel, example_hardware, hardware_from_asc
@@ -60,7 +61,6 @@ from wavegen.safety.stream import (
     HAVE_STREAM_KERNEL,
     GradientStream,
     PulseTrain,
-    band_input,
     grad_windows,
     sequence_digest,
 )
@@ -469,8 +469,9 @@ def _check_sequence(
     ng = -(-seq.duration_ns // gr)
     rms = hw.max_grad_rms_t_per_m is not None and hw.grad_rms_window_s is not None
     gs = GradientStream(
-        ng, dt, pns=hw.pns, cardiac=hw.cardiac, iec=model, mode=mode, zero_edges=zero_edges, rms=rms,
-        acoustic=bool(hw.acoustic_bands), keep_traces=keep_traces,
+        ng, dt, pns=hw.pns, cardiac=hw.cardiac, iec=model, mode=mode, zero_edges=zero_edges,
+        rms_window_s=hw.grad_rms_window_s if rms else None, periodic=periodic, bands=tuple(hw.acoustic_bands),
+        keep_traces=keep_traces,
     )
     pwl = PwlGradientCheck(gr, seq.duration_ns, zero_edges=zero_edges)
     for r, t_lo, t_hi, chunks in grad_windows(seq):
@@ -484,7 +485,7 @@ def _check_sequence(
         # a step called a slope by the running plateau threshold is a plateau by the final one: again
         tiny = 1e-9 * iec_stream.smax
         again = GradientStream(ng, dt, pns=None, cardiac=None, iec=model, mode=mode, zero_edges=zero_edges,
-                               rms=False, acoustic=False, keep_traces=False)
+                               rms_window_s=None, periodic=periodic, bands=(), keep_traces=False)
         assert again.iec is not None
         again.iec.fixed_tiny = tiny
         for _, _, _, chunks in grad_windows(seq):
@@ -497,10 +498,10 @@ def _check_sequence(
                                                     "grad_slew_vector")]
     traces: dict[str, tuple[np.ndarray, np.ndarray, str]] = {}
     axes = ("gx", "gy", "gz")
-    if rms and gs.full is not None:  # kept whole: see wavegen.safety.stream._WindowStream
+    if rms and gs.rms is not None:
         assert hw.max_grad_rms_t_per_m is not None and hw.grad_rms_window_s is not None
-        results += check_gradient_rms(band_input(gs.full, dt), hw.max_grad_rms_t_per_m, hw.grad_rms_window_s,
-                                      periodic=periodic)
+        results += rms_result([w.result() for w in gs.rms], axes, hw.max_grad_rms_t_per_m, hw.grad_rms_window_s,
+                              periodic, 0.0)
     if keep_traces and gs.g_trace is not None:
         b = gs.g_trace[0].bucket
         vals = np.stack([e.values() for e in gs.g_trace], axis=1)
@@ -530,8 +531,8 @@ def _check_sequence(
             if r1 > best_car[0]:
                 best_car = (r1, v1, l1, j, k1, te1)
         results += _iec_results(best_pns, best_car, mode, model, axes, 0.0, dt, 0 if zero_edges else 1)
-    if hw.acoustic_bands and gs.full is not None:
-        results += check_acoustic(band_input(gs.full, dt), hw.acoustic_bands, hw.acoustic_threshold_t_per_m)
+    if gs.acoustic is not None:
+        results += acoustic_result(gs.acoustic.result(), hw.acoustic_threshold_t_per_m)
     if len(seq._rf.by_id):
         rr = seq.rf_raster_ns
         period = max(ng * gr, -(-seq.duration_ns // rr) * rr)

@@ -199,10 +199,25 @@ def check_gradient_rms(
     win = _positive("grad rms window_s", window_s, "s")
     if wf.n_grad == 0:
         return ()
+    per_axis = [
+        max_window_integral(wf.grad_t_per_m[:, j] * wf.grad_t_per_m[:, j], wf.grad_raster_s, win, periodic=periodic)
+        for j in range(wf.n_axes)
+    ]
+    return rms_result(per_axis, wf.axes, lim, win, periodic, wf.t0_s)
+
+
+def rms_result(
+    per_axis: list[tuple[float, float]],
+    axes: tuple[str, ...],
+    max_rms_t_per_m: float,
+    window_s: float,
+    periodic: bool,
+    t0_s: float,
+) -> tuple[RuleResult, ...]:
+    """``grad_rms`` from each axis's largest window integral of ``g^2`` (T^2/m^2 s) and its start (s)."""
+    lim, win = max_rms_t_per_m, window_s
     best, best_axis, best_t = -1.0, 0, 0.0
-    for j in range(wf.n_axes):
-        gj = wf.grad_t_per_m[:, j]
-        e, start = max_window_integral(gj * gj, wf.grad_raster_s, win, periodic=periodic)
+    for j, (e, start) in enumerate(per_axis):
         rms = math.sqrt(e / win)
         if rms > best:
             best, best_axis, best_t = rms, j, start
@@ -214,8 +229,8 @@ def check_gradient_rms(
             best,
             lim,
             "T/m",
-            wf.axes[best_axis],
-            wf.t0_s + best_t,
+            axes[best_axis],
+            t0_s + best_t,
             note=("waveform repeated back to back" if periodic else "waveform played once")
             + "; time = start of the worst window",
         ),

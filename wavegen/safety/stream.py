@@ -9,8 +9,10 @@ length of the sequence is ever held as samples:
   at most ``chunk_samples``. Every rule that needs samples runs on the stream with its state carried
   from chunk to chunk: the SAFE filters (the C kernel ``wg_safe_pns3_chunk`` keeps the nine filter
   states and the previous sample: the same bits as one pass over the whole waveform), the IEC
-  stimulus segments (the open segment is carried), the RMS windows and the acoustic frames (the
-  samples a window or frame still needs are carried, bounded by the window, not by the sequence).
+  stimulus segments (the open segment is carried), the RMS windows
+  (:class:`~wavegen.safety._windows.WindowMaxStream`) and the acoustic frames
+  (:class:`~wavegen.safety.acoustic.BandPeakStream`): the samples a window or a batch of frames still
+  needs are carried, bounded by the window, not by the sequence.
   Amplitude and slew are judged on the exact piecewise-linear waveform (:mod:`wavegen.safety.pwl`).
 - **RF** is judged per event, not per sample: the power ``|B1|^2`` of every distinct pulse is computed
   once (phase and frequency offsets do not change it), and SAR, B1rms, peak B1 and the amplifier rules
@@ -38,6 +40,8 @@ import numpy as np
 
 from wavegen._backend import ffi, lib
 from wavegen.errors import ShapeError
+from wavegen.safety._windows import WindowMaxStream
+from wavegen.safety.acoustic import BandPeakStream
 from wavegen.safety.hardware import AcousticBand, SafeModel
 from wavegen.safety.pns import IecPnsModel, cardiac_db_dt_limit_t_per_s, iec_db_dt_limit_t_per_s, kernel_params
 from wavegen.safety.sar import SarCalibration, SarWindow, rf_power_series
@@ -245,21 +249,6 @@ class _IecStream:
         return bool(np.all(self.min_nonzero > 1e-9 * self.smax))
 
 
-class _WindowStream:
-    """The whole stream of one axis, kept for the two rules not yet streamed in bounded memory: gradient
-    RMS over a window and the acoustic spectrum (used only when the hardware rates them; the example
-    hardware does not)."""
-
-    def __init__(self) -> None:
-        self.parts: list[np.ndarray] = []
-
-    def feed(self, p: np.ndarray) -> None:
-        self.parts.append(p.copy())
-
-    def array(self) -> np.ndarray:
-        return np.concatenate(self.parts) if self.parts else np.zeros(0)
-
-
 class _Envelope:
     """A bounded trace for plotting: per bucket of samples the value of largest magnitude."""
 
@@ -302,8 +291,9 @@ class GradientStream:
         iec: IecPnsModel | None,
         mode: str,
         zero_edges: bool,
-        rms: bool,
-        acoustic: bool,
+        rms_window_s: float | None,
+        periodic: bool,
+        bands: tuple[AcousticBand, ...],
         keep_traces: bool,
     ) -> None:
         self.n = n_total
@@ -315,7 +305,12 @@ class GradientStream:
         self.cardiac = _SafeStream(cardiac, dt_s, False, None) if cardiac is not None else None
         self.iec = _IecStream(dt_s, mode, iec) if iec is not None else None
         self.prev = np.zeros(3)
-        self.full = [_WindowStream() for _ in range(3)] if (rms or acoustic) else None
+        self.rms = (
+            [WindowMaxStream(n_total, dt_s, rms_window_s, periodic=periodic) for _ in range(3)]
+            if rms_window_s is not None
+            else None
+        )
+        self.acoustic = BandPeakStream(n_total, dt_s, ("gx", "gy", "gz"), bands) if bands else None
 
     def feed(self, c: GradChunk) -> None:
         gx, gy, gz = c.g
@@ -327,9 +322,11 @@ class GradientStream:
                 s.feed(c.k0, gx, gy, gz)
         if self.iec is not None:
             self._iec_feed(self.iec, c)
-        if self.full is not None:
+        if self.rms is not None:
             for j in range(3):
-                self.full[j].feed(c.g[j])
+                self.rms[j].feed(c.g[j] * c.g[j])
+        if self.acoustic is not None:
+            self.acoustic.feed(np.stack(c.g, axis=1))
         self.prev = np.array([gx[-1], gy[-1], gz[-1]]) if gx.size else self.prev
 
     def _iec_feed(self, iec: _IecStream, c: GradChunk) -> None:
@@ -737,11 +734,3 @@ def sequence_digest(seq: Sequence) -> Callable[[], str]:
         return h.hexdigest()
 
     return digest
-
-
-def band_input(parts: list[_WindowStream], dt_s: float) -> Waveforms:
-    """The full gradient samples for the acoustic rule (kept only when the hardware has bands)."""
-    return Waveforms(np.stack([p.array() for p in parts], axis=1), dt_s)
-
-
-__all__ += ["band_input", "AcousticBand"]
