@@ -406,7 +406,7 @@ def _exact_gradient_rules(
         "max_slew_vector_t_per_m_per_s", max_slew_vector_t_per_m_per_s, "T/m/s")
     gr = pwl.raster_ns
     note = pwl.note()
-    vnote = "no vector limit given; the per-axis limit is the hardware rating; "
+    vnote = "no vector limit given; the per-axis limit is the hardware rating"
     out = {}
     val, a, t = (max(pwl.amp[0], 0.0), pwl.amp[1], pwl.amp[2])
     out["grad_amplitude"] = RuleResult(
@@ -418,7 +418,7 @@ def _exact_gradient_rules(
         "grad_amplitude_vector", "gradient vector magnitude |G|",
         "info" if vlim is None else ("fail" if _exceeds(val, vlim) else "pass"),
         val, float("nan") if vlim is None else vlim, "T/m", "+".join(_AXES), t * 1e-9,
-        note=(vnote if vlim is None else "") + note, index=t // gr,
+        note=vnote if vlim is None else "exact piecewise-linear waveform", index=t // gr,
     )
     val, a, t = max(pwl.slew[0], 0.0), pwl.slew[1], pwl.slew[2]
     out["grad_slew"] = RuleResult(
@@ -430,7 +430,7 @@ def _exact_gradient_rules(
         "grad_slew_vector", "gradient slew vector magnitude |dG/dt|",
         "info" if vslim is None else ("fail" if _exceeds(val, vslim) else "pass"),
         val, float("nan") if vslim is None else vslim, "T/m/s", "+".join(_AXES), t * 1e-9,
-        note=(vnote if vslim is None else "") + note, index=round(t / gr),
+        note=vnote if vslim is None else "exact piecewise-linear waveform", index=round(t / gr),
     )
     return out
 
