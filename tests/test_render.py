@@ -315,3 +315,24 @@ def test_renderer_on_a_block_range_equals_the_full_render() -> None:
             assert _bits(part[c]) == _bits(whole[c][k0:k1]), (b0, c)
     with pytest.raises(RangeError, match="not a range"):
         render_mod.Renderer(seq, rate, ("gx",), blocks=(5, 2))
+
+
+def test_one_library_shape_for_pulses_differing_in_amplitude_frequency_and_phase() -> None:
+    """A B1 sweep at several offsets: the renderer holds the shape once, whatever the pulse count."""
+    seq = Sequence()
+    n = 1000
+    mag, ph = Shape(np.hanning(n) + 1e-3), Shape(np.linspace(0, 0.3, n))
+    for i in range(12):
+        seq.add_block(RFEvent(50.0 + 20 * i, mag, ph, center_us=500.0, delay_ns=100_000,
+                              freq_offset_hz=100.0 * (i % 4), phase_offset_rad=0.2 * i, use="s"))
+    r = render_mod.Renderer(seq, 1e6, ("rf",))
+    assert r._rf_lib.size == n
+    out = r.render(0, r.n_total)["rf"]
+    for i in (0, 5, 11):
+        ev = seq.block(i).rf
+        assert ev is not None
+        start = i * (100_000 + n * 1000) // 1000 + 100
+        tc = (np.arange(n) + 0.5) * 1e-6
+        phase = ev.phase_offset_rad + 2 * np.pi * ev.freq_offset_hz * tc
+        want = ev.signal_hz / seq.gamma_hz_per_t * np.exp(1j * phase)
+        np.testing.assert_allclose(out[start : start + n], want, rtol=0, atol=1e-13 * np.abs(want).max())

@@ -431,12 +431,13 @@ class Renderer:
         blocks = np.flatnonzero(ids > 0)
         regular = {k for k, v in lib.items() if v.time_shape is None}
         is_reg = np.isin(ids[blocks], list(regular)) if regular else np.zeros(blocks.size, dtype=bool)
-        # regular RF: zero-order hold per raster cell. The samples of each distinct (shape, amplitude)
-        # are computed once, unmodulated; the frequency offset is applied at render time from two small
-        # tables per distinct frequency (see _mod_tables and native/sequence.c), and the phase offset
-        # (RF spoiling changes it every TR) is one complex factor per occurrence. Memory therefore grows
-        # with the distinct shapes, never with the number of pulses or of output samples (a CEST train
-        # of 34 two-second pulses at 34 frequencies holds one shape, not 34 modulated copies).
+        # regular RF: zero-order hold per raster cell. The samples of each distinct shape (magnitude,
+        # phase) are computed once, unscaled and unmodulated; the frequency offset is applied at render
+        # time from two small tables per distinct frequency (see _mod_tables and native/sequence.c), and
+        # the phase offset (RF spoiling changes it every TR) and the amplitude (a flip-angle or B1 sweep)
+        # are one complex factor per occurrence. Memory therefore grows with the distinct shapes, never
+        # with the number of pulses or of output samples (a CEST train of 34 two-second pulses at 34
+        # frequencies holds one shape, not 34 modulated copies).
         rb = blocks[is_reg]
         self._rf_gates: _Gates | None = None
         if rb.size:
@@ -455,11 +456,13 @@ class Renderer:
             for i in uniq.tolist():
                 ev = lib[i]
                 fo, po = self._offsets(ev)
-                key = (ev.magnitude, ev.phase, ev.amplitude_hz)
+                key = (ev.magnitude, ev.phase)
                 j = sig_index.get(key)
-                if j is None:
-                    sig = ev.signal_hz
-                    sig /= self.gamma
+                if j is None:  # the unit shape mag * exp(2 pi j phase); the amplitude goes into rot
+                    ph = ev.phase.samples
+                    if np.any(np.abs(ph) > 1.0):  # whole turns do not matter; keep the argument small
+                        ph = np.mod(ph, 1.0)
+                    sig = ev.magnitude.samples * np.exp(2j * np.pi * ph)
                     j = sig_index[key] = len(sigs)
                     sigs.append(sig)
                     n.append(sig.size)
@@ -474,7 +477,8 @@ class Renderer:
                 lib_of_event.append(j)
                 mods.append(m)
                 delay.append(ev.delay_ns)
-                rot.append(complex(math.cos(po), math.sin(po)))
+                scale = ev.amplitude_hz / self.gamma
+                rot.append(complex(scale * math.cos(po), scale * math.sin(po)))
             lib_j = np.array(lib_of_event, dtype=np.int64)
             n_lib = np.array(n, dtype=np.int64)
             off_lib = np.zeros(n_lib.size, dtype=np.int64)
