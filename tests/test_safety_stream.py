@@ -314,3 +314,12 @@ def test_window_stream_equals_the_one_shot_maximum() -> None:
             for a, c in zip(cuts[:-1], cuts[1:], strict=True):
                 st.feed(p[a:c])
             assert st.result() == max_window_integral(p, 1e-3, w, periodic=periodic)
+
+
+@pytest.mark.parametrize("streaming", [True, False])
+def test_rf_longer_than_its_block_is_refused_by_both_paths(streaming: bool) -> None:
+    seq = _cest(n_pulses=2, n_samples=1000)
+    seq._cols[0][0] = 500_000  # corrupt the table behind the API's back: the pulse ends at 1.1 ms
+    seq._arrays = None
+    with pytest.raises(wavegen.errors.SeqFormatError, match="block 1: RF event ends after the block duration"):
+        safety.check(seq, LIM, keep_traces=False, streaming=streaming)

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from wavegen._backend import ffi, lib
-from wavegen.errors import ShapeError
+from wavegen.errors import SeqFormatError, ShapeError
 from wavegen.safety._windows import WindowMaxStream
 from wavegen.safety.acoustic import BandPeakStream
 from wavegen.safety.hardware import AcousticBand, SafeModel
@@ -396,9 +396,18 @@ class PulseTrain:
         ev_lib = np.zeros(uniq.size, dtype=np.int64)
         ev_delay = np.zeros(uniq.size, dtype=np.int64)
         self.libs: list[_Lib] = []
+        ev_end = np.zeros(uniq.size, dtype=np.int64)
         for u, rid in enumerate(uniq.tolist()):
             ev = lib_rf[rid]
             ev_delay[u] = ev.delay_ns
+            if ev.time_shape is not None:  # what the renderer refuses, refused here too
+                first_block = int(blocks[int(np.flatnonzero(inv == u)[0])]) + 1
+                tt = ev.time_shape.samples * rr
+                if float(tt[-1]) >= 2.0**53:
+                    raise SeqFormatError(f"block {first_block}: RF time shape ends out of range")
+                if np.any(np.abs(tt - np.rint(tt)) > 1e-6):
+                    raise SeqFormatError(f"block {first_block}: RF time shape times are not whole ns")
+            ev_end[u] = ev.duration_ns(rr)
             if ev.time_shape is None:
                 key: Any = ("reg", ev.magnitude, ev.amplitude_hz)
             else:
@@ -408,6 +417,11 @@ class PulseTrain:
                 j = keys[key] = len(self.libs)
                 self.libs.append(self._power(ev, gamma, rr))
             ev_lib[u] = j
+        durs = tab[0][blocks]
+        over = np.flatnonzero(ev_end[inv] > durs)
+        if over.size:
+            b = int(blocks[over[0]])
+            raise SeqFormatError(f"block {b + 1}: RF event ends after the block duration {int(tab[0][b])} ns")
         self.S = starts + ev_delay[inv]
         self.L = ev_lib[inv]
         n_lib = np.array([x.p.size for x in self.libs], dtype=np.int64)
