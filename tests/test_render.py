@@ -336,3 +336,28 @@ def test_one_library_shape_for_pulses_differing_in_amplitude_frequency_and_phase
         phase = ev.phase_offset_rad + 2 * np.pi * ev.freq_offset_hz * tc
         want = ev.signal_hz / seq.gamma_hz_per_t * np.exp(1j * phase)
         np.testing.assert_allclose(out[start : start + n], want, rtol=0, atol=1e-13 * np.abs(want).max())
+
+
+def test_to_waveforms_holds_the_rf_once() -> None:
+    """The rendered arrays are adopted by the Waveforms (read-only), not copied a second time."""
+    import tracemalloc
+
+    from wavegen.safety import Waveforms  # imported before measuring
+
+    seq = _long_rf(n_pulses=8)
+    n_rf = seq.duration_ns // seq.rf_raster_ns
+    rf_bytes = n_rf * 16
+    tracemalloc.start()
+    wf = seq.to_waveforms()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert isinstance(wf, Waveforms) and wf.rf_b1_t is not None and wf.rf_b1_t.size == n_rf
+    assert not wf.rf_b1_t.flags.writeable and not wf.grad_t_per_m.flags.writeable
+    grad_bytes = wf.grad_t_per_m.nbytes
+    shape_bytes = 200_003 * 16
+    assert peak < rf_bytes + 3 * grad_bytes + 2 * shape_bytes + 2_000_000, (peak, rf_bytes)
+    # outside Sequence.to_waveforms a Waveforms still copies what it is given
+    g = np.zeros((10, 3))
+    w = Waveforms(g, 1e-5)
+    g[0, 0] = 1.0
+    assert w.grad_t_per_m[0, 0] == 0.0
