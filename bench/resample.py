@@ -61,10 +61,10 @@ def main() -> int:
     import importlib
 
     import wavegen
-    from wavegen.resample import DacFormat, Resampler
-    from wavegen.resample_reference import sinc_design
+    from wavegen.dsp import DacFormat, Resampler
+    from wavegen.dsp.reference import sinc_design
 
-    backend = importlib.import_module("wavegen.resample").BACKEND
+    backend = importlib.import_module("wavegen.dsp").BACKEND
     up = 10
     n_out = 2_000_000 if args.quick else 20_000_000
     n_in = n_out // up + 1

@@ -1,6 +1,6 @@
 """RF design benchmark: wavegen vs SigPy (``sigpy.mri.rf``), measured in the same run.
 
-Jobs (REFERENCES.md targets):
+Jobs (docs/references/benchmarks.md targets):
 
 - SLR design of a 512-sample pulse (tb = 8, d1 = d2 = 0.01): wavegen ``slr_pulse`` (B1 in tesla,
   validated, isodelay measured by simulation) vs SigPy ``dzrf`` (radians per sample). Target <= 10 ms.

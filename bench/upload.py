@@ -12,7 +12,7 @@ same emulator in the same run, alternating so that machine noise hits all of the
   readback, sample rate, amplitude), for information.
 
 Each timing ends when the emulator has parsed the block and answered ``*OPC?``. The emulator checks
-every upload bit for bit. Target (REFERENCES.md): wavegen no slower than the raw transfer plus 10 %.
+every upload bit for bit. Target (docs/references/benchmarks.md): wavegen no slower than the raw transfer plus 10 %.
 
 Usage: ``python bench/upload.py`` (16 M points, 7 rounds) or ``python bench/upload.py --quick``
 (1 M points, 5 rounds, a few seconds).

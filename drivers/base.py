@@ -6,20 +6,30 @@ derives from :class:`ScpiAwg` and implements a few hooks. The base guarantees, f
 1. **Validation before any I/O.** Channel, point count and granularity, sample rate, volts against the
    instrument range and the per-channel limits, and DAC code range are all checked before the first
    byte is sent; a refusal leaves the instrument untouched.
-2. **The interlock.** Every upload and every output-on calls
-   :func:`wavegen.safety.interlock.require` with the caller's :class:`Clearance` (contracts.md §4). If
+2. **The interlock.** A clearance covers exactly what is sent. Before the first byte of an upload the
+   driver calls :func:`wavegen.safety.interlock.require` with this output's name
+   (:meth:`ScpiAwg.output_id`), the samples exactly as passed (volts as float64, or the integer codes)
+   and the sample rate, and remembers that clearance per channel. :meth:`ScpiAwg.arm` checks the
+   remembered clearance for the repeat count (``cycles``), or for looping until stopped (a free-running
+   trigger); :meth:`ScpiAwg.output` checks that the caller's clearance covers what is loaded, played the
+   way it will play (armed: ``cycles`` per trigger; not armed: looping, as these instruments play an
+   arb continuously); :meth:`ScpiAwg.trigger` re-checks it (an expired clearance triggers nothing). If
    the interlock module cannot be imported, the driver refuses (fails closed).
-3. **Outputs off on exit and on any failure.** Every public operation runs inside :meth:`_operation`:
-   on any exception the driver clears the transport, switches every output off (reconnecting once if
-   the connection was lost and the driver opened it from an address), forgets what was armed, and
-   re-raises. Leaving a ``with`` block does the same.
+3. **Outputs off on exit and on any failure, confirmed.** Every public operation runs inside
+   :meth:`_operation`: on any exception the driver clears the transport within a bounded time
+   (:func:`~wavegen.drivers.transport.bounded_clear`; it reconnects instead when it opened the
+   connection from an address), switches every output off, reads each output's state back, retries,
+   forgets what was armed, and re-raises; when an output could not be confirmed off, the re-raised
+   error says which. Leaving a ``with`` block does the same. Every operation ends within its timeout
+   plus a bounded clean-up, whatever the transport.
 4. **Errors are surfaced.** The error queue is drained after every operation and anything in it raises
    :class:`~wavegen.errors.InstrumentReportedError`.
 5. **Proof.** After an upload the driver reads the waveform back where the instrument allows it and
-   raises :class:`~wavegen.errors.VerificationError` naming the first wrong sample.
+   raises :class:`~wavegen.errors.VerificationError` naming the first wrong sample. Every number read
+   back is checked finite (a ``nan`` sample rate fails verification).
 
-Volts become DAC codes here, through :func:`wavegen.resample.quantize` with a
-:class:`wavegen.resample.DacFormat` describing the family's code range (contracts.md §5).
+Volts become DAC codes here, through :func:`wavegen.dsp.quantize` with a
+:class:`wavegen.dsp.DacFormat` describing the family's code range (docs/architecture.md §5).
 """
 
 from __future__ import annotations
@@ -27,7 +37,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -45,12 +56,13 @@ from .capabilities import (
     Capabilities,
     ChannelLimits,
     LoadedWaveform,
+    first_sample_difference,
     parse_idn,
     quantize_volts,
     require_clearance,
 )
 from .scpi import ScpiSession
-from .transport import Transport, first_sample_difference, open_visa
+from .transport import Transport, bounded_clear, open_visa
 
 __all__ = [
     "Capabilities",
@@ -63,7 +75,33 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-logger.addHandler(logging.NullHandler())
+
+
+@dataclass(frozen=True)
+class _Cleared:
+    """What the interlock allowed on one channel at load: the clearance, the samples' digest, the rate."""
+
+    clearance: Any
+    digest: str
+    sample_rate_hz: float
+    #: a sequence: (segment digest, repeats) per step, as played; empty for one waveform
+    steps: tuple[tuple[str, int], ...] = ()
+
+
+def parse_on_off(command: str, answer: str) -> bool:
+    """An output-state answer (``1``/``0``/``ON``/``OFF``) as a bool.
+
+    Raises
+    ------
+    InstrumentProtocolError
+        Anything else.
+    """
+    a = answer.strip().upper().lstrip("+")
+    if a in ("1", "ON"):
+        return True
+    if a in ("0", "OFF"):
+        return False
+    raise InstrumentProtocolError(f"{command!r} answered {answer!r}, not ON/OFF or 1/0")
 
 
 class ScpiAwg:
@@ -89,6 +127,12 @@ class ScpiAwg:
         Split block writes into pieces of this size (NI-VISA SOCKET bug, pyvisa#823).
     progress : callable or None
         ``progress(bytes_sent, bytes_total)``, called during long uploads (every 8 MiB on a socket).
+    name : str or None
+        This instrument's name in safety clearances: output ``ch`` is ``f"{name}/{ch}"``
+        (:meth:`output_id`). The bench passes the instrument's name in its configuration; default the
+        resource string, or ``"<model>-<serial>"`` for a transport.
+    off_retries : int
+        How many times "output off" is sent again when the read-back says an output is still on.
     """
 
     #: model -> Capabilities; filled by subclasses.
@@ -97,6 +141,9 @@ class ScpiAwg:
     VENDORS: tuple[str, ...] = ()
     #: pessimistic throughput for timeouts, bytes/s.
     BYTES_PER_S: float = 2e6
+    #: True when a loaded arb plays over and over once its output is on, unless armed (Keysight, Rigol,
+    #: Siglent); False when nothing plays before :meth:`arm` starts the sequencer (Tektronix).
+    LOOPS_WHEN_UNARMED: bool = True
 
     def __init__(
         self,
@@ -109,7 +156,13 @@ class ScpiAwg:
         load_ohm: float | None = 50.0,
         max_write_bytes: int | None = None,
         progress: Callable[[int, int], None] | None = None,
+        name: str | None = None,
+        off_retries: int = 2,
     ) -> None:
+        if name is not None and (not isinstance(name, str) or not name.strip()):
+            raise RangeError(f"name must be a non-empty string, got {name!r}")
+        if isinstance(off_retries, bool) or not isinstance(off_retries, int) or not 0 <= off_retries <= 10:
+            raise RangeError(f"off_retries must be an integer 0..10, got {off_retries!r}")
         if load_ohm is not None and not load_ohm > 0:
             raise RangeError(f"load_ohm must be > 0 ohm or None (high impedance), got {load_ohm}")
         if not (math.isfinite(timeout_s) and timeout_s > 0):
@@ -121,16 +174,24 @@ class ScpiAwg:
         self._progress = progress
         self.verify = bool(verify)
         self.load_ohm = load_ohm
+        self.off_retries = int(off_retries)
         self.limits: dict[int, ChannelLimits] = {}
         self.loaded: dict[int, LoadedWaveform] = {}
         self.outputs_on: set[int] = set()
         self.armed = False
+        #: channel -> what the interlock allowed at load
+        self._cleared: dict[int, _Cleared] = {}
+        #: channel -> (cycles per trigger, loops until stopped) as armed
+        self._armed_modes: dict[int, tuple[int, bool]] = {}
+        #: outputs the last clean-up could not confirm off
+        self.unconfirmed_off: list[int] = []
         self._closed = False
         transport = open_visa(resource, backend=backend, timeout_s=timeout_s) if isinstance(resource, str) else resource
         self.session = self._make_session(transport)
         try:
             self.idn = self.session.query("*IDN?")
             self.caps = self._detect(self.idn, expected_model)
+            self.name = name.strip() if name is not None else (self._address or self._default_name(self.idn))
             self._on_connect()
             self.session.check_errors("connect")
         except BaseException:
@@ -150,6 +211,15 @@ class ScpiAwg:
         )
         s.progress = self._progress
         return s
+
+    @staticmethod
+    def _default_name(idn: str) -> str:
+        _vendor, model, serial, _fw = parse_idn(idn)
+        return f"{model}-{serial}" if serial else model
+
+    def output_id(self, channel: int) -> str:
+        """The name of output *channel* in safety clearances: ``f"{name}/{channel}"`` (e.g. ``"awg/1"``)."""
+        return f"{self.name}/{int(channel)}"
 
     def _detect(self, idn: str, expected_model: str | None) -> Capabilities:
         vendor, model, _serial, _fw = parse_idn(idn)
@@ -178,7 +248,11 @@ class ScpiAwg:
     # -- fail-safe ----------------------------------------------------------------------------------
     @contextlib.contextmanager
     def _operation(self, what: str) -> Iterator[None]:
-        """Run an operation; on any failure make the instrument safe, then re-raise."""
+        """Run an operation; on any failure make the instrument safe, then re-raise.
+
+        When an output could not be confirmed off, the re-raised wavegen error says which (same class,
+        the original as its cause).
+        """
         if self._closed:
             raise InstrumentError(f"{what}: driver is closed")
         try:
@@ -186,33 +260,67 @@ class ScpiAwg:
         except BaseException as exc:
             logger.error("%s failed (%s); switching outputs off", what, exc)
             self._make_safe(connection_lost=isinstance(exc.__cause__, OSError))
+            if self.unconfirmed_off:
+                note = (
+                    f"; outputs {self.unconfirmed_off} of {self.caps.model} could not be confirmed off: "
+                    "check the instrument"
+                )
+                if isinstance(exc, InstrumentError):
+                    raise type(exc)(f"{exc}{note}") from exc
+                if hasattr(exc, "add_note"):
+                    exc.add_note(note.lstrip("; "))
             raise
 
+    @property
+    def cleanup_timeout_s(self) -> float:
+        """Per-query timeout while making safe (s): the base timeout, at most 5 s."""
+        return min(self._timeout_s, 5.0)
+
+    def _forget(self) -> None:
+        self.armed = False
+        self._armed_modes.clear()
+
     def _make_safe(self, *, connection_lost: bool = False) -> None:
-        """Best effort: outputs off on every channel, nothing armed. Never raises.
+        """Best effort: outputs off on every channel (read back), nothing armed. Never raises.
 
         When the driver opened the connection itself it reconnects first: a fresh session has no stale
-        replies or half-sent blocks (pyvisa-py#500), and pyvisa-py's ``clear()`` spins forever on a
-        socket the peer has closed. A transport handed in by the caller is cleared instead.
+        replies or half-sent blocks (pyvisa-py#500). A transport handed in by the caller is cleared with
+        :func:`~wavegen.drivers.transport.bounded_clear` (pyvisa-py's own ``clear()`` spins forever on a
+        socket the peer has closed). Outputs that could not be confirmed off are left in
+        :attr:`unconfirmed_off` and logged.
         """
-        self.armed = False
+        self._forget()
         self.loaded.clear()
+        self._cleared.clear()
+        everything = list(range(1, self.caps.channels + 1))
         if self._address is not None:
             fresh = self._reconnect()
             if not fresh and connection_lost:
                 self.outputs_on.clear()
+                self.unconfirmed_off = everything
                 logger.error("connection to %s lost and not re-established; check its outputs", self.caps.model)
                 return
-        elif not connection_lost:
-            with contextlib.suppress(Exception):
-                self.session.transport.clear()
+        elif connection_lost:
+            pass  # nothing to clear on a lost connection; the off commands below fail fast or work
+        elif not bounded_clear(self.session.transport, self.cleanup_timeout_s):
+            self.outputs_on.clear()
+            self.unconfirmed_off = everything
+            logger.error("connection to %s lost while clearing it; check its outputs", self.caps.model)
+            return
+        off = False
         try:
-            with self.session.timeout(min(self._timeout_s, 5.0)):
+            with self.session.timeout(self.cleanup_timeout_s):
                 self._all_outputs_off()
+                off = True
                 self.session.drain_errors()
-            logger.info("%s: all outputs off", self.caps.model)
+            logger.info("%s: all outputs off (confirmed)", self.caps.model)
         except Exception as exc:
-            logger.error("could not confirm outputs off on %s (%s); check the instrument", self.caps.model, exc)
+            if off:
+                logger.error("%s: outputs confirmed off; the error queue could not be read (%s)", self.caps.model, exc)
+            else:
+                logger.error("could not confirm outputs off on %s (%s); check the instrument", self.caps.model, exc)
+                if not self.unconfirmed_off:
+                    self.unconfirmed_off = everything
         self.outputs_on.clear()
 
     def _reconnect(self) -> bool:
@@ -229,15 +337,22 @@ class ScpiAwg:
             logger.warning("reconnect to %s failed: %s", self._address, exc)
             return False
 
-    def close(self) -> None:
-        """Switch every output off and close the connection (idempotent)."""
+    def close(self, *, strict: bool = True) -> None:
+        """Switch every output off (read back) and close the connection (idempotent).
+
+        Raises
+        ------
+        VerificationError
+            With *strict*: some outputs could not be confirmed off (named in the message; the
+            connection is closed anyway). Other errors while closing are logged, not raised.
+        """
         if self._closed:
             return
         try:
             with self._operation("close"):
                 self._all_outputs_off()
                 self.outputs_on.clear()
-                self.armed = False
+                self._forget()
                 self.session.check_errors("outputs off")
         except Exception as exc:
             logger.error("error while closing %s: %s", self.caps.model, exc)
@@ -245,12 +360,18 @@ class ScpiAwg:
             self._closed = True
             with contextlib.suppress(Exception):
                 self.session.transport.close()
+        if strict and self.unconfirmed_off:
+            raise VerificationError(
+                f"{self.caps.model}: closed, but outputs {self.unconfirmed_off} could not be confirmed off; "
+                "check the instrument"
+            )
 
     def __enter__(self) -> ScpiAwg:
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        self.close()
+        # while an exception propagates, its message already names unconfirmed outputs: do not mask it
+        self.close(strict=exc_type is None)
 
     # -- validation ---------------------------------------------------------------------------------
     def _check_channel(self, channel: int) -> int:
@@ -343,7 +464,9 @@ class ScpiAwg:
         sample_rate_hz : float
             Sample rate, Hz.
         clearance : Clearance
-            From :func:`wavegen.safety.interlock.clear` or ``override``; checked before anything else.
+            From :func:`wavegen.safety.interlock.clear`, ``clear_volts`` or ``override``; it must grant
+            output :meth:`output_id` (*channel*) exactly these volts (as float64) at this rate. Checked
+            before the first byte and remembered for :meth:`arm`.
         name : str
             Waveform name on the instrument.
         full_scale_v : float, optional
@@ -364,7 +487,6 @@ class ScpiAwg:
         InstrumentError and subclasses
             Transfer, instrument-reported or verification failures; outputs are off afterwards.
         """
-        require_clearance(clearance)
         ch = self._check_channel(channel)
         rate = self._check_rate(sample_rate_hz)
         self._check_name(name)
@@ -373,7 +495,22 @@ class ScpiAwg:
         vpp, fs = self._scaling(v, full_scale_v, float(offset_v))
         codes = self._codes(v, offset_v=float(offset_v), full_scale_v=fs)
         mk = self._check_markers(markers, v.size)
-        return self._load_codes(ch, codes, rate, name=name, amplitude_vpp=vpp, offset_v=float(offset_v), markers=mk)
+        cleared = self._require_upload(clearance, ch, v, rate)
+        return self._load_codes(
+            ch, codes, rate, name=name, amplitude_vpp=vpp, offset_v=float(offset_v), markers=mk, cleared=cleared
+        )
+
+    def _require_upload(self, clearance: Any, ch: int, samples: np.ndarray, rate: float) -> _Cleared:
+        """The interlock for an upload: *samples* exactly as the caller passed them (float64 volts, or
+        the integer codes) on output :meth:`output_id` (*ch*) at *rate*."""
+        digest = require_clearance(clearance, output=self.output_id(ch), samples=samples, sample_rate_hz=rate)
+        assert digest is not None
+        if getattr(clearance, "overridden", False):
+            logger.warning(
+                "%s: uploading under a safety override by %r: %r", self.output_id(ch),
+                getattr(clearance, "operator", "?"), getattr(clearance, "reason", "?"),
+            )
+        return _Cleared(clearance, digest, rate)
 
     def load_codes(
         self,
@@ -387,8 +524,11 @@ class ScpiAwg:
         name: str = "wavegen",
         markers: Mapping[int, Any] | None = None,
     ) -> LoadedWaveform:
-        """Upload raw DAC codes (the family's code range, :attr:`Capabilities.code_min`..``code_max``)."""
-        require_clearance(clearance)
+        """Upload raw DAC codes (the family's code range, :attr:`Capabilities.code_min`..``code_max``).
+
+        The clearance must grant output :meth:`output_id` (*channel*) these codes, as the integer array
+        passed, at *sample_rate_hz*; it is checked before the first byte and remembered for :meth:`arm`.
+        """
         ch = self._check_channel(channel)
         rate = self._check_rate(sample_rate_hz)
         self._check_name(name)
@@ -420,8 +560,11 @@ class ScpiAwg:
                 f"limit {lim.low_v}..{lim.high_v} V"
             )
         mk = self._check_markers(markers, c.size)
+        self._precheck(ch, rate, int(c.size), float(offset_v))
+        cleared = self._require_upload(clearance, ch, c, rate)
         return self._load_codes(
-            ch, c, rate, name=name, amplitude_vpp=float(amplitude_vpp), offset_v=float(offset_v), markers=mk
+            ch, c, rate, name=name, amplitude_vpp=float(amplitude_vpp), offset_v=float(offset_v), markers=mk,
+            cleared=cleared,
         )
 
     def _load_codes(
@@ -434,12 +577,15 @@ class ScpiAwg:
         amplitude_vpp: float,
         offset_v: float,
         markers: dict[int, np.ndarray] | None,
+        cleared: _Cleared,
     ) -> LoadedWaveform:
         self._precheck(ch, rate, int(codes.size), offset_v)
         with self._operation(f"upload to channel {ch}"):
             if ch in self.outputs_on:
-                self._output(ch, False)
+                self._confirm_off([ch])
                 self.outputs_on.discard(ch)
+            self.loaded.pop(ch, None)
+            self._cleared.pop(ch, None)
             self._upload(ch, name, codes, markers)
             self.session.check_errors(f"upload of {codes.size} points to channel {ch}")
             verified = False
@@ -447,8 +593,9 @@ class ScpiAwg:
                 verified = self._verify(ch, name, codes, markers)
             self._configure(ch, name, rate, amplitude_vpp, offset_v)
             self.session.check_errors(f"configuring channel {ch}")
-            lw = LoadedWaveform(ch, name, int(codes.size), rate, amplitude_vpp, offset_v, verified)
+            lw = LoadedWaveform(ch, name, int(codes.size), rate, amplitude_vpp, offset_v, verified, cleared.digest)
             self.loaded[ch] = lw
+            self._cleared[ch] = cleared
             logger.info(
                 "channel %d: %d points at %g Hz loaded%s", ch, codes.size, rate, ", verified" if verified else ""
             )
@@ -459,15 +606,174 @@ class ScpiAwg:
         if msg is not None:
             raise VerificationError(f"readback of {what}: {msg}")
 
+    def _play_mode(self, ch: int) -> tuple[int, bool]:
+        """(repeats, endless) of what *ch* plays once its output is on."""
+        mode = self._armed_modes.get(ch)
+        if mode is not None:
+            return mode
+        return 1, self.LOOPS_WHEN_UNARMED
+
+    def _require_play(self, clearance: Any, ch: int, repeats: int, endless: bool) -> None:
+        cl = self._cleared[ch]
+        if cl.steps:  # a sequence: one pass of its order per cycle; more than one pass is a loop
+            require_clearance(
+                clearance, output=self.output_id(ch), sample_rate_hz=cl.sample_rate_hz,
+                endless=endless or repeats > 1,
+            )
+            self._check_steps(clearance, ch, cl.steps)
+            return
+        require_clearance(
+            clearance, output=self.output_id(ch), digest=cl.digest, sample_rate_hz=cl.sample_rate_hz,
+            repeats=repeats, endless=endless,
+        )
+
+    # -- sequences --------------------------------------------------------------------------------
+    #: most steps in one sequence, most repeats of one step (0: the family does not sequence)
+    MAX_SEQUENCE_STEPS: int = 0
+    MAX_STEP_REPEATS: int = 0
+
+    def _check_steps(self, clearance: Any, ch: int, steps: tuple[tuple[str, int], ...]) -> None:
+        """Refuse unless the clearance's grant for this output walks exactly *steps* (digest, repeats)."""
+        from wavegen.errors import SafetyError
+
+        out = self.output_id(ch)
+        g = clearance.grant(out)
+        granted = tuple((g.segments[i].digest, int(r)) for i, r in g.order)
+        if steps != granted:
+            pairs = enumerate(zip(steps, granted, strict=False))
+            k = next((i for i, (a, b) in pairs if a != b), min(len(steps), len(granted)))
+            raise SafetyError(
+                f"output {out}: the sequence's play order is not the cleared one (first difference at step {k}; "
+                f"{len(steps)} steps asked, {len(granted)} cleared)",
+                quantity="clearance", channel=out,
+            )
+
+    def _no_sequencing(self, ch: int, rate: float) -> RangeError:
+        seconds = self.caps.max_points / rate
+        return RangeError(
+            f"{self.caps.model} channel {ch}: this instrument has no arb sequencing; one waveform holds at most "
+            f"{self.caps.max_points} points = {seconds:.6g} s at {rate:.6g} Hz. Play a window of the protocol "
+            f"(at most {seconds:.6g} s), lower the sample rate, or use an instrument that sequences "
+            "(Keysight 33500B/33600A, Tektronix AWG5200/AWG70000)"
+        )
+
+    def _prepare_sequence(
+        self, ch: int, segments: Any, order: Any, rate: float, full_scale_v: float | None, offset_v: float
+    ) -> tuple[list[np.ndarray], list[np.ndarray], tuple[tuple[int, int], ...], float, float]:
+        """Validate a sequence before any I/O: (volts as float64, codes, order, Vpp, full scale)."""
+        c = self.caps
+        if self.MAX_SEQUENCE_STEPS <= 0:
+            raise self._no_sequencing(ch, rate)
+        segs = list(segments)
+        if not segs:
+            raise RangeError(f"{c.model} channel {ch}: a sequence needs at least one segment")
+        steps: list[tuple[int, int]] = []
+        for k, step in enumerate(order):
+            idx, reps = int(step[0]), step[1]
+            if not 0 <= idx < len(segs):
+                raise RangeError(f"{c.model} channel {ch}: step {k} names segment {idx}; there are {len(segs)}")
+            integer = isinstance(reps, (int, np.integer)) and not isinstance(reps, bool)
+            if not integer or not 1 <= reps <= self.MAX_STEP_REPEATS:
+                raise RangeError(
+                    f"{c.model} channel {ch}: step {k} repeats {reps!r} times; limit 1..{self.MAX_STEP_REPEATS}"
+                )
+            steps.append((idx, int(reps)))
+        if not 1 <= len(steps) <= self.MAX_SEQUENCE_STEPS:
+            raise RangeError(
+                f"{c.model} channel {ch}: {len(steps)} sequence steps; limit 1..{self.MAX_SEQUENCE_STEPS} steps"
+            )
+        volts = [self._check_volts(ch, v) for v in segs]
+        total = sum(v.size for v in volts)
+        if total > c.max_points:
+            raise RangeError(
+                f"{c.model} channel {ch}: segments hold {total} points; sequence memory limit {c.max_points} points"
+            )
+        off = float(offset_v)
+        peak = max(float(np.max(np.abs(v - off))) for v in volts)
+        vpp, fs = self._scaling(np.array([off - peak, off + peak]), full_scale_v, off)
+        codes = [self._codes(v, offset_v=off, full_scale_v=fs) for v in volts]
+        return volts, codes, tuple(steps), vpp, fs
+
+    def load_sequence(
+        self,
+        channel: int,
+        segments: Any,
+        order: Any,
+        sample_rate_hz: float,
+        *,
+        clearance: Any,
+        name: str = "wgseq",
+        full_scale_v: float | None = None,
+        offset_v: float = 0.0,
+    ) -> LoadedWaveform:
+        """Load a sequence: unique *segments* (volts) played in *order* ((segment index, repeats) per step).
+
+        The clearance's grant for this output must hold every segment (volts as float64) at this rate
+        and walk exactly this order (:attr:`wavegen.safety.interlock.Grant.order`); everything, limits
+        included (steps, repeats, segment lengths, memory), is checked before the first byte. Families
+        without sequencing refuse with the longest duration one waveform holds at this rate.
+        """
+        ch = self._check_channel(channel)
+        rate = self._check_rate(sample_rate_hz)
+        self._check_name(name)
+        volts, codes, steps, vpp, _fs = self._prepare_sequence(ch, segments, order, rate, full_scale_v, offset_v)
+        self._precheck(ch, rate, sum(v.size for v in volts), float(offset_v))
+        digests = []
+        for v in volts:
+            d = require_clearance(clearance, output=self.output_id(ch), samples=v, sample_rate_hz=rate)
+            assert d is not None
+            digests.append(d)
+        played = tuple((digests[i], r) for i, r in steps)
+        self._check_steps(clearance, ch, played)
+        cleared = _Cleared(clearance, "", rate, played)
+        with self._operation(f"sequence upload to channel {ch}"):
+            if ch in self.outputs_on:
+                self._confirm_off([ch])
+                self.outputs_on.discard(ch)
+            self.loaded.pop(ch, None)
+            self._cleared.pop(ch, None)
+            verified = self._upload_sequence(ch, name, codes, steps)
+            self.session.check_errors(f"sequence upload to channel {ch}")
+            self._configure_sequence(ch, name, rate, vpp, float(offset_v))
+            self.session.check_errors(f"configuring channel {ch}")
+            n = sum(codes[i].size * r for i, r in steps)
+            lw = LoadedWaveform(ch, name, int(n), rate, vpp, float(offset_v), verified, "")
+            self.loaded[ch] = lw
+            self._cleared[ch] = cleared
+            logger.info(
+                "channel %d: sequence of %d steps over %d segments at %g Hz loaded", ch, len(steps), len(codes), rate
+            )
+            return lw
+
+    def _upload_sequence(
+        self, ch: int, name: str, codes: list[np.ndarray], steps: tuple[tuple[int, int], ...]
+    ) -> bool:
+        """Family hook: send the segments and the sequence table; return True when read back."""
+        raise NotImplementedError
+
+    def _configure_sequence(self, ch: int, name: str, rate: float, amplitude_vpp: float, offset_v: float) -> None:
+        """Family hook: rate and amplitude for a sequence (default: as for one waveform)."""
+        self._configure(ch, name, rate, amplitude_vpp, offset_v)
+
     def output(self, channel: int, on: bool, *, clearance: Any = None) -> None:
-        """Switch an output on (needs a valid clearance and a loaded waveform) or off (always allowed)."""
+        """Switch an output on or off (off is always allowed, and read back).
+
+        On needs a waveform loaded by this session and a *clearance* that covers it on this output
+        (digest and rate) played the way it will play: ``cycles`` per trigger when armed; looping until
+        stopped when not armed on a family that plays a loaded arb continuously
+        (:attr:`LOOPS_WHEN_UNARMED`).
+        """
         ch = self._check_channel(channel)
         if on:
-            require_clearance(clearance)
-            if ch not in self.loaded:
+            if ch not in self.loaded or ch not in self._cleared:
                 raise InstrumentError(f"channel {ch}: no waveform loaded by this session; refusing output on")
+            repeats, endless = self._play_mode(ch)
+            self._require_play(clearance, ch, repeats, endless)
         with self._operation(f"output {ch} {'on' if on else 'off'}"):
-            self._output(ch, bool(on))
+            if on:
+                self._output(ch, True)
+            else:
+                self._confirm_off([ch])
             self.session.check_errors(f"output {ch} {'on' if on else 'off'}")
             if on:
                 self.outputs_on.add(ch)
@@ -475,17 +781,24 @@ class ScpiAwg:
                 self.outputs_on.discard(ch)
 
     def outputs_off(self) -> None:
-        """Switch every output off."""
+        """Switch every output off and confirm it by reading each output's state back."""
         with self._operation("outputs off"):
             self._all_outputs_off()
             self.outputs_on.clear()
-            self.armed = False
+            self._forget()
             self.session.check_errors("outputs off")
+
+    def _loops(self, trigger: str) -> bool:
+        """True when *trigger* re-triggers by itself (a free-running burst plays until stopped)."""
+        return trigger == "immediate"
 
     def arm(self, channels: Any = None, *, trigger: str = "bus", cycles: int = 1) -> None:
         """Arm *channels* (default: all loaded) to play *cycles* times on each trigger.
 
-        ``trigger``: ``"bus"`` (software, :meth:`trigger`), ``"external"`` or ``"immediate"``.
+        ``trigger``: ``"bus"`` (software, :meth:`trigger`), ``"external"`` or ``"immediate"`` (the
+        instrument triggers itself over and over: the waveform loops until stopped). The clearance
+        remembered at load must allow ``cycles`` repeats (``"immediate"``: looping until stopped); this
+        is checked for every channel before the first byte.
         """
         if trigger not in ("bus", "external", "immediate"):
             raise RangeError(f"trigger must be 'bus', 'external' or 'immediate', got {trigger!r}")
@@ -494,27 +807,53 @@ class ScpiAwg:
         self._check_arm(trigger, int(cycles))
         chans = sorted(self.loaded) if channels is None else [self._check_channel(c) for c in np.atleast_1d(channels)]
         for ch in chans:
-            if ch not in self.loaded:
+            if ch not in self.loaded or ch not in self._cleared:
                 raise InstrumentError(f"channel {ch}: nothing loaded; load before arming")
+        endless = self._loops(trigger)
+        for ch in chans:
+            self._require_play(self._cleared[ch].clearance, ch, int(cycles), endless)
         with self._operation("arm"):
             self._arm(chans, trigger, int(cycles))
             self.session.check_errors("arm")
+            for ch in chans:
+                self._armed_modes[ch] = (int(cycles), endless)
             self.armed = True
 
     def trigger(self) -> None:
-        """Software trigger (``*TRG``)."""
+        """Software trigger (``*TRG``); the clearances remembered at load must still be valid."""
         if not self.armed:
             raise InstrumentError("trigger() before arm()")
+        for ch, (cycles, endless) in self._armed_modes.items():
+            if ch in self._cleared:
+                self._require_play(self._cleared[ch].clearance, ch, cycles, endless)
         with self._operation("trigger"):
             self._trigger()
             self.session.check_errors("trigger")
 
     # -- family hooks -----------------------------------------------------------------------------
-    @staticmethod
-    def _verify_rate(ch: int, rate: float, got: float) -> None:
-        """Raise VerificationError unless the rate the instrument reports is the rate that was set."""
-        if abs(got - rate) > 1e-9 * rate:
-            raise VerificationError(f"channel {ch}: sample rate set to {rate} Hz, instrument reports {got} Hz")
+    #: relative tolerance of a sample-rate read-back (families with a coarser documented resolution
+    #: override :meth:`_rate_tolerance_hz`)
+    RATE_RTOL: float = 1e-9
+
+    def _rate_tolerance_hz(self, rate: float) -> float:
+        return self.RATE_RTOL * rate
+
+    def _read_rate(self, command: str) -> float:
+        """Query a sample rate; the number may be non-finite (then :meth:`_verify_rate` refuses it)."""
+        ans = self.session.query(command)
+        try:
+            return float(ans)
+        except ValueError:
+            raise InstrumentProtocolError(f"{command!r} answered {ans!r}, not a number") from None
+
+    def _verify_rate(self, ch: int, rate: float, got: float) -> None:
+        """Raise VerificationError unless the rate the instrument reports is the rate that was set (a
+        non-finite read-back always fails)."""
+        tol = self._rate_tolerance_hz(rate)
+        if not (math.isfinite(got) and abs(got - rate) <= tol):
+            raise VerificationError(
+                f"channel {ch}: sample rate set to {rate} Hz, instrument reports {got} Hz (tolerance {tol:.3g} Hz)"
+            )
 
     def _check_name(self, name: str) -> None:
         if not isinstance(name, str) or not name or not name.replace("_", "a").isalnum() or not name[0].isalpha():
@@ -562,9 +901,48 @@ class ScpiAwg:
     def _output(self, ch: int, on: bool) -> None:
         raise NotImplementedError
 
+    def _output_state(self, ch: int) -> bool:
+        """Family hook: read back whether output *ch* is on."""
+        raise NotImplementedError
+
+    def _stop(self) -> None:
+        """Family hook: stop playing before the outputs go off (Tektronix: ``AWGC:STOP``)."""
+
     def _all_outputs_off(self) -> None:
-        for ch in range(1, self.caps.channels + 1):
-            self._output(ch, False)
+        self._stop()
+        self._confirm_off(range(1, self.caps.channels + 1))
+
+    def _confirm_off(self, channels: Iterable[int]) -> None:
+        """Send "output off" to *channels*, read each state back, and retry those still on.
+
+        Raises
+        ------
+        VerificationError
+            Naming the outputs that could not be confirmed off (still on after :attr:`off_retries`
+            retries, or no read-back); they are also left in :attr:`unconfirmed_off`.
+        """
+        pending = [int(c) for c in channels]
+        self.unconfirmed_off = []
+        why = ""
+        cause: BaseException | None = None
+        for attempt in range(self.off_retries + 1):
+            try:
+                for ch in pending:
+                    self._output(ch, False)
+                still = [ch for ch in pending if self._output_state(ch)]
+            except InstrumentError as exc:  # no answer: no point in retrying against a dead line
+                why, cause = f"no read-back ({exc})", exc
+                break
+            if not still:
+                return
+            if attempt < self.off_retries:
+                logger.warning("%s: outputs %s still on after 'off'; sending it again", self.caps.model, still)
+            pending = still
+            why = f"still on after {attempt + 1} attempts"
+        self.unconfirmed_off = pending
+        raise VerificationError(
+            f"{self.caps.model}: outputs {pending} could not be confirmed off ({why}); check the instrument"
+        ) from cause
 
     def _arm(self, channels: list[int], trigger: str, cycles: int) -> None:
         raise NotImplementedError

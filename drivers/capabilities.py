@@ -1,7 +1,7 @@
 """Value types and helpers shared by the AWG drivers: capabilities, limits, IDN parsing, volts to codes.
 
-Also the one entry to the safety interlock (:func:`require_clearance`, contracts.md section 4) and the
-volts-to-DAC-codes mapping through :func:`wavegen.resample.quantize` (contracts.md section 5).
+Also the one entry to the safety interlock (:func:`require_clearance`, docs/architecture.md section 4) and the
+volts-to-DAC-codes mapping through :func:`wavegen.dsp.quantize` (docs/architecture.md section 5).
 """
 
 from __future__ import annotations
@@ -18,28 +18,64 @@ __all__ = [
     "Capabilities",
     "ChannelLimits",
     "LoadedWaveform",
+    "first_sample_difference",
     "require_clearance",
     "parse_idn",
     "quantize_volts",
 ]
 
 
-def require_clearance(clearance: Any) -> None:
-    """Pass *clearance* through the safety interlock; fail closed if the interlock is unavailable.
+def require_clearance(
+    clearance: Any,
+    *,
+    output: str | None = None,
+    samples: Any = None,
+    digest: str | None = None,
+    sample_rate_hz: float | None = None,
+    repeats: int = 1,
+    endless: bool = False,
+) -> str | None:
+    """Pass what is about to be sent through the safety interlock; fail closed if it is unavailable.
+
+    Parameters
+    ----------
+    clearance
+        What the caller holds (:class:`wavegen.safety.interlock.Clearance`).
+    output
+        The output about to receive or play it (``driver.output_id(channel)``). Every driver passes it;
+        without it only the clearance itself is checked (kept for callers not yet updated).
+    samples, digest
+        The samples exactly as the driver received them (float64 volts or the integer codes), or
+        their :func:`~wavegen.safety.interlock.samples_digest`.
+    sample_rate_hz
+        The rate they play at.
+    repeats, endless
+        How many times in a row they play, or whether they loop until stopped.
+
+    Returns
+    -------
+    str or None
+        The digest of ``samples`` (or ``digest``) that the clearance covers.
 
     Raises
     ------
     SafetyError
-        Not a valid :class:`wavegen.safety.interlock.Clearance`, or no interlock module.
+        Not a valid, unexpired clearance covering exactly this, or no interlock module.
     """
     try:
-        from wavegen.safety.interlock import require
+        from wavegen.safety.interlock import require, samples_digest
     except ImportError as exc:  # fail closed
         raise SafetyError(
             f"safety interlock unavailable ({exc}); refusing to upload or switch an output on",
             quantity="clearance",
         ) from exc
-    require(clearance)
+    if samples is not None:
+        digest = samples_digest(samples)
+    require(
+        clearance, output=output, digest=digest, sample_rate_hz=sample_rate_hz, repeats=int(repeats),
+        endless=bool(endless),
+    )
+    return digest
 
 
 @dataclass(frozen=True)
@@ -111,6 +147,8 @@ class LoadedWaveform:
     amplitude_vpp: float
     offset_v: float
     verified: bool
+    #: :func:`~wavegen.safety.interlock.samples_digest` of what the caller passed (volts as float64, or codes)
+    digest: str = ""
 
 
 def parse_idn(answer: str) -> tuple[str, str, str, str]:
@@ -133,10 +171,10 @@ def quantize_volts(
     """Map volts to integer DAC codes: ``round((v - offset_v) / full_scale_v * half + midscale)``.
 
     ``half = (code_max - code_min) / 2``; ``midscale`` is the code of ``offset_v``. Uses
-    :func:`wavegen.resample.quantize` (round half to even; raises ``DacRangeError`` naming the first
+    :func:`wavegen.dsp.quantize` (round half to even; raises ``DacRangeError`` naming the first
     out-of-range sample, never clips).
     """
-    from wavegen.resample import DacFormat, quantize
+    from wavegen.dsp import DacFormat, quantize
 
     half = (code_max - code_min) / 2.0
     scale = half / full_scale_v
@@ -162,3 +200,25 @@ def quantize_volts(
             code_max=code_max,
         )
     return np.asarray(quantize(np.asarray(volts, dtype=np.float64), dac, clip=False))
+
+
+def first_sample_difference(expected: np.ndarray, actual: np.ndarray, *, label: str = "sample") -> str | None:
+    """Describe the first differing element of two arrays, or ``None`` when they are identical.
+
+    The message names the index, both values and how many elements differ; it never dumps the arrays.
+    """
+    e = np.asarray(expected).ravel()
+    a = np.asarray(actual).ravel()
+    if e.shape != a.shape:
+        return f"{label} count differs: expected {e.size}, got {a.size}"
+    if e.dtype.kind == "f" or a.dtype.kind == "f":
+        ev = e.view(np.uint32 if e.dtype.itemsize == 4 else np.uint64) if e.dtype.kind == "f" else e
+        av = a.view(np.uint32 if a.dtype.itemsize == 4 else np.uint64) if a.dtype.kind == "f" else a
+        diff = ev != av if ev.dtype == av.dtype else e != a
+    else:
+        diff = e != a
+    bad = np.flatnonzero(diff)
+    if bad.size == 0:
+        return None
+    i = int(bad[0])
+    return f"{label} {i} differs: expected {e[i].item()!r}, got {a[i].item()!r} ({bad.size} of {e.size} differ)"

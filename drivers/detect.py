@@ -14,25 +14,17 @@ from typing import Any
 from wavegen.errors import InstrumentProtocolError
 
 from .base import ScpiAwg, parse_idn
-from .keysight_33500 import Keysight33500
-from .rigol_dg import RigolDG
+from .registry import families
 from .scpi import ScpiSession
-from .siglent_sdg import SiglentSDG
-from .tektronix_awg import TektronixAWG
 from .transport import open_visa
 
-__all__ = ["FAMILIES", "driver_for_idn", "open_awg"]
+__all__ = ["awg_drivers", "driver_for_idn", "open_awg"]
 
 logger = logging.getLogger(__name__)
-logger.addHandler(logging.NullHandler())
 
-#: configuration name -> driver class
-FAMILIES: dict[str, type[ScpiAwg]] = {
-    "keysight_33500": Keysight33500,
-    "tektronix_awg": TektronixAWG,
-    "rigol_dg": RigolDG,
-    "siglent_sdg": SiglentSDG,
-}
+def awg_drivers() -> dict[str, type[ScpiAwg]]:
+    """Configuration name -> driver class of every AWG family in the registry (:mod:`.registry`)."""
+    return {name: f.driver_class() for name, f in families().items() if f.kind == "awg"}
 
 
 def driver_for_idn(idn: str) -> type[ScpiAwg]:
@@ -44,10 +36,11 @@ def driver_for_idn(idn: str) -> type[ScpiAwg]:
         No family knows this instrument (the message lists the known models).
     """
     vendor, model, _, _ = parse_idn(idn)
-    for cls in FAMILIES.values():
+    drivers = awg_drivers()
+    for cls in drivers.values():
         if any(v in vendor.upper() for v in cls.VENDORS) and model.upper() in cls.MODELS:
             return cls
-    known = ", ".join(sorted(m for cls in FAMILIES.values() for m in cls.MODELS))
+    known = ", ".join(sorted(m for cls in drivers.values() for m in cls.MODELS))
     raise InstrumentProtocolError(f"no wavegen driver for {idn!r}; known models: {known}")
 
 

@@ -1,6 +1,7 @@
 """Keysight (Agilent) 33500B and 33600A Trueform generators: binary DAC upload, readback, sync, burst.
 
-Commands (Keysight 33500 Series Operating and Service Guide, SCPI chapter; instrument_anchors.md §5.1):
+Commands (Keysight 33500 Series Operating and Service Guide, SCPI chapter; the protocol table with its
+sources and what stays unverified is ``docs/instruments/keysight_33500.md``):
 
 - ``FORM:BORD SWAP`` once per session: blocks are little-endian (LSB first), matching the PC.
 - ``SOURn:DATA:VOL:CLE`` then ``SOURn:DATA:ARB:DAC <name>,#<block of int16>``: codes -32767..+32767
@@ -11,6 +12,11 @@ Commands (Keysight 33500 Series Operating and Service Guide, SCPI chapter; instr
 - Two channels in sync: same rate on both, then ``FUNC:ARB:SYNC`` restarts both arbs at point 0.
 - Burst: ``TRIGn:SOUR BUS|EXT|IMM``, ``SOURn:BURS:MODE TRIG``, ``SOURn:BURS:NCYC n``,
   ``SOURn:BURS:STAT ON``; ``*TRG``.
+- Output state read back after every "off": ``OUTPn?`` answers ``0``/``1``.
+- Sequences (33500B/33600A arb sequencing): every unique segment is uploaded under ``<name>_<k>``
+  after one ``SOURn:DATA:VOL:CLE`` (segments stay in volatile memory), then
+  ``SOURn:DATA:SEQ #<block>"<name>","<name>_<k>",<repeats>,repeat,maintain,4,...`` and
+  ``SOURn:FUNC:ARB <name>``; at most 512 steps, 1..1,000,000 repeats per step (limits (~), verify).
 - Readback: ``DATA:ATTR:POIN? <name>`` (point count) and, for a bit-exact proof, the selected arb
   (``FUNC:ARB <name>`` is sent right after the upload) is stored to internal flash as a text ``.arb``
   file (``MMEM:STOR:DATAn "INT:\\<name>.arb"``) and read with ``MMEM:UPL?`` (IEEE block), then deleted
@@ -31,13 +37,12 @@ import numpy as np
 
 from wavegen.errors import InstrumentProtocolError, RangeError, VerificationError
 
-from .base import Capabilities, LoadedWaveform, ScpiAwg, require_clearance
+from .base import Capabilities, LoadedWaveform, ScpiAwg, parse_on_off
 from .scpi import format_number, to_wire
 
 __all__ = ["Keysight33500", "KEYSIGHT_MODELS", "parse_arb_file"]
 
 logger = logging.getLogger(__name__)
-logger.addHandler(logging.NullHandler())
 
 
 def _caps(model: str, channels: int, max_rate_hz: float, max_points: int, family: str) -> Capabilities:
@@ -149,12 +154,41 @@ class Keysight33500(ScpiAwg):
 
     # -- hooks
     def _upload(self, ch: int, name: str, codes: np.ndarray, markers: dict[int, np.ndarray] | None) -> None:
+        self.session.write(f"SOUR{ch}:DATA:VOL:CLE")  # one waveform per channel: free its memory
+        self._upload_segment(ch, name, codes)
+
+    def _upload_segment(self, ch: int, name: str, codes: np.ndarray) -> None:
         s = self.session
         wire = to_wire(codes, "<i2")
-        s.write(f"SOUR{ch}:DATA:VOL:CLE")
         s.write_block(f"SOUR{ch}:DATA:ARB:DAC {name},", wire)
         s.opc(timeout_s=s.scaled_timeout_s(wire.nbytes))
         s.write(f"SOUR{ch}:FUNC:ARB {name}")
+
+    # -- sequences (DATA:SEQuence)
+    MAX_SEQUENCE_STEPS = 512
+    MAX_STEP_REPEATS = 1_000_000
+
+    def _upload_sequence(
+        self, ch: int, name: str, codes: list[np.ndarray], steps: tuple[tuple[int, int], ...]
+    ) -> bool:
+        """Clear the channel's volatile memory once, upload every segment (kept in volatile memory), read
+        each back, then define the sequence with ``DATA:SEQ`` and select it."""
+        s = self.session
+        if len(name) + len(str(len(codes) - 1)) + 1 > 12:
+            raise RangeError(f"sequence name {name!r} leaves no room for segment numbers in 12 characters")
+        s.write(f"SOUR{ch}:DATA:VOL:CLE")
+        seg_names = [f"{name}_{k}" for k in range(len(codes))]
+        verified = self.verify
+        for seg, c in zip(seg_names, codes, strict=True):
+            self._upload_segment(ch, seg, c)
+            if self.verify:
+                verified = self._verify(ch, seg, c, None) and verified
+        table = ",".join(f'"{seg_names[i]}",{r},repeat,maintain,4' for i, r in steps)
+        descriptor = f'"{name}",{table}'.encode("ascii")
+        s.write_block(f"SOUR{ch}:DATA:SEQ ", descriptor)
+        s.opc()
+        s.write(f"SOUR{ch}:FUNC:ARB {name}")
+        return verified
 
     def _verify(self, ch: int, name: str, codes: np.ndarray, markers: dict[int, np.ndarray] | None) -> bool:
         s = self.session
@@ -184,11 +218,14 @@ class Keysight33500(ScpiAwg):
         s.write(f"SOUR{ch}:VOLT:UNIT VPP")
         s.write(f"SOUR{ch}:VOLT {format_number(amplitude_vpp)}")
         s.write(f"SOUR{ch}:VOLT:OFFS {format_number(offset_v)}")
-        got = s.query_float(f"SOUR{ch}:FUNC:ARB:SRAT?")
+        got = self._read_rate(f"SOUR{ch}:FUNC:ARB:SRAT?")
         self._verify_rate(ch, rate, got)
 
     def _output(self, ch: int, on: bool) -> None:
         self.session.write(f"OUTP{ch} {'ON' if on else 'OFF'}")
+
+    def _output_state(self, ch: int) -> bool:
+        return parse_on_off(f"OUTP{ch}?", self.session.query(f"OUTP{ch}?"))
 
     def _arm(self, channels: list[int], trigger: str, cycles: int) -> None:
         src = {"bus": "BUS", "external": "EXT", "immediate": "IMM"}[trigger]
@@ -213,10 +250,10 @@ class Keysight33500(ScpiAwg):
     ) -> dict[int, LoadedWaveform]:
         """Load both channels at one sample rate and restart their arbs together (``FUNC:ARB:SYNC``).
 
-        Everything (both channels) is validated before the first byte goes out; the waveforms must have
+        Everything (both channels, and the clearance for each: output :meth:`output_id` (*ch*), these
+        volts as float64, this rate) is validated before the first byte goes out; the waveforms must have
         the same length so that they stay aligned on every repetition.
         """
-        require_clearance(clearance)
         if self.caps.channels < 2:
             raise RangeError(f"{self.caps.model} has one channel; nothing to synchronise")
         chans = sorted(self._check_channel(c) for c in volts)
@@ -230,14 +267,17 @@ class Keysight33500(ScpiAwg):
             off = float((offset_v or {}).get(ch, 0.0))
             vpp, fs = self._scaling(v, (full_scale_v or {}).get(ch), off)
             self._check_name(names[ch])
-            prepared[ch] = (self._codes(v, offset_v=off, full_scale_v=fs), vpp, off)
+            codes = self._codes(v, offset_v=off, full_scale_v=fs)
+            prepared[ch] = (codes, vpp, off, self._require_upload(clearance, ch, v, rate))
         sizes = {prepared[c][0].size for c in chans}
         if len(sizes) != 1:
             raise RangeError(f"synchronised waveforms must have equal lengths, got {sorted(sizes)} points")
         out = {}
         for ch in chans:
-            codes, vpp, off = prepared[ch]
-            out[ch] = self._load_codes(ch, codes, rate, name=names[ch], amplitude_vpp=vpp, offset_v=off, markers=None)
+            codes, vpp, off, cleared = prepared[ch]
+            out[ch] = self._load_codes(
+                ch, codes, rate, name=names[ch], amplitude_vpp=vpp, offset_v=off, markers=None, cleared=cleared
+            )
         with self._operation("synchronise channels"):
             self.session.write("FUNC:ARB:SYNC")
             self.session.opc()

@@ -1,16 +1,19 @@
 """Rigol DG1000Z and DG800 generators: 14-bit codes in 16 k-point CON/END packets, packet readback.
 
 Commands (Rigol DG1000Z Programming Guide §2 ``:TRACe`` p.2-173..2-176; DG800 Programming Guide p.2-136;
-instrument_anchors.md §5.3):
+the protocol table with its sources and what stays unverified is ``docs/instruments/rigol_dg.md``):
 
+- ``:SOURn:FUNC:ARB:MODE SRAT`` is sent **before** the upload: the guide says data of at most 8 k points
+  sent in frequency mode are interpolated (stretched) to 8192 points.
 - ``:SOURn:TRAC:DATA:DAC16 VOLATILE,CON|END,#<block>``: unsigned 14-bit codes 0x0000..0x3FFF in
   little-endian 16-bit words (~ byte order, verify), 8 to 16384 points per packet; ``CON`` = more
   packets follow, ``END`` = last packet, after which the channel plays the arbitrary waveform. 0 is the
   bottom and 16383 the top of the amplitude window ``VOLT`` (Vpp) around ``VOLT:OFFS``.
-- ``:SOURn:TRAC:DATA:LOAD? VOLATILE`` answers the number of stored packets; ``:SOURn:TRAC:DATA:LOAD? <k>``
-  returns packet k as a block ``#9000032768...`` (16384 points): the bit-exact readback.
-- ``:SOURn:FUNC:ARB:MODE SRAT`` and ``:SOURn:FUNC:ARB:SRAT <Sa/s>`` play sample by sample (~ names per
-  firmware), ``:SOURn:VOLT``, ``:SOURn:VOLT:OFFS``, ``:OUTPn ON|OFF``, ``:OUTPn:LOAD 50|INF``.
+- ``:SOURn:TRAC:DATA:LOAD? VOLATILE`` answers the number of stored read-back packets;
+  ``:SOURn:TRAC:DATA:LOAD? <k>`` returns packet k as a block: the guide's example header is
+  ``#9000016384``, 16 KiB = 8192 points per packet (:data:`READBACK_POINTS`), the bit-exact readback.
+- ``:SOURn:FUNC:ARB:SRAT <Sa/s>`` plays sample by sample, ``:SOURn:VOLT``, ``:SOURn:VOLT:OFFS``,
+  ``:OUTPn ON|OFF``, ``:OUTPn:LOAD 50|INF``; ``:OUTPn?`` answers ``ON``/``OFF`` (read back after "off").
 - Burst: ``:SOURn:BURS ON``, ``:SOURn:BURS:MODE TRIG``, ``:SOURn:BURS:NCYC``, ``:SOURn:BURS:TRIG:SOUR
   MAN|EXT|INT``; software trigger ``:SOURn:BURS:TRIG``.
 
@@ -27,16 +30,17 @@ import numpy as np
 
 from wavegen.errors import RangeError, VerificationError
 
-from .base import Capabilities, ScpiAwg
+from .base import Capabilities, ScpiAwg, parse_on_off
 from .scpi import format_number, to_wire
 
 __all__ = ["RigolDG", "RIGOL_MODELS", "packet_sizes"]
 
 logger = logging.getLogger(__name__)
-logger.addHandler(logging.NullHandler())
 
 PACKET_MAX = 16384
 PACKET_MIN = 8
+#: points per ``TRAC:DATA:LOAD? <k>`` read-back packet (the guide's ``#9000016384``: 16384 bytes)
+READBACK_POINTS = 8192
 
 
 def _caps(model: str, channels: int, max_rate_hz: float, max_points: int) -> Capabilities:
@@ -113,6 +117,7 @@ class RigolDG(ScpiAwg):
     def _upload(self, ch: int, name: str, codes: np.ndarray, markers: dict[int, np.ndarray] | None) -> None:
         s = self.session
         wire = to_wire(codes, "<u2")
+        s.write(f":SOUR{ch}:FUNC:ARB:MODE SRAT")  # before the data: frequency mode stretches <= 8 k points
         start = 0
         sizes = packet_sizes(wire.size)
         for k, size in enumerate(sizes):
@@ -124,7 +129,7 @@ class RigolDG(ScpiAwg):
     def _verify(self, ch: int, name: str, codes: np.ndarray, markers: dict[int, np.ndarray] | None) -> bool:
         s = self.session
         n_packets = s.query_int(f":SOUR{ch}:TRAC:DATA:LOAD? VOLATILE")
-        expected_packets = -(-codes.size // PACKET_MAX)
+        expected_packets = -(-codes.size // READBACK_POINTS)
         if n_packets != expected_packets:
             raise VerificationError(
                 f"channel {ch}: instrument holds {n_packets} packets, {codes.size} points need {expected_packets}"
@@ -132,25 +137,27 @@ class RigolDG(ScpiAwg):
         parts = []
         for k in range(1, n_packets + 1):
             s.write(f":SOUR{ch}:TRAC:DATA:LOAD? {k}")
-            parts.append(np.frombuffer(s.read_block(), "<u2"))
+            size = min(READBACK_POINTS, codes.size - (k - 1) * READBACK_POINTS)
+            parts.append(np.frombuffer(s.read_block(expected_bytes=2 * size), "<u2"))
         got = np.concatenate(parts) if parts else np.zeros(0, "<u2")
         self._compare(f"channel {ch} arbitrary waveform", codes.astype(np.int64), got.astype(np.int64))
         return True
 
     def _configure(self, ch: int, name: str, rate: float, amplitude_vpp: float, offset_v: float) -> None:
         s = self.session
-        s.write(f":SOUR{ch}:FUNC:ARB:MODE SRAT")
         s.write(f":SOUR{ch}:FUNC:ARB:SRAT {format_number(rate)}")
         s.write(f":SOUR{ch}:VOLT {format_number(amplitude_vpp)}")
         s.write(f":SOUR{ch}:VOLT:OFFS {format_number(offset_v)}")
-        got = s.query_float(f":SOUR{ch}:FUNC:ARB:SRAT?")
+        got = self._read_rate(f":SOUR{ch}:FUNC:ARB:SRAT?")
         self._verify_rate(ch, rate, got)
 
     def _output(self, ch: int, on: bool) -> None:
         self.session.write(f":OUTP{ch} {'ON' if on else 'OFF'}")
 
-    def _all_outputs_off(self) -> None:
-        super()._all_outputs_off()
+    def _output_state(self, ch: int) -> bool:
+        return parse_on_off(f":OUTP{ch}?", self.session.query(f":OUTP{ch}?"))
+
+    def _stop(self) -> None:
         self._armed_channels = []
 
     def _arm(self, channels: list[int], trigger: str, cycles: int) -> None:

@@ -5,7 +5,7 @@ Everything that is common to the SCPI instruments wavegen drives lives here:
 - :func:`ieee_header` / :func:`parse_ieee_header`: IEEE 488.2 *definite length arbitrary block*
   ``#<n><length><data>`` (IEEE Std 488.2-1992 §7.7.6), with the length written in decimal; a block
   larger than 999,999,999 bytes cannot be expressed and must be split by the caller (pyvisa would write
-  a non-standard ``#A...`` header; instrument_anchors.md §1.1).
+  a non-standard ``#A...`` header).
 - :func:`to_wire`: samples to bytes in an explicit byte order, with a range check instead of the
   silent wrap-around of ``ndarray.astype`` that ``pyvisa.util.to_binary_block`` does.
 - :func:`payload_timeout_s`: a timeout that grows with the payload (pyvisa#606).
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -47,11 +48,11 @@ __all__ = [
     "ScpiError",
     "ScpiSession",
     "format_number",
+    "parse_finite",
     "socket_of",
 ]
 
 logger = logging.getLogger(__name__)
-logger.addHandler(logging.NullHandler())
 
 #: The largest payload a definite-length block header can describe (9 decimal digits).
 MAX_BLOCK_BYTES = 999_999_999
@@ -176,6 +177,32 @@ class ScpiError:
         return f'{self.code:+d},"{self.message}"'
 
 
+#: IEEE 488.2 standard event status register error bits: (bit, SCPI error class code, meaning)
+_ESR_BITS = (
+    (2, -400, "query error"),
+    (3, -300, "device-specific error"),
+    (4, -200, "execution error"),
+    (5, -100, "command error"),
+)
+
+
+def parse_finite(command: str, answer: str) -> float:
+    """A numeric answer as a finite float.
+
+    Raises
+    ------
+    InstrumentProtocolError
+        Not a number, or not finite (``nan``, ``inf``, or the SCPI 9.91E37 "not a number").
+    """
+    try:
+        x = float(answer)
+    except ValueError:
+        raise InstrumentProtocolError(f"{command!r} answered {answer!r}, not a number") from None
+    if not math.isfinite(x) or abs(x) >= 9.9e37:
+        raise InstrumentProtocolError(f"{command!r} answered {answer!r}, not a finite number")
+    return x
+
+
 _ERR_RE = re.compile(r'^\s*([+-]?\d+)\s*,\s*"?(.*?)"?\s*$', re.S)
 
 
@@ -190,8 +217,10 @@ class ScpiSession:
         Base I/O timeout in seconds.
     bytes_per_s : float
         Pessimistic throughput used to scale timeouts with the payload size.
-    error_query : str
-        The error-queue query (``SYST:ERR?`` for most, ``SYST:ERR:NEXT?`` variants exist).
+    error_query : str or None
+        The error-queue query (``SYST:ERR?`` for most, ``SYST:ERR:NEXT?`` variants exist), or ``None``
+        for an instrument without an error queue: then ``*ESR?`` (IEEE 488.2 standard event status
+        register) is read and its error bits reported.
     max_write_bytes : int or None
         Split binary writes into pieces of at most this many bytes (NI-VISA SOCKET writes larger than
         ~46 kB fail, pyvisa#823). ``None`` writes each message in one call.
@@ -203,7 +232,7 @@ class ScpiSession:
         *,
         timeout_s: float = 10.0,
         bytes_per_s: float = 2e6,
-        error_query: str = "SYST:ERR?",
+        error_query: str | None = "SYST:ERR?",
         max_errors: int = 64,
         max_write_bytes: int | None = None,
         fast_socket_bytes: int | None = 1 << 20,
@@ -219,6 +248,8 @@ class ScpiSession:
         self.fast_socket_bytes = fast_socket_bytes
         #: optional ``progress(bytes_sent, bytes_total)`` callback for long block writes
         self.progress: Callable[[int, int], None] | None = None
+        #: timeout of one error check (s): short, so a silent instrument cannot hold an operation
+        self.error_timeout_s = min(self.timeout_s, 2.0)
         self.transport.timeout = int(round(self.timeout_s * 1000.0))
 
     # -- error translation --------------------------------------------------------------------------
@@ -275,10 +306,7 @@ class ScpiSession:
     def query_float(self, command: str) -> float:
         """Query a number."""
         ans = self.query(command)
-        try:
-            return float(ans)
-        except ValueError:
-            raise InstrumentProtocolError(f"{command!r} answered {ans!r}, not a number") from None
+        return parse_finite(command, ans)
 
     def query_int(self, command: str) -> int:
         """Query an integer."""
@@ -390,13 +418,30 @@ class ScpiSession:
             raise InstrumentProtocolError(f"*OPC? answered {ans!r}, expected '1'")
 
     def drain_errors(self) -> list[ScpiError]:
-        """Read the error queue until it reports ``0`` and return what it held."""
+        """Read the error queue until it reports ``0`` and return what it held (each read with the short
+        :attr:`error_timeout_s`; with no error queue, the error bits of ``*ESR?``)."""
+        with self.timeout(self.error_timeout_s):
+            if self.error_query is None:
+                return self._esr_errors()
+            return self._queue_errors(self.error_query)
+
+    def _esr_errors(self) -> list[ScpiError]:
+        ans = self.query("*ESR?")
+        try:
+            esr = int(ans.strip().lstrip("+"))
+        except ValueError:
+            raise InstrumentProtocolError(f"*ESR? answered {ans!r}, not an integer") from None
+        if not 0 <= esr <= 255:
+            raise InstrumentProtocolError(f"*ESR? answered {esr}, outside 0..255")
+        return [ScpiError(code, f"*ESR? bit {bit}: {text}") for bit, code, text in _ESR_BITS if esr & (1 << bit)]
+
+    def _queue_errors(self, error_query: str) -> list[ScpiError]:
         found: list[ScpiError] = []
         for _ in range(self.max_errors):
-            ans = self.query(self.error_query)
+            ans = self.query(error_query)
             m = _ERR_RE.match(ans)
             if not m:
-                raise InstrumentProtocolError(f"{self.error_query} answered {ans!r}, not '<code>,\"<text>\"'")
+                raise InstrumentProtocolError(f"{error_query} answered {ans!r}, not '<code>,\"<text>\"'")
             code = int(m.group(1))
             if code == 0:
                 return found

@@ -1,8 +1,14 @@
 """Siglent SDG1000X / SDG2000X / SDG6000X generators: header-less ``WVDT`` upload, TrueArb rate, burst.
 
 Commands (Siglent SDG Programming Guide, ``WVDT``/``ARWV``/``SRATE``/``BTWV``/``OUTP`` sections;
-gearoid-murphy/siglent ``py2_arb.py``; instrument_anchors.md §5.4):
+gearoid-murphy/siglent ``py2_arb.py``; the protocol table with its sources and what stays unverified is
+``docs/instruments/siglent_sdg.md``):
 
+- **Errors.** The SDG1000X has no ``SYST:ERR?`` and leaves unknown queries unanswered (an independent,
+  bench-tested SDG1032X driver), so the driver never sends it to an SDG: it reads the IEEE 488.2
+  ``*ESR?`` register (query, device, execution and command error bits) with a short timeout
+  (:attr:`SiglentSDG.error_timeout_s`); a silent instrument gives a timeout naming ``*ESR?`` within
+  that time, never a hang. Which query each family gets is in :data:`SIGLENT_ERROR_QUERY`.
 - ``Cn:WVDT WVNM,<name>,WAVEDATA,<raw>``: raw little-endian two's-complement int16 samples follow the
   comma directly, with **no** IEEE block header and no terminator. The minimal field set is used on
   purpose: some firmware silently rejects the full FREQ/AMPL/OFST/PHASE form.
@@ -14,8 +20,9 @@ gearoid-murphy/siglent ``py2_arb.py``; instrument_anchors.md §5.4):
   ``WAVEDATA,`` followed by the raw samples and a terminator (header fields vary by firmware (~)).
 - ``Cn:ARWV NAME,<name>`` selects it; ``Cn:SRATE MODE,TARB,VALUE,<Sa/s>,INTER,LINE|HOLD`` plays it
   point by point (TrueArb); ``Cn:BSWV AMP,<Vpp>`` and ``Cn:BSWV OFST,<V>``; ``Cn:OUTP ON|OFF``,
-  ``Cn:OUTP LOAD,50|HZ``; burst ``Cn:BTWV STATE,ON``, ``Cn:BTWV TRSR,MAN|EXT|INT``, ``Cn:BTWV TIME,<n>``,
-  ``Cn:BTWV MTRIG``.
+  ``Cn:OUTP LOAD,50|HZ``; ``Cn:OUTP?`` answers ``Cn:OUTP ON|OFF,LOAD,...`` (read back after "off");
+  burst ``Cn:BTWV STATE,ON``, ``Cn:BTWV TRSR,MAN|EXT|INT``, ``Cn:BTWV TIME,<n>`` (at most
+  :data:`MAX_BURST_CYCLES` = 1,000,000 cycles), ``Cn:BTWV MTRIG``.
 Codes are -32767..+32767 at the amplitude set by ``BSWV AMP``. Memory and rate figures are (~).
 """
 
@@ -30,13 +37,12 @@ import numpy as np
 
 from wavegen.errors import InstrumentProtocolError, RangeError, VerificationError
 
-from .base import Capabilities, ScpiAwg
+from .base import Capabilities, ScpiAwg, parse_on_off
 from .scpi import format_number, to_wire
 
-__all__ = ["SiglentSDG", "SIGLENT_MODELS"]
+__all__ = ["MAX_BURST_CYCLES", "SIGLENT_ERROR_QUERY", "SIGLENT_MODELS", "SiglentSDG"]
 
 logger = logging.getLogger(__name__)
-logger.addHandler(logging.NullHandler())
 
 
 def _caps(model: str, max_rate_hz: float, max_points: int, bits: int) -> Capabilities:
@@ -69,7 +75,14 @@ SIGLENT_MODELS: dict[str, Capabilities] = {
     "SDG6052X": _caps("SDG6052X", 1.2e9, 20_000_000, 14),
 }
 
-_RATE_RE = re.compile(r"VALUE,\s*([0-9.eE+-]+)")
+_RATE_RE = re.compile(r"VALUE,\s*([0-9.eE+-]+|nan|inf|-inf)", re.I)
+_OUTP_RE = re.compile(r"OUTP\s+(ON|OFF)\b", re.I)
+
+#: most cycles ``BTWV TIME`` accepts
+MAX_BURST_CYCLES = 1_000_000
+
+#: family -> error query (``None``: no error queue, ``*ESR?`` is read instead)
+SIGLENT_ERROR_QUERY: dict[str, str | None] = {"SDG1000X": None, "SDG2000X": None, "SDG6000X": None}
 
 
 class SiglentSDG(ScpiAwg):
@@ -101,8 +114,18 @@ class SiglentSDG(ScpiAwg):
         self._armed_channels: list[int] = []
         super().__init__(resource, **kwargs)
 
+    #: timeout of one error check (s)
+    error_timeout_s: float = 1.0
+
+    def _make_session(self, transport: Any) -> Any:
+        s = super()._make_session(transport)
+        s.error_query = None  # until the model is known: *ESR? is IEEE 488.2, every SDG has it
+        s.error_timeout_s = min(s.timeout_s, self.error_timeout_s)
+        return s
+
     def _on_connect(self) -> None:
         s = self.session
+        s.error_query = SIGLENT_ERROR_QUERY.get(self.caps.family)
         s.write("*CLS")
         load = "HZ" if self.load_ohm is None else format_number(self.load_ohm)
         for ch in range(1, self.caps.channels + 1):
@@ -159,9 +182,21 @@ class SiglentSDG(ScpiAwg):
     def _output(self, ch: int, on: bool) -> None:
         self.session.write(f"C{ch}:OUTP {'ON' if on else 'OFF'}")
 
-    def _all_outputs_off(self) -> None:
-        super()._all_outputs_off()
+    def _output_state(self, ch: int) -> bool:
+        ans = self.session.query(f"C{ch}:OUTP?")
+        m = _OUTP_RE.search(ans)
+        if not m:
+            raise InstrumentProtocolError(f"C{ch}:OUTP? answered {ans!r}, not 'C{ch}:OUTP ON|OFF,...'")
+        return parse_on_off(f"C{ch}:OUTP?", m.group(1))
+
+    def _stop(self) -> None:
         self._armed_channels = []
+
+    def _check_arm(self, trigger: str, cycles: int) -> None:
+        if cycles > MAX_BURST_CYCLES:
+            raise RangeError(
+                f"{self.caps.model}: BTWV TIME takes at most {MAX_BURST_CYCLES} cycles, asked {cycles} cycles"
+            )
 
     def _arm(self, channels: list[int], trigger: str, cycles: int) -> None:
         src = {"bus": "MAN", "external": "EXT", "immediate": "INT"}[trigger]

@@ -1,8 +1,18 @@
 """Tektronix AWG5200 and AWG70000 series: waveform list, float32 data, markers, readback.
 
 Commands (Tektronix AWG5200 / AWG70000 Programmer Manuals; Tek example
-``awg_simple_waveform_sender.py``; QCoDeS AWG70000A driver; instrument_anchors.md §5.2):
+``awg_simple_waveform_sender.py``; QCoDeS AWG70000A driver; tm_devices' command modules; the protocol
+table with its sources and what stays unverified is ``docs/instruments/tektronix_awg.md``):
 
+- ``WLIS:WAV:LMIN?`` and ``WLIS:WAV:GRAN?`` at connect: the shortest waveform and the length
+  granularity the instrument accepts (queried, not assumed); refused before any I/O.
+- ``CLOC:SRAT?`` is compared with the rate set within the setting's resolution (one unit of the last
+  of :attr:`TektronixAWG.RATE_DIGITS` significant digits), not 1e-9: the instrument rounds what it is
+  sent. AWG70000 sample rates start at 1.5 kS/s, AWG5200 at 1.49 kS/s (QCoDeS validator).
+- ``OUTPn?`` answers ``0``/``1`` (read back after every "off").
+- Sequences (tm_devices' ``slist`` module): segments as waveforms ``<name>_<k>``, then
+  ``SLIS:SEQ:NEW "<name>",<steps>,1``, per step ``SLIS:SEQ:STEP<n>:TASS1:WAV`` and ``:RCO``, the last
+  step ``:GOTO "<name>",END``, and ``SOURn:CASS:SEQ "<name>",1``.
 - ``WLIS:WAV:NEW "<name>",<points>`` creates the waveform; ``WLIS:WAV:DATA "<name>",<start>,<size>,#<block>``
   fills it with little-endian float32 samples in -1..+1, in chunks (an IEEE block holds at most
   999,999,999 bytes; :attr:`TektronixAWG.chunk_points` sets the chunk); ``WLIS:WAV:MARK:DATA`` sends one
@@ -24,19 +34,19 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from typing import Any
 
 import numpy as np
 
 from wavegen.errors import RangeError, VerificationError
 
-from .base import Capabilities, ScpiAwg
+from .base import Capabilities, ScpiAwg, parse_on_off
 from .scpi import MAX_BLOCK_BYTES, format_number, to_wire
 
 __all__ = ["TektronixAWG", "TEKTRONIX_MODELS"]
 
 logger = logging.getLogger(__name__)
-logger.addHandler(logging.NullHandler())
 
 
 def _caps(model: str, channels: int, bits: int, max_rate_hz: float, vpp: tuple[float, float]) -> Capabilities:
@@ -50,7 +60,7 @@ def _caps(model: str, channels: int, bits: int, max_rate_hz: float, vpp: tuple[f
         code_max=(1 << (bits - 1)) - 1,
         min_points=1,
         max_points=2_000_000_000,
-        min_rate_hz=1.49e3,
+        min_rate_hz=1.49e3 if model.startswith("AWG52") else 1.5e3,
         max_rate_hz=max_rate_hz,
         min_vpp_v=vpp[0],
         max_vpp_v=vpp[1],
@@ -91,6 +101,8 @@ class TektronixAWG(ScpiAwg):
     BYTES_PER_S = 4e6
     #: points per ``WLIS:WAV:DATA`` block (float32: 4 bytes each; must stay under 999,999,999 bytes).
     chunk_points: int = 50_000_000
+    #: significant digits of the ``CLOC:SRAT`` setting (the read-back may differ by half a unit of the last)
+    RATE_DIGITS: int = 8
 
     def __init__(self, resource: Any, *, markers: int = 2, **kwargs: Any) -> None:
         self._n_markers = int(markers)
@@ -113,6 +125,11 @@ class TektronixAWG(ScpiAwg):
         for ch in range(1, c.channels + 1):
             s.write(f"OUTP{ch} OFF")
         s.opc()
+        lmin = s.query_int("WLIS:WAV:LMIN?")
+        gran = s.query_int("WLIS:WAV:GRAN?")
+        if not 1 <= lmin <= self.caps.max_points or not 1 <= gran <= lmin:
+            raise RangeError(f"{c.model}: WLIS:WAV:LMIN? = {lmin}, GRAN? = {gran} make no sense")
+        self.caps = dataclasses.replace(self.caps, min_points=lmin, point_granularity=gran)
 
     def _precheck(self, ch: int, rate: float, n_points: int, offset_v: float) -> None:
         if offset_v != 0.0:
@@ -182,22 +199,68 @@ class TektronixAWG(ScpiAwg):
                     )
         return True
 
-    def _configure(self, ch: int, name: str, rate: float, amplitude_vpp: float, offset_v: float) -> None:
+    # -- sequences (SLISt:SEQuence)
+    #: steps per sequence and repeats per step (programmer manuals; (~) verify with
+    #: ``SLIS:SEQ:STEP:MAX?`` / ``SLIS:SEQ:STEP:RCO:MAX?`` in tests/test_drivers_hardware.py)
+    MAX_SEQUENCE_STEPS = 16383
+    MAX_STEP_REPEATS = 1_048_576
+
+    def _sequence_names(self) -> list[str]:
+        s = self.session
+        n = s.query_int("SLIS:SIZE?")
+        return [s.query(f"SLIS:NAME? {k}").strip().strip('"') for k in range(1, n + 1)]
+
+    def _upload_sequence(
+        self, ch: int, name: str, codes: list[np.ndarray], steps: tuple[tuple[int, int], ...]
+    ) -> bool:
+        """Upload every unique segment as a waveform ``<name>_<k>``, read each back, then build the
+        sequence list (one track) step by step and assign it to the channel."""
+        s = self.session
+        seg_names = [f"{name}_{k}" for k in range(len(codes))]
+        verified = self.verify
+        for seg, c in zip(seg_names, codes, strict=True):
+            self._upload(ch, seg, c, None)
+            if self.verify:
+                verified = self._verify(ch, seg, c, None) and verified
+        if name in self._sequence_names():
+            s.write(f'SLIS:SEQ:DEL "{name}"')
+        s.write(f'SLIS:SEQ:NEW "{name}",{len(steps)},1')
+        for n, (i, r) in enumerate(steps, start=1):
+            s.write(f'SLIS:SEQ:STEP{n}:TASS1:WAV "{name}","{seg_names[i]}"')
+            s.write(f'SLIS:SEQ:STEP{n}:RCO "{name}",{r}')
+        s.write(f'SLIS:SEQ:STEP{len(steps)}:GOTO "{name}",END')
+        s.opc()
+        s.write(f'SOUR{ch}:CASS:SEQ "{name}",1')
+        return verified
+
+    def _configure_sequence(self, ch: int, name: str, rate: float, amplitude_vpp: float, offset_v: float) -> None:
+        self._configure(ch, name, rate, amplitude_vpp, offset_v, assign=False)
+
+    def _configure(
+        self, ch: int, name: str, rate: float, amplitude_vpp: float, offset_v: float, *, assign: bool = True
+    ) -> None:
         s = self.session
         s.write(f"SOUR{ch}:DAC:RES {self.caps.dac_bits}")
-        s.write(f'SOUR{ch}:CASS:WAV "{name}"')
+        if assign:
+            s.write(f'SOUR{ch}:CASS:WAV "{name}"')
         s.write(f"CLOC:SRAT {format_number(rate)}")
         s.write(f"SOUR{ch}:VOLT:AMPL {format_number(amplitude_vpp)}")
-        got = s.query_float("CLOC:SRAT?")
-        if abs(got - rate) > 1e-9 * rate:
-            raise VerificationError(f"sample clock set to {rate} Hz, instrument reports {got} Hz")
+        got = self._read_rate("CLOC:SRAT?")
+        self._verify_rate(ch, rate, got)
+
+    def _rate_tolerance_hz(self, rate: float) -> float:
+        """One unit in the last of :attr:`RATE_DIGITS` significant digits of *rate* (the instrument rounds
+        the setting to that resolution: half a unit, plus margin for its own binary rounding)."""
+        return 10.0 ** (math.floor(math.log10(rate)) - (self.RATE_DIGITS - 1))
 
     def _output(self, ch: int, on: bool) -> None:
         self.session.write(f"OUTP{ch} {'ON' if on else 'OFF'}")
 
-    def _all_outputs_off(self) -> None:
+    def _output_state(self, ch: int) -> bool:
+        return parse_on_off(f"OUTP{ch}?", self.session.query(f"OUTP{ch}?"))
+
+    def _stop(self) -> None:
         self.session.write("AWGC:STOP")
-        super()._all_outputs_off()
 
     def _arm(self, channels: list[int], trigger: str, cycles: int) -> None:
         s = self.session

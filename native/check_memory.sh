@@ -14,9 +14,12 @@ py="${1:-python}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-mkdir -p "$work/wavegen"
+# the package as an install lays it out (drivers/ becomes wavegen/drivers), with the sanitized kernels
+mkdir -p "$work/wavegen/drivers"
 cp -r "$root/wavegen/." "$work/wavegen/"
+cp -r "$root/drivers/." "$work/wavegen/drivers/"
 rm -f "$work"/wavegen/_native*.so "$work"/wavegen/_native.c
+find "$work" -name __pycache__ -prune -exec rm -rf {} +
 (cd "$root" && "$py" native/build_native.py --sanitize "$work" >/dev/null)
 
 asan="$(gcc -print-file-name=libasan.so)"

@@ -10,7 +10,8 @@ import pytest
 
 from wavegen.design import adiabatic as ad
 from wavegen.design.bloch import simulate
-from wavegen.design.rf import RFPulse, block_pulse
+from wavegen.design.pulse import RFPulse
+from wavegen.design.rf import block_pulse
 from wavegen.errors import LimitError, RangeError, RasterError
 from wavegen.limits import SystemLimits
 

@@ -209,3 +209,34 @@ def test_gradients_on_an_awg_at_another_rate():
         assert 0.9 < m.channels["gx"].gain < 1.0 and m.channels["gx"].nrmse_aligned < 0.03
         with pytest.raises(ConfigError, match="plays at 2000000.0 Hz but is captured at 1000000.0 Hz"):
             bench.hil(_trap_seq(), channels=("gx",))
+
+
+def test_what_plays_is_the_checked_copy_not_the_callers_array() -> None:
+    """A caller's drive changed after the check (another thread, a log handler) must not play."""
+    from wavegen.sequence import recipes
+
+    seq = recipes.design_trapezoid(wg.SystemLimits(), area_per_m=500.0).seq
+    with Bench.mock() as bench:
+        program = bench.render(seq)
+        drive = {"gx": program.physical["gx"].copy()}
+        original = drive["gx"].copy()
+
+        class Tamper(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                if "interlock cleared" in record.getMessage():
+                    drive["gx"][:] = 0.045  # 45 mT/m on a 40 mT/m bench, after the check
+
+        h = Tamper(logging.INFO)
+        log = logging.getLogger("wavegen.safety.interlock")
+        old = log.level
+        log.setLevel(logging.INFO)
+        log.addHandler(h)
+        try:
+            bench.measure(seq, drive=drive)
+        finally:
+            log.removeHandler(h)
+            log.setLevel(old)
+        assert np.all(drive["gx"] == 0.045)  # the tampering happened ...
+        _, played = bench.world.daq.played[-1]  # ... but what the DAQ played is the checked drive
+        gx_v = np.asarray(next(v for k, v in played.items() if k.endswith("ao0")))
+        np.testing.assert_array_equal(gx_v, bench.channel_map.to_volts("gx", original))

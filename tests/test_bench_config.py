@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from wavegen.bench import MOCK_CONFIG, Bench
-from wavegen.bench_config import load_toml, parse_config
+from wavegen.bench.config import load_toml, parse_config
 from wavegen.errors import ConfigError
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -125,8 +125,7 @@ def test_file_errors(tmp_path):
 
 
 def test_rf_amplifier_table_feeds_the_safety_check():
-    from wavegen.bench_config import parse_config
-    from wavegen.bench_types import MOCK_CONFIG
+    from wavegen.bench.config import MOCK_CONFIG, parse_config
 
     cfg = parse_config(copy.deepcopy(MOCK_CONFIG))
     amp = cfg.rf_amplifier
@@ -146,8 +145,7 @@ def test_rf_amplifier_table_feeds_the_safety_check():
     ],
 )
 def test_rf_amplifier_mistakes_are_config_errors(change, message):
-    from wavegen.bench_config import parse_config
-    from wavegen.bench_types import MOCK_CONFIG
+    from wavegen.bench.config import MOCK_CONFIG, parse_config
 
     c = copy.deepcopy(MOCK_CONFIG)
     for k, v in change.items():
@@ -156,4 +154,23 @@ def test_rf_amplifier_mistakes_are_config_errors(change, message):
         else:
             c["rf_amplifier"][k] = v
     with pytest.raises(ConfigError, match=message):
+        parse_config(c)
+
+
+def test_amplifier_calibration_units_are_read_and_named_when_wrong() -> None:
+    c = copy.deepcopy(MOCK_CONFIG)
+    del c["channels"]["gx"]["volts_per_unit"]
+    c["channels"]["gx"]["amplifier"] = {"a_per_v": "10 A/V", "t_per_m_per_a": "0.5 mT/m/A"}
+    assert parse_config(c).channel_map.outputs["gx"].volts_per_unit == pytest.approx(200.0)
+    c["channels"]["gx"]["amplifier"]["a_per_v"] = "10 V/A"
+    with pytest.raises(ConfigError, match=r"a_per_v = '10 V/A': write a number and one of the units A/V"):
+        parse_config(c)
+
+
+def test_rf_i_and_q_at_different_rates_are_a_config_error() -> None:
+    c = copy.deepcopy(MOCK_CONFIG)
+    c["channels"]["rf_q"] = {"instrument": "daq", "channel": 4, "volts_per_unit": "0.2 V/uT"}
+    c["instruments"]["daq"]["rate"] = "2 MHz"
+    c["capture"] = {}
+    with pytest.raises(ConfigError, match=r"rf_i and rf_q play at different rates \[1000000.0, 2000000.0\] Hz"):
         parse_config(c)

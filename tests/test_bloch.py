@@ -10,7 +10,8 @@ import pytest
 
 from wavegen.design import bloch
 from wavegen.design.bloch import flip_angle_rad, profile_metrics, simulate, simulate_ab
-from wavegen.design.rf import RFPulse, block_pulse, sinc_pulse
+from wavegen.design.pulse import RFPulse
+from wavegen.design.rf import block_pulse, sinc_pulse
 from wavegen.errors import NonFiniteError, RangeError, ShapeError
 from wavegen.limits import GAMMA_1H_HZ_PER_T
 
@@ -36,7 +37,7 @@ def test_hard_pulse_matches_rabi_formula(backend: str, flip_deg: float) -> None:
 
 
 def test_hard_pulse_first_null() -> None:
-    # 90 deg hard pulse: the first Mz = 1 null sits at df*T = sqrt(1 - 1/16) (design_anchors 5.2)
+    # 90 deg hard pulse: the first Mz = 1 null sits at df*T = sqrt(1 - 1/16) (docs/references/design.md §3)
     rf = block_pulse(math.pi / 2, 1e-3)
     df = math.sqrt(1 - 1 / 16) / 1e-3
     res = simulate(rf, off_resonance_hz=np.array([df]))
@@ -54,7 +55,7 @@ def test_flip_angles_within_0p1_percent(flip_deg: float) -> None:
 
 
 def test_reference_90_in_1ms() -> None:
-    # REFERENCES: 90 deg in 1 ms needs 5.872 uT; simulate a constant 5.872 uT for 1 ms
+    # docs/references/design.md §3: 90 deg in 1 ms needs 5.872 uT; simulate a constant 5.872 uT for 1 ms
     b1 = np.full(1000, 5.872e-6)
     flip = flip_angle_rad(b1, 1e-6, gamma_hz_per_t=42.576e6)
     assert math.degrees(flip) == pytest.approx(90.0, rel=1e-3)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-import wavegen.cli as cli
+import wavegen.cli.app as cli
 from wavegen.cli import EXIT_INSTRUMENT, EXIT_INTERNAL, EXIT_OK, EXIT_UNSAFE, EXIT_USAGE, main
 from wavegen.errors import InstrumentTimeoutError, SafetyError
 
@@ -76,7 +76,7 @@ def test_options_after_the_command_and_quiet(capsys, tmp_path):
     ],
 )
 def test_exceptions_map_to_exit_codes(monkeypatch, capsys, exc, code, text):
-    import wavegen._cli_commands as cmds
+    import wavegen.cli.commands as cmds
 
     def fail(args, progress):
         raise exc

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from wavegen import pulseq
-from wavegen.cli import ProgressBar, main
+from wavegen.cli import main
+from wavegen.cli.progress import ProgressBar
 from wavegen.limits import GAMMA_1H_HZ_PER_T, SystemLimits
 from wavegen.units import parse_quantity
 
@@ -29,7 +30,7 @@ def test_trapezoid_for_an_area_is_the_shortest_and_keeps_its_area(tmp_path, caps
     out = tmp_path / "trap.seq"
     code, text, _ = _run(capsys, "design", "trapezoid", "--area", "1000 /m", "-o", str(out))
     assert code == 0
-    assert "860 us" in text  # REFERENCES.md: 1000 /m at 40 mT/m, 150 T/m/s -> 860 us on a 10 us raster
+    assert "860 us" in text  # docs/references/design.md §2: 1000 /m at 40 mT/m, 150 T/m/s -> 860 us on a 10 us raster
     seq = pulseq.read(out)
     wf = seq.to_waveforms()
     area_per_m = np.sum(wf.grad_t_per_m[:, 0]) * wf.grad_raster_s * seq.gamma_hz_per_t
@@ -144,12 +145,15 @@ def test_design_refuses_an_unknown_output_format(tmp_path, capsys):
 
 
 def test_design_check_exits_1_when_the_design_is_unsafe(tmp_path, capsys):
-    # a full-slew spiral stimulates (SAFE model, example hardware): designed, written, and reported unsafe
+    # a full-slew spiral stimulates (SAFE model, example hardware): designed, reported unsafe, NOT written,
+    # and an earlier file of that name stays as it was
+    earlier = tmp_path / "sp.seq"
+    earlier.write_text("the previous design\n")
     code, out, err = _run(capsys, "design", "spiral", "--matrix", "64", "--slew-fraction", "1", "--check", "-o",
-                          str(tmp_path / "sp.seq"))
+                          str(earlier))
     assert code == 1
-    assert "UNSAFE" in out and "pns_safe" in out
-    assert (tmp_path / "sp.seq").exists()
+    assert "UNSAFE" in out and "pns_safe" in out and "not written" in out
+    assert earlier.read_text() == "the previous design\n"
 
 
 # --- check ------------------------------------------------------------------------------------------

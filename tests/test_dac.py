@@ -7,8 +7,8 @@ import logging
 import numpy as np
 import pytest
 
+from wavegen.dsp import DacFormat, Resampler, quantize, resample_to_codes
 from wavegen.errors import DacRangeError, RangeError, WavegenValueError
-from wavegen.resample import DacFormat, Resampler, quantize, resample_to_codes
 
 
 def test_keysight_style_symmetric_int16():
@@ -72,11 +72,11 @@ def test_fused_out_of_range_names_the_output_sample():
 def test_clip_only_when_asked_and_logged(caplog):
     dac = DacFormat.for_full_scale(16, full_scale=1.0)
     x = np.array([0.0, 2.0, -3.0, 0.25])
-    with caplog.at_level(logging.WARNING, logger="wavegen.resample"):
+    with caplog.at_level(logging.WARNING, logger="wavegen.dsp.dac"):
         codes = quantize(x, dac, clip=True)
     np.testing.assert_array_equal(codes, [0, 32767, -32767, 8192])
     assert "clipped 2 of 4" in caplog.text
-    with caplog.at_level(logging.WARNING, logger="wavegen.resample"):
+    with caplog.at_level(logging.WARNING, logger="wavegen.dsp.dac"):
         fused = resample_to_codes(x, 1, 2, dac, clip=True)
     assert fused.max() == 32767 and fused.min() == -32767
     assert "render_codes: clipped" in caplog.text

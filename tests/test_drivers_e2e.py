@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_drivers_helpers import answer_missing_queries, cleared, codes_grant, looped, volts_grant
 from wavegen.drivers.keysight_33500 import Keysight33500
 from wavegen.drivers.mock.keysight import KeysightPersonality, keysight_emulator
 from wavegen.drivers.mock.rigol import rigol_emulator
@@ -15,16 +16,6 @@ from wavegen.drivers.siglent_sdg import SiglentSDG
 from wavegen.drivers.tektronix_awg import TektronixAWG
 
 from wavegen.errors import InstrumentError
-from wavegen.limits import SystemLimits
-from wavegen.safety.interlock import clear
-from wavegen.safety.waveforms import Waveforms
-
-
-@pytest.fixture(scope="module")
-def ok() -> object:
-    g = np.zeros((100, 3))
-    g[:, 1] = np.interp(np.arange(100), [0, 10, 20, 80, 90, 99], [0, 0, 5e-3, 5e-3, 0, 0])
-    return clear(Waveforms(g, 10e-6), SystemLimits())
 
 
 def test_emulator_binds_loopback_on_an_ephemeral_port() -> None:
@@ -36,12 +27,13 @@ def test_emulator_binds_loopback_on_an_ephemeral_port() -> None:
         ScpiEmulator(KeysightPersonality(), host="0.0.0.0")
 
 
-def test_keysight_1m_points_read_back_bit_exact(ok: object) -> None:
+def test_keysight_1m_points_read_back_bit_exact() -> None:
     rng = np.random.default_rng(1)
     v = rng.uniform(-2.0, 2.0, 1_000_000)
     v[0], v[1] = -2.0, 2.0
+    ok = looped("awg/1", v, 1e6)
     with keysight_emulator("33522B") as emu:
-        with Keysight33500(emu.address) as awg:
+        with Keysight33500(emu.address, name="awg") as awg:
             lw = awg.load(1, v, 1e6, clearance=ok, name="gx", full_scale_v=2.0)
             assert lw.verified and lw.n_points == 1_000_000
             awg.output(1, True, clearance=ok)
@@ -55,13 +47,14 @@ def test_keysight_1m_points_read_back_bit_exact(ok: object) -> None:
         assert emu.personality.errors == []
 
 
-def test_keysight_two_channels_in_sync_and_burst(ok: object) -> None:
+def test_keysight_two_channels_in_sync_and_burst() -> None:
     n = 4096
     t = np.arange(n)
     gx = np.sin(2 * np.pi * t / n)
     gy = np.cos(2 * np.pi * t / n)
+    ok = cleared(volts_grant("awg/1", gx, 2.5e6, repeats=3), volts_grant("awg/2", gy, 2.5e6, repeats=3))
     with keysight_emulator("33622A") as emu:
-        with Keysight33500(emu.address) as awg:
+        with Keysight33500(emu.address, name="awg") as awg:
             out = awg.load_synchronized({1: gx, 2: gy}, 2.5e6, clearance=ok)
             assert all(lw.verified for lw in out.values())
             p = emu.personality
@@ -76,11 +69,13 @@ def test_keysight_two_channels_in_sync_and_burst(ok: object) -> None:
         assert not p.ch[1].output and not p.ch[2].output
 
 
-def test_rigol_sequence_longer_than_one_packet(ok: object) -> None:
+def test_rigol_sequence_longer_than_one_packet() -> None:
     n = 3 * 16384 + 5  # four packets, the last two rebalanced
     v = np.linspace(-1.0, 1.0, n) ** 3
+    ok = cleared(volts_grant("fg/2", v, 1e6, repeats=2))
     with rigol_emulator("DG1062Z") as emu:
-        with RigolDG(emu.address, load_ohm=None) as awg:
+        answer_missing_queries(emu)
+        with RigolDG(emu.address, load_ohm=None, name="fg") as awg:
             assert awg.load(2, v, 1e6, clearance=ok).verified
             p = emu.personality
             assert p.packets_received == 4
@@ -91,15 +86,17 @@ def test_rigol_sequence_longer_than_one_packet(ok: object) -> None:
             assert p.ch[2].triggers == 1 and p.ch[2].ncycles == 2 and p.ch[2].load == "INF"
 
 
-def test_tektronix_chunks_and_markers_end_to_end(ok: object) -> None:
+def test_tektronix_chunks_and_markers_end_to_end() -> None:
     n = 10_000
     v = 0.2 * np.sin(np.linspace(0, 20, n))
     gate = np.zeros(n, bool)
     gate[2000:6000] = True
     trig = np.zeros(n, bool)
     trig[:10] = True
+    ok = cleared(volts_grant("tek/1", v, 10e9))
     with tektronix_emulator("AWG70002A") as emu:
-        awg = TektronixAWG(emu.address)
+        answer_missing_queries(emu)
+        awg = TektronixAWG(emu.address, name="tek")
         awg.chunk_points = 3000  # a waveform longer than one block
         with awg:
             assert awg.caps.dac_bits == 8 and awg.caps.markers == 2
@@ -114,29 +111,34 @@ def test_tektronix_chunks_and_markers_end_to_end(ok: object) -> None:
         assert not emu.personality.running
 
 
-def test_siglent_header_less_upload_end_to_end(ok: object) -> None:
+def test_siglent_header_less_upload_end_to_end() -> None:
     v = np.linspace(-1, 1, 20_000)
+    ok = cleared(volts_grant("sdg/1", v, 1e6))
     with siglent_emulator("SDG2042X") as emu:
-        with SiglentSDG(emu.address, settle_s=0.15) as awg:
+        answer_missing_queries(emu)
+        with SiglentSDG(emu.address, settle_s=0.15, name="sdg") as awg:
             assert awg.load(1, v, 1e6, clearance=ok, name="gz").verified
             assert np.array_equal(emu.personality.waves["gz"], np.rint(v * 32767).astype(np.int16))
             assert emu.personality.ch[1].selected == "gz" and emu.personality.ch[1].mode == "TARB"
 
 
-def test_siglent_command_sent_too_soon_is_caught_by_readback(ok: object) -> None:
+def test_siglent_command_sent_too_soon_is_caught_by_readback() -> None:
     # the pyvisa-py#311 failure: *OPC? goes out before the instrument saw the end of the raw data
     v = np.linspace(-1, 1, 100)
+    ok = cleared(volts_grant("sdg/1", v, 1e6))
     with siglent_emulator("SDG2042X") as emu:
-        awg = SiglentSDG(emu.address, settle_s=0.0, timeout_s=0.5)
+        answer_missing_queries(emu)
+        awg = SiglentSDG(emu.address, settle_s=0.0, timeout_s=0.5, name="sdg")
         with pytest.raises(InstrumentError):
             awg.load(1, v, 1e6, clearance=ok, name="gz")
         assert not emu.personality.ch[1].output
         awg.close()
 
 
-def test_output_on_needs_a_loaded_waveform(ok: object) -> None:
+def test_output_on_needs_a_loaded_waveform() -> None:
+    ok = looped("awg/1", np.zeros(8), 1e6)
     with keysight_emulator() as emu:
-        with Keysight33500(emu.address) as awg:
+        with Keysight33500(emu.address, name="awg") as awg:
             with pytest.raises(InstrumentError, match="no waveform loaded"):
                 awg.output(1, True, clearance=ok)
             with pytest.raises(InstrumentError, match="before arm"):
@@ -145,20 +147,22 @@ def test_output_on_needs_a_loaded_waveform(ok: object) -> None:
 
 
 @pytest.mark.slow
-def test_keysight_16m_points_with_mem_option(ok: object) -> None:
+def test_keysight_16m_points_with_mem_option() -> None:
     n = 16 << 20
     codes = (np.arange(n, dtype=np.int64) % 65535 - 32767).astype(np.int16)
+    ok = cleared(codes_grant("awg/1", codes, 1e6))
     with keysight_emulator("33522B", mem_option=True) as emu:
-        with Keysight33500(emu.address, readback="points") as awg:
+        with Keysight33500(emu.address, readback="points", name="awg") as awg:
             awg.load_codes(1, codes, 1e6, clearance=ok, amplitude_vpp=2.0, name="big")
             assert np.array_equal(emu.personality.ch[1].arbs["BIG"], codes)
 
 
-def test_real_keysight_round_trip(ok: object, device_address: tuple[str, str]) -> None:  # pragma: no cover
+def test_real_keysight_round_trip(device_address: tuple[str, str]) -> None:  # pragma: no cover
     # opt-in: pytest --device-address RESOURCE (tests/conftest.py)
     address, backend = device_address
-    with Keysight33500(address, backend=backend) as awg:
-        v = 0.1 * np.sin(np.linspace(0, 2 * np.pi, 1000))
+    v = 0.1 * np.sin(np.linspace(0, 2 * np.pi, 1000))
+    ok = cleared(volts_grant("real/1", v, 1e5))
+    with Keysight33500(address, backend=backend, name="real") as awg:
         assert awg.load(1, v, 1e5, clearance=ok, name="wgtest").verified
 
 
@@ -166,7 +170,9 @@ def test_fast_socket_path_and_visa_write_deliver_the_same_bytes() -> None:
     import socket as _socket
 
     from wavegen.drivers.scpi import ScpiSession
-    from wavegen.drivers.transport import ReplayTransport, open_visa, socket_of
+    from wavegen.drivers.transport import open_visa, socket_of
+
+    from wavegen.testing import ReplayTransport
 
     codes = (np.arange(600_000) % 65535 - 32767).astype("<i2")  # 1.2 MB: above the fast-path threshold
     assert socket_of(ReplayTransport([])) is None
@@ -187,7 +193,7 @@ def test_fast_socket_path_and_visa_write_deliver_the_same_bytes() -> None:
             res.close()
 
 
-def test_open_awg_picks_the_family_from_idn(ok: object) -> None:
+def test_open_awg_picks_the_family_from_idn() -> None:
     from wavegen.drivers.detect import driver_for_idn, open_awg
 
     from wavegen.errors import InstrumentProtocolError
@@ -199,17 +205,20 @@ def test_open_awg_picks_the_family_from_idn(ok: object) -> None:
         (siglent_emulator, SiglentSDG),
     ):
         with factory() as emu:
+            answer_missing_queries(emu)
             with open_awg(emu.address) as awg:
                 assert type(awg) is cls and awg.caps.model in emu.personality.idn
     with pytest.raises(InstrumentProtocolError, match="no wavegen driver"):
         driver_for_idn("Tektronix,AFG31022,C0,1.0")
 
 
-def test_progress_is_reported_during_long_uploads(ok: object) -> None:
+def test_progress_is_reported_during_long_uploads() -> None:
     seen: list[tuple[int, int]] = []
     codes = (np.arange(5_000_000) % 1000).astype(np.int16)
+    ok = cleared(codes_grant("awg/1", codes, 1e6))
     with keysight_emulator(mem_option=True) as emu:
-        with Keysight33500(emu.address, readback="points", progress=lambda a, b: seen.append((a, b))) as awg:
+        prog = lambda a, b: seen.append((a, b))  # noqa: E731
+        with Keysight33500(emu.address, readback="points", progress=prog, name="awg") as awg:
             awg.load_codes(1, codes, 1e6, clearance=ok, amplitude_vpp=1.0, name="p")
     total = codes.nbytes
     assert seen[-1] == (total, total) and len(seen) >= 2

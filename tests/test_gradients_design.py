@@ -79,7 +79,7 @@ def _assert_exact_limits(grad: object, lim: SystemLimits) -> None:
 def test_shortest_trapezoid_anchor_table(
     area_per_m: float, duration_us: int, rise_us: int, flat_us: int
 ) -> None:
-    # design_anchors.md 5.2: raster optimum = pypulseq at 40 mT/m, 150 T/m/s, 10 us
+    # docs/references/design.md §2: raster optimum = pypulseq at 40 mT/m, 150 T/m/s, 10 us
     tr = shortest_trapezoid(PULSEQ, area_per_m=area_per_m)
     assert tr.duration_s == pytest.approx(duration_us * 1e-6, abs=1e-12)
     assert tr.rise_time_s == pytest.approx(rise_us * 1e-6, abs=1e-12)
@@ -88,7 +88,7 @@ def test_shortest_trapezoid_anchor_table(
 
 
 def test_closed_form_reference_numbers() -> None:
-    # REFERENCES.md: A = 1000 1/m -> 853.85 us continuous, 860 us on the 10 us raster
+    # docs/references/design.md §2: A = 1000 1/m -> 853.85 us continuous, 860 us on the 10 us raster
     t_star = shortest_trapezoid_duration_s(1000 / GAMMA_PULSEQ_HZ_PER_T, PULSEQ)
     assert t_star * 1e6 == pytest.approx(853.85, abs=0.005)
     assert shortest_trapezoid(PULSEQ, area_per_m=1000).duration_s == pytest.approx(860e-6, abs=1e-12)

@@ -142,3 +142,36 @@ def test_slew_limit():
     assert np.allclose(y[:40], 0) and np.allclose(y[70:130], 0.8)
     smooth = 0.5 * np.sin(np.linspace(0, 2 * np.pi, 200))
     assert np.allclose(hil.slew_limit(smooth, 1e3 * RATE, 1.0, RATE), smooth)  # within limits: unchanged
+
+
+def test_bad_inputs_are_named_not_blamed_elsewhere() -> None:
+    import math
+
+    from wavegen.hil import Girf, estimate_delay, nrmse
+
+    with pytest.raises(RangeError, match=r"Girf.response\[1\] = \(nan\+0j\) is not finite"):
+        Girf(np.arange(4.0), np.array([1, math.nan, 1, 1], complex), np.ones(4), 0.0, 1e6)
+    with pytest.raises(ShapeError, match="numeric samples"):
+        estimate_delay(np.array(["a", "b", "c"]), np.zeros(3), 1e6)
+    with pytest.raises(RangeError, match="rate_hz = None"):
+        estimate_delay(np.zeros(8), np.zeros(8), None)  # type: ignore[arg-type]
+    assert nrmse(np.ones(4), np.ones(4)) == 0.0
+
+
+def test_compare_long_equals_compare_and_stays_close_with_a_short_fit_window() -> None:
+    from wavegen.hil.align import compare_long
+
+    rng = np.random.default_rng(3)
+    n = 300_000
+    t = np.arange(n) / 1e6
+    d = np.where((t % 0.01) < 0.004, np.sin(2 * np.pi * 300 * t), 0.0) * 0.01
+    y = 0.97 * hil.shift(d, 7.3e-6, 1e6) + 1e-5 * rng.standard_normal(n)
+    a = hil.compare(d, y, 1e6, unit="T/m")
+    b = compare_long(lambda k0, k1: d[k0:k1], y, 1e6, unit="T/m", chunk_samples=40_000)
+    assert b.nrmse == pytest.approx(a.nrmse, rel=1e-12) and b.peak_error == a.peak_error
+    assert b.delay_s == pytest.approx(a.delay_s, rel=1e-12) and b.gain == pytest.approx(a.gain, rel=1e-12)
+    # the sub-sample shift is done chunk by chunk (with margins), so the aligned error differs slightly
+    assert b.nrmse_aligned == pytest.approx(a.nrmse_aligned, rel=1e-3)
+    c = compare_long(lambda k0, k1: d[k0:k1], y, 1e6, unit="T/m", chunk_samples=40_000, fit_samples=50_000)
+    assert c.delay_s == pytest.approx(7.3e-6, abs=0.01e-6) and c.gain == pytest.approx(0.97, rel=1e-3)
+    assert c.nrmse_aligned == pytest.approx(a.nrmse_aligned, rel=0.02)

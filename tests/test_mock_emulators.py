@@ -81,6 +81,7 @@ def test_rigol_packet_rules() -> None:
         res = open_visa(emu.address, timeout_s=2.0)
         try:
             s = ScpiSession(res, error_query=":SYST:ERR?")
+            s.write(":SOUR1:FUNC:ARB:MODE SRAT")  # keep the points as sent (frequency mode stretches them)
             s.write_block(":SOUR1:TRAC:DATA:DAC16 VOLATILE,CON,", np.zeros(16384, "<u2"))
             s.write_block(":SOUR1:TRAC:DATA:DAC16 VOLATILE,END,", np.zeros(16385, "<u2"))  # one too many
             s.write_block(":SOUR1:TRAC:DATA:DAC16 VOLATILE,END,", np.full(8, 0x4000, "<u2"))  # 15 bits
@@ -121,7 +122,8 @@ def test_siglent_raw_payload_ends_on_a_pause() -> None:
             assert np.array_equal(emu.personality.waves["w"], data)
             s.write_block("C1:WVDT WVNM,x,WAVEDATA,", b"\x01\x02\x03", header=False, suffix="")
             time.sleep(0.15)
-            assert [e.code for e in s.drain_errors()] == [-222]
+            assert s.query("*ESR?") == "16"  # execution error; the SDG has no error queue to read
+            assert [c for c, _ in emu.personality.errors] == [-222] and "x" not in emu.personality.waves
         finally:
             res.close()
 
@@ -140,8 +142,79 @@ def test_rigol_drops_a_packet_sequence_cut_off_by_a_lost_connection() -> None:
         res = open_visa(emu.address, timeout_s=2.0)
         try:
             s = ScpiSession(res, error_query=":SYST:ERR?")
+            s.write(":SOUR1:FUNC:ARB:MODE SRAT")
             s.write_block(":SOUR1:TRAC:DATA:DAC16 VOLATILE,END,", np.full(8, 7, "<u2"))
             s.opc()
             assert np.array_equal(emu.personality.ch[1].wave, np.full(8, 7))
         finally:
             res.close()
+
+
+def test_server_messages_compound_units_blocks_and_quoted_hashes(scpi: tuple[ScpiEmulator, ScpiSession]) -> None:
+    emu, s = scpi
+    p = emu.personality
+    codes = np.arange(8, dtype="<i2")
+    # units before a block in one message: the block belongs to the last unit
+    s.write_block("FORM:BORD SWAP;:SOUR2:DATA:ARB:DAC blk,", codes)
+    # a '#' inside a quoted string is text, not block data
+    s.write('DISP:TEXT "run #3";:SOURce2:FUNCtion:ARBitrary blk;SHAPe ARB;:OUTPut2:STATe 1')  # SHAP: below FUNC
+    assert s.query("SOUR2:FUNC?;FUNC:ARB?;:OUTP2?;*OPC?") == 'ARB;"BLK";1;1'
+    assert np.array_equal(p.ch[2].arbs["BLK"], codes) and p.display_text == "run #3"
+    s.write("*WAI;TRIGger2:IMMediate")
+    assert s.query("*ESR?") == "0" and p.ch[2].triggers == 1
+    assert _errors(s) == []
+    s.write("SOUR2:VOLT 1;OUTP2 OFF")  # relative to SOURce2: there is no SOUR2:OUTP2
+    assert _errors(s) == [-113] and p.ch[2].output and p.ch[2].vpp == 1.0
+
+
+def test_decimal_upload_of_many_points_over_loopback(scpi: tuple[ScpiEmulator, ScpiSession]) -> None:
+    emu, s = scpi
+    values = (np.arange(200_000) % 65535 - 32767).astype(np.int16)
+    s.write("DATA:ARB:DAC big, " + ", ".join(map(str, values.tolist())))
+    assert s.query("DATA:ATTR:POIN? big") == "200000"
+    assert np.array_equal(emu.personality.ch[1].arbs["BIG"], values)
+
+
+def test_rigol_frequency_mode_stretches_short_data_and_switches_long_data() -> None:
+    from wavegen.drivers.mock.rigol import FREQ_MODE_POINTS, RigolPersonality
+
+    r = RigolPersonality("DG1062Z")
+    ramp = np.linspace(0, 16000, 100).astype("<u2")
+    r.message(":SOUR1:TRAC:DATA:DAC16 VOLATILE,END,", ramp.tobytes())  # frequency mode (the power-on default)
+    wave = r.ch[1].wave
+    assert wave is not None and wave.size == FREQ_MODE_POINTS and wave[0] == ramp[0]
+    assert np.allclose(wave[::82][:99], ramp[:99], atol=200)  # the same shape, stretched
+    long = np.full(FREQ_MODE_POINTS + 1, 7, "<u2")
+    r.message(":SOUR2:TRAC:DATA:DAC16 VOLATILE,END,", long.tobytes())
+    assert r.ch[2].wave is not None and r.ch[2].wave.size == long.size and r.ch[2].arb_mode == "SRAT"
+    r.message(":SOUR1:FUNC:ARB:MODE SRAT")
+    r.message(":SOUR1:TRAC:DATA:DAC VOLATILE," + ",".join(map(str, ramp.tolist())))  # decimal form
+    assert r.ch[1].wave is not None and np.array_equal(r.ch[1].wave, ramp)
+    assert r.errors == []
+
+
+def test_siglent_stays_silent_over_the_wire() -> None:
+    with siglent_emulator("SDG1062X") as emu:
+        res = open_visa(emu.address, timeout_s=2.0)
+        try:
+            s = ScpiSession(res, timeout_s=2.0)
+            for unknown in ("SYST:ERR?", "C1:NOPE?"):
+                with pytest.raises(InstrumentTimeoutError):
+                    with s.timeout(0.2):
+                        s.query(unknown)
+            assert s.query("*ESR?") == "32"  # the unknown headers set the command error bit
+            assert s.query("C2:OUTP?") == "C2:OUTP OFF,LOAD,HZ,PLRT,NOR"
+            s.write("C2:BSWV WVTP,SQUARE,FRQ,2500,AMP,1.5,OFST,0.25")
+            assert s.query("C2:BSWV?").startswith("C2:BSWV WVTP,SQUARE,FRQ,2500HZ,")
+            s.write("C2:BTWV TIME,1000001")  # over the 1e6 cycles the SDG takes
+            assert s.query("*ESR?") == "16" and emu.personality.ch[2].ncycles == 1
+        finally:
+            res.close()
+
+
+def test_faults_fire_per_unit_of_a_compound_message(scpi: tuple[ScpiEmulator, ScpiSession]) -> None:
+    emu, s = scpi
+    emu.faults.silent.append("FUNC?")
+    emu.faults.errors_on["SOUR1:VOLT"] = (-221, "Settings conflict")
+    assert s.query("SOUR1:VOLT 0.2;:FUNC?;*OPC?") == "1"  # the FUNC? unit got no answer
+    assert [e.code for e in s.drain_errors()] == [-221] and emu.personality.ch[1].vpp == 0.2

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from wavegen import _backend
-from wavegen.resample import Resampler
+from wavegen.dsp import Resampler
 
 _HIDE_NATIVE = "import sys; sys.modules['wavegen._native'] = None\n"
 
@@ -36,7 +36,7 @@ def test_missing_extension_falls_back_to_the_reference_otherwise():
     code = _HIDE_NATIVE + (
         "import numpy as np, importlib\n"
         "import wavegen\n"
-        "m = importlib.import_module('wavegen.resample')\n"
+        "m = importlib.import_module('wavegen.dsp')\n"
         "assert m.BACKEND == 'numpy', m.BACKEND\n"
         "y = wavegen.resample(np.array([0.0, 1.0, 0.0]), 1, 4, method='cubic')\n"
         "print(y.size, float(y[4]))\n"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from wavegen.bench.channels import CaptureChannel, ChannelMap, OutputChannel
 from wavegen.errors import ConfigError, NonFiniteError, RangeError
-from wavegen.output import CaptureChannel, ChannelMap, OutputChannel
 
 
 def _map() -> ChannelMap:

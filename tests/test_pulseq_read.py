@@ -50,9 +50,10 @@ def test_v120_delays_seven_field_blocks_and_forced_decompression() -> None:
     assert isinstance(g, ArbGradient)
     # before 1.4 a shape with as many numbers as samples is still compressed: cumsum of the tokens
     np.testing.assert_allclose(g.shape.samples, [0.25, 0.75, 1.0, 1.0, 0.5], atol=1e-15)
-    # first/last derived as Pulseq does: previous trapezoid ends at 0; last extrapolated half a raster
+    # first/last inferred as MATLAB read.m does: the previous trapezoid leaves 0; the edge values follow
+    # e[i+1] = 2 w[i] - e[i] from e[0] = 0: 0.5, 1, 1, 1, 0 (x 1e5) -> last = 0 (a ramp down to zero)
     assert g.first_hz_per_m == 0.0
-    assert g.last_hz_per_m == pytest.approx(1e5 * (3 * 0.5 - 1.0) / 2)
+    assert g.last_hz_per_m == pytest.approx(0.0, abs=1e-9)
     assert seq.definitions == {"Name": "fid_v120", "FOV": "0.256 0.256 0.005"}
 
 
@@ -86,7 +87,10 @@ def test_v141_matlab_time_shapes_and_continuation() -> None:
     # the arbitrary gradient of block 4 continues the ramp of block 3 (ends at 40000 Hz/m on the boundary)
     g = b[3].gx
     assert isinstance(g, ArbGradient) and g.first_hz_per_m == 40_000.0
-    assert g.last_hz_per_m == pytest.approx(40_000 * (3 * 0.25 - 0.5) / 2)
+    # MATLAB read.m's edge recurrence from first = 40000 over the samples 1, 0.75, 0.5, 0.25 (x 40000):
+    # edges 40000, 20000, 20000, 0 -> last = 0
+    np.testing.assert_allclose(g.shape.samples, [1.0, 0.75, 0.5, 0.25])
+    assert g.last_hz_per_m == pytest.approx(0.0, abs=1e-9)
     gamma = 42.576e6
     out = seq.render(1e6, ("gx", "gz", "rf"))
     # block pulse: constant 250 Hz from 100 us to 600 us (time-shaped: linear between vertices)
@@ -196,9 +200,14 @@ def _line_of(path: Path, needle: str) -> int:
 
 def test_bad_signature(tmp_path: Path) -> None:
     p = _mutate(tmp_path, "gre_matlab_v141.seq", "1 64 5000 100 0 0", "1 64 5000 110 0 0")
-    with pytest.raises(SeqFormatError, match=r"bad\.seq:\d+: \[SIGNATURE\] md5 .* does not match"):
-        wavegen.pulseq.read(p)
+    with pytest.raises(SeqFormatError, match=r"bad\.seq:\d+: \[SIGNATURE\] md5 .* matches none"):
+        wavegen.pulseq.read(p, signature="strict")
+    with pytest.raises(SeqFormatError, match=r"bad\.seq:\d+: \[SIGNATURE\] md5 .* matches none"):
+        wavegen.pulseq.read(p, verify_signature=True)
+    with pytest.warns(wavegen.pulseq.PulseqWarning, match=r"bad\.seq:\d+: \[SIGNATURE\] .* read anyway"):
+        assert len(wavegen.pulseq.read(p)) == 5
     assert len(wavegen.pulseq.read(p, verify_signature=False)) == 5
+    assert len(wavegen.pulseq.read(p, signature="ignore")) == 5
 
 
 def test_wrong_field_count_names_file_line_and_layout(tmp_path: Path) -> None:

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 import wavegen
-from wavegen.resample import Resampler, resample, resample_channels
-from wavegen.resample_reference import kernel_response_db, reference_render, sinc_design, sinc_kernel
+from wavegen.dsp import Resampler, resample, resample_channels
+from wavegen.dsp.reference import kernel_response_db, reference_render, sinc_design, sinc_kernel
 
-# the module (the package attribute `wavegen.resample` is the function of the same name)
-resample_mod = importlib.import_module("wavegen.resample")
+# the function (the top-level `wavegen.resample` is wavegen.dsp.resample)
+resample_mod = importlib.import_module("wavegen.dsp")
 
 METHODS = ["zoh", "linear", "cubic", "sinc"]
 

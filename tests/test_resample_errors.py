@@ -7,8 +7,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
+from wavegen.dsp import Resampler, resample
 from wavegen.errors import NonFiniteError, RangeError, ShapeError, WavegenError, WavegenValueError
-from wavegen.resample import Resampler, resample
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from wavegen.dsp import DacFormat, Resampler
+from wavegen.dsp.reference import reference_quantize, reference_render
 from wavegen.errors import ShapeError
-from wavegen.resample import DacFormat, Resampler
-from wavegen.resample_reference import reference_quantize, reference_render
 
 rates = st.fractions(min_value=Fraction(1, 10), max_value=Fraction(1000), max_denominator=1000).filter(lambda f: f > 0)
 offsets = st.fractions(min_value=Fraction(-20), max_value=Fraction(20), max_denominator=10_000)

@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from wavegen.design.rf import RFPulse, arbitrary_pulse, block_pulse, gauss_pulse, sinc_pulse
+from wavegen.design.pulse import RFPulse
+from wavegen.design.rf import arbitrary_pulse, block_pulse, gauss_pulse, sinc_pulse
 from wavegen.errors import (
     DesignError,
     LimitError,
@@ -86,7 +87,7 @@ def test_rfpulse_validation(kwargs: dict, err: type[Exception]) -> None:
 
 
 def test_block_pulse_reference_amplitude() -> None:
-    # REFERENCES: 90 deg in 1 ms needs 250 Hz, 5.872 uT
+    # docs/references/design.md §3: 90 deg in 1 ms needs 250 Hz, 5.872 uT
     rf = block_pulse(math.pi / 2, 1e-3, gamma_hz_per_t=GAMMA_PULSEQ_HZ_PER_T)
     assert rf.n_samples == 1000
     assert rf.peak_b1_t * GAMMA_PULSEQ_HZ_PER_T == pytest.approx(250.0, rel=1e-12)
@@ -158,14 +159,14 @@ def test_arbitrary_pulse_as_tesla_and_scaled() -> None:
 
 def test_slice_select_gradient_reference_and_raster() -> None:
     from wavegen.design.gradients import Trapezoid, check_gradient
-    from wavegen.design.rf import slice_select_gradient
+    from wavegen.design.rf_slice import slice_select_gradient
 
     lim = SystemLimits(gamma_hz_per_t=GAMMA_PULSEQ_HZ_PER_T)
     rf = sinc_pulse(0.26, 3e-3, 4, limits=lim)
     assert rf.bandwidth_hz == pytest.approx(4 / 3e-3)
     gz = slice_select_gradient(rf, 5e-3, lim)
     assert isinstance(gz, Trapezoid)
-    # REFERENCES: 3 ms, TBW 4, 5 mm -> 266 667 Hz/m
+    # docs/references/design.md §3: 3 ms, TBW 4, 5 mm -> 266 667 Hz/m
     assert gz.amplitude_t_per_m * GAMMA_PULSEQ_HZ_PER_T == pytest.approx(266666.67, rel=1e-6)
     assert gz.flat_time_s == pytest.approx(3e-3)
     # rise on the 10 us raster, slew within the limit
@@ -185,7 +186,7 @@ def test_slice_select_gradient_reference_and_raster() -> None:
 
 def test_slice_profile_width_by_bloch_and_refocus_area() -> None:
     from wavegen.design.bloch import profile_metrics, simulate
-    from wavegen.design.rf import slice_refocus_area_t_s_per_m, slice_select_gradient
+    from wavegen.design.rf_slice import slice_refocus_area_t_s_per_m, slice_select_gradient
 
     rf = sinc_pulse(math.radians(20), 3e-3, 6, raster_s=5e-6)
     gz = slice_select_gradient(rf, 5e-3)

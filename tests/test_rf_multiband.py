@@ -9,7 +9,8 @@ import pytest
 
 from wavegen.design.bloch import profile_metrics, simulate
 from wavegen.design.multiband import band_offsets_hz, multiband_phases, multiband_pulse
-from wavegen.design.rf import RFPulse, sinc_pulse
+from wavegen.design.pulse import RFPulse
+from wavegen.design.rf import sinc_pulse
 from wavegen.errors import DesignError, LimitError, RangeError, ShapeError
 from wavegen.limits import GAMMA_1H_HZ_PER_T, SystemLimits
 

@@ -115,7 +115,7 @@ def test_safe_constant_slew_reaches_100_percent_at_85p7() -> None:
     [(50e-6, 0.200), (100e-6, 0.309), (200e-6, 0.445), (500e-6, 0.632), (1e-3, 0.745), (5e-3, 1.056)],
 )
 def test_safe_trapezoid_table(ramp_s: float, expected: float) -> None:
-    """research/safety_physics.md 2.3: x axis, 100 T/m/s, 20 ms plateau (samples on raster edges)."""
+    """docs/references/safety.md §2.3: x axis, 100 T/m/s, 20 ms plateau (samples on raster edges)."""
     n_r, n_f = round(ramp_s / DT), round(20e-3 / DT)
     ramp = np.arange(1, n_r + 1) / n_r
     gx = 100.0 * ramp_s * np.concatenate((ramp, np.ones(n_f), ramp[::-1][1:], [0.0]))

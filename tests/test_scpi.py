@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from wavegen.drivers.capabilities import first_sample_difference
 from wavegen.drivers.scpi import (
     MAX_BLOCK_BYTES,
     ScpiSession,
@@ -14,7 +15,6 @@ from wavegen.drivers.scpi import (
     payload_timeout_s,
     to_wire,
 )
-from wavegen.drivers.transport import BlockMessage, ReplayMismatch, ReplayTransport, first_sample_difference
 
 from wavegen.errors import (
     DacRangeError,
@@ -25,6 +25,7 @@ from wavegen.errors import (
     RangeError,
     ShapeError,
 )
+from wavegen.testing import BlockMessage, ReplayMismatch, ReplayTransport
 
 
 def test_ieee_header_matches_the_standard_examples() -> None:

@@ -142,6 +142,22 @@ def test_event_validation() -> None:
     assert RFEvent(1.0, Shape([1.0]), Shape([0.0]), use="refocusing").use == "r"
     with pytest.raises(RangeError, match="norm"):
         Rotation(1.0, 1.0, 0.0, 0.0)
+    # an RF time shape that restarts would crash the renderer (NumPy "repeats may not contain negative
+    # values"): refused where the event is made, as a gradient's is
+    ones = Shape([1.0, 1.0, 1.0])
+    with pytest.raises(RangeError, match="RFEvent: time shape must be non-negative and non-decreasing"):
+        RFEvent(1.0, ones, Shape([0.0, 0.0, 0.0]), time_shape=Shape([0.0, 2.0, 1.0]))
+    with pytest.raises(RangeError, match="RFEvent: time shape"):
+        RFEvent(1.0, ones, Shape([0.0, 0.0, 0.0]), time_shape=Shape([-1.0, 2.0, 3.0]))
+    assert RFEvent(1.0, ones, Shape([0.0, 0.0, 0.0]), time_shape=Shape([0.0, 1.0, 1.0])).duration_ns(1000) == 1000
+
+
+def test_shape_equality_compares_samples_not_only_the_digest() -> None:
+    a = Shape(np.linspace(0.0, 1.0, 1000))
+    assert a == Shape(np.linspace(0.0, 1.0, 1000)) and hash(a) == hash(Shape(np.linspace(0.0, 1.0, 1000)))
+    b = np.linspace(0.0, 1.0, 1000)
+    b[500] = np.nextafter(b[500], 2.0)
+    assert a != Shape(b)
 
 
 def test_rotation_matrix_is_orthonormal_and_right_handed() -> None:
@@ -222,7 +238,7 @@ def test_building_from_design_values() -> None:
     seq.add_block(gx=ext)
     seq.add_block(gx=arb)
     b0, b1, b2 = seq
-    # 90 deg hard pulse for 1 ms: 250 Hz (REFERENCES.md), stored in Hz with Pulseq's gamma
+    # 90 deg hard pulse for 1 ms: 250 Hz (docs/references/design.md §3), stored in Hz with Pulseq's gamma
     assert b0.rf is not None and b0.rf.amplitude_hz == pytest.approx(250.0, rel=1e-12)
     assert b0.rf.use == "e" and len(b0.rf.magnitude) == 1000
     assert isinstance(b0.gz, TrapGradient) and b0.gz.rise_ns == 100_000 and b0.gz.flat_ns == 1_000_000

@@ -9,7 +9,7 @@ import pytest
 
 from wavegen.design import slr
 from wavegen.design.bloch import simulate
-from wavegen.design.rf import RFPulse
+from wavegen.design.pulse import RFPulse
 from wavegen.errors import DesignError, LimitError, NonFiniteError, RangeError
 from wavegen.limits import GAMMA_1H_HZ_PER_T, SystemLimits
 
@@ -41,7 +41,7 @@ def test_dinf_reference_value() -> None:
 
 
 def test_excitation_reference_figures() -> None:
-    # REFERENCES: N = 256, tb = 8, d1 = d2 = 0.01 excitation: passband |Mxy| >= 0.98, stopband <= 0.013
+    # docs/references/design.md §4: N = 256, tb = 8, d1 = d2 = 0.01: passband |Mxy| >= 0.98, stopband <= 0.013
     rf = slr.slr_pulse(math.pi / 2, T, TB, pulse_type="excitation", filter_type="pm", limits=LIM)
     assert rf.n_samples == N and rf.use == "excitation"
     assert rf.bandwidth_hz == pytest.approx(TB / T)

@@ -9,7 +9,9 @@ import pytest
 
 from wavegen.design.bloch import simulate
 from wavegen.design.gradients import ArbitraryGradient
-from wavegen.design.rf import RFPulse, sinc_pulse, slice_select_gradient
+from wavegen.design.pulse import RFPulse
+from wavegen.design.rf import sinc_pulse
+from wavegen.design.rf_slice import slice_select_gradient
 from wavegen.design.slr import slr_pulse
 from wavegen.design.verse import gradient_on_rf_raster, verse
 from wavegen.errors import DesignError, NonFiniteError, RangeError

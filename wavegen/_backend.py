@@ -1,6 +1,6 @@
 """The one place that imports the compiled extension ``wavegen._native``.
 
-Modules that use native kernels (``wavegen.resample`` first of all) import ``lib``, ``ffi`` and
+Modules that use native kernels (``wavegen.dsp`` first of all) import ``lib``, ``ffi`` and
 ``NATIVE`` from here, so the rule for a missing extension lives in one place:
 
 - normally a missing extension is logged once and the NumPy reference kernels are used;
@@ -19,7 +19,7 @@ from wavegen.errors import NativeBackendError
 
 __all__ = ["lib", "ffi", "NATIVE", "BACKEND", "require_native"]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 lib: Any
 ffi: Any
@@ -34,7 +34,7 @@ except ImportError as exc:  # pragma: no cover - exercised only where the build 
             "WAVEGEN_REQUIRE_NATIVE is set but the compiled extension wavegen._native cannot be "
             f"imported ({exc}); reinstall wavegen with a C compiler available"
         ) from exc
-    log.warning("wavegen._native is not available (%s); using the NumPy reference kernels", exc)
+    logger.warning("wavegen._native is not available (%s); using the NumPy reference kernels", exc)
     lib = None
     ffi = None
     NATIVE = False

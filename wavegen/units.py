@@ -21,7 +21,9 @@ import math
 import re
 from fractions import Fraction
 
-from wavegen.errors import NonFiniteError, UnitError
+import numpy as np
+
+from wavegen.errors import NonFiniteError, RangeError, UnitError
 
 __all__ = ["parse_quantity", "DIMENSIONS"]
 
@@ -79,6 +81,27 @@ def _unit_factor(unit: str, dimension: str) -> float | None:
     return None
 
 
+#: Longest text :func:`parse_quantity` reads (a number with a unit is a few dozen characters).
+_MAX_TEXT = 200
+
+#: Decimal exponents beyond this are refused before any arithmetic (floats end near 1e308 and 1e-324;
+#: exact arithmetic on 1e999999999 would take minutes).
+_MAX_EXPONENT = 400
+
+
+def _number_text(number_text: str, value: str, name: str) -> str:
+    """The number text to read exactly, after refusing a decimal exponent so large or small that no
+    float holds the number (zero with any exponent is zero)."""
+    mantissa, _, exponent = number_text.lower().partition("e")
+    if exponent and abs(int(exponent)) > _MAX_EXPONENT:
+        if float(mantissa) == 0.0:
+            return "0"
+        raise RangeError(
+            f"{name}: {value!r} is beyond the range of floating-point numbers (about 1e-308 to 1.8e308)"
+        )
+    return number_text
+
+
 def parse_quantity(value: str | float | int, dimension: str, *, name: str = "value") -> float:
     """Parse a number with a unit into SI.
 
@@ -99,20 +122,34 @@ def parse_quantity(value: str | float | int, dimension: str, *, name: str = "val
     Raises
     ------
     UnitError
-        The text does not parse, or its unit is not of the expected dimension.
+        The text does not parse (or is longer than 200 characters), or its unit is not of the expected
+        dimension.
     NonFiniteError
         The number is NaN or infinite.
+    RangeError
+        The number lies beyond the range of floating-point numbers (``"1e400 mT/m"``).
     """
     if dimension not in DIMENSIONS:
         raise UnitError(f"unknown dimension {dimension!r}; known: {sorted(DIMENSIONS)}")
     if isinstance(value, bool):
         raise UnitError(f"{name}: expected a number or a string with a unit in {dimension}, got {value!r}")
-    if isinstance(value, (int, float)):
-        number = float(value)
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        try:
+            number = float(value)
+        except OverflowError:  # a Python int beyond the float range
+            digits = len(str(abs(int(value))))
+            raise RangeError(
+                f"{name}: an integer of {digits} digits is beyond the range of floating-point numbers (about 1.8e308)"
+            ) from None
     elif isinstance(value, str):
+        if len(value) > _MAX_TEXT:
+            raise UnitError(
+                f"{name}: {len(value)} characters are too long for a number with a unit (at most {_MAX_TEXT})"
+            )
         m = _NUMBER.match(value)
         if m is None:
             raise UnitError(f"{name}: cannot read {value!r} as a number with a unit (expected e.g. '1.5 {dimension}')")
+        number_text = _number_text(m.group(1), value, name)
         unit = m.group(2).replace(" ", "")
         factor = _unit_factor(unit, dimension) if unit else 1.0
         if factor is None:
@@ -121,7 +158,12 @@ def parse_quantity(value: str | float | int, dimension: str, *, name: str = "val
                 f"(accepted: {', '.join(k for k in DIMENSIONS[dimension] if k)} with SI prefixes)"
             )
         # exact decimal arithmetic, so that "10 us" is the float nearest 1e-5, not 9.999999999999999e-06
-        number = float(Fraction(m.group(1)) * Fraction(repr(factor)))
+        try:
+            number = float(Fraction(number_text) * Fraction(repr(factor)))
+        except OverflowError:
+            raise RangeError(
+                f"{name}: {value!r} is beyond the range of floating-point numbers (about 1.8e308 {dimension})"
+            ) from None
     else:
         raise UnitError(f"{name}: expected a number or a string with a unit in {dimension}, got {type(value).__name__}")
     if not math.isfinite(number):

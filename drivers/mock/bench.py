@@ -9,7 +9,9 @@ through ``personality.output_volts``) goes through the device under test (:mod:`
 per axis, the RF chain for ``rf_i``/``rf_q``) into the DAQ input its capture entry names, scaled by the
 capture calibration. Timing is ideal: every instrument starts on the DAQ's start trigger.
 
-:meth:`MockWorld.stop` (also on ``with`` exit) stops the emulators and uninstalls the fake DAQ.
+:meth:`MockWorld.stop` (also on ``with`` exit) stops the emulators and uninstalls the fake DAQ (restoring
+nidaqmx's interpreter hook; objects made through it then fail with a clear error). A DAQ instrument
+without a ``model`` is simulated as a :data:`MOCK_DAQ_MODEL`.
 """
 
 from __future__ import annotations
@@ -20,38 +22,26 @@ from typing import Any
 
 import numpy as np
 
+from ..registry import family
 from .dut import DeviceUnderTest, default_dut
 from .fake_daq import FakeDaq, FakeDevice
 from .server import ScpiEmulator
 
-__all__ = ["MockWorld", "EMULATORS"]
+__all__ = ["MockWorld", "MOCK_DAQ_MODEL"]
 
 logger = logging.getLogger(__name__)
-logger.addHandler(logging.NullHandler())
 
 
 def _emulator(driver: str, model: str | None) -> ScpiEmulator:
-    if driver == "keysight_33500":
-        from .keysight import keysight_emulator
-
-        return keysight_emulator(model or "33522B")
-    if driver == "tektronix_awg":
-        from .tektronix import tektronix_emulator
-
-        return tektronix_emulator(model or "AWG5204")
-    if driver == "rigol_dg":
-        from .rigol import rigol_emulator
-
-        return rigol_emulator(model or "DG1062Z")
-    if driver == "siglent_sdg":
-        from .siglent import siglent_emulator
-
-        return siglent_emulator(model or "SDG2042X")
-    raise ValueError(f"no emulator for driver {driver!r}")
+    emu = family(driver).make_emulator(model)
+    if emu is None:
+        raise ValueError(f"no emulator for driver {driver!r}")
+    return emu  # type: ignore[no-any-return]
 
 
-#: drivers the mock bench can emulate
-EMULATORS = ("keysight_33500", "tektronix_awg", "rigol_dg", "siglent_sdg", "nidaq")
+#: the board a mock DAQ without a ``model`` simulates: a simultaneous-sampling X Series (2 MS/s on every
+#: input), so the default mock bench captures all its monitors on one clock
+MOCK_DAQ_MODEL = "PXIe-6368"
 
 
 class MockWorld:
@@ -59,14 +49,27 @@ class MockWorld:
 
     Parameters
     ----------
-    config : wavegen.bench_config.BenchConfig
+    config : wavegen.bench.config.BenchConfig
         The validated configuration (instruments with ``resource = "mock"`` are emulated).
     dut : DeviceUnderTest, optional
         Default :func:`.dut.default_dut` seeded with ``config.seed``.
+    virtual_time : bool
+        The fake DAQ's clock jumps instead of sleeping (:class:`~.fake_daq.FakeDaq`); default False: plays
+        take their real duration.
+    record : bool
+        The fake DAQ keeps every played sample in ``daq.played`` (default True; False for long plays:
+        ``daq.played_samples`` still counts them).
+
+    Only one mock bench with a DAQ can run in a process at a time (nidaqmx's interpreter hook is
+    process-wide): :meth:`start` of a second one raises :class:`~wavegen.errors.InstrumentError`.
     """
 
-    def __init__(self, config: Any, dut: DeviceUnderTest | None = None) -> None:
+    def __init__(
+        self, config: Any, dut: DeviceUnderTest | None = None, *, virtual_time: bool = False, record: bool = True
+    ) -> None:
         self.config = config
+        self.virtual_time = bool(virtual_time)
+        self.record = bool(record)
         self.dut = dut if dut is not None else default_dut(config.seed)
         self.emulators: dict[str, ScpiEmulator] = {}
         self.daq: FakeDaq | None = None
@@ -84,7 +87,7 @@ class MockWorld:
                     continue
                 if ic.is_daq:
                     dev = f"Dev{len(devices) + 1}"
-                    devices.append(FakeDevice(name=dev))
+                    devices.append(FakeDevice.of(ic.model or MOCK_DAQ_MODEL, name=dev))
                     self.daq_devices[name] = dev
                     resources[name] = dev
                 else:
@@ -93,7 +96,7 @@ class MockWorld:
                     self.emulators[name] = emu
                     resources[name] = emu.address
             if devices:
-                self.daq = FakeDaq(devices, dut=self._respond)
+                self.daq = FakeDaq(devices, dut=self._respond, virtual_time=self.virtual_time, record=self.record)
                 self._stack.enter_context(self.daq.install())
         except BaseException:
             self._stack.close()

@@ -4,7 +4,7 @@ What the analog inputs of the mock bench see when the outputs play. Every chain 
 drives to the volts a calibrated monitor returns, with the imperfections a real bench has:
 
 Gradient chain (amplifier + coil + eddy currents + current/field monitor), a linear time-invariant
-system (safety_physics.md section 4.1, Vannesjo et al., MRM 69:583 (2013))::
+system (docs/references/hil.md section 1, Vannesjo et al., MRM 69:583 (2013))::
 
     H(f) = gain * exp(-2j pi f delay) * B(f) * (1 - sum_i a_i s tau_i / (1 + s tau_i)),   s = 2j pi f
 
@@ -13,7 +13,7 @@ limit); the sum is the multi-exponential eddy-current model (Jehenson et al., JM
 Morich et al., IEEE TMI 7:247 (1988)): DC gain unaffected, a step loses ``sum a_i`` at first and
 recovers with the time constants ``tau_i``. White Gaussian noise of ``noise_rms_v`` is added.
 
-RF chain (class-AB power amplifier, directional coupler, I/Q demodulator; safety_physics.md 4.4):
+RF chain (class-AB power amplifier, directional coupler, I/Q demodulator; docs/references/hil.md §4):
 the complex envelope ``u = I + jQ`` volts goes through a Rapp AM/AM compression
 ``|y| = g|u| / (1 + (g|u|/V_sat)^(2p))^(1/(2p))`` and a Saleh AM/PM phase ``a |u|^2 / (1 + b |u|^2)``,
 then a delay; noise is added to I and Q.
@@ -33,7 +33,7 @@ import numpy as np
 
 from wavegen.errors import RangeError, ShapeError
 
-__all__ = ["EddyTerm", "GradientChain", "RfChain", "DeviceUnderTest", "default_dut"]
+__all__ = ["EddyTerm", "GradientChain", "RfChain", "DeviceUnderTest", "DutStream", "LtiStream", "default_dut"]
 
 
 def _positive(name: str, value: float, unit: str, *, allow_zero: bool = False) -> float:
@@ -206,6 +206,81 @@ class RfChain:
         return out.real.copy(), out.imag.copy()
 
 
+class LtiStream:
+    """A chain's linear part applied chunk by chunk (overlap-save), with its memory carried between
+    chunks: feeding a record in pieces gives what :func:`_lti` gives for the whole record, to the
+    truncation of the impulse response (it has decayed below ~1e-6 of its peak by ``settle_s``).
+
+    The impulse response is ``H`` sampled on a grid of ``2 L`` points and transformed back, ``L`` the
+    settle time in samples (plus 64 for the sub-sample delay's sinc tails); a chunk is convolved with it
+    through FFTs of a size that keeps the work per sample constant.
+    """
+
+    def __init__(self, response: Callable[[np.ndarray], np.ndarray], settle_s: float, rate_hz: float,
+                 *, complex_valued: bool = False) -> None:
+        rate = _positive("rate_hz", rate_hz, "Hz")
+        taps = int(math.ceil(settle_s * rate)) + 64
+        grid = 1 << int(math.ceil(math.log2(2 * taps)))
+        f = np.fft.fftfreq(grid, 1.0 / rate)
+        h = np.fft.ifft(response(f))
+        self._h = h[:taps] if complex_valued else h[:taps].real.copy()
+        self._complex = complex_valued
+        self._tail = np.zeros(taps - 1, dtype=complex if complex_valued else np.float64)
+        self._block = 1 << int(math.ceil(math.log2(8 * taps)))
+        self._H = np.fft.fft(self._h, self._block)
+
+    def process(self, x: np.ndarray) -> np.ndarray:
+        """The output samples for the next input samples ``x`` (any length)."""
+        v = np.asarray(x, dtype=complex if self._complex else np.float64)
+        out = np.empty(v.size, dtype=v.dtype)
+        step = self._block - (self._h.size - 1)
+        k = 0
+        while k < v.size:
+            piece = v[k : k + step]
+            buf = np.concatenate([self._tail, piece])
+            y = np.fft.ifft(np.fft.fft(buf, self._block) * self._H)[self._h.size - 1 : self._h.size - 1 + piece.size]
+            out[k : k + piece.size] = y if self._complex else y.real
+            keep = self._h.size - 1
+            self._tail = buf[-keep:] if keep else buf[:0]
+            k += piece.size
+        return out
+
+
+class DutStream:
+    """The device under test for a stream: ``process(rate_hz, volts)`` with the chains' memory carried
+    from one chunk to the next (:class:`LtiStream`) and the noise drawn from the device's generator."""
+
+    def __init__(self, dut: DeviceUnderTest, rate_hz: float) -> None:
+        self.dut = dut
+        self.rate_hz = rate_hz
+        self._grad = {a: LtiStream(c.response, c.settle_s(), rate_hz) for a, c in dut.gradients.items()}
+        # the RF chain's delay, causally: whole samples plus a linear interpolation of the fraction
+        whole, self._rf_frac = divmod(dut.rf.delay_s * rate_hz, 1.0)
+        self._rf_hist = np.zeros(int(whole) + 1, dtype=complex)
+
+    def gradient(self, axis: str, volts: np.ndarray) -> np.ndarray:
+        chain = self._grad.get(axis)
+        if chain is None:
+            raise RangeError(f"no gradient chain {axis!r}; have {sorted(self._grad)}")
+        y = chain.process(volts)
+        noise = self.dut.gradients[axis].noise_rms_v
+        return y + noise * self.dut.rng.standard_normal(y.size) if noise > 0 else y
+
+    def rf_iq(self, i_v: np.ndarray, q_v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        rf = self.dut.rf
+        u = np.asarray(i_v, dtype=np.float64) + 1j * np.asarray(q_v, dtype=np.float64)
+        a = np.abs(u)
+        y = rf.am_am(a) * np.exp(1j * (np.angle(u) + rf.am_pm(a)))
+        buf = np.concatenate([self._rf_hist, y])
+        m = self._rf_hist.size  # buf[m + k] is y[k]; the output is y delayed by (m - 1 + frac) samples
+        out = (1.0 - self._rf_frac) * buf[1 : 1 + y.size] + self._rf_frac * buf[: y.size]
+        self._rf_hist = buf[-m:]
+        if rf.noise_rms_v > 0:
+            rng = self.dut.rng
+            out = out + rf.noise_rms_v * (rng.standard_normal(out.size) + 1j * rng.standard_normal(out.size))
+        return out.real.copy(), out.imag.copy()
+
+
 def _default_gradients() -> dict[str, GradientChain]:
     return {
         "gx": GradientChain(
@@ -254,6 +329,10 @@ class DeviceUnderTest:
     def rf_iq(self, rate_hz: float, i_v: np.ndarray, q_v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Demodulated coupler (I, Q) volts for the envelope (I, Q) volts at ``rate_hz``."""
         return self.rf.apply(rate_hz, i_v, q_v, self.rng)
+
+    def stream(self, rate_hz: float) -> DutStream:
+        """A stream through this device at ``rate_hz`` (chunk by chunk, memory carried)."""
+        return DutStream(self, rate_hz)
 
 
 def default_dut(seed: int = 0) -> DeviceUnderTest:

@@ -3,7 +3,7 @@
 The server binds ``127.0.0.1`` on an ephemeral port (never another interface), accepts any number of
 sequential or parallel connections, and turns each connection's byte stream into messages:
 
-- text commands terminated by ``\\n`` (several per line separated by ``;`` are split);
+- text messages terminated by ``\\n`` (the instrument's :mod:`.scpi_tree` engine splits ``;`` units);
 - commands carrying an IEEE 488.2 definite-length block ``#<n><len><data>``: the header is parsed and
   exactly ``len`` bytes are received straight into a pre-allocated buffer (binary data may hold any
   byte, including ``\\n``), then an optional ``\\n``;
@@ -12,7 +12,8 @@ sequential or parallel connections, and turns each connection's byte stream into
   :attr:`Personality.raw_idle_s`, which is how such instruments behave on a raw socket (and why a
   command sent too soon ends up inside the waveform, pyvisa-py#311).
 
-The instrument itself is a :class:`Personality` (state, limits, error queue) shared by all connections,
+The instrument itself is a :class:`Personality` (a :class:`~.scpi_tree.ScpiInstrument`: command tree,
+state, limits, error queue) shared by all connections,
 so a second session sees what the first left behind, as with a real instrument. :class:`Faults` injects
 failures: a silent instrument (timeout), a disconnect in the middle of an upload, error-queue entries,
 a wrong ``*IDN?``, corrupted readback and a slow instrument. One-shot faults clear themselves when they
@@ -27,147 +28,17 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-import time
-from dataclasses import dataclass, field
 from typing import Any
+
+from .scpi_tree import Faults, ScpiInstrument
 
 __all__ = ["Faults", "Personality", "ScpiEmulator"]
 
 logger = logging.getLogger(__name__)
-logger.addHandler(logging.NullHandler())
 
 
-@dataclass
-class Faults:
-    """Failures to inject into an emulator (set attributes while it runs; thread-safe enough for tests).
-
-    Attributes
-    ----------
-    silent : list of str
-        One-shot: the next command starting with one of these prefixes (case-insensitive) gets no
-        answer and is not executed (the client times out).
-    disconnect_after_bytes : int or None
-        One-shot: close the connection after this many bytes of the next binary payload longer than
-        that (an upload cut off in the middle).
-    idn : str or None
-        Answer ``*IDN?`` with this instead (persistent until reset to None).
-    corrupt_readback_index : int or None
-        One-shot: flip the lowest bit of this sample in the next binary readback.
-    delay_s : float
-        Sleep this long before executing every command (a slow instrument; persistent).
-    errors_on : dict of str -> (int, str)
-        One-shot: when a command starting with the key is received, queue this error after executing it.
-    """
-
-    silent: list[str] = field(default_factory=list)
-    disconnect_after_bytes: int | None = None
-    idn: str | None = None
-    corrupt_readback_index: int | None = None
-    delay_s: float = 0.0
-    errors_on: dict[str, tuple[int, str]] = field(default_factory=dict)
-
-    def take_silent(self, command: str) -> bool:
-        up = command.upper()
-        for i, p in enumerate(self.silent):
-            if up.startswith(p.upper()):
-                del self.silent[i]
-                return True
-        return False
-
-    def take_error(self, command: str) -> tuple[int, str] | None:
-        up = command.upper()
-        for k in list(self.errors_on):
-            if up.startswith(k.upper()):
-                return self.errors_on.pop(k)
-        return None
-
-
-class Personality:
-    """One emulated instrument: subclasses implement :meth:`execute`.
-
-    ``execute(command, block)`` gets the command text (without the block and termination) and the block
-    payload (``None`` for plain commands) and returns the answer bytes (with termination) or ``None``.
-    Errors go into :attr:`errors` through :meth:`push_error`; the queue is read by ``SYST:ERR?``.
-    """
-
-    raw_marker: bytes | None = None
-    raw_idle_s: float = 0.05
-    error_queue_depth: int = 20
-
-    def __init__(self, idn: str) -> None:
-        self.idn = idn
-        self.errors: list[tuple[int, str]] = []
-        self.lock = threading.RLock()
-        self.faults = Faults()
-        self.log: list[str] = []
-
-    # -- helpers for subclasses
-    def push_error(self, code: int, message: str) -> None:
-        if len(self.errors) >= self.error_queue_depth:
-            self.errors[-1] = (-350, "Queue overflow")
-            return
-        self.errors.append((code, message))
-
-    def pop_error(self) -> bytes:
-        if self.errors:
-            code, msg = self.errors.pop(0)
-        else:
-            code, msg = 0, "No error"
-        return f'{code:+d},"{msg}"\n'.encode("ascii")
-
-    def corrupt(self, payload: bytes, itemsize: int) -> bytes:
-        """Apply a pending corrupted-readback fault to a readback payload."""
-        i = self.faults.corrupt_readback_index
-        if i is None or (i + 1) * itemsize > len(payload):
-            return payload
-        self.faults.corrupt_readback_index = None
-        b = bytearray(payload)
-        b[i * itemsize] ^= 0x01
-        return bytes(b)
-
-    def common(self, cmd: str) -> bytes | None | bool:
-        """IEEE 488.2 common commands; returns False when *cmd* is not one of them."""
-        up = cmd.upper()
-        if up == "*IDN?":
-            return ((self.faults.idn or self.idn) + "\n").encode("ascii")
-        if up == "*OPC?":
-            return b"1\n"
-        if up == "*CLS":
-            self.errors.clear()
-            return None
-        if up in ("SYST:ERR?", "SYSTEM:ERROR?", ":SYST:ERR?", "SYST:ERR:NEXT?"):
-            return self.pop_error()
-        if up == "*RST":
-            self.reset()
-            return None
-        return False
-
-    def reset(self) -> None:
-        """``*RST``: subclasses restore their defaults."""
-
-    def on_disconnect(self) -> None:
-        """A connection ended (subclasses drop half-finished transfers)."""
-
-    def execute(self, command: str, block: bytes | bytearray | None) -> bytes | None:  # pragma: no cover
-        raise NotImplementedError
-
-    def handle(self, command: str, block: bytes | bytearray | None) -> bytes | None:
-        """Run one command with faults applied (called by the server under :attr:`lock`)."""
-        self.log.append(command if block is None else f"{command}<{len(block)} bytes>")
-        if self.faults.delay_s:
-            time.sleep(self.faults.delay_s)
-        if self.faults.take_silent(command):
-            return None
-        try:
-            answer = self.execute(command, block)
-        except Exception as exc:  # an emulator bug must not kill the connection silently
-            logger.exception("emulator failed on %r", command)
-            self.push_error(-300, f"Device-specific error: {exc}")
-            answer = None
-        err = self.faults.take_error(command)
-        if err is not None:
-            self.push_error(*err)
-        return answer
+#: the instrument base class (kept under its old name: every family subclasses it)
+Personality = ScpiInstrument
 
 
 class _Disconnect(Exception):
@@ -257,11 +128,10 @@ class ScpiEmulator:
                 if msg is None:
                     return
                 command, block = msg
-                for part in _split(command) if block is None else [command]:
-                    with self.personality.lock:
-                        answer = self.personality.handle(part, block)
-                    if answer:
-                        conn.sendall(answer)
+                with self.personality.lock:
+                    answer = self.personality.message(command, block)
+                if answer:
+                    conn.sendall(answer)
         except (_Disconnect, OSError):
             return
         finally:
@@ -289,7 +159,7 @@ class ScpiEmulator:
         pers = self.personality
         while True:
             nl = buf.find(b"\n")
-            hs = buf.find(b"#")
+            hs = _block_start(buf, nl)
             raw = buf.find(pers.raw_marker) if pers.raw_marker else -1
             if raw >= 0 and (nl < 0 or raw < nl) and (hs < 0 or raw < hs):
                 return self._raw_message(conn, buf, raw + len(pers.raw_marker or b""))
@@ -385,5 +255,13 @@ class ScpiEmulator:
         return command, payload
 
 
-def _split(command: str) -> list[str]:
-    return [c.strip() for c in command.split(";") if c.strip()]
+def _block_start(buf: bytearray, nl: int) -> int:
+    """Index of the ``#`` that starts block data (outside quoted strings, before *nl*), or -1."""
+    end = nl if nl >= 0 else len(buf)
+    hs = buf.find(b"#", 0, end)
+    while hs >= 0:
+        head = bytes(buf[:hs])
+        if head.count(b'"') % 2 == 0 and head.count(b"'") % 2 == 0:
+            return hs
+        hs = buf.find(b"#", hs + 1, end)
+    return -1

@@ -1,9 +1,16 @@
-"""wavegen.design."""
+"""wavegen.design: gradient and RF pulse design, the Bloch simulator, k-space trajectories.
+
+Every public name is importable from here; the modules are split by job (:mod:`~wavegen.design.pulse`
+holds the :class:`RFPulse` value, :mod:`~wavegen.design.rf` the classic shapes,
+:mod:`~wavegen.design.rf_slice` slice selection, :mod:`~wavegen.design.bloch` the simulator, ...).
+One design is at most :data:`~wavegen.design.bounds.MAX_DESIGN_SAMPLES` raster samples long.
+"""
 
 from __future__ import annotations
 
 from wavegen.design.adiabatic import bir4_pulse, hyperbolic_secant_pulse, wurst_pulse
 from wavegen.design.bloch import BlochResult, ProfileMetrics, profile_metrics
+from wavegen.design.bounds import MAX_DESIGN_SAMPLES
 from wavegen.design.gradients import (
     ArbitraryGradient,
     ExtendedTrapezoid,
@@ -14,16 +21,15 @@ from wavegen.design.gradients import (
 from wavegen.design.mintime import gradient_events, gradient_to_k, min_time_gradient, sampled_limit_excess
 from wavegen.design.moments import flow_compensated_bipolar, gradient_moments, sampled_moments
 from wavegen.design.multiband import multiband_pulse
+from wavegen.design.pulse import RFPulse
 from wavegen.design.rf import (
-    RFPulse,
     arbitrary_pulse,
     block_pulse,
     gauss_pulse,
     scale_to_flip_angle,
     sinc_pulse,
-    slice_refocus_area_t_s_per_m,
-    slice_select_gradient,
 )
+from wavegen.design.rf_slice import slice_refocus_area_t_s_per_m, slice_select_gradient
 from wavegen.design.slr import slr_pulse
 from wavegen.design.splitting import (
     join_arbitrary_gradients,
@@ -100,4 +106,5 @@ __all__: list[str] = [
     "bir4_pulse",
     "hyperbolic_secant_pulse",
     "wurst_pulse",
+    "MAX_DESIGN_SAMPLES",
 ]

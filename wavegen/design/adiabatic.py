@@ -28,17 +28,10 @@ import math
 
 import numpy as np
 
-from wavegen.design.rf import (
-    RFPulse,
-    RFUse,
-    _finish,
-    _finite,
-    _n_samples,
-    _positive,
-    _resolve,
-)
+from wavegen.design.pulse import RFPulse, RFUse, build_pulse, rf_sample_count, rf_settings
 from wavegen.errors import RangeError
 from wavegen.limits import GAMMA_1H_HZ_PER_T, SystemLimits
+from wavegen.validate import finite, positive
 
 __all__ = [
     "hyperbolic_secant_pulse",
@@ -47,7 +40,7 @@ __all__ = [
     "hs1_threshold_b1_t",
 ]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 def _tau(n: int) -> np.ndarray:
@@ -80,10 +73,10 @@ def hs1_threshold_b1_t(
     ``2*pi*gamma*B1max >> sqrt(mu)*beta``; this returns ``sqrt(mu)*beta/(2*pi*gamma)``. Use a few
     times this value (see the tests: 3x inverts to Mz <= -0.99).
     """
-    t = _positive(duration_s, "duration_s", "s")
-    bw = _positive(bandwidth_hz, "bandwidth_hz", "Hz")
-    tr = _positive(truncation, "truncation", "")
-    gamma = _positive(gamma_hz_per_t, "gamma_hz_per_t", "Hz/T")
+    t = positive(duration_s, "duration_s", "s")
+    bw = positive(bandwidth_hz, "bandwidth_hz", "Hz")
+    tr = positive(truncation, "truncation", "")
+    gamma = positive(gamma_hz_per_t, "gamma_hz_per_t", "Hz/T")
     beta = 2 * tr / t
     mu = math.pi * bw / beta
     return math.sqrt(mu) * beta / (2 * math.pi * gamma)
@@ -126,14 +119,14 @@ def hyperbolic_secant_pulse(
     limits, raster_s, gamma_hz_per_t, max_b1_t, freq_offset_hz, phase_offset_rad, use, delay_s
         As for :func:`wavegen.design.rf.block_pulse`.
     """
-    t = _positive(duration_s, "duration_s", "s")
-    bw = _positive(bandwidth_hz, "bandwidth_hz", "Hz")
-    b1max = _positive(b1_max_t, "b1_max_t", "T")
+    t = positive(duration_s, "duration_s", "s")
+    bw = positive(bandwidth_hz, "bandwidth_hz", "Hz")
+    b1max = positive(b1_max_t, "b1_max_t", "T")
     if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1:
         raise RangeError(f"order = {order!r} must be an integer >= 1")
-    tr = _positive(truncation, "truncation", "")
-    raster, _gamma, mb = _resolve(limits, raster_s, gamma_hz_per_t, max_b1_t)
-    n = _n_samples(t, raster)
+    tr = positive(truncation, "truncation", "")
+    raster, _gamma, mb = rf_settings(limits, raster_s, gamma_hz_per_t, max_b1_t)
+    n = rf_sample_count(t, raster)
     tau = _tau(n)
     amp = 1.0 / np.cosh(tr * tau ** int(order))
     if order == 1:
@@ -145,13 +138,13 @@ def hyperbolic_secant_pulse(
         cum = np.concatenate(([0.0], np.cumsum(0.5 * (sq[1:] + sq[:-1]) * np.diff(fine))))
         freq = 0.5 * bw * np.sign(tau) * np.interp(np.abs(tau), fine, cum) / cum[-1]
     b1 = b1max * amp * np.exp(1j * _phase_from_freq(freq, raster))
-    return _finish(
+    return build_pulse(
         b1,
         raster,
         n * raster / 2,
         max_b1=mb,
         what=f"an HS{order} pulse with B1max {b1max * 1e6:.4g} uT",
-        freq_offset_hz=_finite(freq_offset_hz, "freq_offset_hz", "Hz"),
+        freq_offset_hz=finite(freq_offset_hz, "freq_offset_hz", "Hz"),
         phase_offset_rad=phase_offset_rad,
         use=use,
         delay_s=delay_s,
@@ -179,24 +172,24 @@ def wurst_pulse(
 
     Parameters are as for :func:`hyperbolic_secant_pulse`; ``order`` is ``n`` (>= 1, typically 20-80).
     """
-    t = _positive(duration_s, "duration_s", "s")
-    bw = _positive(bandwidth_hz, "bandwidth_hz", "Hz")
-    b1max = _positive(b1_max_t, "b1_max_t", "T")
+    t = positive(duration_s, "duration_s", "s")
+    bw = positive(bandwidth_hz, "bandwidth_hz", "Hz")
+    b1max = positive(b1_max_t, "b1_max_t", "T")
     if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1:
         raise RangeError(f"order = {order!r} must be an integer >= 1")
-    raster, _gamma, mb = _resolve(limits, raster_s, gamma_hz_per_t, max_b1_t)
-    n = _n_samples(t, raster)
+    raster, _gamma, mb = rf_settings(limits, raster_s, gamma_hz_per_t, max_b1_t)
+    n = rf_sample_count(t, raster)
     tau = _tau(n)
     amp = 1.0 - np.abs(np.sin(0.5 * np.pi * tau)) ** int(order)  # = 1 - |cos(pi t/T)|^n
     freq = 0.5 * bw * tau
     b1 = b1max * amp * np.exp(1j * _phase_from_freq(freq, raster))
-    return _finish(
+    return build_pulse(
         b1,
         raster,
         n * raster / 2,
         max_b1=mb,
         what=f"a WURST-{order} pulse with B1max {b1max * 1e6:.4g} uT",
-        freq_offset_hz=_finite(freq_offset_hz, "freq_offset_hz", "Hz"),
+        freq_offset_hz=finite(freq_offset_hz, "freq_offset_hz", "Hz"),
         phase_offset_rad=phase_offset_rad,
         use=use,
         delay_s=delay_s,
@@ -243,16 +236,16 @@ def bir4_pulse(
     tan_kappa_deg
         ``kappa`` in degrees (default ``atan(20)``, 87.1 deg).
     """
-    theta = _finite(flip_angle_rad, "flip_angle_rad", "rad")
-    t = _positive(duration_s, "duration_s", "s")
-    b1max = _positive(b1_max_t, "b1_max_t", "T")
-    fmax = _positive(max_freq_hz, "max_freq_hz", "Hz")
-    lam = _positive(tanh_factor, "tanh_factor", "")
-    kappa = math.radians(_positive(tan_kappa_deg, "tan_kappa_deg", "deg"))
+    theta = finite(flip_angle_rad, "flip_angle_rad", "rad")
+    t = positive(duration_s, "duration_s", "s")
+    b1max = positive(b1_max_t, "b1_max_t", "T")
+    fmax = positive(max_freq_hz, "max_freq_hz", "Hz")
+    lam = positive(tanh_factor, "tanh_factor", "")
+    kappa = math.radians(positive(tan_kappa_deg, "tan_kappa_deg", "deg"))
     if kappa >= math.pi / 2:
         raise RangeError(f"tan_kappa_deg = {tan_kappa_deg!r} deg must be < 90 deg")
-    raster, _gamma, mb = _resolve(limits, raster_s, gamma_hz_per_t, max_b1_t)
-    n = _n_samples(t, raster)
+    raster, _gamma, mb = rf_settings(limits, raster_s, gamma_hz_per_t, max_b1_t)
+    n = rf_sample_count(t, raster)
     if n % 4:
         raise RangeError(f"a BIR-4 pulse needs a multiple of 4 samples, got {n}")
     q = n // 4
@@ -268,13 +261,13 @@ def bir4_pulse(
     dphi = math.pi + theta / 2
     jumps = np.where((seg == 1) | (seg == 2), dphi, 0.0)
     b1 = b1max * amp * np.exp(1j * (phase + jumps))
-    return _finish(
+    return build_pulse(
         b1,
         raster,
         n * raster / 2,
         max_b1=mb,
         what=f"a BIR-4 pulse with B1max {b1max * 1e6:.4g} uT",
-        freq_offset_hz=_finite(freq_offset_hz, "freq_offset_hz", "Hz"),
+        freq_offset_hz=finite(freq_offset_hz, "freq_offset_hz", "Hz"),
         phase_offset_rad=phase_offset_rad,
         use=use,
         delay_s=delay_s,

@@ -28,7 +28,7 @@ blocks, SIMD over spins, Taylor series for the small per-step angles) when the e
 in NumPy otherwise (a time loop over the spin vector for many spins; for few spins all per-step
 rotations at once, combined by a log-depth pairwise product tree). They agree to ~1e-13 (tests).
 
-Frequency and phase offsets of an :class:`~wavegen.design.rf.RFPulse` are honoured through
+Frequency and phase offsets of an :class:`~wavegen.design.pulse.RFPulse` are honoured through
 :meth:`RFPulse.modulated_b1_t`.
 """
 
@@ -42,9 +42,10 @@ from typing import Any, Literal
 import numpy as np
 
 from wavegen._backend import NATIVE, ffi, lib
-from wavegen.design.rf import RFPulse, _as_complex_1d, _finite, _positive
-from wavegen.errors import NonFiniteError, RangeError, ShapeError
+from wavegen.design.pulse import RFPulse
+from wavegen.errors import RangeError, ShapeError
 from wavegen.limits import GAMMA_1H_HZ_PER_T
+from wavegen.validate import as_1d_complex, as_float_array, finite, positive
 
 __all__ = [
     "BlochResult",
@@ -55,24 +56,12 @@ __all__ = [
     "profile_metrics",
 ]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 Backend = Literal["auto", "native", "numpy"]
 
 
 # --- input preparation -------------------------------------------------------------------------------
-
-
-def _real_array(x: Any, name: str, unit: str) -> np.ndarray:
-    arr = np.asarray(x)
-    if arr.dtype.kind not in "biuf":
-        raise ShapeError(f"{name} must be real numbers in {unit}, got dtype {arr.dtype}")
-    arr = np.asarray(arr, dtype=np.float64)
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        i = np.unravel_index(int(np.argmax(bad)), arr.shape)
-        raise NonFiniteError(f"{name}{list(i)} = {arr[i]!r} {unit} is not finite")
-    return arr
 
 
 @dataclass(frozen=True)
@@ -94,15 +83,15 @@ def _prepare(
     off_resonance_hz: Any,
     gamma_hz_per_t: float,
 ) -> _Problem:
-    gamma = _positive(gamma_hz_per_t, "gamma_hz_per_t", "Hz/T")
+    gamma = positive(gamma_hz_per_t, "gamma_hz_per_t", "Hz/T")
     if isinstance(rf, RFPulse):
         b1 = rf.modulated_b1_t()
-        dt = rf.raster_s if raster_s is None else _positive(raster_s, "raster_s", "s")
+        dt = rf.raster_s if raster_s is None else positive(raster_s, "raster_s", "s")
     else:
-        b1 = _as_complex_1d(rf, "b1_t")
+        b1 = as_1d_complex(rf, "b1_t")
         if raster_s is None:
             raise RangeError("raster_s (s) is required when b1_t is an array")
-        dt = _positive(raster_s, "raster_s", "s")
+        dt = positive(raster_s, "raster_s", "s")
     n = b1.size
     scale = 2 * math.pi * gamma * dt
     w = b1 * scale
@@ -110,7 +99,7 @@ def _prepare(
     if gradient_t_per_m is None:
         g = np.zeros((n, 1))
     else:
-        g = _real_array(gradient_t_per_m, "gradient_t_per_m", "T/m")
+        g = as_float_array(gradient_t_per_m, "gradient_t_per_m", "T/m", min_size=0)
         if g.ndim == 0:
             g = np.full((n, 1), float(g))
         elif g.ndim == 1:
@@ -129,7 +118,7 @@ def _prepare(
     if positions_m is None:
         r = np.zeros((k, 1))
     else:
-        p = _real_array(positions_m, "positions_m", "m")
+        p = as_float_array(positions_m, "positions_m", "m", min_size=0)
         if p.ndim == 0:
             p = p.reshape(1)
         if p.ndim == 1:
@@ -148,7 +137,7 @@ def _prepare(
         off = np.zeros(1)
         out_shape: tuple[int, ...] = (npos,)
     else:
-        o = _real_array(off_resonance_hz, "off_resonance_hz", "Hz")
+        o = as_float_array(off_resonance_hz, "off_resonance_hz", "Hz", min_size=0)
         if o.ndim == 0:
             off = o.reshape(1)
             out_shape = (npos,)
@@ -296,7 +285,7 @@ def simulate_ab(
     Parameters
     ----------
     rf
-        An :class:`~wavegen.design.rf.RFPulse` (its raster and frequency/phase offsets are used) or
+        An :class:`~wavegen.design.pulse.RFPulse` (its raster and frequency/phase offsets are used) or
         complex B1 samples in tesla, shape ``(N,)``.
     raster_s
         RF sample period, s; required for an array, overrides the pulse's raster otherwise.
@@ -348,6 +337,18 @@ class BlochResult:
     alpha: np.ndarray | None
     beta: np.ndarray | None
 
+    def __repr__(self) -> str:
+        # a summary, not the arrays: a result holds thousands of spins
+        shape = "x".join(str(d) for d in self.mxy.shape) or "1"
+        if self.mxy.size == 0:
+            return f"BlochResult({shape} spins)"
+        axy = np.abs(self.mxy)
+        ck = "with" if self.beta is not None else "without (relaxation)"
+        return (
+            f"BlochResult({shape} spins, |Mxy| {float(np.min(axy)):.3g}..{float(np.max(axy)):.3g}, "
+            f"Mz {float(np.min(self.mz)):.3g}..{float(np.max(self.mz)):.3g}, {ck} Cayley-Klein parameters)"
+        )
+
     @property
     def spin_echo(self) -> np.ndarray:
         """``beta**2``: the transverse magnetisation a crushed spin echo refocuses (complex).
@@ -393,7 +394,7 @@ def simulate(
         Relaxation times, s (both or neither; ``t2_s <= t1_s`` is not enforced). With relaxation the
         magnetisation recovers towards ``(0, 0, 1)``.
     """
-    m = _real_array(m0, "m0", "")
+    m = as_float_array(m0, "m0", "", min_size=0)
     if m.shape != (3,):
         raise ShapeError(f"m0 must be (Mx, My, Mz), got shape {m.shape}")
     if (t1_s is None) != (t2_s is None):
@@ -412,8 +413,8 @@ def simulate(
         )
         mxy, mz = _rotate(a, b, np.full(a.shape, mxy0), np.full(a.shape, mz0))
         return BlochResult(mxy=mxy, mz=mz, alpha=a, beta=b)
-    t1 = _positive(t1_s, "t1_s", "s")
-    t2 = _positive(t2_s, "t2_s", "s")
+    t1 = positive(t1_s, "t1_s", "s")
+    t2 = positive(t2_s, "t2_s", "s")
     p = _prepare(rf, raster_s, gradient_t_per_m, positions_m, off_resonance_hz, gamma_hz_per_t)
     e1 = math.exp(-p.dt / t1)
     e2 = math.exp(-p.dt / t2)
@@ -444,7 +445,7 @@ def flip_angle_rad(
     _, b = simulate_ab(
         rf,
         raster_s,
-        off_resonance_hz=_finite(off_resonance_hz, "off_resonance_hz", "Hz"),
+        off_resonance_hz=finite(off_resonance_hz, "off_resonance_hz", "Hz"),
         gamma_hz_per_t=gamma_hz_per_t,
     )
     return 2.0 * math.asin(min(1.0, float(abs(b[0]))))
@@ -525,8 +526,8 @@ def profile_metrics(
     stopband
         ``(lo, hi)``: the stopband is ``x <= lo`` or ``x >= hi`` (the inner edges of the stopband).
     """
-    xa = _real_array(x, "x", "")
-    ya = _real_array(profile, "profile", "")
+    xa = as_float_array(x, "x", "", min_size=0)
+    ya = as_float_array(profile, "profile", "", min_size=0)
     if xa.ndim != 1 or ya.shape != xa.shape or xa.size < 3:
         raise ShapeError(f"x and profile must be 1-D of equal length >= 3, got {xa.shape} and {ya.shape}")
     if np.any(np.diff(xa) <= 0):
@@ -539,14 +540,14 @@ def profile_metrics(
     nan = math.nan
     pmin = pmax = ripple = stop = nan
     if passband is not None:
-        lo, hi = (_finite(v, "passband edge", "") for v in passband)
+        lo, hi = (finite(v, "passband edge", "") for v in passband)
         sel = (xa >= lo) & (xa <= hi)
         if not sel.any():
             raise RangeError(f"no sample of x lies in the passband [{lo}, {hi}]")
         pmin, pmax = float(np.min(ya[sel])), float(np.max(ya[sel]))
         ripple = 0.5 * (pmax - pmin)
     if stopband is not None:
-        lo, hi = (_finite(v, "stopband edge", "") for v in stopband)
+        lo, hi = (finite(v, "stopband edge", "") for v in stopband)
         sel = (xa <= lo) | (xa >= hi)
         if not sel.any():
             raise RangeError(f"no sample of x lies in the stopband (x <= {lo} or x >= {hi})")

@@ -13,7 +13,7 @@ timing conventions of Pulseq (``doc/pulseq_shapes_and_times.pdf`` in ``pulseq/pu
 
 Every type is a frozen value. ``delay_s`` places the shape inside its block: the shape starts
 ``delay_s`` after the block start. ``duration_s`` is the length of the shape alone (delay not
-included, as for :class:`~wavegen.design.rf.RFPulse`); ``end_time_s = delay_s + duration_s`` is
+included, as for :class:`~wavegen.design.pulse.RFPulse`); ``end_time_s = delay_s + duration_s`` is
 Pulseq's ``calc_duration``. :meth:`corners` and :meth:`sample` describe the shape from its own
 start unless asked to include the delay.
 
@@ -33,13 +33,15 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from wavegen.errors import LimitError, NonFiniteError, RangeError, RasterError, ShapeError
+from wavegen.design.bounds import check_design_length
+from wavegen.errors import LimitError, RangeError, RasterError, ShapeError
 from wavegen.limits import TICK_S, SystemLimits
+from wavegen.validate import as_1d_float, finite, non_negative, positive
 
 __all__ = [
     "Trapezoid",
@@ -52,7 +54,7 @@ __all__ = [
     "piecewise_linear_sample",
 ]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 #: Relative tolerance of every limit check: floating-point rounding only (a few ulp of the limit).
 LIMIT_RTOL = 1e-12
@@ -60,35 +62,8 @@ LIMIT_RTOL = 1e-12
 FloatArray = NDArray[np.float64]
 
 
-def _finite(name: str, value: Any, unit: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise RangeError(f"{name} must be a real number in {unit}, got {value!r}")
-    v = float(value)
-    if not math.isfinite(v):
-        raise NonFiniteError(f"{name} = {value!r} {unit} is not finite")
-    return v
-
-
-def _nonneg(name: str, value: Any, unit: str = "s") -> float:
-    v = _finite(name, value, unit)
-    if v < 0:
-        raise RangeError(f"{name} = {v!r} {unit} must be >= 0 {unit}")
-    return v
-
-
-def _frozen_array(name: str, value: ArrayLike, unit: str) -> FloatArray:
-    try:
-        arr = np.array(value, dtype=np.float64, copy=True)
-    except (TypeError, ValueError) as exc:
-        raise ShapeError(f"{name} must be a 1-D array of real numbers in {unit}: {exc}") from exc
-    if arr.ndim != 1:
-        raise ShapeError(f"{name} must be 1-D, got shape {arr.shape}")
-    if arr.size == 0:
-        raise ShapeError(f"{name} is empty")
-    bad = np.flatnonzero(~np.isfinite(arr))
-    if bad.size:
-        i = int(bad[0])
-        raise NonFiniteError(f"{name}[{i}] = {arr[i]!r} {unit} is not finite")
+def _frozen(arr: FloatArray) -> FloatArray:
+    """``arr`` made read-only (the gradient values own their fresh copies)."""
     arr.setflags(write=False)
     return arr
 
@@ -113,15 +88,17 @@ def piecewise_linear_sample(
     ndarray
         The samples, shape ``(n_samples,)``.
     """
-    raster_s = _finite("raster_s", raster_s, "s")
-    if raster_s <= 0:
-        raise RangeError(f"raster_s = {raster_s!r} s must be > 0 s")
+    raster_s = positive(raster_s, "raster_s", "s")
     t = np.asarray(times_s, dtype=np.float64)
     v = np.asarray(values, dtype=np.float64)
     if n_samples is None:
-        end_ticks = round(float(t[-1]) / TICK_S)
+        end_s = finite(float(t[-1]), "times_s[-1]", "s")
+        check_design_length(end_s / raster_s, raster_s, f"a waveform lasting {end_s!r} s")
+        end_ticks = round(end_s / TICK_S)
         r_ticks = raster_s / TICK_S
         n_samples = int(math.ceil(end_ticks / r_ticks - 1e-9))
+    else:
+        check_design_length(n_samples, raster_s, f"n_samples = {n_samples!r}")
     centres = (np.arange(n_samples, dtype=np.float64) + 0.5) * raster_s
     return np.asarray(np.interp(centres, t, v, left=0.0, right=0.0), dtype=np.float64)
 
@@ -154,7 +131,7 @@ class _GradientBase:
 
     def area_per_m(self, gamma_hz_per_t: float) -> float:
         """k-space area, cycles/m: ``gamma_hz_per_t * area_t_s_per_m`` (Pulseq convention)."""
-        return _finite("gamma_hz_per_t", gamma_hz_per_t, "Hz/T") * self.area_t_s_per_m
+        return finite(gamma_hz_per_t, "gamma_hz_per_t", "Hz/T") * self.area_t_s_per_m
 
     @property
     def first_t_per_m(self) -> float:
@@ -197,6 +174,23 @@ class _GradientBase:
         """Raise :class:`~wavegen.errors.LimitError` if the gradient exceeds ``limits``."""
         check_gradient(cast("Gradient", self), limits)
 
+    def _summary(self) -> str:
+        """Duration, peak, area and delay in human units (the tail of every gradient's repr)."""
+        delay = f", delay {_us(self.delay_s)}" if self.delay_s else ""
+        return (
+            f"{_us(self.duration_s)}, peak {self.max_amplitude_t_per_m * 1e3:.4g} mT/m, "
+            f"area {self.area_t_s_per_m * 1e6:.4g} mT*ms/m{delay}"
+        )
+
+
+def _us(t_s: float) -> str:
+    """A time in us, ms or s without float noise (``0.00027`` s -> ``"270 us"``, ``0.0021`` -> ``"2.1 ms"``)."""
+    if abs(t_s) >= 1.0:
+        return f"{t_s:.6g} s"
+    if abs(t_s) >= 1e-3:
+        return f"{t_s * 1e3:.6g} ms"
+    return f"{t_s * 1e6:.6g} us"
+
 
 @dataclass(frozen=True)
 class Trapezoid(_GradientBase):
@@ -224,10 +218,10 @@ class Trapezoid(_GradientBase):
 
     def __post_init__(self) -> None:
         object.__setattr__(
-            self, "amplitude_t_per_m", _finite("Trapezoid.amplitude_t_per_m", self.amplitude_t_per_m, "T/m")
+            self, "amplitude_t_per_m", finite(self.amplitude_t_per_m, "Trapezoid.amplitude_t_per_m", "T/m")
         )
         for name in ("rise_time_s", "flat_time_s", "fall_time_s", "delay_s"):
-            object.__setattr__(self, name, _nonneg(f"Trapezoid.{name}", getattr(self, name)))
+            object.__setattr__(self, name, non_negative(getattr(self, name), f"Trapezoid.{name}", "s"))
         if self.amplitude_t_per_m != 0.0 and (self.rise_time_s == 0.0 or self.fall_time_s == 0.0):
             raise RangeError(
                 "Trapezoid with amplitude "
@@ -239,6 +233,12 @@ class Trapezoid(_GradientBase):
     def duration_s(self) -> float:
         """``rise + flat + fall``, s."""
         return self.rise_time_s + self.flat_time_s + self.fall_time_s
+
+    def __repr__(self) -> str:
+        return (
+            f"Trapezoid({self.amplitude_t_per_m * 1e3:.6g} mT/m, rise {_us(self.rise_time_s)}, "
+            f"flat {_us(self.flat_time_s)}, fall {_us(self.fall_time_s)}: {self._summary()})"
+        )
 
     @property
     def area_t_s_per_m(self) -> float:
@@ -252,7 +252,7 @@ class Trapezoid(_GradientBase):
 
     def flat_area_per_m(self, gamma_hz_per_t: float) -> float:
         """k-space area of the flat top, cycles/m."""
-        return _finite("gamma_hz_per_t", gamma_hz_per_t, "Hz/T") * self.flat_area_t_s_per_m
+        return finite(gamma_hz_per_t, "gamma_hz_per_t", "Hz/T") * self.flat_area_t_s_per_m
 
     def corners(self, *, include_delay: bool = False) -> tuple[FloatArray, FloatArray]:
         """Corner times (s) and amplitudes (T/m); four corners (three when ``flat_time_s == 0``)."""
@@ -268,7 +268,7 @@ class Trapezoid(_GradientBase):
 
     def scaled(self, factor: float) -> Trapezoid:
         """The same timing with the amplitude multiplied by ``factor``."""
-        f = _finite("factor", factor, "1")
+        f = finite(factor, "factor")
         return Trapezoid(
             self.amplitude_t_per_m * f, self.rise_time_s, self.flat_time_s, self.fall_time_s, self.delay_s
         )
@@ -310,8 +310,8 @@ class ExtendedTrapezoid(_GradientBase):
     delay_s: float = 0.0
 
     def __init__(self, times_s: ArrayLike, amplitudes_t_per_m: ArrayLike, delay_s: float = 0.0) -> None:
-        t = _frozen_array("ExtendedTrapezoid.times_s", times_s, "s")
-        g = _frozen_array("ExtendedTrapezoid.amplitudes_t_per_m", amplitudes_t_per_m, "T/m")
+        t = _frozen(as_1d_float(times_s, "ExtendedTrapezoid.times_s", "s"))
+        g = _frozen(as_1d_float(amplitudes_t_per_m, "ExtendedTrapezoid.amplitudes_t_per_m", "T/m"))
         if t.shape != g.shape:
             raise ShapeError(
                 f"ExtendedTrapezoid.times_s has {t.size} corners but amplitudes_t_per_m has {g.size}"
@@ -335,7 +335,7 @@ class ExtendedTrapezoid(_GradientBase):
             )
         object.__setattr__(self, "times_s", t)
         object.__setattr__(self, "amplitudes_t_per_m", g)
-        object.__setattr__(self, "delay_s", _nonneg("ExtendedTrapezoid.delay_s", delay_s))
+        object.__setattr__(self, "delay_s", non_negative(delay_s, "ExtendedTrapezoid.delay_s", "s"))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ExtendedTrapezoid):
@@ -354,6 +354,13 @@ class ExtendedTrapezoid(_GradientBase):
         """Time of the last corner, s."""
         return float(self.times_s[-1])
 
+    def __repr__(self) -> str:
+        g = self.amplitudes_t_per_m
+        return (
+            f"ExtendedTrapezoid({g.size} corners, {g[0] * 1e3:.4g} -> {g[-1] * 1e3:.4g} mT/m: "
+            f"{self._summary()})"
+        )
+
     def corners(self, *, include_delay: bool = False) -> tuple[FloatArray, FloatArray]:
         """Corner times (s) and amplitudes (T/m), as copies."""
         d = self.delay_s if include_delay else 0.0
@@ -361,7 +368,7 @@ class ExtendedTrapezoid(_GradientBase):
 
     def scaled(self, factor: float) -> ExtendedTrapezoid:
         """The same timing with every amplitude multiplied by ``factor``."""
-        f = _finite("factor", factor, "1")
+        f = finite(factor, "factor")
         return ExtendedTrapezoid(self.times_s, self.amplitudes_t_per_m * f, self.delay_s)
 
     def with_delay(self, delay_s: float) -> ExtendedTrapezoid:
@@ -412,18 +419,16 @@ class ArbitraryGradient(_GradientBase):
         object.__setattr__(
             self,
             "samples_t_per_m",
-            _frozen_array("ArbitraryGradient.samples_t_per_m", samples_t_per_m, "T/m"),
+            _frozen(as_1d_float(samples_t_per_m, "ArbitraryGradient.samples_t_per_m", "T/m")),
         )
-        r = _finite("ArbitraryGradient.raster_s", raster_s, "s")
-        if r <= 0:
-            raise RangeError(f"ArbitraryGradient.raster_s = {r!r} s must be > 0 s")
+        r = positive(raster_s, "ArbitraryGradient.raster_s", "s")
         object.__setattr__(self, "raster_s", r)
-        object.__setattr__(self, "delay_s", _nonneg("ArbitraryGradient.delay_s", delay_s))
+        object.__setattr__(self, "delay_s", non_negative(delay_s, "ArbitraryGradient.delay_s", "s"))
         object.__setattr__(
-            self, "first_t_per_m", _finite("ArbitraryGradient.first_t_per_m", first_t_per_m, "T/m")
+            self, "first_t_per_m", finite(first_t_per_m, "ArbitraryGradient.first_t_per_m", "T/m")
         )
         object.__setattr__(
-            self, "last_t_per_m", _finite("ArbitraryGradient.last_t_per_m", last_t_per_m, "T/m")
+            self, "last_t_per_m", finite(last_t_per_m, "ArbitraryGradient.last_t_per_m", "T/m")
         )
 
     def __eq__(self, other: object) -> bool:
@@ -457,6 +462,9 @@ class ArbitraryGradient(_GradientBase):
         """``n_samples * raster_s``, s."""
         return self.n_samples * self.raster_s
 
+    def __repr__(self) -> str:
+        return f"ArbitraryGradient({self.n_samples} samples x {_us(self.raster_s)}: {self._summary()})"
+
     @property
     def area_t_s_per_m(self) -> float:
         """``sum(samples) * raster_s``, T*s/m: each sample is the mean over its raster cell (Pulseq's
@@ -488,7 +496,7 @@ class ArbitraryGradient(_GradientBase):
 
     def scaled(self, factor: float) -> ArbitraryGradient:
         """Every value (samples, first, last) multiplied by ``factor``."""
-        f = _finite("factor", factor, "1")
+        f = finite(factor, "factor")
         return ArbitraryGradient(
             self.samples_t_per_m * f,
             self.raster_s,
@@ -563,18 +571,22 @@ def check_gradient(
     if over.size:
         i = int(over[0])
         raise LimitError(
-            f"gradient amplitude{where} |{g[i]!r}| T/m at t = {t[i]!r} s exceeds "
+            f"gradient amplitude{where} |{float(g[i]):.10g}| T/m at t = {float(t[i]):.10g} s exceeds "
             f"max_grad_t_per_m = {gmax!r} T/m"
         )
     if t.size >= 2:
         smax = limits.max_slew_t_per_m_per_s
-        slew = np.diff(g) / np.diff(t)
-        over = np.flatnonzero(np.abs(slew) > smax * (1.0 + LIMIT_RTOL))
+        dt = np.diff(t)
+        slew = np.diff(g) / dt
+        # corner times are floats: on a long gradient (tens of seconds) a 10 us segment carries a
+        # representation error of a few ulp of the largest time, which the tolerance must admit
+        rtol = LIMIT_RTOL + 4.0 * np.finfo(np.float64).eps * float(np.max(np.abs(t))) / dt
+        over = np.flatnonzero(np.abs(slew) > smax * (1.0 + rtol))
         if over.size:
             i = int(over[0])
             raise LimitError(
-                f"gradient slew{where} |{slew[i]!r}| T/m/s between t = {t[i]!r} s and {t[i + 1]!r} s exceeds "
-                f"max_slew_t_per_m_per_s = {smax!r} T/m/s"
+                f"gradient slew{where} |{float(slew[i]):.10g}| T/m/s between t = {float(t[i]):.10g} s and "
+                f"{float(t[i + 1]):.10g} s exceeds max_slew_t_per_m_per_s = {smax!r} T/m/s"
             )
     if require_raster:
         r_ns = limits.grad_raster_ns

@@ -42,10 +42,12 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.interpolate import CubicHermiteSpline, CubicSpline
 
+from wavegen.design.bounds import MAX_SEARCH_SAMPLES, check_design_length
 from wavegen.design.gradients import LIMIT_RTOL, ArbitraryGradient
 from wavegen.design.mintime_kernel import speed_profile, speed_profile_reference
-from wavegen.errors import DesignError, LimitError, NonFiniteError, RangeError, ShapeError
+from wavegen.errors import DesignError, LimitError, RangeError, ShapeError
 from wavegen.limits import SystemLimits
+from wavegen.validate import as_2d_float, non_negative
 
 __all__ = [
     "min_time_gradient",
@@ -56,7 +58,7 @@ __all__ = [
     "sampled_limit_excess",
 ]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 FloatArray = NDArray[np.float64]
 
@@ -298,18 +300,7 @@ def sampled_limit_excess(
 
 
 def _validate_path(k_per_m: ArrayLike) -> FloatArray:
-    try:
-        k = np.array(k_per_m, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ShapeError(f"k_per_m must be an (N, 2) or (N, 3) array of cycles/m: {exc}") from exc
-    if k.ndim != 2 or k.shape[1] not in (1, 2, 3):
-        raise ShapeError(f"k_per_m must have shape (N, 2) or (N, 3), got {k.shape}")
-    if k.shape[0] < 2:
-        raise ShapeError(f"k_per_m needs at least 2 points, got {k.shape[0]}")
-    bad = np.argwhere(~np.isfinite(k))
-    if bad.size:
-        i, j = (int(x) for x in bad[0])
-        raise NonFiniteError(f"k_per_m[{i}, {j}] = {k[i, j]!r} cycles/m is not finite")
+    k = as_2d_float(k_per_m, "k_per_m", "1/m", columns=(1, 2, 3), min_rows=2)
     # drop repeated points (zero-length chords)
     step = _rownorm(np.diff(k, axis=0))
     scale = max(float(np.max(np.abs(k))), 1e-300)
@@ -466,19 +457,21 @@ def min_time_gradient(
     k = _validate_path(k_per_m)
     gamma = limits.gamma_hz_per_t
     gmax, smax, dt = limits.max_grad_t_per_m, limits.max_slew_t_per_m_per_s, limits.grad_raster_s
-    g0 = float(g_start_t_per_m)
-    if not math.isfinite(g0) or g0 < 0:
-        raise RangeError(f"g_start_t_per_m = {g_start_t_per_m!r} T/m must be finite and >= 0 T/m")
+    g0 = non_negative(g_start_t_per_m, "g_start_t_per_m", "T/m")
     if g0 > gmax:
         raise LimitError(f"g_start_t_per_m = {g0!r} T/m exceeds max_grad_t_per_m = {gmax!r} T/m")
     g1: float | None = None
     if g_end_t_per_m is not None:
-        g1 = float(g_end_t_per_m)
-        if not math.isfinite(g1) or g1 < 0:
-            raise RangeError(f"g_end_t_per_m = {g_end_t_per_m!r} T/m must be finite and >= 0 T/m")
+        g1 = non_negative(g_end_t_per_m, "g_end_t_per_m", "T/m")
         if g1 > gmax:
             raise LimitError(f"g_end_t_per_m = {g1!r} T/m exceeds max_grad_t_per_m = {gmax!r} T/m")
     per_axis = constraint == "per_axis"
+    # The path cannot be travelled faster than gamma G (sqrt(n_axes) gamma G per axis), so its chord
+    # length bounds the number of samples from below before any grid is allocated.
+    chord_per_m = float(np.sum(_rownorm(np.diff(k, axis=0))))
+    top_speed = gamma * gmax * (math.sqrt(k.shape[1]) if per_axis else 1.0)
+    path_words = f"a k-space path of length {chord_per_m:.6g} 1/m (cycles/m)"
+    check_design_length(chord_per_m / (top_speed * dt), dt, path_words, limit=MAX_SEARCH_SAMPLES)
     raw_pieces = _split_at_corners(k, corner_angle_rad) if k.shape[0] > 2 else [k]
     ds_target = gamma * gmax * dt / 2.0
     pieces = [_Piece(p, ds_target) for p in raw_pieces]
@@ -491,6 +484,7 @@ def min_time_gradient(
         us, ts = _design(pieces, gmax * scale, smax * scale, gamma, g0, g1, per_axis, use_native)
         total = float(sum(float(np.sum(t)) for t in ts))
         m = max(1, math.ceil(total / dt * (1.0 - 1e-12)))
+        check_design_length(m, dt, path_words, limit=MAX_SEARCH_SAMPLES)
         stretch = total / (m * dt)  # <= 1: slow the whole profile down to a whole number of steps
         if (g0 > 0 or (g1 is not None and g1 > 0)) and stretch < 1.0 - 1e-12:
             us, ts, stretch = _stretch_fixed_ends(
@@ -504,9 +498,9 @@ def min_time_gradient(
         last = None if g1 is None else g1 * direction1
         amp, slew = sampled_limit_excess(g, limits, constraint=constraint, first_t_per_m=first, last_t_per_m=last)
         if amp <= 1.0 + LIMIT_RTOL and slew <= 1.0 + LIMIT_RTOL:
-            log.debug("min_time_gradient: %d samples, margin %g, amp %.6f slew %.6f", m, margin, amp, slew)
+            logger.debug("min_time_gradient: %d samples, margin %g, amp %.6f slew %.6f", m, margin, amp, slew)
             return np.asarray(g, dtype=np.float64)
-        log.debug("min_time_gradient: margin %g gave amplitude %.9f, slew %.9f of the limits", margin, amp, slew)
+        logger.debug("min_time_gradient: margin %g gave amplitude %.9f, slew %.9f of the limits", margin, amp, slew)
         margin *= 5.0  # 1e-4, 5e-4, 2.5e-3, 1.25e-2, 6.25e-2
     raise DesignError(
         f"min_time_gradient could not meet the limits on the raster (amplitude {amp:.6f}, slew {slew:.6f} "

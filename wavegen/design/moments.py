@@ -18,28 +18,29 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from wavegen.design.bounds import MAX_SEARCH_SAMPLES, check_design_length
 from wavegen.design.gradients import (
     ArbitraryGradient,
     ExtendedTrapezoid,
     Gradient,
     Trapezoid,
-    _finite,
     check_gradient,
 )
 from wavegen.design.splitting import join_gradients
 from wavegen.design.trapezoid import (
-    _raster,
-    _steps_to_s,
+    grad_raster,
     resolve_area,
     shortest_trapezoid,
+    steps_to_s,
     trapezoid_for_duration,
 )
 from wavegen.errors import DesignError, RangeError, ShapeError
 from wavegen.limits import SystemLimits
+from wavegen.validate import finite, positive
 
 __all__ = ["gradient_moments", "sampled_moments", "piecewise_linear_moments", "flow_compensated_bipolar"]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 FloatArray = NDArray[np.float64]
 
@@ -66,7 +67,7 @@ def piecewise_linear_moments(
         Shape ``(max_order + 1,)``; ``M_n`` in T*s^(n+1)/m.
     """
     order = _check_order(max_order)
-    t = np.asarray(times_s, dtype=np.float64) - _finite("t0_s", t0_s, "s")
+    t = np.asarray(times_s, dtype=np.float64) - finite(t0_s, "t0_s", "s")
     g = np.asarray(values_t_per_m, dtype=np.float64)
     if t.ndim != 1 or t.shape != g.shape or t.size < 2:
         raise ShapeError(
@@ -81,8 +82,13 @@ def piecewise_linear_moments(
     tq = t[:-1, None] + dt[:, None] * x[None, :]
     gq = g[:-1, None] + (g[1:] - g[:-1])[:, None] * x[None, :]
     out = np.empty(order + 1)
-    for n in range(order + 1):
-        out[n] = float(np.sum((gq * tq**n) @ w * dt))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for n in range(order + 1):
+            out[n] = float(np.sum((gq * tq**n) @ w * dt))
+    if not np.all(np.isfinite(out)):
+        raise RangeError(
+            f"the moments about t0_s = {t0_s!r} s overflow (times up to {float(np.max(np.abs(t))):.3g} s from t0_s)"
+        )
     return out
 
 
@@ -107,10 +113,8 @@ def sampled_moments(
     """
     order = _check_order(max_order)
     g = np.asarray(g_t_per_m, dtype=np.float64)
-    dt = _finite("raster_s", raster_s, "s")
-    if dt <= 0:
-        raise RangeError(f"raster_s = {dt!r} s must be > 0 s")
-    t0 = _finite("t0_s", t0_s, "s")
+    dt = positive(raster_s, "raster_s", "s")
+    t0 = finite(t0_s, "t0_s", "s")
     edges = np.arange(g.shape[0] + 1, dtype=np.float64) * dt - t0
     rows = []
     for n in range(order + 1):
@@ -177,16 +181,24 @@ def flow_compensated_bipolar(
         The two lobes joined (corners on the gradient raster), checked against the limits.
     """
     m0 = resolve_area(m0_t_s_per_m, m0_per_m, limits.gamma_hz_per_t, what="m0")
-    m1 = _finite("m1_t_s2_per_m", m1_t_s2_per_m, "T*s^2/m")
+    m1 = finite(m1_t_s2_per_m, "m1_t_s2_per_m", "T*s^2/m")
     if m0 == 0.0 and m1 == 0.0:
         raise DesignError("M0 = 0 and M1 = 0 need no gradient")
-    r_ns, dt = _raster(limits)
-    n_min = 4
+    r_ns, dt = grad_raster(limits)
+    gmax = limits.max_grad_t_per_m
+    words = f"M0 = {m0:.6g} T*s/m and M1 = {m1:.6g} T*s^2/m"
+    # within |g| <= G a gradient of duration T holds |M0| <= G T and |M1| <= G T^2 / 2: a lower bound on
+    # the length, checked before anything is allocated
+    n_bound = max(abs(m0) / gmax, math.sqrt(2.0 * abs(m1) / gmax)) / dt * (1.0 - 1e-9) - 1.0
+    check_design_length(n_bound, dt, words, limit=MAX_SEARCH_SAMPLES)
+    n_min = max(4, math.floor(n_bound))
     if m0 != 0.0:
         n_min = max(n_min, round(shortest_trapezoid(limits, area_t_s_per_m=m0).duration_s / dt))
     caps = _trapezoid_caps(max(64, 4 * n_min), limits)
-    n = n_min
-    while True:
+
+    def split(n: int) -> tuple[int, float, float] | None:
+        """The best split of ``n`` steps into two lobes (most headroom), or None if none fits."""
+        nonlocal caps
         if n >= caps.size:
             caps = _trapezoid_caps(2 * n, limits)
         n1 = np.arange(2, n - 1)
@@ -196,24 +208,47 @@ def flow_compensated_bipolar(
         tol = 1e-12 * np.maximum(np.abs(a1), np.abs(a2))
         c1, c2 = caps[n1], caps[n - n1]
         ok = (np.abs(a1) <= c1 + tol) & (np.abs(a2) <= c2 + tol)
-        if np.any(ok):
-            # among the splits that fit, the one with the most headroom (lowest amplitudes)
-            slack = np.where(ok, np.minimum(c1 - np.abs(a1), c2 - np.abs(a2)), -np.inf)
-            i = int(np.argmax(slack))
-            lobe1 = _lobe(limits, int(n1[i]), float(a1[i]), r_ns)
-            lobe2 = _lobe(limits, n - int(n1[i]), float(a2[i]), r_ns)
-            out = join_gradients(lobe1, lobe2).with_delay(delay_s)
-            check_gradient(out, limits)
-            return out
-        n += 1
-        if n > 100_000_000:
+        if not np.any(ok):
+            return None
+        # among the splits that fit, the one with the most headroom (lowest amplitudes)
+        slack = np.where(ok, np.minimum(c1 - np.abs(a1), c2 - np.abs(a2)), -np.inf)
+        i = int(np.argmax(slack))
+        return int(n1[i]), float(a1[i]), float(a2[i])
+
+    # the first n that fits: scan a few steps, then gallop and bisect (a longer pair never holds less),
+    # and confirm that the few lengths just below the answer do not fit either
+    n = n_min
+    found = None
+    for n in range(n_min, n_min + 4):
+        found = split(n)
+        if found is not None:
             break
-    raise DesignError("no flow-compensated bipolar found")  # pragma: no cover - loop is unbounded in practice
+    else:
+        lo, step = n, 4
+        while split(n_min + step) is None:
+            lo = n_min + step
+            step *= 2
+            check_design_length(n_min + step, dt, words, limit=MAX_SEARCH_SAMPLES)
+        hi = n_min + step
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if split(mid) is not None else (mid, hi)
+        n = hi
+        while n - 1 >= n_min and split(n - 1) is not None:  # pragma: no cover - feasibility is monotone
+            n -= 1
+        found = split(n)
+    assert found is not None
+    n1_best, a1_best, a2_best = found
+    lobe1 = _lobe(limits, n1_best, a1_best, r_ns)
+    lobe2 = _lobe(limits, n - n1_best, a2_best, r_ns)
+    out = join_gradients(lobe1, lobe2).with_delay(delay_s)
+    check_gradient(out, limits)
+    return out
 
 
 def _trapezoid_caps(n_max: int, limits: SystemLimits) -> FloatArray:
     """:func:`max_trapezoid_area_t_s_per_m` for 0..n_max steps (vectorized, same candidates)."""
-    _, dt = _raster(limits)
+    _, dt = grad_raster(limits)
     g, s = limits.max_grad_t_per_m, limits.max_slew_t_per_m_per_s
     x = g / (s * dt)
     n = np.arange(n_max + 1)
@@ -229,7 +264,7 @@ def _trapezoid_caps(n_max: int, limits: SystemLimits) -> FloatArray:
 
 def _lobe(limits: SystemLimits, n: int, area: float, r_ns: int) -> Trapezoid:
     try:
-        return trapezoid_for_duration(limits, _steps_to_s(n, r_ns), area_t_s_per_m=area)
+        return trapezoid_for_duration(limits, steps_to_s(n, r_ns), area_t_s_per_m=area)
     except DesignError:
         # the area sits within rounding of the lobe's capacity: use the largest lobe, scaled
         shortest = shortest_trapezoid(limits, area_t_s_per_m=area)

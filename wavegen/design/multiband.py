@@ -27,24 +27,23 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize
 
-from wavegen.design.rf import RFPulse, _finite, _positive, check_max_b1
+from wavegen.design.pulse import RFPulse, check_max_b1
 from wavegen.errors import DesignError, RangeError, ShapeError
 from wavegen.limits import GAMMA_1H_HZ_PER_T, SystemLimits
+from wavegen.validate import as_1d_float, finite, positive
 
 __all__ = ["multiband_pulse", "multiband_phases", "band_offsets_hz"]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 def band_offsets_hz(
     gradient_t_per_m: float, slice_positions_m: Any, *, gamma_hz_per_t: float = GAMMA_1H_HZ_PER_T
 ) -> np.ndarray:
     """Frequency offsets ``gamma * G * z_k`` (Hz) that put the bands on the slice positions (m)."""
-    g = _finite(gradient_t_per_m, "gradient_t_per_m", "T/m")
-    z = np.asarray(slice_positions_m, dtype=np.float64)
-    if z.ndim != 1 or z.size == 0 or not np.all(np.isfinite(z)):
-        raise ShapeError("slice_positions_m must be a non-empty 1-D array of finite positions (m)")
-    return np.asarray(_positive(gamma_hz_per_t, "gamma_hz_per_t", "Hz/T") * g * z)
+    g = finite(gradient_t_per_m, "gradient_t_per_m", "T/m")
+    z = as_1d_float(slice_positions_m, "slice_positions_m", "m")
+    return np.asarray(positive(gamma_hz_per_t, "gamma_hz_per_t", "Hz/T") * g * z)
 
 
 def _carriers(rf: RFPulse, offsets: np.ndarray) -> np.ndarray:
@@ -144,11 +143,14 @@ def multiband_pulse(
     """
     if not isinstance(rf, RFPulse):
         raise RangeError(f"rf must be an RFPulse, got {type(rf).__name__}")
-    off = np.asarray(offsets_hz, dtype=np.float64)
-    if off.ndim != 1 or off.size == 0:
-        raise ShapeError(f"offsets_hz must be a non-empty 1-D array, got shape {off.shape}")
-    if not np.all(np.isfinite(off)):
-        raise RangeError("offsets_hz must be finite (Hz)")
+    off = as_1d_float(offsets_hz, "offsets_hz", "Hz")
+    nyquist = 0.5 / rf.raster_s
+    if float(np.max(np.abs(off))) >= nyquist:
+        i = int(np.argmax(np.abs(off)))
+        raise RangeError(
+            f"offsets_hz[{i}] = {off[i]!r} Hz lies beyond the RF raster's Nyquist frequency, "
+            f"+-{nyquist:.6g} Hz (1 / (2 * {rf.raster_s!r} s)): the band would alias"
+        )
     srt = np.sort(off)
     if rf.bandwidth_hz is not None and off.size > 1:
         gap = float(np.min(np.diff(srt)))
@@ -166,7 +168,7 @@ def multiband_pulse(
             raise RangeError("phases must be finite (rad)")
     b1 = rf.b1_t * (_carriers(rf, off) * np.exp(1j * ph)).sum(axis=1)
     lim = limits if limits is not None else SystemLimits()
-    mb = _positive(max_b1_t, "max_b1_t", "T") if max_b1_t is not None else lim.max_b1_t
+    mb = positive(max_b1_t, "max_b1_t", "T") if max_b1_t is not None else lim.max_b1_t
     check_max_b1(b1, mb, f"a {off.size}-band pulse")
-    log.debug("multiband: %d bands, peak %.4g uT", off.size, float(np.max(np.abs(b1))) * 1e6)
+    logger.debug("multiband: %d bands, peak %.4g uT", off.size, float(np.max(np.abs(b1))) * 1e6)
     return rf.replace(b1_t=b1)

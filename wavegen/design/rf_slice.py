@@ -1,6 +1,6 @@
 """Slice selection for RF pulses: the slice-select trapezoid and the rephasing area.
 
-Re-exported by :mod:`wavegen.design.rf`. The gradient is a separate value from the pulse (never a flag
+Public through :mod:`wavegen.design`. The gradient is a separate value from the pulse (never a flag
 that changes the return type of a pulse designer).
 """
 
@@ -11,9 +11,10 @@ import math
 import numpy as np
 
 from wavegen.design.gradients import Trapezoid
-from wavegen.design.rf import RFPulse, _gamma, _positive
+from wavegen.design.pulse import RFPulse, resolve_gamma
 from wavegen.errors import DesignError, LimitError, RangeError
 from wavegen.limits import TICK_S, SystemLimits
+from wavegen.validate import positive
 
 __all__ = ["slice_select_gradient", "slice_refocus_area_t_s_per_m"]
 
@@ -62,10 +63,10 @@ def slice_select_gradient(
     if not isinstance(rf, RFPulse):
         raise RangeError(f"rf must be an RFPulse, got {type(rf).__name__}")
     lim = limits if limits is not None else SystemLimits()
-    gamma = _gamma(gamma_hz_per_t, lim)
-    thk = _positive(slice_thickness_m, "slice_thickness_m", "m")
+    gamma = resolve_gamma(gamma_hz_per_t, lim)
+    thk = positive(slice_thickness_m, "slice_thickness_m", "m")
     if bandwidth_hz is not None:
-        bw = _positive(bandwidth_hz, "bandwidth_hz", "Hz")
+        bw = positive(bandwidth_hz, "bandwidth_hz", "Hz")
     elif rf.bandwidth_hz is not None:
         bw = rf.bandwidth_hz
     else:

@@ -48,20 +48,15 @@ from scipy.interpolate import CubicSpline
 from scipy.signal import firls, remez
 
 from wavegen._backend import NATIVE, ffi, lib
-from wavegen.design.rf import (
-    RFPulse,
-    _finish,
-    _finite,
-    _flip,
-    _n_samples,
-    _positive,
-    _resolve,
-)
+from wavegen.design.pulse import RFPulse, build_pulse, check_flip_angle, rf_sample_count, rf_settings
 from wavegen.errors import DesignError, NonFiniteError, RangeError
 from wavegen.limits import SystemLimits
+from wavegen.validate import finite, in_range, integer, positive
 
 __all__ = [
     "SLR_PULSE_TYPES",
+    "MAX_SLR_TIME_BW",
+    "MAX_SLR_STEPS",
     "slr_pulse",
     "slr_beta",
     "slr_ripples",
@@ -73,7 +68,7 @@ __all__ = [
     "isodelay_center_s",
 ]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 PulseType = Literal["small_tip", "excitation", "refocusing", "inversion", "saturation"]
 PhaseType = Literal["linear", "minimum", "maximum"]
@@ -87,6 +82,17 @@ SLR_PULSE_TYPES: dict[str, str] = {
     "inversion": "inversion",
     "saturation": "saturation",
 }
+
+
+#: Largest time-bandwidth product :func:`slr_pulse` and :func:`slr_beta` accept. SLR pulses in MRI use
+#: about 2-20 (Pauly et al. 1991; Bernstein et al. 2004, sec. 2.3); the filter design costs grow with
+#: the square of the number of taps (about 8 per unit of TBW), and at 200 a minimum-phase
+#: least-squares design already takes over a second.
+MAX_SLR_TIME_BW = 200.0
+
+#: Largest number of hard-pulse steps (filter taps) :func:`slr_beta` designs (4096 minimum-phase taps
+#: took 4 s); :func:`slr_pulse` designs on at most ``8 * MAX_SLR_TIME_BW`` steps and re-bins.
+MAX_SLR_STEPS = 2048
 
 
 def dinf(d1: float, d2: float) -> float:
@@ -244,12 +250,17 @@ def slr_beta(
     inversion, and must be given for ``small_tip``. The ripple relations are Pauly's for the nominal
     flips; for other flips they remain a good guide.
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 8:
-        raise RangeError(f"n = {n!r} samples must be an integer >= 8")
-    n = int(n)
-    tb = _positive(time_bw_product, "time_bw_product", "")
-    d1_in = _positive(passband_ripple, "passband_ripple", "")
-    d2_in = _positive(stopband_ripple, "stopband_ripple", "")
+    n = integer(n, "n", "samples", minimum=8, maximum=MAX_SLR_STEPS)
+    tb = in_range(
+        time_bw_product,
+        "time_bw_product",
+        low=0.0,
+        high=MAX_SLR_TIME_BW,
+        low_open=True,
+        source="SLR filters beyond it take seconds to design; MRI pulses use about 2-20",
+    )
+    d1_in = positive(passband_ripple, "passband_ripple", "")
+    d2_in = positive(stopband_ripple, "stopband_ripple", "")
     if d1_in >= 0.5 or d2_in >= 0.5:
         raise RangeError(f"ripples must be < 0.5, got passband {d1_in!r}, stopband {d2_in!r}")
     if pulse_type not in SLR_PULSE_TYPES:
@@ -261,7 +272,7 @@ def slr_beta(
             raise RangeError("a small-tip SLR pulse needs flip_angle_rad")
         flip = math.pi if pulse_type in ("refocusing", "inversion") else math.pi / 2
     else:
-        flip = _flip(flip_angle_rad)
+        flip = check_flip_angle(flip_angle_rad)
         if flip > math.pi:
             raise RangeError(f"flip_angle_rad = {flip!r} rad must be <= pi for an SLR design")
     bsf = math.sin(flip / 2)
@@ -383,7 +394,8 @@ def isodelay_center_s(rf: RFPulse, *, gamma_hz_per_t: float, bandwidth_hz: float
     return float(min(max(center, 0.0), t))
 
 
-_MAX_DESIGN_SAMPLES = 256
+#: Fewest hard-pulse steps an SLR design uses before re-binning onto the raster (slr_pulse).
+_DESIGN_STEPS_FLOOR = 256
 
 
 def _rebin(rf_rad: np.ndarray, n: int) -> np.ndarray:
@@ -448,14 +460,21 @@ def slr_pulse(
     >>> rf.n_samples, round(rf.bandwidth_hz)
     (256, 3125)
     """
-    flip = _flip(flip_angle_rad)
-    raster, gamma, mb = _resolve(limits, raster_s, gamma_hz_per_t, max_b1_t)
-    n = _n_samples(duration_s, raster)
-    tb = _positive(time_bw_product, "time_bw_product", "")
+    flip = check_flip_angle(flip_angle_rad)
+    raster, gamma, mb = rf_settings(limits, raster_s, gamma_hz_per_t, max_b1_t)
+    n = rf_sample_count(duration_s, raster)
+    tb = in_range(
+        time_bw_product,
+        "time_bw_product",
+        low=0.0,
+        high=MAX_SLR_TIME_BW,
+        low_open=True,
+        source="SLR filters beyond it take seconds to design; MRI pulses use about 2-20",
+    )
     # Long rasters (e.g. 3000 samples of 1 us) add nothing to the profile, which depends on tb and the
     # ripples only, but cost time and make the Parks-McClellan exchange fail to converge: design on
     # min(n, max(256, 8*tb)) hard-pulse steps, then re-bin onto the raster (module docstring).
-    n_design = min(n, max(_MAX_DESIGN_SAMPLES, int(math.ceil(8 * tb))))
+    n_design = min(n, max(_DESIGN_STEPS_FLOOR, int(math.ceil(8 * tb))))
     b = slr_beta(
         n_design,
         tb,
@@ -476,13 +495,13 @@ def slr_pulse(
     what = (
         f"a {math.degrees(flip):.4g} deg {phase}-phase SLR {pulse_type} pulse (T = {duration * 1e6:.6g} us, TBW {tb:g})"
     )
-    pulse = _finish(
+    pulse = build_pulse(
         b1,
         raster,
         duration / 2,
         max_b1=mb,
         what=what,
-        freq_offset_hz=_finite(freq_offset_hz, "freq_offset_hz", "Hz"),
+        freq_offset_hz=finite(freq_offset_hz, "freq_offset_hz", "Hz"),
         phase_offset_rad=phase_offset_rad,
         use=SLR_PULSE_TYPES[pulse_type],
         delay_s=delay_s,

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from wavegen.design.gradients import ArbitraryGradient, ExtendedTrapezoid, Gradient, _finite
+from wavegen.design.gradients import ArbitraryGradient, ExtendedTrapezoid, Gradient
 from wavegen.errors import DesignError, RangeError
+from wavegen.validate import finite
 
 __all__ = ["split_gradient", "join_gradients", "split_arbitrary_gradient", "join_arbitrary_gradients"]
 
@@ -24,7 +25,7 @@ def split_gradient(grad: Gradient, time_s: float) -> tuple[ExtendedTrapezoid, Ex
     :class:`ExtendedTrapezoid` (an :class:`ArbitraryGradient` becomes its corner points).
     Slew and amplitude are unchanged (the cut adds a corner on an existing segment).
     """
-    t_cut = _finite("time_s", time_s, "s")
+    t_cut = finite(time_s, "time_s", "s")
     t, g = grad.corners(include_delay=True)
     if not (t[0] < t_cut < t[-1]):
         raise RangeError(f"time_s = {t_cut!r} s is not inside the gradient ({t[0]!r} s to {t[-1]!r} s)")

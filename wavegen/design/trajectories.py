@@ -17,7 +17,8 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from wavegen.errors import NonFiniteError, RangeError
+from wavegen.design.bounds import MAX_DESIGN_SAMPLES
+from wavegen.validate import finite, integer, positive
 
 __all__ = [
     "archimedean_spiral",
@@ -28,21 +29,6 @@ __all__ = [
 ]
 
 FloatArray = NDArray[np.float64]
-
-
-def _positive(name: str, value: float, unit: str) -> float:
-    v = float(value)
-    if not math.isfinite(v):
-        raise NonFiniteError(f"{name} = {value!r} {unit} is not finite")
-    if v <= 0:
-        raise RangeError(f"{name} = {v!r} {unit} must be > 0 {unit}")
-    return v
-
-
-def _count(name: str, value: int, minimum: int) -> int:
-    if isinstance(value, bool) or int(value) != value or value < minimum:
-        raise RangeError(f"{name} = {value!r} must be an integer >= {minimum}")
-    return int(value)
 
 
 def variable_density_spiral(
@@ -71,10 +57,10 @@ def variable_density_spiral(
     ndarray
         Shape ``(n_points, 2)``, cycles/m.
     """
-    kmax = _positive("k_max_per_m", k_max_per_m, "1/m")
-    turns = _positive("n_turns", n_turns, "turns")
-    n = _count("n_points", n_points, 4)
-    a = _positive("alpha", alpha, "")
+    kmax = positive(k_max_per_m, "k_max_per_m", "1/m")
+    turns = positive(n_turns, "n_turns", "turns")
+    n = integer(n_points, "n_points", minimum=4, maximum=MAX_DESIGN_SAMPLES, integral_float=True)
+    a = positive(alpha, "alpha", "")
     tau = np.linspace(0.0, 1.0, n)
     r = kmax * tau**a
     phi = 2.0 * math.pi * turns * tau + float(phase_rad)
@@ -104,9 +90,9 @@ def epi_path(k_max_x_per_m: float, n_lines: int, dk_y_per_m: float) -> FloatArra
     ndarray
         The corner points, shape ``(2 * n_lines, 2)``, cycles/m.
     """
-    kx = _positive("k_max_x_per_m", k_max_x_per_m, "1/m")
-    n = _count("n_lines", n_lines, 1)
-    dky = _positive("dk_y_per_m", dk_y_per_m, "1/m")
+    kx = positive(k_max_x_per_m, "k_max_x_per_m", "1/m")
+    n = integer(n_lines, "n_lines", minimum=1, maximum=MAX_DESIGN_SAMPLES, integral_float=True)
+    dky = positive(dk_y_per_m, "dk_y_per_m", "1/m")
     ky = (np.arange(n) - (n - 1) / 2.0) * dky
     pts = np.empty((2 * n, 2))
     sign = np.where(np.arange(n) % 2 == 0, 1.0, -1.0)
@@ -122,11 +108,12 @@ def radial_spoke(
 ) -> FloatArray:
     """A radial line through the centre at ``angle_rad``: from ``-k_max`` to ``+k_max`` (or from 0 when
     ``center_out``), shape ``(n_points, 2)``, cycles/m."""
-    kmax = _positive("k_max_per_m", k_max_per_m, "1/m")
-    n = _count("n_points", n_points, 2)
+    kmax = positive(k_max_per_m, "k_max_per_m", "1/m")
+    n = integer(n_points, "n_points", minimum=2, maximum=MAX_DESIGN_SAMPLES, integral_float=True)
+    angle = finite(angle_rad, "angle_rad", "rad")
     start = 0.0 if center_out else -kmax
     r = np.linspace(start, kmax, n)
-    return np.stack((r * math.cos(angle_rad), r * math.sin(angle_rad)), axis=1)
+    return np.stack((r * math.cos(angle), r * math.sin(angle)), axis=1)
 
 
 def rosette(k_max_per_m: float, omega1: float, omega2: float, n_points: int) -> FloatArray:
@@ -135,12 +122,10 @@ def rosette(k_max_per_m: float, omega1: float, omega2: float, n_points: int) -> 
     ``omega1`` and ``omega2`` are in cycles over the whole path; ``2 * omega1`` petals pass through the
     centre. Shape ``(n_points, 2)``, cycles/m.
     """
-    kmax = _positive("k_max_per_m", k_max_per_m, "1/m")
-    w1 = _positive("omega1", omega1, "cycles")
-    w2 = float(omega2)
-    if not math.isfinite(w2):
-        raise NonFiniteError(f"omega2 = {omega2!r} is not finite")
-    n = _count("n_points", n_points, 4)
+    kmax = positive(k_max_per_m, "k_max_per_m", "1/m")
+    w1 = positive(omega1, "omega1", "cycles")
+    w2 = finite(omega2, "omega2", "cycles")
+    n = integer(n_points, "n_points", minimum=4, maximum=MAX_DESIGN_SAMPLES, integral_float=True)
     tau = np.linspace(0.0, 1.0, n)
     r = kmax * np.sin(2.0 * math.pi * w1 * tau)
     phi = 2.0 * math.pi * w2 * tau

@@ -5,7 +5,7 @@ Every design here returns a gradient whose corner times sit on the gradient rast
 :func:`~wavegen.design.gradients.check_gradient` exactly.
 
 The shortest lobe for an area ``A`` (continuous time, Bernstein et al., *Handbook of MRI Pulse
-Sequences*, 2004, section 7.2; REFERENCES.md) is a triangle of duration ``2 sqrt(A/S)`` when
+Sequences*, 2004, section 7.2) is a triangle of duration ``2 sqrt(A/S)`` when
 ``A <= G^2/S`` and otherwise a trapezoid of duration ``A/G + G/S``. On a raster three answers exist,
 from the most constrained to the least:
 
@@ -34,18 +34,21 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
+from wavegen.design.bounds import MAX_DESIGN_SAMPLES, check_design_length
 from wavegen.design.gradients import (
     ArbitraryGradient,
     ExtendedTrapezoid,
     Trapezoid,
-    _finite,
     check_gradient,
 )
 from wavegen.errors import DesignError, LimitError, RangeError, RasterError
 from wavegen.limits import TICK_S, SystemLimits
+from wavegen.validate import finite
 
 __all__ = [
     "resolve_area",
+    "grad_raster",
+    "steps_to_s",
     "shortest_trapezoid_duration_s",
     "shortest_trapezoid",
     "trapezoid_for_duration",
@@ -58,7 +61,7 @@ __all__ = [
     "shortest_arbitrary_gradient",
 ]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -76,24 +79,25 @@ def resolve_area(
     if (area_t_s_per_m is None) == (area_per_m is None):
         raise RangeError(f"give exactly one of {what}_t_s_per_m (T*s/m) and {what}_per_m (cycles/m)")
     if area_t_s_per_m is not None:
-        return _finite(f"{what}_t_s_per_m", area_t_s_per_m, "T*s/m")
+        return finite(area_t_s_per_m, f"{what}_t_s_per_m", "T*s/m")
     assert area_per_m is not None  # for the type checker; checked above
-    return _finite(f"{what}_per_m", area_per_m, "1/m") / gamma_hz_per_t
+    return finite(area_per_m, f"{what}_per_m", "1/m") / gamma_hz_per_t
 
 
-def _raster(limits: SystemLimits) -> tuple[int, float]:
-    """Raster in ns ticks and in seconds."""
+def grad_raster(limits: SystemLimits) -> tuple[int, float]:
+    """The gradient raster of ``limits`` in ns ticks and in seconds."""
     r_ns = limits.grad_raster_ns
     return r_ns, r_ns * TICK_S
 
 
-def _steps_to_s(n: int, r_ns: int) -> float:
-    # exact integer ticks, one correctly rounded division
+def steps_to_s(n: int, r_ns: int) -> float:
+    """``n`` raster steps of ``r_ns`` ticks in seconds (exact integer ticks, one correctly rounded division)."""
     return (n * r_ns) / 1e9
 
 
 def _duration_steps(duration_s: float, r_ns: int, name: str) -> int:
-    d = _finite(name, duration_s, "s")
+    d = finite(duration_s, name, "s")
+    check_design_length(abs(d) / (r_ns * TICK_S), r_ns * TICK_S, f"{name} = {d!r} s")
     ticks = d / TICK_S
     n_ticks = round(ticks)
     if abs(ticks - n_ticks) > 1e-6 + 1e-12 * abs(ticks) or n_ticks % r_ns:
@@ -104,9 +108,9 @@ def _duration_steps(duration_s: float, r_ns: int, name: str) -> int:
 def shortest_trapezoid_duration_s(area_t_s_per_m: float, limits: SystemLimits) -> float:
     """Closed-form shortest duration of a zero-to-zero lobe (continuous time), s.
 
-    ``2 sqrt(|A|/S)`` if ``|A| <= G^2/S`` (triangle), else ``|A|/G + G/S`` (REFERENCES.md).
+    ``2 sqrt(|A|/S)`` if ``|A| <= G^2/S`` (triangle), else ``|A|/G + G/S`` (Bernstein et al. 2004, sec. 7.2).
     """
-    a = abs(_finite("area_t_s_per_m", area_t_s_per_m, "T*s/m"))
+    a = abs(finite(area_t_s_per_m, "area_t_s_per_m", "T*s/m"))
     g, s = limits.max_grad_t_per_m, limits.max_slew_t_per_m_per_s
     if a <= g * g / s:
         return 2.0 * math.sqrt(a / s)
@@ -124,7 +128,7 @@ def max_trapezoid_area_t_s_per_m(n_steps: int, limits: SystemLimits) -> float:
     """Largest area of a zero-to-zero :class:`Trapezoid` lasting ``n_steps`` raster steps, T*s/m."""
     if n_steps < 2:
         return 0.0
-    _, dt = _raster(limits)
+    _, dt = grad_raster(limits)
     g, s = limits.max_grad_t_per_m, limits.max_slew_t_per_m_per_s
     r = _best_rise_steps(n_steps, g / (s * dt))
     return min(g, s * r * dt) * dt * (n_steps - r)
@@ -132,7 +136,7 @@ def max_trapezoid_area_t_s_per_m(n_steps: int, limits: SystemLimits) -> float:
 
 def _trap_amplitude(area: float, n: int, r: int, limits: SystemLimits) -> float | None:
     """Amplitude of a symmetric lobe (n steps, r-step ramps) with the given area, or None if over a limit."""
-    _, dt = _raster(limits)
+    _, dt = grad_raster(limits)
     amp = abs(area) / (dt * (n - r))
     cap = min(limits.max_grad_t_per_m, limits.max_slew_t_per_m_per_s * (r * dt))
     if amp > cap:
@@ -178,20 +182,84 @@ def shortest_trapezoid(
     may be one step longer than the rounded-up closed form.
     """
     area = resolve_area(area_t_s_per_m, area_per_m, limits.gamma_hz_per_t)
-    r_ns, dt = _raster(limits)
+    r_ns, dt = grad_raster(limits)
     if area == 0.0:
-        return Trapezoid(0.0, _steps_to_s(1, r_ns), 0.0, _steps_to_s(1, r_ns), delay_s)
-    n = max(2, math.floor(shortest_trapezoid_duration_s(area, limits) / dt) - 1)
+        return Trapezoid(0.0, steps_to_s(1, r_ns), 0.0, steps_to_s(1, r_ns), delay_s)
+    steps = shortest_trapezoid_duration_s(area, limits) / dt
+    check_design_length(steps, dt, _area_words(area, limits))
+    n = max(2, math.floor(steps) - 1)
     while max_trapezoid_area_t_s_per_m(n, limits) < abs(area) * (1.0 - 1e-13):
         n += 1
-    # longest ramps that still fit (lowest slew)
-    for r in range(n // 2, 0, -1):
-        amp = _trap_amplitude(area, n, r, limits)
-        if amp is not None:
-            trap = Trapezoid(amp, _steps_to_s(r, r_ns), _steps_to_s(n - 2 * r, r_ns), _steps_to_s(r, r_ns), delay_s)
-            check_gradient(trap, limits)
-            return trap
-    raise DesignError(f"no trapezoid found for area {area!r} T*s/m")  # pragma: no cover - unreachable
+    # the longest ramps that still fit (lowest slew)
+    _, r_max = _rise_bounds(area, n, limits)
+    r = _fitting_rise(area, n, limits, range(r_max, 0, -1))
+    amp = None if r is None else _trap_amplitude(area, n, r, limits)
+    if r is None or amp is None:  # pragma: no cover - n was chosen so that a lobe of n steps reaches the area
+        raise DesignError(f"no trapezoid found for area {area!r} T*s/m")
+    trap = Trapezoid(amp, steps_to_s(r, r_ns), steps_to_s(n - 2 * r, r_ns), steps_to_s(r, r_ns), delay_s)
+    check_gradient(trap, limits)
+    return trap
+
+
+def _area_words(area: float, limits: SystemLimits) -> str:
+    """An area in both units, for messages."""
+    return f"an area of {area:.6g} T*s/m ({area * limits.gamma_hz_per_t:.6g} 1/m)"
+
+
+def _rise_bounds(area: float, n: int, limits: SystemLimits) -> tuple[int, int]:
+    """For a symmetric lobe of ``n`` steps and ``area``: ``(r_min, r_max)``, the shortest ramp the slew
+    limit allows and the longest the amplitude limit allows, in raster steps within ``1..n//2``
+    (``r_min`` may exceed ``r_max``: then no ramp fits).
+
+    The amplitude ``|A| / (dt (n - r))`` grows with ``r``; it must stay below ``G`` (true up to
+    ``r_max``) and below ``S r dt`` (true from ``r_min`` on, as ``r (n - r)`` grows for
+    ``r <= n/2``). Both ends are found by bisection in ``log2(n)`` steps instead of a scan over ``r``.
+    """
+    _, dt = grad_raster(limits)
+    a = abs(area)
+    tol = 1.0 + 1e-12
+    g_cap = limits.max_grad_t_per_m * tol
+    smax = limits.max_slew_t_per_m_per_s
+
+    def under_g(r: int) -> bool:
+        return a / (dt * (n - r)) <= g_cap
+
+    def under_s(r: int) -> bool:
+        return a / (dt * (n - r)) <= smax * (r * dt) * tol
+
+    half = n // 2
+    # r_max: the last r with under_g (under_g is true then false)
+    if not under_g(1):
+        r_max = 0
+    elif under_g(half):
+        r_max = half
+    else:
+        lo, hi = 1, half
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (mid, hi) if under_g(mid) else (lo, mid)
+        r_max = lo
+    # r_min: the first r with under_s (false then true)
+    if under_s(1):
+        r_min = 1
+    elif not under_s(half):
+        r_min = half + 1
+    else:
+        lo, hi = 1, half
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if under_s(mid) else (mid, hi)
+        r_min = hi
+    return r_min, r_max
+
+
+def _fitting_rise(area: float, n: int, limits: SystemLimits, candidates: range) -> int | None:
+    """The first ``r`` in ``candidates`` whose lobe passes :func:`_trap_amplitude` (a few at most are
+    tried: the bisection of :func:`_rise_bounds` lands on the answer up to floating-point rounding)."""
+    for r in candidates[:64]:
+        if 1 <= r <= n // 2 and _trap_amplitude(area, n, r, limits) is not None:
+            return r
+    return None
 
 
 def trapezoid_for_duration(
@@ -216,16 +284,20 @@ def trapezoid_for_duration(
         shortest duration that would).
     """
     area = resolve_area(area_t_s_per_m, area_per_m, limits.gamma_hz_per_t)
-    r_ns, _ = _raster(limits)
+    r_ns, _ = grad_raster(limits)
     n = _duration_steps(duration_s, r_ns, "duration_s")
+    check_design_length(n, r_ns * TICK_S, f"duration_s = {duration_s!r} s")
     if area == 0.0 and n >= 2:
-        return Trapezoid(0.0, _steps_to_s(1, r_ns), _steps_to_s(n - 2, r_ns), _steps_to_s(1, r_ns), delay_s)
-    for r in range(1, n // 2 + 1):
+        return Trapezoid(0.0, steps_to_s(1, r_ns), steps_to_s(n - 2, r_ns), steps_to_s(1, r_ns), delay_s)
+    # the shortest ramps that fit (longest, lowest flat top)
+    r_min, _ = _rise_bounds(area, n, limits) if n >= 2 else (1, 0)
+    r = _fitting_rise(area, n, limits, range(max(1, r_min - 1), n // 2 + 1))
+    if r is not None:
         amp = _trap_amplitude(area, n, r, limits)
-        if amp is not None:
-            trap = Trapezoid(amp, _steps_to_s(r, r_ns), _steps_to_s(n - 2 * r, r_ns), _steps_to_s(r, r_ns), delay_s)
-            check_gradient(trap, limits)
-            return trap
+        assert amp is not None  # checked by _fitting_rise
+        trap = Trapezoid(amp, steps_to_s(r, r_ns), steps_to_s(n - 2 * r, r_ns), steps_to_s(r, r_ns), delay_s)
+        check_gradient(trap, limits)
+        return trap
     shortest = shortest_trapezoid(limits, area_t_s_per_m=area)
     raise LimitError(
         f"no trapezoid of duration_s = {duration_s!r} s reaches area {area!r} T*s/m within "
@@ -238,13 +310,14 @@ def trapezoid_for_amplitude(
     limits: SystemLimits, amplitude_t_per_m: float, flat_time_s: float, *, delay_s: float = 0.0
 ) -> Trapezoid:
     """A :class:`Trapezoid` with a given amplitude and flat time and the shortest raster ramps."""
-    amp = _finite("amplitude_t_per_m", amplitude_t_per_m, "T/m")
-    r_ns, dt = _raster(limits)
+    amp = finite(amplitude_t_per_m, "amplitude_t_per_m", "T/m")
+    r_ns, dt = grad_raster(limits)
     n_flat = _duration_steps(flat_time_s, r_ns, "flat_time_s")
+    check_design_length(n_flat, dt, f"flat_time_s = {flat_time_s!r} s")
     if abs(amp) > limits.max_grad_t_per_m:
         raise LimitError(f"amplitude_t_per_m = {amp!r} T/m exceeds max_grad_t_per_m = {limits.max_grad_t_per_m!r} T/m")
     r = max(1, math.ceil(abs(amp) / (limits.max_slew_t_per_m_per_s * dt) * (1.0 - 1e-12)))
-    trap = Trapezoid(amp, _steps_to_s(r, r_ns), _steps_to_s(n_flat, r_ns), _steps_to_s(r, r_ns), delay_s)
+    trap = Trapezoid(amp, steps_to_s(r, r_ns), steps_to_s(n_flat, r_ns), steps_to_s(r, r_ns), delay_s)
     check_gradient(trap, limits)
     return trap
 
@@ -268,7 +341,7 @@ def readout_trapezoid(
         If the amplitude exceeds ``max_grad_t_per_m``.
     """
     fa = resolve_area(flat_area_t_s_per_m, flat_area_per_m, limits.gamma_hz_per_t, what="flat_area")
-    ft = _finite("flat_time_s", flat_time_s, "s")
+    ft = finite(flat_time_s, "flat_time_s", "s")
     if ft <= 0:
         raise RangeError(f"flat_time_s = {ft!r} s must be > 0 s")
     return trapezoid_for_amplitude(limits, fa / ft, ft, delay_s=delay_s)
@@ -279,15 +352,15 @@ def ramp(limits: SystemLimits, from_t_per_m: float, to_t_per_m: float, *, delay_
 
     Takes ``ceil(|to - from| / (S * dt))`` raster steps (at least one).
     """
-    g0 = _finite("from_t_per_m", from_t_per_m, "T/m")
-    g1 = _finite("to_t_per_m", to_t_per_m, "T/m")
+    g0 = finite(from_t_per_m, "from_t_per_m", "T/m")
+    g1 = finite(to_t_per_m, "to_t_per_m", "T/m")
     gmax = limits.max_grad_t_per_m
     for name, v in (("from_t_per_m", g0), ("to_t_per_m", g1)):
         if abs(v) > gmax:
             raise LimitError(f"{name} = {v!r} T/m exceeds max_grad_t_per_m = {gmax!r} T/m")
-    r_ns, dt = _raster(limits)
+    r_ns, dt = grad_raster(limits)
     n = max(1, math.ceil(abs(g1 - g0) / (limits.max_slew_t_per_m_per_s * dt) * (1.0 - 1e-12)))
-    out = ExtendedTrapezoid([0.0, _steps_to_s(n, r_ns)], [g0, g1], delay_s)
+    out = ExtendedTrapezoid([0.0, steps_to_s(n, r_ns)], [g0, g1], delay_s)
     check_gradient(out, limits)
     return out
 
@@ -299,7 +372,7 @@ def ramp(limits: SystemLimits, from_t_per_m: float, to_t_per_m: float, *, delay_
 def _envelopes(
     n: int, g0: float, g1: float, limits: SystemLimits
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
-    _, dt = _raster(limits)
+    _, dt = grad_raster(limits)
     gmax, step = limits.max_grad_t_per_m, limits.max_slew_t_per_m_per_s * dt
     k = np.arange(n + 1, dtype=np.float64)
     upper = np.minimum(np.minimum(gmax, g0 + step * k), g1 + step * (n - k))
@@ -319,9 +392,59 @@ def _feasible(n: int, area: float, g0: float, g1: float, limits: SystemLimits) -
     env = _envelopes(n, g0, g1, limits)
     if env is None:
         return False
-    _, dt = _raster(limits)
+    _, dt = grad_raster(limits)
     tol = 1e-12 * max(abs(area), limits.max_grad_t_per_m * dt)
     return _trapz_area(env[0], dt) - tol <= area <= _trapz_area(env[1], dt) + tol
+
+
+def _tent_sum(a: float, c: float, step: float, cap: float, n: NDArray[np.int64]) -> NDArray[np.float64]:
+    """``sum_{k=0}^{N} min(cap, a + step*k, c + step*(N - k))`` for every ``N`` in ``n`` (closed form).
+
+    Requires ``a, c <= cap`` and ``|a - c| <= step * N``. Arithmetic series on the rising part, the
+    plateau at ``cap`` (if the tent reaches it) and the falling part.
+    """
+    nf = n.astype(np.float64)
+    k1 = (cap - a) / step  # the rising line reaches the cap
+    k2 = nf - (cap - c) / step  # the falling line leaves the cap
+    kx = (c - a + step * nf) / (2.0 * step)  # the two lines cross
+    plateau = k1 < k2
+    m_rise = np.where(plateau, math.floor(k1), np.floor(kx))
+    m_fall = np.where(plateau, np.ceil(k2), np.floor(kx) + 1.0)
+    rise = (m_rise + 1.0) * a + step * m_rise * (m_rise + 1.0) / 2.0
+    j = nf - m_fall  # the falling part has j + 1 terms
+    fall = (j + 1.0) * c + step * j * (j + 1.0) / 2.0
+    flat = np.where(plateau, cap * (m_fall - m_rise - 1.0), 0.0)
+    return np.asarray(rise + flat + fall, dtype=np.float64)
+
+
+def _first_feasible(n_start: int, area: float, g0: float, g1: float, limits: SystemLimits) -> int:
+    """The smallest ``N >= n_start`` for which :func:`_feasible` holds (the exact raster optimum).
+
+    Feasibility is not monotone in ``N`` when both ends are non-zero (a longer gradient spends longer
+    near its end values, so the largest reachable area can first shrink), hence no bisection: the
+    envelope areas of every candidate ``N`` are computed in closed form (:func:`_tent_sum`, vectorised
+    over blocks of candidates), and the first candidates that pass with a tolerance well above the
+    rounding of the closed form are confirmed by the exact check on the sampled envelopes.
+    """
+    _, dt = grad_raster(limits)
+    gmax, step = limits.max_grad_t_per_m, limits.max_slew_t_per_m_per_s * dt
+    lo = n_start
+    block = 1024
+    while True:
+        check_design_length(lo, dt, _area_words(area, limits))
+        n = np.arange(lo, lo + block, dtype=np.int64)
+        upper = dt * (_tent_sum(g0, g1, step, gmax, n) - 0.5 * (g0 + g1))
+        lower = -dt * (_tent_sum(-g0, -g1, step, gmax, n) - 0.5 * (g0 + g1) * -1.0)
+        tol = 1e-9 * (np.abs(upper) + np.abs(lower) + gmax * dt * n) + 1e-12 * abs(area)
+        candidates = n[(lower - tol <= area) & (area <= upper + tol)]
+        for cand in candidates[:64]:
+            if _feasible(int(cand), area, g0, g1, limits):
+                return int(cand)
+        if candidates.size > 64:  # pragma: no cover - the closed form and the samples disagree widely
+            raise DesignError(f"no raster gradient found for {_area_words(area, limits)}")
+        lo += block
+        block = min(2 * block, MAX_DESIGN_SAMPLES)
+
 
 
 def shortest_extended_trapezoid(
@@ -350,38 +473,26 @@ def shortest_extended_trapezoid(
         Collinear corners merged; times on the gradient raster.
     """
     area = resolve_area(area_t_s_per_m, area_per_m, limits.gamma_hz_per_t)
-    g0 = _finite("g_start_t_per_m", g_start_t_per_m, "T/m")
-    g1 = _finite("g_end_t_per_m", g_end_t_per_m, "T/m")
+    g0 = finite(g_start_t_per_m, "g_start_t_per_m", "T/m")
+    g1 = finite(g_end_t_per_m, "g_end_t_per_m", "T/m")
     gmax = limits.max_grad_t_per_m
     for name, v in (("g_start_t_per_m", g0), ("g_end_t_per_m", g1)):
         if abs(v) > gmax:
             raise LimitError(f"{name} = {v!r} T/m exceeds max_grad_t_per_m = {gmax!r} T/m")
-    r_ns, dt = _raster(limits)
+    r_ns, dt = grad_raster(limits)
     n_lo = max(1, math.ceil(abs(g1 - g0) / (limits.max_slew_t_per_m_per_s * dt) * (1.0 - 1e-12)))
-    # gallop then bisect on the (monotone) feasibility of N steps
-    if _feasible(n_lo, area, g0, g1, limits):
-        n = n_lo
-    else:
-        hi = n_lo * 2
-        while not _feasible(hi, area, g0, g1, limits):
-            if hi > 100_000_000:
-                raise DesignError(f"area {area!r} T*s/m needs an absurdly long gradient")
-            hi *= 2
-        lo = hi // 2 if hi // 2 >= n_lo else n_lo
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if _feasible(mid, area, g0, g1, limits):
-                hi = mid
-            else:
-                lo = mid
-        n = hi
+    # No waveform of N steps within |g| <= G holds more than G N dt: a lower bound on N that is known
+    # before anything is allocated (and close to the answer for large areas).
+    n_area = abs(area) / (gmax * dt) * (1.0 - 1e-9) - 1.0
+    check_design_length(max(n_lo, n_area), dt, _area_words(area, limits))
+    n = _first_feasible(max(n_lo, math.floor(n_area)), area, g0, g1, limits)
     return _extended_on_steps(n, area, g0, g1, limits, delay_s)
 
 
 def _extended_on_steps(
     n: int, area: float, g0: float, g1: float, limits: SystemLimits, delay_s: float
 ) -> ExtendedTrapezoid:
-    r_ns, dt = _raster(limits)
+    r_ns, dt = grad_raster(limits)
     env = _envelopes(n, g0, g1, limits)
     if env is None:  # pragma: no cover - callers check feasibility first
         raise DesignError(f"no gradient of {n} raster steps joins {g0!r} T/m to {g1!r} T/m within the slew limit")
@@ -419,14 +530,15 @@ def extended_trapezoid_for_duration(
         If the area or the end values cannot be reached in that time within the limits.
     """
     area = resolve_area(area_t_s_per_m, area_per_m, limits.gamma_hz_per_t)
-    g0 = _finite("g_start_t_per_m", g_start_t_per_m, "T/m")
-    g1 = _finite("g_end_t_per_m", g_end_t_per_m, "T/m")
+    g0 = finite(g_start_t_per_m, "g_start_t_per_m", "T/m")
+    g1 = finite(g_end_t_per_m, "g_end_t_per_m", "T/m")
     gmax = limits.max_grad_t_per_m
     for name, v in (("g_start_t_per_m", g0), ("g_end_t_per_m", g1)):
         if abs(v) > gmax:
             raise LimitError(f"{name} = {v!r} T/m exceeds max_grad_t_per_m = {gmax!r} T/m")
-    r_ns, _ = _raster(limits)
+    r_ns, _ = grad_raster(limits)
     n = _duration_steps(duration_s, r_ns, "duration_s")
+    check_design_length(n, r_ns * TICK_S, f"duration_s = {duration_s!r} s")
     if n < 1 or not _feasible(n, area, g0, g1, limits):
         raise LimitError(
             f"no gradient of duration_s = {duration_s!r} s goes from {g0!r} T/m to {g1!r} T/m with area "
@@ -502,14 +614,15 @@ def shortest_arbitrary_gradient(
     ``S dt / 2``, so the Pulseq piecewise-linear reading of the samples keeps both limits.
     """
     area = resolve_area(area_t_s_per_m, area_per_m, limits.gamma_hz_per_t)
-    r_ns, dt = _raster(limits)
+    r_ns, dt = grad_raster(limits)
     gmax, smax = limits.max_grad_t_per_m, limits.max_slew_t_per_m_per_s
     a = abs(area)
     if a == 0.0:
         return ArbitraryGradient(np.zeros(1), dt, delay_s)
     t_star = shortest_trapezoid_duration_s(a, limits)
+    check_design_length(t_star / dt, dt, _area_words(area, limits))
     n = max(1, math.ceil(t_star / dt * (1.0 - 1e-12)))
-    total = _steps_to_s(n, r_ns)
+    total = steps_to_s(n, r_ns)
     f = t_star / total
     if a <= gmax * gmax / smax:
         amp, rise = math.sqrt(a * smax), math.sqrt(a / smax)

@@ -32,14 +32,16 @@ from typing import Any
 
 import numpy as np
 
+from wavegen.design.bounds import check_design_length
 from wavegen.design.gradients import ArbitraryGradient, Trapezoid, check_gradient
-from wavegen.design.rf import RFPulse, _finite, _positive
+from wavegen.design.pulse import RFPulse
 from wavegen.errors import DesignError, RangeError
 from wavegen.limits import TICK_S, SystemLimits
+from wavegen.validate import finite, positive
 
 __all__ = ["VerseResult", "verse", "gradient_on_rf_raster", "verse_rates"]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,6 +70,12 @@ class VerseResult:
     energy_ratio: float
     duration_ratio: float
 
+    def __repr__(self) -> str:
+        return (
+            f"VerseResult(peak B1 x{self.peak_b1_ratio:.4g}, energy x{self.energy_ratio:.4g}, duration "
+            f"x{self.duration_ratio:.4g}; rf={self.rf!r}, gradient={self.gradient!r})"
+        )
+
 
 def gradient_on_rf_raster(gradient: Any, rf: RFPulse) -> np.ndarray:
     """The gradient (any H3 gradient type, block-relative delays) at the RF sample centres, T/m.
@@ -94,7 +102,7 @@ def verse_rates(
 ) -> np.ndarray:
     """The time-optimal rates ``s_i`` (see the module docstring) for a B1 cap ``b1_cap_t`` (T)."""
     g0 = abs(grad_t_per_m)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):
         cap_b1 = np.where(b1_abs_t > 0, (b1_cap_t / np.maximum(b1_abs_t, 1e-300)) ** 2, np.inf)
     cap = np.minimum(cap_b1, (limits.max_grad_t_per_m / g0) ** 2 * (1 - 1e-12))
     # the slew between sample centres: |du| <= 2 S / G0 * d tau (harmonic <= arithmetic mean of the
@@ -117,6 +125,8 @@ def _build(rf: RFPulse, g0: float, rates: np.ndarray, limits: SystemLimits) -> t
     new_dt = dt / rates
     edges = np.concatenate(([0.0], np.cumsum(new_dt)))
     t_rf = float(edges[-1])
+    # the reshaped pulse on the RF raster: refuse an absurd stretch before allocating it
+    check_design_length(t_rf / dt, dt, f"the VERSE-reshaped pulse of {t_rf:.6g} s")
     g_samples = g0 * rates
     # ramps on the gradient raster
     slew = limits.max_slew_t_per_m_per_s
@@ -196,7 +206,7 @@ def verse(
     if isinstance(gradient, Trapezoid):
         g0 = gradient.amplitude_t_per_m
     else:
-        g0 = _finite(gradient, "gradient", "T/m")
+        g0 = finite(gradient, "gradient", "T/m")
     if g0 == 0.0:
         raise DesignError("VERSE needs a non-zero slice gradient")
     if abs(g0) > limits.max_grad_t_per_m * (1 + 1e-12):
@@ -214,9 +224,9 @@ def verse(
         return float(np.sum(rates * b1_abs**2) * dt)
 
     if max_b1_t is not None:
-        cap = _positive(max_b1_t, "max_b1_t", "T")
+        cap = positive(max_b1_t, "max_b1_t", "T")
     else:
-        frac = _positive(energy_fraction, "energy_fraction", "")
+        frac = positive(energy_fraction, "energy_fraction", "")
         if frac > 1:
             raise RangeError(f"energy_fraction = {frac!r} must be <= 1")
         lo, hi = 1e-6 * peak, peak
@@ -235,14 +245,14 @@ def verse(
         raise DesignError("VERSE found no feasible rate (the limits leave no time for the pulse)")
     new_rf, grad = _build(rf, g0, rates, limits)
     if max_duration_s is not None:
-        lim_d = _positive(max_duration_s, "max_duration_s", "s")
+        lim_d = positive(max_duration_s, "max_duration_s", "s")
         if new_rf.duration_s > lim_d * (1 + 1e-12):
             raise DesignError(
                 f"VERSE needs {new_rf.duration_s * 1e3:.4g} ms for this target but max_duration_s is "
                 f"{lim_d * 1e3:.4g} ms"
             )
     check_gradient(grad, limits, require_raster=True, axis="slice")
-    log.debug("VERSE: peak %.4g -> %.4g uT", peak * 1e6, new_rf.peak_b1_t * 1e6)
+    logger.debug("VERSE: peak %.4g -> %.4g uT", peak * 1e6, new_rf.peak_b1_t * 1e6)
     return VerseResult(
         rf=new_rf,
         gradient=grad,

@@ -23,7 +23,17 @@ from wavegen.safety.hardware import (
     hardware_from_asc,
     read_asc,
 )
-from wavegen.safety.interlock import Clearance, clear, override, require
+from wavegen.safety.interlock import (
+    ChannelCalibration,
+    Clearance,
+    Grant,
+    Segment,
+    clear,
+    clear_volts,
+    override,
+    require,
+    samples_digest,
+)
 from wavegen.safety.pns import (
     IecPnsModel,
     PnsResult,
@@ -50,7 +60,12 @@ __all__ = [
     "MODES",
     "check",
     "physical_xyz",
+    "ChannelCalibration",
     "Clearance",
+    "Grant",
+    "Segment",
+    "clear_volts",
+    "samples_digest",
     "clear",
     "override",
     "require",

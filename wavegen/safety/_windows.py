@@ -6,7 +6,7 @@ start ``s`` with breakpoints where either window edge meets a sample boundary. T
 real ``s`` is therefore attained at a start on a sample boundary or at an end on a sample boundary,
 and evaluating exactly those two families of windows gives the exact maximum -- no time grid, no
 rounding of the window to whole samples, no block alignment (the flaws of the peers' SAR code, see
-research/safety_physics.md section 1.5).
+docs/references/safety.md section 1.5).
 
 Outside the stream the value is 0 (played once) or the stream repeats (``periodic=True``: an AWG in
 continuous mode, or a scan repeated back to back, which is how scanners predict SAR). The running

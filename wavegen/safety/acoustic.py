@@ -1,7 +1,7 @@
 """Acoustic (mechanical) resonances of the gradient coil: forbidden bands checked on the spectrum.
 
 Peers only *draw* the bands over a spectrogram (pypulseq ``calculate_gradient_spectrum``, MATLAB
-``gradSpectrum``; research/safety_physics.md section 3). Here each physical axis is cut into windows
+``gradSpectrum``; docs/references/safety.md section 3). Here each physical axis is cut into windows
 (default 50 ms, hop 25 ms), each window's mean is removed and a Hann window applied, and the amplitude
 spectrum is scaled so that a sinusoid of amplitude A (T/m) at a bin centre reads A. The largest amplitude
 inside any forbidden band ``[f - bw/2, f + bw/2]`` is compared to a threshold in T/m, which must come from

@@ -68,7 +68,7 @@ from wavegen.safety.waveforms import Waveforms, as_waveforms
 
 __all__ = ["check", "MODES", "physical_xyz"]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 MODES = ("normal", "first_level")
 
@@ -804,7 +804,7 @@ def check(
         results = [_not_judged(r) if _is_patient_rule(r.rule) else r for r in results]
     report = SafetyReport(tuple(results), mode=mode, digest=digest, traces=traces)
     if report.ok:
-        log.info("safety check (%s): ok, %d rules, %d unverified", mode, len(results), len(report.unverified))
+        logger.info("safety check (%s): ok, %d rules, %d unverified", mode, len(results), len(report.unverified))
     else:
-        log.warning("safety check (%s): %s", mode, report.violations[0].to_error())
+        logger.warning("safety check (%s): %s", mode, report.violations[0].to_error())
     return report

@@ -7,7 +7,7 @@ public set is the *example* hardware of Szczepankiewicz & Witzel's ``safe_pns_pr
 not a real scanner), built in here as :func:`example_safe_model`: it is the default for
 :func:`wavegen.safety.pns.safe_pns`, and every report that uses it says so.
 
-``.asc`` keys read (research/safety_physics.md sections 2.3 and 3):
+``.asc`` keys read (docs/references/safety.md sections 2.3 and 3):
 
 - PNS: ``flGSWDTau{X,Y,Z}[0..2]`` (ms), ``flGSWDA{X,Y,Z}[0..2]``, ``flGSWDStimulationLimit{X,Y,Z}``
   and ``flGSWDStimulationThreshold{X,Y,Z}`` (T/m/s), at top level or under ``GradPatSup.Phys.PNS.``;
@@ -39,7 +39,7 @@ __all__ = [
     "hardware_from_asc",
 ]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 def _num(name: str, value: object, unit: str, *, positive: bool = True) -> float:
@@ -241,7 +241,7 @@ def read_asc(source: str | Path) -> dict[str, float | int | str]:
         if not line or line.startswith("#") or line.startswith("//"):
             continue
         if line.upper().startswith("$INCLUDE"):
-            log.warning("%s:%d: %s ignored; read the included file separately", origin, lineno, line)
+            logger.warning("%s:%d: %s ignored; read the included file separately", origin, lineno, line)
             continue
         m = _LINE.match(line)
         if not m:

@@ -1,15 +1,39 @@
-"""The interlock: nothing goes to an amplifier without a :class:`Clearance`.
+"""The interlock: nothing goes to an amplifier unless a :class:`Clearance` covers exactly that.
 
-Drivers call :func:`require` before any upload or output-on. A clearance comes only from
+A clearance is the proof that some waveforms were checked (or knowingly overridden), and it names what
+may be *sent*: per instrument output, a :class:`Grant` with
+
+- the digest of every distinct sample array (a *segment*, volts or DAC codes, exactly as the driver
+  receives it) the output may hold,
+- the sample rate those samples play at,
+- the play order (segment, repeat count) and whether the output may loop until stopped.
+
+Drivers call :func:`require` with what they are about to send before the first byte: the output's name,
+the samples (or their digest), the rate and how often they repeat; anything else is refused. A grant
+that repeats a waveform (``repeats > 1`` or ``endless``) is only issued from a check that judged
+repetition (``periodic=True``): a waveform checked as played once, with silence around it, says nothing
+about SAR or heating when it is looped.
+
+A clearance comes only from
 
 - :func:`clear`, which runs :func:`wavegen.safety.check` and refuses (raises the worst
-  :class:`~wavegen.errors.SafetyError`) when anything is unsafe; or
+  :class:`~wavegen.errors.SafetyError`) when anything is unsafe;
+- :func:`clear_volts`, the route for a script that drives one output directly: the volts are turned
+  into the physical quantity through a :class:`ChannelCalibration`, checked, and granted to that
+  output; or
 - :func:`override`, an explicit, logged decision by a named operator with a stated reason.
 
+A clearance has a lifetime (``lifetime_s``, ten minutes by default): an expired one is refused, so a
+clearance found in a notebook the next day plays nothing.
+
 A :class:`Clearance` cannot be made by hand: its constructor needs a private token, and every clearance
-carries an HMAC (keyed by a per-process random secret) over what it certifies, so a forged or altered
-object (``object.__new__``, ``object.__setattr__``) fails :meth:`Clearance.is_valid`. This guards
-against mistakes, not against a malicious user of the same process.
+carries an HMAC (keyed by a per-process random secret) over what it certifies, grants included, so a
+forged or altered object (``object.__new__``, ``object.__setattr__``) fails :meth:`Clearance.is_valid`.
+This guards against mistakes, not against a malicious user of the same process.
+
+Playback plans (segments with repeat counts, or a stream) use the same :class:`Grant`: a plan of
+segments is one grant per output whose ``segments`` are the unique segments and whose ``order`` is
+the segment table.
 """
 
 from __future__ import annotations
@@ -20,28 +44,181 @@ import logging
 import math
 import secrets
 import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
-from wavegen.errors import RangeError, SafetyError
+import numpy as np
+
+from wavegen.errors import RangeError, SafetyError, ShapeError
 from wavegen.safety.report import SafetyReport
 from wavegen.safety.waveforms import Waveforms, as_waveforms
 
-__all__ = ["Clearance", "clear", "override", "require"]
+__all__ = [
+    "ChannelCalibration",
+    "Clearance",
+    "DEFAULT_LIFETIME_S",
+    "Grant",
+    "Segment",
+    "clear",
+    "clear_volts",
+    "override",
+    "require",
+    "samples_digest",
+]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 _TOKEN = object()
 _SECRET = secrets.token_bytes(32)
 
+#: How long a clearance stays valid unless the caller says otherwise (s).
+DEFAULT_LIFETIME_S = 600.0
+#: Relative tolerance when comparing a driver's sample rate with the granted one.
+RATE_RTOL = 1e-12
 
-def _sign(digest: str, overridden: bool, reason: str, operator: str, issued_at: float) -> str:
-    msg = "\0".join((digest, "1" if overridden else "0", reason, operator, repr(issued_at))).encode()
-    return hmac.new(_SECRET, msg, hashlib.sha256).hexdigest()
+
+def samples_digest(samples: Any) -> str:
+    """SHA-256 (hex) of a sample array exactly as an instrument would receive it.
+
+    The digest covers the dtype (byte order made explicit), the shape and the bytes in C order, so
+    ``float64`` volts and ``int16`` codes of "the same" waveform differ, and so does any sample.
+
+    >>> samples_digest(np.zeros(3)) == samples_digest(np.zeros(3))
+    True
+    >>> samples_digest(np.zeros(3)) == samples_digest(np.zeros(3, dtype=np.float32))
+    False
+    """
+    a = np.asarray(samples)
+    if a.dtype == object:
+        raise ShapeError(f"samples must be a numeric array, got dtype {a.dtype}")
+    le = a.dtype.newbyteorder("<") if a.dtype.byteorder not in ("|", "<", "=") else a.dtype
+    a = np.ascontiguousarray(a, dtype=le)
+    h = hashlib.sha256()
+    h.update(f"wavegen-samples\0{a.dtype.str}\0{a.shape}\0".encode())
+    h.update(a.data)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One distinct sample array an output may hold: its :func:`samples_digest` and its length."""
+
+    digest: str
+    n_samples: int
+
+    @classmethod
+    def of(cls, samples: Any) -> Segment:
+        a = np.asarray(samples)
+        return cls(samples_digest(a), int(a.shape[-1]) if a.ndim else 1)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What one instrument output may receive and play.
+
+    Attributes
+    ----------
+    output : str
+        The output's name as its driver reports it (``driver.output_id(channel)``, e.g. ``"awg/1"``,
+        ``"daq/ao0"``).
+    sample_rate_hz : float
+        The rate the samples play at.
+    segments : tuple of Segment
+        Every distinct sample array the output may hold.
+    order : tuple of (int, int)
+        The play order: (index into ``segments``, how many times in a row). One waveform played once
+        is ``((0, 1),)``.
+    endless : bool
+        The order may loop until stopped (a regenerating DAQ task, an AWG in continuous mode).
+    """
+
+    output: str
+    sample_rate_hz: float
+    segments: tuple[Segment, ...]
+    order: tuple[tuple[int, int], ...] = ((0, 1),)
+    endless: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.output, str) or not self.output:
+            raise RangeError(f"a grant needs an output name, got {self.output!r}")
+        if not (math.isfinite(self.sample_rate_hz) and self.sample_rate_hz > 0):
+            raise RangeError(f"grant {self.output}: sample rate must be finite and > 0 Hz, got {self.sample_rate_hz}")
+        if not self.segments:
+            raise RangeError(f"grant {self.output}: no segments")
+        if not self.order:
+            raise RangeError(f"grant {self.output}: empty play order")
+        for idx, reps in self.order:
+            if not 0 <= idx < len(self.segments):
+                raise RangeError(f"grant {self.output}: order names segment {idx}, it has {len(self.segments)}")
+            if reps < 1:
+                raise RangeError(f"grant {self.output}: repeat count {reps} < 1")
+
+    @classmethod
+    def for_samples(
+        cls, output: str, samples: Any, sample_rate_hz: float, *, repeats: int = 1, endless: bool = False
+    ) -> Grant:
+        """A grant for one sample array played ``repeats`` times (or looped until stopped)."""
+        return cls(output, float(sample_rate_hz), (Segment.of(samples),), ((0, int(repeats)),), bool(endless))
+
+    @property
+    def repeats(self) -> bool:
+        """True when the grant plays anything more than once (repetition must have been judged)."""
+        return self.endless or len(self.order) > 1 or any(r > 1 for _, r in self.order)
+
+    @property
+    def n_samples(self) -> int:
+        """Samples played by one pass of the order."""
+        return sum(self.segments[i].n_samples * r for i, r in self.order)
+
+    def max_repeats(self, digest: str) -> int:
+        """How many times in a row the segment ``digest`` may play (0 when it is not granted)."""
+        idx = {i for i, s in enumerate(self.segments) if s.digest == digest}
+        return max((r for i, r in self.order if i in idx), default=0)
+
+    def token(self) -> str:
+        """A canonical text of the grant (signed into the clearance)."""
+        segs = ",".join(f"{s.digest}:{s.n_samples}" for s in self.segments)
+        order = ",".join(f"{i}x{r}" for i, r in self.order)
+        return f"{self.output}|{self.sample_rate_hz!r}|{segs}|{order}|{int(self.endless)}"
+
+
+@dataclass(frozen=True)
+class ChannelCalibration:
+    """How one output's volts become the physical quantity checked: ``quantity = (volts - offset_v) *
+    units_per_volt``.
+
+    Attributes
+    ----------
+    channel : str
+        ``"gx"``, ``"gy"``, ``"gz"`` (T/m), ``"rf_i"`` or ``"rf_q"`` (tesla, real/imaginary B1).
+    units_per_volt : float
+        T/m per volt for a gradient axis (amplifier A/V x coil T/m/A), tesla per volt for RF.
+    offset_v : float
+        The output voltage that means zero.
+    """
+
+    channel: str
+    units_per_volt: float
+    offset_v: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.channel not in ("gx", "gy", "gz", "rf_i", "rf_q"):
+            raise RangeError(f"calibration channel must be gx, gy, gz, rf_i or rf_q, got {self.channel!r}")
+        if not (math.isfinite(self.units_per_volt) and self.units_per_volt != 0):
+            raise RangeError(f"units_per_volt must be finite and non-zero, got {self.units_per_volt!r}")
+        if not math.isfinite(self.offset_v):
+            raise RangeError(f"offset_v must be finite, got {self.offset_v!r} V")
+
+
+def _sign(fields: tuple[str, ...]) -> str:
+    return hmac.new(_SECRET, "\0".join(fields).encode(), hashlib.sha256).hexdigest()
 
 
 class Clearance:
-    """Proof that a waveform was checked (or knowingly overridden). Made only by :func:`clear` and
-    :func:`override`.
+    """Proof that waveforms were checked (or knowingly overridden), and what may be sent because of it.
+    Made only by :func:`clear`, :func:`clear_volts` and :func:`override`.
 
     Attributes
     ----------
@@ -49,22 +226,32 @@ class Clearance:
         The report of the check (``None`` for an override without limits).
     digest : str
         SHA-256 hex of the waveforms checked (:meth:`Waveforms.digest`).
+    grants : Mapping[str, Grant]
+        Output name -> what that output may receive (read-only).
+    periodic : bool
+        The check judged the waveforms as repeated back to back.
     overridden : bool
         True for an operator override.
     reason, operator : str
         Why and by whom (empty for a normal clearance).
-    issued_at : float
-        ``time.time()`` at issue.
+    issued_at, expires_at : float
+        ``time.time()`` at issue, and the time after which the clearance is refused.
     """
 
-    __slots__ = ("report", "digest", "overridden", "reason", "operator", "issued_at", "_sig")
+    __slots__ = (
+        "report", "digest", "grants", "periodic", "overridden", "reason", "operator", "issued_at",
+        "expires_at", "_sig",
+    )
 
     report: SafetyReport | None
     digest: str
+    grants: Mapping[str, Grant]
+    periodic: bool
     overridden: bool
     reason: str
     operator: str
     issued_at: float
+    expires_at: float
     _sig: str
 
     def __init__(
@@ -75,24 +262,54 @@ class Clearance:
         reason: str,
         operator: str,
         *,
+        grants: Iterable[Grant] = (),
+        periodic: bool = False,
+        lifetime_s: float = DEFAULT_LIFETIME_S,
         _token: object = None,
     ) -> None:
         if _token is not _TOKEN:
             raise SafetyError(
-                "a Clearance cannot be made by hand; use wavegen.safety.clear() or override()",
+                "a Clearance cannot be made by hand; use wavegen.safety.clear(), clear_volts() or override()",
                 quantity="clearance",
             )
+        if not (isinstance(lifetime_s, (int, float)) and math.isfinite(lifetime_s) and lifetime_s > 0):
+            raise RangeError(f"lifetime_s must be a finite time > 0 s, got {lifetime_s!r}")
+        table: dict[str, Grant] = {}
+        for g in grants:
+            if not isinstance(g, Grant):
+                raise SafetyError(f"grants must be Grant objects, got {type(g).__name__}", quantity="clearance")
+            if g.output in table:
+                raise SafetyError(f"two grants for output {g.output!r}", quantity="clearance", channel=g.output)
+            if g.repeats and not periodic and not overridden:
+                raise SafetyError(
+                    f"output {g.output}: the grant repeats its waveform, but the check judged it played once; "
+                    "check with periodic=True to clear repetition",
+                    quantity="repetition", channel=g.output,
+                )
+            table[g.output] = g
         issued_at = time.time()
-        for name, value in (
-            ("report", report),
-            ("digest", digest),
-            ("overridden", bool(overridden)),
-            ("reason", reason),
-            ("operator", operator),
-            ("issued_at", issued_at),
-            ("_sig", _sign(digest, bool(overridden), reason, operator, issued_at)),
-        ):
+        expires_at = issued_at + float(lifetime_s)
+        values = {
+            "report": report,
+            "digest": digest,
+            "grants": MappingProxyType(table),
+            "periodic": bool(periodic),
+            "overridden": bool(overridden),
+            "reason": reason,
+            "operator": operator,
+            "issued_at": issued_at,
+            "expires_at": expires_at,
+        }
+        for name, value in values.items():
             object.__setattr__(self, name, value)
+        object.__setattr__(self, "_sig", _sign(self._fields()))
+
+    def _fields(self) -> tuple[str, ...]:
+        grants = tuple(g.token() for _, g in sorted(self.grants.items()))
+        return (
+            self.digest, "1" if self.overridden else "0", "1" if self.periodic else "0", self.reason,
+            self.operator, repr(self.issued_at), repr(self.expires_at), *grants,
+        )
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"Clearance is frozen; cannot set {name!r}")
@@ -100,28 +317,66 @@ class Clearance:
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"Clearance is frozen; cannot delete {name!r}")
 
-    def is_valid(self, waveforms: Any = None) -> bool:
-        """True for a genuine, unaltered clearance (and, if ``waveforms`` is given, one for exactly
-        those waveforms)."""
+    @property
+    def expired(self) -> bool:
+        return not time.time() <= self.expires_at
+
+    def _genuine(self) -> bool:
         try:
             sig = object.__getattribute__(self, "_sig")
-            expected = _sign(self.digest, self.overridden, self.reason, self.operator, self.issued_at)
-        except AttributeError:
+            expected = _sign(self._fields())
+        except (AttributeError, TypeError):
             return False
         if not hmac.compare_digest(sig, expected):
             return False
-        if not self.overridden and (self.report is None or not self.report.ok):
+        return self.overridden or (self.report is not None and self.report.ok)
+
+    def is_valid(self, waveforms: Any = None) -> bool:
+        """True for a genuine, unaltered, unexpired clearance (and, if ``waveforms`` is given, one for
+        exactly those waveforms)."""
+        if not self._genuine() or self.expired:
             return False
         if waveforms is not None:
             return as_waveforms(waveforms).digest() == self.digest
         return True
 
+    def grant(self, output: str) -> Grant:
+        """The grant for ``output``; :class:`SafetyError` naming the granted outputs when there is none."""
+        g = self.grants.get(output)
+        if g is None:
+            have = ", ".join(sorted(self.grants)) or "none"
+            raise SafetyError(
+                f"the safety clearance does not cover output {output!r} (it covers: {have})",
+                quantity="clearance", channel=output,
+            )
+        return g
+
     def __repr__(self) -> str:
         kind = f"OVERRIDE by {self.operator!r}: {self.reason!r}" if self.overridden else "checked"
-        return f"Clearance({kind}, digest={self.digest[:12]}..., issued_at={self.issued_at:.3f})"
+        outs = ", ".join(sorted(self.grants)) or "no outputs"
+        return (
+            f"Clearance({kind}, digest={self.digest[:12]}..., outputs: {outs}, "
+            f"valid for {max(0.0, self.expires_at - time.time()):.0f} s)"
+        )
 
 
-def clear(waveforms_or_seq: Any, limits: Any, *, mode: str = "normal", **check_kwargs: Any) -> Clearance:
+def _check_grants(grants: Iterable[Grant]) -> tuple[Grant, ...]:
+    out = tuple(grants)
+    for g in out:
+        if not isinstance(g, Grant):
+            raise SafetyError(f"grants must be Grant objects, got {type(g).__name__}", quantity="clearance")
+    return out
+
+
+def clear(
+    waveforms_or_seq: Any,
+    limits: Any,
+    *,
+    mode: str = "normal",
+    grants: Iterable[Grant] = (),
+    lifetime_s: float = DEFAULT_LIFETIME_S,
+    **check_kwargs: Any,
+) -> Clearance:
     """Check ``waveforms_or_seq`` and issue a :class:`Clearance` if it is safe.
 
     Parameters
@@ -133,27 +388,103 @@ def clear(waveforms_or_seq: Any, limits: Any, *, mode: str = "normal", **check_k
         :class:`wavegen.limits.SystemLimits`.
     mode
         ``"normal"`` or ``"first_level"``.
+    grants
+        What each output may receive because of this check (:class:`Grant`); the caller derives them
+        from the very arrays that were checked (the bench converts its checked copy to volts). Without
+        grants the clearance sends nothing to any instrument.
+    lifetime_s
+        How long the clearance stays valid (s).
     **check_kwargs
-        Passed to :func:`wavegen.safety.check`; additionally ``require_complete=True`` refuses a
-        waveform with an unverified rule (for example SAR without calibration when a patient is in).
+        Passed to :func:`wavegen.safety.check` (``periodic`` defaults to True there: repetition is
+        judged); additionally ``require_complete=True`` refuses a waveform with an unverified rule (for
+        example SAR without calibration when a patient is in).
 
     Raises
     ------
     SafetyError
-        The worst violation, naming quantity, value, limit, unit, channel and time.
+        The worst violation, naming quantity, value, limit, unit, channel and time; or a grant that
+        repeats a waveform checked as played once.
     """
     from wavegen.safety.check import check  # late import: check imports every rule module
 
+    grants = _check_grants(grants)
     require_complete = bool(check_kwargs.pop("require_complete", False))
+    periodic = bool(check_kwargs.get("periodic", True))
     report = check(waveforms_or_seq, limits, mode=mode, **check_kwargs)
     if not report.ok:
-        log.error("interlock refused: %s", report.violations[0].to_error())
+        logger.error("interlock refused: %s", report.violations[0].to_error())
     report.raise_if_unsafe(strict=require_complete)
     for r in report.unverified:
-        log.warning("interlock: %s is unverified: %s", r.rule, r.note)
-    c = Clearance(report, report.digest, False, "", "", _token=_TOKEN)
-    log.info("interlock cleared digest %s (mode %s, %d rules)", c.digest[:12], mode, len(report.results))
+        logger.warning("interlock: %s is unverified: %s", r.rule, r.note)
+    c = Clearance(
+        report, report.digest, False, "", "", grants=grants, periodic=periodic, lifetime_s=lifetime_s,
+        _token=_TOKEN,
+    )
+    logger.info(
+        "interlock cleared digest %s (mode %s, %d rules, outputs: %s)",
+        c.digest[:12], mode, len(report.results), ", ".join(sorted(c.grants)) or "none",
+    )
     return c
+
+
+def clear_volts(
+    volts: Any,
+    *,
+    output: str,
+    sample_rate_hz: float,
+    calibration: ChannelCalibration,
+    limits: Any,
+    mode: str = "normal",
+    repeats: int = 1,
+    endless: bool = False,
+    lifetime_s: float = DEFAULT_LIFETIME_S,
+    **check_kwargs: Any,
+) -> Clearance:
+    """Clear volts for one output of a driver used directly (a script that drives one AWG or DAQ).
+
+    The volts are turned into the physical quantity through ``calibration`` (gradient T/m on its axis,
+    or RF tesla), checked against ``limits`` as played once (``repeats == 1``) or repeated back to back
+    (``repeats > 1`` or ``endless``), and granted to ``output`` at ``sample_rate_hz``.
+
+    Examples
+    --------
+    >>> from wavegen.limits import SystemLimits
+    >>> v = np.concatenate([np.linspace(0, 1, 50), np.ones(100), np.linspace(1, 0, 50)])  # volts
+    >>> cal = ChannelCalibration("gx", units_per_volt=0.01)        # 10 mT/m per volt
+    >>> c = clear_volts(v, output="awg/1", sample_rate_hz=1e5, calibration=cal, limits=SystemLimits())
+    >>> sorted(c.grants)
+    ['awg/1']
+
+    Raises
+    ------
+    SafetyError
+        Unsafe; nothing is granted.
+    """
+    v = np.asarray(volts)
+    if v.ndim != 1 or v.size == 0:
+        raise ShapeError(f"volts must be a non-empty 1-D array, got shape {v.shape}")
+    if not np.issubdtype(v.dtype, np.floating) and not np.issubdtype(v.dtype, np.integer):
+        raise ShapeError(f"volts must be real numbers, got dtype {v.dtype}")
+    if not np.all(np.isfinite(v)):
+        i = int(np.flatnonzero(~np.isfinite(v))[0])
+        raise RangeError(f"volts[{i}] is {v[i]}; volts must be finite")
+    if not (math.isfinite(sample_rate_hz) and sample_rate_hz > 0):
+        raise RangeError(f"sample_rate_hz must be finite and > 0 Hz, got {sample_rate_hz!r}")
+    if int(repeats) < 1:
+        raise RangeError(f"repeats must be >= 1, got {repeats}")
+    x = (v.astype(np.float64) - calibration.offset_v) * calibration.units_per_volt
+    dt = 1.0 / float(sample_rate_hz)
+    if calibration.channel in ("gx", "gy", "gz"):
+        g = np.zeros((x.size, 3))
+        g[:, ("gx", "gy", "gz").index(calibration.channel)] = x
+        wf = Waveforms(g, dt)
+    else:
+        rf = x.astype(np.complex128) if calibration.channel == "rf_i" else 1j * x
+        wf = Waveforms(np.zeros((x.size, 3)), dt, rf_b1_t=rf, rf_raster_s=dt)
+    periodic = bool(endless or int(repeats) > 1)
+    check_kwargs.setdefault("periodic", periodic)
+    grant = Grant.for_samples(output, v, float(sample_rate_hz), repeats=int(repeats), endless=bool(endless))
+    return clear(wf, limits, mode=mode, grants=(grant,), lifetime_s=lifetime_s, **check_kwargs)
 
 
 def override(
@@ -163,6 +494,8 @@ def override(
     operator: str,
     limits: Any = None,
     mode: str = "normal",
+    grants: Iterable[Grant] = (),
+    lifetime_s: float = DEFAULT_LIFETIME_S,
     **check_kwargs: Any,
 ) -> Clearance:
     """Issue a :class:`Clearance` despite (possible) violations: an explicit, logged operator decision.
@@ -176,7 +509,9 @@ def override(
     limits
         If given, the waveforms are checked first, and the violations being overridden are logged and
         kept in the clearance's report.
-    mode, **check_kwargs
+    grants
+        What each output may receive (as for :func:`clear`); each is logged with the override.
+    mode, lifetime_s, **check_kwargs
         As for :func:`clear`.
 
     Raises
@@ -188,7 +523,9 @@ def override(
         raise RangeError(f"override needs a non-empty reason, got {reason!r}")
     if not isinstance(operator, str) or not operator.strip():
         raise RangeError(f"override needs a non-empty operator name, got {operator!r}")
+    grants = _check_grants(grants)
     check_kwargs.pop("require_complete", None)
+    periodic = bool(check_kwargs.get("periodic", True))
     report: SafetyReport | None
     if limits is not None:
         from wavegen.safety.check import check
@@ -207,18 +544,33 @@ def override(
         )
         digest = wf.digest()
         broken = "not checked (no limits given)"
-    log.warning(
-        "SAFETY INTERLOCK OVERRIDDEN by operator %r, reason %r, digest %s; violations overridden: %s",
+    logger.warning(
+        "SAFETY INTERLOCK OVERRIDDEN by operator %r, reason %r, digest %s, outputs %s; violations overridden: %s",
         operator.strip(),
         reason.strip(),
         digest[:12],
+        ", ".join(g.output for g in grants) or "none",
         broken,
     )
-    return Clearance(report, digest, True, reason.strip(), operator.strip(), _token=_TOKEN)
+    return Clearance(
+        report, digest, True, reason.strip(), operator.strip(), grants=grants, periodic=periodic,
+        lifetime_s=lifetime_s, _token=_TOKEN,
+    )
 
 
-def require(clearance: Any, waveforms: Any = None) -> None:
-    """Raise :class:`SafetyError` unless ``clearance`` is a valid :class:`Clearance`.
+def require(
+    clearance: Any,
+    waveforms: Any = None,
+    *,
+    output: str | None = None,
+    samples: Any = None,
+    digest: str | None = None,
+    sample_rate_hz: float | None = None,
+    repeats: int = 1,
+    endless: bool = False,
+) -> None:
+    """Raise :class:`SafetyError` unless ``clearance`` is a valid clearance covering what is about to
+    be sent.
 
     Parameters
     ----------
@@ -226,21 +578,81 @@ def require(clearance: Any, waveforms: Any = None) -> None:
         What the caller holds.
     waveforms
         Optional: the waveforms about to be played; the clearance must be for exactly these.
+    output
+        The output about to receive or play something (``driver.output_id(channel)``); the clearance
+        must hold a :class:`Grant` for it. Drivers always pass it.
+    samples, digest
+        The samples about to be sent (exactly as sent: volts or codes), or their
+        :func:`samples_digest`; they must be one of the grant's segments.
+    sample_rate_hz
+        The rate they will play at; it must be the grant's.
+    repeats, endless
+        How many times in a row the samples will play, or whether they loop until stopped; the grant
+        must allow it.
     """
     if not isinstance(clearance, Clearance):
         raise SafetyError(
             f"no safety clearance: got {type(clearance).__name__}; call wavegen.safety.clear() first",
             quantity="clearance",
         )
-    if not clearance.is_valid():
+    if not clearance._genuine():
+        raise SafetyError("the safety clearance is not valid (forged, altered or unsafe)", quantity="clearance")
+    if clearance.expired:
         raise SafetyError(
-            "the safety clearance is not valid (forged, altered or unsafe)", quantity="clearance"
+            f"the safety clearance expired {time.time() - clearance.expires_at:.0f} s ago "
+            f"(it was valid for {clearance.expires_at - clearance.issued_at:.0f} s); check again",
+            quantity="clearance",
         )
     if waveforms is not None and not clearance.is_valid(waveforms):
         raise SafetyError(
             "the safety clearance was issued for different waveforms (digest mismatch)", quantity="clearance"
         )
+    if output is not None:
+        _require_grant(clearance, output, samples, digest, sample_rate_hz, repeats, endless)
+    elif samples is not None or digest is not None:
+        raise SafetyError("require(): samples given without the output they are for", quantity="clearance")
     if clearance.overridden:
-        log.warning("playing under an override by %r: %r", clearance.operator, clearance.reason)
-    if not math.isfinite(clearance.issued_at):
-        raise SafetyError("the safety clearance has no valid issue time", quantity="clearance")
+        logger.warning("playing under an override by %r: %r", clearance.operator, clearance.reason)
+
+
+def _require_grant(
+    clearance: Clearance,
+    output: str,
+    samples: Any,
+    digest: str | None,
+    sample_rate_hz: float | None,
+    repeats: int,
+    endless: bool,
+) -> None:
+    g = clearance.grant(output)
+    if sample_rate_hz is not None:
+        rate = float(sample_rate_hz)
+        if not (math.isfinite(rate) and abs(rate - g.sample_rate_hz) <= RATE_RTOL * g.sample_rate_hz):
+            raise SafetyError(
+                f"output {output}: sample rate {rate!r} Hz is not the cleared {g.sample_rate_hz!r} Hz",
+                quantity="sample rate", value=rate,
+                limit=g.sample_rate_hz, unit="Hz", channel=output,
+            )
+    if samples is not None:
+        d = samples_digest(samples)
+        if digest is not None and digest != d:
+            raise SafetyError(f"output {output}: samples and digest disagree", quantity="clearance", channel=output)
+        digest = d
+    if endless and not g.endless:
+        raise SafetyError(
+            f"output {output}: looping until stopped was not cleared (the grant plays {g.n_samples} samples)",
+            quantity="repetition", channel=output,
+        )
+    if digest is None:
+        return
+    allowed = g.max_repeats(digest)
+    if allowed == 0:
+        raise SafetyError(
+            f"output {output}: these samples (digest {digest[:12]}...) are not what was cleared for it",
+            quantity="clearance", channel=output,
+        )
+    if not g.endless and int(repeats) > allowed:
+        raise SafetyError(
+            f"output {output}: {int(repeats)} repeats requested, {allowed} cleared",
+            quantity="repetition", value=float(repeats), limit=float(allowed), unit="repeats", channel=output,
+        )

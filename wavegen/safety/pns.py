@@ -19,7 +19,7 @@ stim_limit in the example set, consistent with this reading) [M: the mapping of 
 modes is the vendors'; not confirmed against the standard].
 
 IEC 60601-2-33 default law [M: as commonly quoted, not checked against a purchased copy of the standard,
-research/safety_physics.md section 2.1]:
+docs/references/safety.md section 2.1]:
 
     dB/dt limit = f_mode * 20 T/s * (1 + 0.36 ms / t_eff),   f_mode = 0.8 normal, 1.0 first level
     cardiac:      dB/dt < 20 T/s / (1 - exp(-t_eff / 3 ms))     (all modes; E = dB/dt / 10 (T/s)/(V/m))

@@ -31,7 +31,7 @@ from wavegen.errors import RangeError, SafetyError
 
 __all__ = ["RuleResult", "SafetyReport", "VERDICTS"]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 VERDICTS = ("pass", "fail", "unverified", "info")
 
@@ -324,5 +324,5 @@ def merge_results(groups: Iterable[Iterable[RuleResult]]) -> tuple[RuleResult, .
     out: list[RuleResult] = []
     for g in groups:
         out.extend(g)
-    log.debug("merged %d rule results", len(out))
+    logger.debug("merged %d rule results", len(out))
     return tuple(out)

@@ -3,7 +3,7 @@
 Power follows from B1 through a calibration: ``P = watts_per_t2 * |B1|^2`` per transmit channel (one
 amplifier per channel). A reference-voltage calibration (the scanner's transmitter adjustment:
 amplitude ``v_ref_v`` into ``impedance_ohm`` gives ``b1_ref_t``) converts with
-``watts_per_t2 = (v_ref_v / b1_ref_t)^2 / (2 impedance_ohm)`` (research/safety_physics.md 1.4, 2.4).
+``watts_per_t2 = (v_ref_v / b1_ref_t)^2 / (2 impedance_ohm)`` (docs/references/safety.md §1.4, §2.4).
 Duty-cycle and average-power ratings are vendor specific [M: typical 5-10 % at full peak power]; they
 are explicit parameters here, never defaults.
 """

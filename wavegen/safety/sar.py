@@ -5,7 +5,7 @@ interval. Window averages are exact in time (:mod:`wavegen.safety._windows`): th
 *any* window of the given length, not over a grid of window positions and not over whole blocks.
 
 Absolute SAR (W/kg) needs a calibration, because it depends on the coil and the patient
-(research/safety_physics.md section 1.4); :class:`SarCalibration` takes one of
+(docs/references/safety.md section 1.4); :class:`SarCalibration` takes one of
 
 - ``w_per_kg_per_ut2``: SAR per (B1rms in uT)^2 (single transmit channel);
 - ``absorbed_w_per_ut2``: absorbed power per (B1rms in uT)^2, divided by the patient mass (whole body)
@@ -17,7 +17,7 @@ Absolute SAR (W/kg) needs a calibration, because it depends on the coil and the 
 Without a calibration only relative figures exist (B1rms over each window, energy); a report then
 says so and marks the SAR rules ``"unverified"``.
 
-IEC 60601-2-33 limits, volume transmit coils, 6-min average (research/safety_physics.md 1.1):
+IEC 60601-2-33 limits, volume transmit coils, 6-min average (docs/references/safety.md §1.1):
 whole body 2 W/kg (normal) / 4 W/kg (first level); head 3.2 / 3.2; partial body ``10 - 8 R`` /
 ``10 - 6 R`` with ``R = exposed mass / patient mass``; any 10 s window at most 2x these. Local SAR,
 10 g, for local transmit coils [M: not confirmed against the standard]: head and trunk 10 / 20 W/kg,

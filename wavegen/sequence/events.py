@@ -287,6 +287,10 @@ class RFEvent:
             raise RangeError(f"RFEvent: phase shape has {len(self.phase)} samples, magnitude {len(self.magnitude)}")
         if self.time_shape is not None and len(self.time_shape) != len(self.magnitude):
             raise RangeError(f"RFEvent: time shape has {len(self.time_shape)} samples, magnitude {len(self.magnitude)}")
+        if self.time_shape is not None:
+            ts = self.time_shape.samples
+            if ts[0] < 0 or np.any(np.diff(ts) < 0):
+                raise RangeError("RFEvent: time shape must be non-negative and non-decreasing (it may not restart)")
         use = self.use
         if use not in RF_USE_CODES:
             full = {v: k for k, v in RF_USE_CODES.items()}

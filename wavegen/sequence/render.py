@@ -24,7 +24,7 @@ The evaluation is vectorised over all events of the sequence (no Python loop per
 blocks with a rotation or a time-shaped RF pulse), with two small C kernels (``native/sequence.c``)
 and a NumPy reference that gives the same bits, so an 82 s gradient echo renders at 100 kS/s in a
 fraction of a second. Why not the uniform resampler
-(:mod:`wavegen.resample`): a sequence is not uniformly sampled - trapezoid corners, raster centres
+(:mod:`wavegen.dsp`): a sequence is not uniformly sampled - trapezoid corners, raster centres
 and delays sit on different grids (their common grid is typically 1 us, 82 M points for 82 s) - so it
 is evaluated directly as the piecewise polynomial it is; the result is the same as resampling that
 common grid linearly, without building it.
@@ -39,8 +39,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from wavegen._backend import NATIVE, ffi, lib
+from wavegen.dsp import as_rational
 from wavegen.errors import RangeError, SeqFormatError
-from wavegen.resample import as_rational
 from wavegen.sequence.events import RFEvent, Rotation, Trigger
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ MOD_BLOCK = 1024
 
 
 def as_fraction(x: Any, name: str, unit: str = "") -> Fraction:
-    """An exact rational, read as :func:`wavegen.resample.as_rational` reads rates (a float by its
+    """An exact rational, read as :func:`wavegen.dsp.as_rational` reads rates (a float by its
     shortest decimal: ``0.1`` is 1/10), so sequences and the resampler agree on every rate."""
     return as_rational(x, name=name, unit=unit)
 

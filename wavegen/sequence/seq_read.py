@@ -28,6 +28,7 @@ import logging
 import os
 import re
 import warnings
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -42,27 +43,28 @@ from wavegen.sequence.events import (
     Trigger,
 )
 from wavegen.sequence.seq_sections import (
-    _body_lines,
-    _check_nf,
-    _float,
-    _int,
-    _ns,
-    _read_adc,
-    _read_ext,
-    _read_ext_lists,
-    _read_grads,
-    _read_rf,
-    _read_shapes,
-    _rows,
-    _split_sections,
-    _Src,
+    MAX_INT,
+    Src,
+    body_lines,
+    check_nf,
+    data_rows,
+    parse_float,
+    parse_int,
+    parse_ns,
+    read_adc,
+    read_ext,
+    read_ext_lists,
+    read_grads,
+    read_rf,
+    read_shapes,
+    split_sections,
 )
 from wavegen.sequence.sequence import Sequence
 from wavegen.sequence.shapes import Shape, decompress_shape
 
-__all__ = ["read_seq", "RASTER_KEYS", "KNOWN_EXTENSIONS"]
+__all__ = ["read_seq", "RASTER_KEYS", "KNOWN_EXTENSIONS", "PulseqWarning", "MAX_SAMPLES", "SIGNATURE_POLICIES"]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 #: Definitions holding the rasters (seconds), and the Sequence attribute (ns) each sets.
 RASTER_KEYS = {
@@ -75,12 +77,30 @@ RASTER_KEYS = {
 KNOWN_EXTENSIONS = ("TRIGGERS", "LABELSET", "LABELINC", "DELAYS", "ROTATIONS", "RF_SHIMS")
 
 
+#: Default budget of decoded shape samples per file (and of samples per ADC event): 2**25 = 33.5 M
+#: samples, 268 MB as float64. Files whose blocks bound their shapes (1.4.0 on) are also held to that.
+MAX_SAMPLES = 1 << 25
+
+#: Longest extension list (events in one block) read; the field uses a handful (labels, a trigger, a
+#: rotation), a longer list is a hostile or broken file.
+MAX_EXTENSIONS_PER_BLOCK = 256
+
+#: Signature policies of :func:`read_seq`.
+SIGNATURE_POLICIES = ("warn", "strict", "ignore")
+
+
+class PulseqWarning(UserWarning):
+    """A ``.seq`` file was read, but something in it deserves attention (signature mismatch, ...)."""
+
+
 def read_seq(
     path: str | os.PathLike[str],
     *,
-    verify_signature: bool = True,
+    signature: str = "warn",
+    verify_signature: bool | None = None,
     gamma_hz_per_t: float | None = None,
     b0_t: float | None = None,
+    max_samples: int = MAX_SAMPLES,
 ) -> Sequence:
     """Read a Pulseq ``.seq`` file (versions 1.2.0 - 1.5.1).
 
@@ -88,19 +108,40 @@ def read_seq(
     ----------
     path
         The file.
+    signature
+        What a ``[SIGNATURE]`` that matches none of the known writer variants does: ``"warn"``
+        (default: a :class:`PulseqWarning`, the sequence is read), ``"strict"`` (a
+        :class:`~wavegen.errors.SeqFormatError`) or ``"ignore"`` (not checked). The variants accepted
+        as a match are listed in ``docs/pulseq.md``; the safety check, not the signature, decides what
+        plays.
     verify_signature
-        Check the ``[SIGNATURE]`` md5 if the file has one (default True).
+        Older spelling: True is ``signature="strict"``, False is ``"ignore"``.
     gamma_hz_per_t
         Gyromagnetic ratio for Hz -> T; default: the file's ``Gamma`` definition, else 42.576e6 Hz/T.
     b0_t
         Main field for ppm offsets; default: the file's ``B0`` definition, if any.
+    max_samples
+        Budget of decoded shape samples for the whole file, and the most samples one ADC event may
+        declare (default :data:`MAX_SAMPLES`). Raise it to read a file with more.
 
     Raises
     ------
     SeqFormatError
-        Naming the file, the line and what is wrong.
+        Naming the file, the line and what is wrong (a declared size beyond what the file's blocks
+        can hold or beyond ``max_samples`` included).
+
+    Warns
+    -----
+    PulseqWarning
+        A signature mismatch (policy ``"warn"``), two ``[VERSION]`` sections (the last is used).
     """
     name = os.fspath(path)
+    if verify_signature is not None:
+        signature = "strict" if verify_signature else "ignore"
+    if signature not in SIGNATURE_POLICIES:
+        raise SeqFormatError(f"signature = {signature!r} must be one of {', '.join(SIGNATURE_POLICIES)}")
+    if isinstance(max_samples, bool) or not isinstance(max_samples, int) or max_samples < 1:
+        raise SeqFormatError(f"max_samples = {max_samples!r} must be an integer >= 1")
     try:
         with open(name, "rb") as fh:
             data = fh.read()
@@ -113,37 +154,80 @@ def read_seq(
         raise SeqFormatError(f"{name}:{line}: not a text file (byte {e.start} is not UTF-8)") from None
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    src = _Src(name, [])
+    src = Src(name, [])
     try:
-        return _parse(src, text, data, verify_signature, gamma_hz_per_t, b0_t)
+        return _parse(src, text, data, signature, gamma_hz_per_t, b0_t, max_samples)
     except SeqFormatError:
         raise
     except WavegenError as e:  # a value check inside an event constructor
         raise SeqFormatError(f"{name}: {e}") from e
+    except RecursionError:  # defensive: no recursion in the reader, but never let one escape
+        raise SeqFormatError(f"{name}: the file nests too deeply to be read") from None
+
+
+def _warn(msg: str) -> None:
+    warnings.warn(msg, PulseqWarning, stacklevel=4)
+
+
+def _raster_ns(src: Src, ln: int, key: str, tok: str) -> int | Fraction:
+    """A raster definition (seconds) as whole ns, or an exact fraction of ns for the ADC raster."""
+    parse_float(src, ln, tok, key)  # a number, finite, in range
+    try:
+        ns = Fraction(tok) * 10**9
+    except (ValueError, ZeroDivisionError):
+        raise src.err(ln, f"{key} = {tok!r} is not a number") from None
+    if ns <= 0:
+        raise src.err(ln, f"{key} = {tok} s must be > 0")
+    if ns > 10**9:
+        # no MR system has a raster of a second; larger ones overflow the time base with a few samples
+        raise src.err(ln, f"{key} = {tok} s is longer than the 1 s a raster may be")
+    near = round(ns)
+    if near >= 1 and abs(ns - near) <= max(Fraction(1, 10**6), ns / 10**12):
+        return int(near)  # a whole ns, written with float noise (9.9999999999999995e-07)
+    if key == "AdcRasterTime":
+        # only ADC dwells sit on this raster, and they are whole ns in every format version
+        return ns
+    raise src.err(
+        ln,
+        f"{key} = {tok} s is {float(ns)!r} ns, not a whole number of ns: events on this raster fall "
+        "between the nanoseconds of wavegen's time base and cannot be rendered exactly",
+    )
 
 
 def _parse(
-    src: _Src, text: str, data: bytes, verify_signature: bool, gamma: float | None, b0: float | None
+    src: Src,
+    text: str,
+    data: bytes,
+    sig_policy: str,
+    gamma: float | None,
+    b0: float | None,
+    max_samples: int,
 ) -> Sequence:
-    sections = _split_sections(src, text)
+    sections = split_sections(src, text)
     by_name: dict[str, tuple[int, list[tuple[int, str]]]] = {}
     blocks_sec: tuple[int, str, int] | None = None
     ext_specs: list[tuple[str, int, int, list[tuple[int, str]]]] = []
     for header, ln, body, first_ln in sections:
         if header.startswith("["):
             key = header.upper()
-            if key in by_name:
+            if key == "[VERSION]" and key in by_name:
+                # pypulseq reads every [VERSION] section and keeps the last; MATLAB's read.m too
+                _warn(
+                    f"{src.name}:{ln}: a second [VERSION] section (first at line {by_name[key][0]}); "
+                    "the last one is used, as pypulseq and MATLAB Pulseq do"
+                )
+            elif key in by_name:
                 raise src.err(ln, f"section {header} appears twice (first at line {by_name[key][0]})")
             if key == "[BLOCKS]":
                 blocks_sec = (ln, body, first_ln)
                 by_name[key] = (ln, [])
             else:
-                by_name[key] = (ln, _body_lines(body, first_ln))
+                by_name[key] = (ln, body_lines(body, first_ln))
         else:
             tok = header.split()
             if len(tok) != 3:
                 raise src.err(ln, f"extension header {header!r} must be 'extension NAME ID'")
-            ext_specs.append((tok[1], _int(src, ln, tok[2], "extension type id"), ln, _body_lines(body, first_ln)))
+            ext_specs.append((tok[1], parse_int(src, ln, tok[2], "extension type id"), ln, body_lines(body, first_ln)))
     known = {
         "[VERSION]",
         "[DEFINITIONS]",
@@ -162,18 +246,25 @@ def _parse(
             raise src.err(ln, f"unknown section {key}")
 
     # --- signature --------------------------------------------------------------------------------
-    if "[SIGNATURE]" in by_name and verify_signature:
-        _check_signature(src, data, *by_name["[SIGNATURE]"])
+    if "[SIGNATURE]" in by_name and sig_policy != "ignore":
+        problem = _check_signature(src, data, *by_name["[SIGNATURE]"])
+        if problem is not None:
+            if sig_policy == "strict":
+                raise src.err(by_name["[SIGNATURE]"][0], problem)
+            _warn(
+                f"{src.name}:{by_name['[SIGNATURE]'][0]}: {problem}; read anyway (the safety check decides "
+                "what plays; pass signature='strict' to refuse such files)"
+            )
 
     # --- version ----------------------------------------------------------------------------------
     if "[VERSION]" not in by_name:
         raise src.err(0, "no [VERSION] section; cannot tell the format version")
     vln, vbody = by_name["[VERSION]"]
     ver = {}
-    for ln, tok in _rows(vbody):
+    for ln, tok in data_rows(vbody):
         if len(tok) != 2 or tok[0].lower() not in ("major", "minor", "revision"):
             raise src.err(ln, f"[VERSION] line {' '.join(tok)!r} must be 'major|minor|revision N'")
-        m = re.match(r"\d+", tok[1])
+        m = re.match(r"\d{1,6}", tok[1])
         if not m:
             raise src.err(ln, f"[VERSION] {tok[0]} = {tok[1]!r} is not a number")
         ver[tok[0].lower()] = int(m.group(0))
@@ -185,7 +276,7 @@ def _parse(
     if vc < 1_002_000:
         raise src.err(vln, f"format version {'.'.join(map(str, version))} is older than 1.2.0, not supported")
     if vc >= 1_006_000:
-        log.warning("%s: format version %s is newer than 1.5.x; reading it as 1.5", src.name, version)
+        logger.warning("%s: format version %s is newer than 1.5.x; reading it as 1.5", src.name, version)
 
     # --- definitions ------------------------------------------------------------------------------
     defs: dict[str, str] = {}
@@ -201,56 +292,84 @@ def _parse(
     for key, attr in RASTER_KEYS.items():
         if key in defs:
             ln = def_lines[key]
-            val = _float(src, ln, defs.pop(key), key)
-            ns = val * 1e9
-            if val <= 0 or abs(ns - round(ns)) > max(1e-6, 1e-12 * ns):
-                raise src.err(ln, f"{key} = {val!r} s must be a positive whole number of ns")
-            setattr(seq, attr, int(round(ns)))
+            tok = defs.pop(key).split()
+            if len(tok) != 1:
+                raise src.err(ln, f"{key} must be one number (seconds), found {len(tok)} fields")
+            setattr(seq, attr, _raster_ns(src, ln, key, tok[0]))
         elif vc >= 1_004_000:
             raise src.err(0, f"[DEFINITIONS] lacks {key}, required since format 1.4.0")
     lower = {k.lower(): k for k in defs}
     if gamma is None and "gamma" in lower:
         k = lower["gamma"]
-        gamma = _float(src, def_lines[k], defs[k].split()[0], k)
+        gamma = parse_float(src, def_lines[k], (defs[k].split() or [""])[0], k)
         if gamma <= 0:
             raise src.err(def_lines[k], f"{k} = {gamma!r} Hz/T must be > 0")
     if gamma is not None:
         seq.gamma_hz_per_t = float(gamma)
     if b0 is None and "b0" in lower:
         k = lower["b0"]
-        b0 = _float(src, def_lines[k], defs[k].split()[0], k)
+        b0 = parse_float(src, def_lines[k], (defs[k].split() or [""])[0], k)
+        if b0 <= 0:
+            raise src.err(def_lines[k], f"{k} = {b0!r} T must be > 0")
     seq.b0_t = b0
     seq.definitions = defs
     seq.file_version = version
     required = defs.get("RequiredExtensions", "").split()
 
-    # --- shapes -----------------------------------------------------------------------------------
-    shapes_raw = _read_shapes(src, by_name.get("[SHAPES]"))
-    shape_cache: dict[int, Shape] = {}
+    # --- blocks table first: its durations bound what the events may declare ----------------------
+    if blocks_sec is None:
+        raise src.err(0, "no [BLOCKS] section")
+    tab, lns = _block_table(src, blocks_sec, vc)
+    if vc >= 1_004_000:
+        r = int(np.argmax(tab[:, 1]))
+        if int(tab[r, 1]) * int(seq.block_raster_ns) >= MAX_INT:
+            raise src.err(
+                lns[r],
+                f"block {int(tab[r, 0])}: duration {int(tab[r, 1])} x {seq.block_raster_ns} ns is beyond the "
+                "2**53 ns (104 days) that the nanosecond time base holds",
+            )
+    bounds = _Bounds(seq, tab, vc, max_samples)
 
-    def shape(sid: int, ln: int, what: str) -> Shape:
+    # --- shapes -----------------------------------------------------------------------------------
+    shapes_raw = read_shapes(src, by_name.get("[SHAPES]"))
+    shape_cache: dict[int, Shape] = {}
+    decoded = [0]
+
+    def shape(sid: int, ln: int, what: str, kind: str = "") -> Shape:
+        limit, why = bounds.shape_limit(kind)
         s = shape_cache.get(sid)
         if s is None:
             if sid not in shapes_raw:
                 raise src.err(ln, f"{what} refers to shape {sid}, which [SHAPES] does not define")
             sln, num, toks = shapes_raw[sid]
+            if num > limit:
+                raise src.err(sln, f"shape {sid} ({what}) declares {num} samples, more than {limit}: {why}")
+            if decoded[0] + num > max_samples:
+                raise src.err(
+                    sln,
+                    f"shape {sid} ({what}) declares {num} samples; with the shapes before it the file would "
+                    f"decode {decoded[0] + num} samples, more than max_samples = {max_samples}",
+                )
+            decoded[0] += num
             samples = decompress_shape(toks, num, force=vc < 1_004_000, where=f"{src.name}:{sln}")
             s = Shape(samples, encoded=toks if vc >= 1_004_000 else None)
             shape_cache[sid] = s
+        elif len(s) > limit:
+            raise src.err(ln, f"{what}: shape {sid} has {len(s)} samples, more than {limit}: {why}")
         return s
 
     # --- events -----------------------------------------------------------------------------------
-    rf_lib = _read_rf(src, by_name.get("[RF]"), vc, shape, seq.rf_raster_ns)
-    grad_lib = _read_grads(src, by_name.get("[GRADIENTS]"), by_name.get("[TRAP]"), vc, shape)
-    adc_lib = _read_adc(src, by_name.get("[ADC]"), vc, shape)
+    rf_lib = read_rf(src, by_name.get("[RF]"), vc, shape, seq.rf_raster_ns)
+    grad_lib = read_grads(src, by_name.get("[GRADIENTS]"), by_name.get("[TRAP]"), vc, shape)
+    adc_lib = read_adc(src, by_name.get("[ADC]"), vc, shape, bounds.adc_limit)
     delays: dict[int, int] = {}
     if "[DELAYS]" in by_name:
         dln, dbody = by_name["[DELAYS]"]
         if vc >= 1_004_000:
             raise src.err(dln, "[DELAYS] is not allowed from format 1.4.0 on (block durations replace it)")
-        for ln, tok in _rows(dbody):
-            _check_nf(src, ln, tok, 2, "[DELAYS]", "id delay_us")
-            delays[_int(src, ln, tok[0], "delay id")] = _ns(src, ln, tok[1], "delay", 1000)
+        for ln, tok in data_rows(dbody):
+            check_nf(src, ln, tok, 2, "[DELAYS]", "id delay_us")
+            delays[parse_int(src, ln, tok[0], "delay id")] = parse_ns(src, ln, tok[1], "delay", 1000)
 
     # --- extensions -------------------------------------------------------------------------------
     ext_events: dict[int, dict[int, ExtensionEvent]] = {}
@@ -263,23 +382,73 @@ def _parse(
         if nm not in KNOWN_EXTENSIONS:
             if nm in required:
                 raise src.err(ln, f"extension {nm} is listed in RequiredExtensions but wavegen does not support it")
-            log.warning("%s:%d: extension %s is not interpreted by wavegen; kept as is", src.name, ln, nm)
+            logger.warning("%s:%d: extension %s is not interpreted by wavegen; kept as is", src.name, ln, nm)
             unknown.append(nm)
-        ext_events[tid] = _read_ext(src, nm, ext_body)
-    for r in required:
-        if r not in KNOWN_EXTENSIONS:
-            raise src.err(def_lines.get("RequiredExtensions", 0), f"required extension {r} is not supported")
+        ext_events[tid] = read_ext(src, nm, ext_body)
+    for req in required:
+        if req not in KNOWN_EXTENSIONS:
+            raise src.err(def_lines.get("RequiredExtensions", 0), f"required extension {req} is not supported")
     seq.unknown_extensions = tuple(unknown)
-    ext_lists = _read_ext_lists(src, by_name.get("[EXTENSIONS]"), ext_events, ext_names)
+    used_heads = {int(h) for h in np.unique(tab[:, 7]).tolist() if h}
+    ext_lists = read_ext_lists(
+        src, by_name.get("[EXTENSIONS]"), ext_events, ext_names, used_heads, MAX_EXTENSIONS_PER_BLOCK
+    )
 
     # --- blocks -----------------------------------------------------------------------------------
-    if blocks_sec is None:
-        raise src.err(0, "no [BLOCKS] section")
-    _read_blocks(src, seq, blocks_sec, vc, rf_lib, grad_lib, adc_lib, delays, ext_lists)
+    _read_blocks(src, seq, tab, lns, vc, rf_lib, grad_lib, adc_lib, delays, ext_lists)
     return seq
 
 
-def _check_signature(src: _Src, data: bytes, ln: int, body: list[tuple[int, str]]) -> None:
+class _Bounds:
+    """What the blocks of a file can hold: the most samples a shape or an ADC event may declare.
+
+    From format 1.4.0 on every block states its duration, so an event can last at most the longest
+    block: a shape used by RF or a gradient holds at most ``2 * longest / raster + 2`` samples (an
+    oversampled gradient has two samples per raster, a time shape may repeat a time for a vertical
+    edge, +2 for end points), an ADC event ``longest / dwell`` samples. Before 1.4.0 the events define the block
+    durations, and only the ``max_samples`` budget applies.
+    """
+
+    def __init__(self, seq: Sequence, tab: np.ndarray, vc: int, max_samples: int) -> None:
+        self.max_samples = max_samples
+        self.longest_ns: int | None = None
+        self.rf_raster = seq.rf_raster_ns
+        self.grad_raster = seq.grad_raster_ns
+        if vc >= 1_004_000 and tab.shape[0]:
+            self.longest_ns = int(tab[:, 1].max()) * int(seq.block_raster_ns)
+
+    def shape_limit(self, kind: str) -> tuple[int, str]:
+        budget = (self.max_samples, f"the reader's budget max_samples = {self.max_samples}")
+        if self.longest_ns is None or kind not in ("rf", "grad"):
+            return budget
+        if kind == "rf":
+            n = 2 * (self.longest_ns // max(1, int(self.rf_raster))) + 2
+            why = f"the longest block ({self.longest_ns / 1000:g} us) holds at most that on the RF raster"
+        else:
+            n = 2 * (self.longest_ns // max(1, int(self.grad_raster))) + 2
+            why = f"the longest block ({self.longest_ns / 1000:g} us) holds at most that on the gradient raster"
+        return (n, why) if n < budget[0] else budget
+
+    def adc_limit(self, dwell_ns: int) -> tuple[int, str]:
+        budget = (self.max_samples, f"the reader's budget max_samples = {self.max_samples}")
+        if self.longest_ns is None:
+            return budget
+        n = self.longest_ns // dwell_ns
+        if n < budget[0]:
+            return n, f"the longest block ({self.longest_ns / 1000:g} us) holds at most that at a {dwell_ns} ns dwell"
+        return budget
+
+
+_SIG_RE = re.compile(rb"(\r?\n)?\[SIGNATURE\][ \t]*\r?(?:\n|\Z)")
+
+
+def _check_signature(src: Src, data: bytes, ln: int, body: list[tuple[int, str]]) -> str | None:
+    """None when the md5 matches one of the ways the field writes it, else what is wrong.
+
+    Variants accepted (see ``docs/pulseq.md``): the hash of the bytes before the newline that precedes
+    ``[SIGNATURE]`` (MATLAB Pulseq, pypulseq, wavegen); the same bytes including that newline (JEMRIS);
+    and both after converting CRLF line ends to LF or LF to CRLF (files converted after signing).
+    """
     kv: dict[str, str] = {}
     for _, s in body:
         if s and not s.startswith("#"):
@@ -288,27 +457,42 @@ def _check_signature(src: _Src, data: bytes, ln: int, body: list[tuple[int, str]
     typ = kv.get("type", "").lower()
     want = kv.get("hash", "").lower()
     if not want:
-        raise src.err(ln, "[SIGNATURE] has no Hash line")
+        return "[SIGNATURE] has no Hash line"
     if typ != "md5":
-        raise src.err(ln, f"[SIGNATURE] Type {typ!r} is not supported (only md5); pass verify_signature=False")
-    pos = data.rfind(b"\n[SIGNATURE]")
-    if pos < 0:
-        pos = data.rfind(b"[SIGNATURE]")
-    candidates = [data[:pos]]
-    if pos > 0 and data[pos - 1 : pos] == b"\r":
-        candidates.append(data[: pos - 1])
-    got = [hashlib.md5(c).hexdigest() for c in candidates]
-    if want not in got:
-        raise src.err(
-            ln,
-            f"[SIGNATURE] md5 {want} does not match the file's {got[0]}: the file was changed or truncated",
-        )
+        return f"[SIGNATURE] Type {typ!r} cannot be verified (only md5)"
+    last = None
+    for m in _SIG_RE.finditer(data):
+        if m.start() == 0 or m.group(1) is not None:
+            last = m
+    if last is None:
+        return "[SIGNATURE] header not found at the start of a line"
+    body_end = last.start()  # the newline before [SIGNATURE] belongs to the signature
+    signed = data[:body_end]
+    nl = last.group(1) or b""
+    bases = [signed, signed + nl]  # writers, JEMRIS
+    if nl == b"\r\n":
+        bases.append(signed + b"\n")
+    candidates: list[bytes] = []
+    for base in bases:
+        candidates.append(base)
+        lf = base.replace(b"\r\n", b"\n")
+        candidates.append(lf)
+        candidates.append(lf.replace(b"\n", b"\r\n"))
+    for c in candidates:
+        if hashlib.md5(c).hexdigest() == want:
+            return None
+    got = hashlib.md5(signed).hexdigest()
+    return (
+        f"[SIGNATURE] md5 {want} matches none of the known writer variants (file md5 {got}): "
+        "the file was edited or truncated after it was signed"
+    )
 
 
 def _read_blocks(
-    src: _Src,
+    src: Src,
     seq: Sequence,
-    sec: tuple[int, str, int],
+    tab: np.ndarray,
+    lns: Any,
     vc: int,
     rf_lib: dict[int, tuple[int, RFEvent]],
     grad_lib: dict[int, tuple[int, Any]],
@@ -316,56 +500,7 @@ def _read_blocks(
     delays: dict[int, int],
     ext_lists: dict[int, tuple[int, tuple[ExtensionEvent, ...]]],
 ) -> None:
-    sec_ln, body, first_ln = sec
-    nf = 7 if vc <= 1_002_001 else 8
-    layout = "id delay rf gx gy gz adc" + ("" if nf == 7 else " ext")
-    if vc >= 1_004_000:
-        layout = "id duration rf gx gy gz adc ext"
-    row_lines: list[int] = []
-
-    def lns_of() -> list[int]:
-        if not row_lines:
-            for i, raw in enumerate(body.split("\n")):
-                t = raw.strip()
-                if t and not t.startswith("#"):
-                    row_lines.append(first_ln + i)
-        return row_lines
-
-    class _Lines:
-        def __getitem__(self, r: int) -> int:
-            return lns_of()[r]
-
-    lns = _Lines()
-    tab: np.ndarray | None = None
-    if body.strip():
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                tab = np.loadtxt(io.StringIO(body), dtype=np.int64, comments="#", ndmin=2)
-            if tab.shape[1] != nf or tab.shape[0] == 0:
-                tab = None
-        except (ValueError, OverflowError):
-            tab = None
-    if tab is None:
-        rows = [(ln, t.split()) for ln, t in _body_lines(body, first_ln) if t]
-        if not rows:
-            raise src.err(sec_ln, "[BLOCKS] is empty; a sequence needs at least one block")
-        vals = []
-        for ln, tok in rows:
-            _check_nf(src, ln, tok, nf, "[BLOCKS]", layout)
-            vals.append([_int(src, ln, t, "block field") for t in tok])
-        tab = np.array(vals, dtype=np.int64).reshape(len(rows), nf)
-
-    if nf == 7:
-        tab = np.concatenate([tab, np.zeros((tab.shape[0], 1), dtype=np.int64)], axis=1)
     ids = tab[:, 0]
-    if np.any(tab < 0):
-        r = int(np.argwhere(tab < 0)[0, 0])
-        raise src.err(lns[r], "a block field is negative")
-    if np.unique(ids).size != ids.size:
-        _, first = np.unique(ids, return_index=True)
-        dup = sorted(set(range(ids.size)) - set(first.tolist()))[0]
-        raise src.err(lns[dup], f"block id {int(ids[dup])} appears twice")
 
     def check_ids(col: int, lib: dict[int, Any], what: str) -> None:
         used = tab[:, col]
@@ -419,6 +554,11 @@ def _read_blocks(
         dl = np.array([delays.get(int(d), 0) for d in tab[:, 1].tolist()], dtype=np.int64)
         dur = np.maximum(need, dl)
 
+    total = sum(dur.tolist())
+    if total >= MAX_INT:
+        raise src.err(
+            0, f"the blocks add up to {total / 1e9 / 86400:.4g} days, beyond the 2**53 ns (104 days) of the time base"
+        )
     for k, (_, rf_ev) in rf_lib.items():
         seq._rf.insert(k, rf_ev)
     for k, (_, g_ev) in grad_lib.items():
@@ -429,6 +569,64 @@ def _read_blocks(
         seq._ext.insert(k, evs)
     seq._cols = [dur.tolist()] + [tab[:, c].tolist() for c in range(2, 8)]
     seq._arrays = None
+
+
+class _BlockLines:
+    """Line numbers of the rows of [BLOCKS], found only when an error needs one."""
+
+    def __init__(self, body: str, first_ln: int) -> None:
+        self._body = body
+        self._first = first_ln
+        self._lines: list[int] | None = None
+
+    def __getitem__(self, r: int) -> int:
+        if self._lines is None:
+            rows = (raw.strip() for raw in self._body.split("\n"))
+            self._lines = [self._first + i for i, t in enumerate(rows) if t and not t.startswith("#")]
+        return self._lines[r]
+
+
+def _block_table(src: Src, sec: tuple[int, str, int], vc: int) -> tuple[np.ndarray, _BlockLines]:
+    """The [BLOCKS] rows as an (n, 8) int64 table (1.2.0/1.2.1 rows get ext = 0) and their lines."""
+    sec_ln, body, first_ln = sec
+    nf = 7 if vc <= 1_002_001 else 8
+    layout = "id delay rf gx gy gz adc" + ("" if nf == 7 else " ext")
+    if vc >= 1_004_000:
+        layout = "id duration rf gx gy gz adc ext"
+    lns = _BlockLines(body, first_ln)
+    tab: np.ndarray | None = None
+    if body.strip():
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tab = np.loadtxt(io.StringIO(body), dtype=np.int64, comments="#", ndmin=2)
+            if tab.shape[1] != nf or tab.shape[0] == 0:
+                tab = None
+        except (ValueError, OverflowError):
+            tab = None
+    if tab is None:
+        rows = [(ln, t.split()) for ln, t in body_lines(body, first_ln) if t]
+        if not rows:
+            raise src.err(sec_ln, "[BLOCKS] is empty; a sequence needs at least one block")
+        vals = []
+        for ln, tok in rows:
+            check_nf(src, ln, tok, nf, "[BLOCKS]", layout)
+            vals.append([parse_int(src, ln, t, "block field") for t in tok])
+        tab = np.array(vals, dtype=np.int64).reshape(len(rows), nf)
+    if nf == 7:
+        tab = np.concatenate([tab, np.zeros((tab.shape[0], 1), dtype=np.int64)], axis=1)
+    if np.any(tab < 0):
+        r = int(np.argwhere(tab < 0)[0, 0])
+        raise src.err(lns[r], "a block field is negative")
+    if np.any(tab >= MAX_INT):
+        r = int(np.argwhere(tab >= MAX_INT)[0, 0])
+        raise src.err(lns[r], "a block field is out of range (>= 2**53)")
+    ids = tab[:, 0]
+    if np.unique(ids).size != ids.size:
+        _, first = np.unique(ids, return_index=True)
+        dup = sorted(set(range(ids.size)) - set(first.tolist()))[0]
+        raise src.err(lns[dup], f"block id {int(ids[dup])} appears twice")
+    return tab, lns
 
 
 def _fill_first_last(
@@ -442,15 +640,25 @@ def _fill_first_last(
     delays: dict[int, int],
     vc: int,
 ) -> None:
-    """Files before 1.5 lack an arbitrary gradient's first/last values: derive them as Pulseq does.
+    """Files before 1.5 lack a shaped gradient's first/last values: infer them as MATLAB's ``read.m``.
 
-    ``first`` is the last value of the same axis in the previous block when that gradient ended on the
-    block boundary (else 0); ``last`` is extrapolated half a raster from the final two samples. An event
-    used in several blocks takes the values of its first use.
+    The reference implementation (pulseq/pulseq ``matlab/+mr/@Sequence/read.m``, the pass "another run
+    through for all older versions") walks the blocks in order, keeping per axis the value the previous
+    block left on it (``prev``):
+
+    - no gradient or a trapezoid on the axis: ``prev = 0``;
+    - a shaped gradient: if its delay is > 0, ``prev = 0``; if the event already has first/last (set
+      by an earlier block), nothing else happens, *``prev`` is kept as it was*; otherwise
+      ``first = prev`` and ``last`` is: for a time-shaped gradient its final sample; for a regular one
+      the edge value reached by the recurrence ``e[0] = first``, ``e[i+1] = 2 * w[i] - e[i]`` (the raster
+      centre samples are the means of the edges), evaluated with MATLAB's alternating cumulative sum;
+      then ``prev = last``, or 0 when the gradient ends before its block does;
+    - the same gradient on two axes of one block is computed on each axis, the first axis's values are
+      stored.
     """
     from dataclasses import replace
 
-    if not any(isinstance(ev, ArbGradient) and ev.time_shape is None for _, ev in grad_lib.values()):
+    if not any(isinstance(ev, ArbGradient) for _, ev in grad_lib.values()):
         return
     done: set[int] = set()
     prev = [0.0, 0.0, 0.0]
@@ -468,17 +676,31 @@ def _fill_first_last(
                 if row[c]:
                     ends.append(grad_lib[int(row[c])][1].duration_ns(graster))
             bdur = max(ends)
+        done_before = set(done)
+        stored: list[int] = []
         for axis, c in enumerate((3, 4, 5)):
             gid = int(row[c])
             ev = grad_lib[gid][1] if gid else None
             if not isinstance(ev, ArbGradient):
                 prev[axis] = 0.0
                 continue
-            if ev.time_shape is None and gid not in done:
-                w = ev.waveform_hz_per_m
-                first = 0.0 if ev.delay_ns > 0 else prev[axis]
-                last = float((3 * w[-1] - w[-2]) * 0.5) if w.size >= 2 else float(w[-1])
-                ev = replace(ev, first_hz_per_m=first, last_hz_per_m=last)
-                grad_lib[gid] = (grad_lib[gid][0], ev)
-                done.add(gid)
-            prev[axis] = ev.last_hz_per_m if ev.duration_ns(graster) >= bdur else 0.0
+            if ev.delay_ns > 0:
+                prev[axis] = 0.0
+            if gid in done_before:
+                continue
+            first = prev[axis]
+            w = ev.waveform_hz_per_m
+            if ev.time_shape is not None:
+                last = float(w[-1])
+            else:
+                step = np.empty(w.size + 1)
+                step[0] = first
+                step[1:] = 2.0 * w
+                sign = np.where(np.arange(1, step.size + 1) % 2 == 1, 1.0, -1.0)
+                last = float((np.cumsum(step * sign) * sign)[-1])
+            prev[axis] = last if ev.duration_ns(graster) >= bdur else 0.0
+            if gid in stored:
+                continue
+            stored.append(gid)
+            grad_lib[gid] = (grad_lib[gid][0], replace(ev, first_hz_per_m=first, last_hz_per_m=last))
+            done.add(gid)

@@ -1,6 +1,7 @@
 """Parsing helpers of the Pulseq reader: lexical rules, sections, shapes, events and extensions.
 
-Used by :mod:`wavegen.sequence.seq_read` (see there for the format versions). Every error is a
+Used by :mod:`wavegen.sequence.seq_read` (see there for the format versions); the names here are the
+reader's internals, public only between these two modules (``__all__`` is empty). Every error is a
 :class:`~wavegen.errors.SeqFormatError` starting with ``file:line:``.
 """
 
@@ -34,12 +35,12 @@ from wavegen.sequence.shapes import Shape
 
 __all__: list[str] = []
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 _INT_RE = re.compile(r"[+-]?\d+\Z")
 
 
-class _Src:
+class Src:
     """The file being read: its name and lines, for messages."""
 
     def __init__(self, name: str, lines: list[str]) -> None:
@@ -52,14 +53,14 @@ class _Src:
         return SeqFormatError(f"{self.name}: {msg}")
 
 
-_MAX_INT = 1 << 53  # ids, counts and ns: beyond this nothing is physical and int64 products overflow
+MAX_INT = 1 << 53  # ids, counts and ns: beyond this nothing is physical and int64 products overflow
 _MAX_FLOAT = 1e15  # |amplitudes|, frequencies, phases, shape samples: 1e15 Hz/m is 2e7 T/m
 
 
-def _int(src: _Src, ln: int, tok: str, what: str) -> int:
+def parse_int(src: Src, ln: int, tok: str, what: str) -> int:
     if _INT_RE.match(tok):
         v = int(tok)
-        if abs(v) >= _MAX_INT:
+        if abs(v) >= MAX_INT:
             raise src.err(ln, f"{what} = {tok} is out of range (|value| < 2**53)")
         return v
     try:
@@ -68,12 +69,12 @@ def _int(src: _Src, ln: int, tok: str, what: str) -> int:
         raise src.err(ln, f"{what} = {tok!r} is not a number") from None
     if not math.isfinite(f) or f != math.floor(f):
         raise src.err(ln, f"{what} = {tok!r} must be an integer")
-    if abs(f) >= _MAX_INT:
+    if abs(f) >= MAX_INT:
         raise src.err(ln, f"{what} = {tok} is out of range (|value| < 2**53)")
     return int(f)
 
 
-def _float(src: _Src, ln: int, tok: str, what: str) -> float:
+def parse_float(src: Src, ln: int, tok: str, what: str) -> float:
     try:
         f = float(tok)
     except ValueError:
@@ -85,7 +86,7 @@ def _float(src: _Src, ln: int, tok: str, what: str) -> float:
     return f
 
 
-def _ns(src: _Src, ln: int, tok: str, what: str, scale: int) -> int:
+def parse_ns(src: Src, ln: int, tok: str, what: str, scale: int) -> int:
     """A time field in us (scale 1000) or ns (scale 1) as exact integer ns."""
     if _INT_RE.match(tok):
         v = int(tok) * scale
@@ -97,7 +98,7 @@ def _ns(src: _Src, ln: int, tok: str, what: str, scale: int) -> int:
         if x.denominator != 1:
             raise src.err(ln, f"{what} = {tok!r} is not a whole number of ns")
         v = int(x)
-    if abs(v) >= _MAX_INT:
+    if abs(v) >= MAX_INT:
         raise src.err(ln, f"{what} = {tok} is out of range")
     return v
 
@@ -105,7 +106,7 @@ def _ns(src: _Src, ln: int, tok: str, what: str, scale: int) -> int:
 _HEADER_RE = re.compile(r"^[ \t]*(\[[^\n]*?|extension[ \t][^\n]*?)[ \t\r]*$", re.MULTILINE | re.IGNORECASE)
 
 
-def _split_sections(src: _Src, text: str) -> list[tuple[str, int, str, int]]:
+def split_sections(src: Src, text: str) -> list[tuple[str, int, str, int]]:
     """[(header, header line, body text, line number of the body's first line)] in file order."""
     out: list[tuple[str, int, str, int]] = []
     heads = list(_HEADER_RE.finditer(text))
@@ -131,7 +132,7 @@ def _split_sections(src: _Src, text: str) -> list[tuple[str, int, str, int]]:
     return out
 
 
-def _body_lines(body: str, first_ln: int) -> list[tuple[int, str]]:
+def body_lines(body: str, first_ln: int) -> list[tuple[int, str]]:
     """(line number, stripped line) of a section body; blank lines kept as '', comments dropped."""
     out = []
     for i, raw in enumerate(body.split("\n")):
@@ -143,16 +144,16 @@ def _body_lines(body: str, first_ln: int) -> list[tuple[int, str]]:
     return out
 
 
-def _rows(body: list[tuple[int, str]]) -> list[tuple[int, list[str]]]:
+def data_rows(body: list[tuple[int, str]]) -> list[tuple[int, list[str]]]:
     return [(ln, s.split()) for ln, s in body if s]
 
 
-def _check_nf(src: _Src, ln: int, tok: list[str], n: int, section: str, layout: str) -> None:
+def check_nf(src: Src, ln: int, tok: list[str], n: int, section: str, layout: str) -> None:
     if len(tok) != n:
         raise src.err(ln, f"{section} line has {len(tok)} fields, expected {n} ({layout})")
 
 
-def _read_shapes(src: _Src, sec: tuple[int, list[tuple[int, str]]] | None) -> dict[int, tuple[int, int, np.ndarray]]:
+def read_shapes(src: Src, sec: tuple[int, list[tuple[int, str]]] | None) -> dict[int, tuple[int, int, np.ndarray]]:
     out: dict[int, tuple[int, int, np.ndarray]] = {}
     if sec is None:
         return out
@@ -167,7 +168,7 @@ def _read_shapes(src: _Src, sec: tuple[int, list[tuple[int, str]]] | None) -> di
         tok = s.split()
         if len(tok) != 2 or tok[0].lower() != "shape_id":
             raise src.err(ln, f"expected 'shape_id N' in [SHAPES], found {s[:40]!r}")
-        sid = _int(src, ln, tok[1], "shape_id")
+        sid = parse_int(src, ln, tok[1], "shape_id")
         if sid in out:
             raise src.err(ln, f"shape {sid} is defined twice (first at line {out[sid][0]})")
         if i + 1 >= n or not body[i + 1][1]:
@@ -176,7 +177,7 @@ def _read_shapes(src: _Src, sec: tuple[int, list[tuple[int, str]]] | None) -> di
         tok2 = s2.split()
         if len(tok2) != 2 or tok2[0].lower() not in ("num_samples", "num_uncompressed"):
             raise src.err(ln2, f"expected 'num_samples N' after shape_id {sid}, found {s2[:40]!r}")
-        num = _int(src, ln2, tok2[1], "num_samples")
+        num = parse_int(src, ln2, tok2[1], "num_samples")
         if num < 1:
             raise src.err(ln2, f"shape {sid}: num_samples = {num} must be >= 1")
         j = i + 2
@@ -193,7 +194,7 @@ def _read_shapes(src: _Src, sec: tuple[int, list[tuple[int, str]]] | None) -> di
             toks = np.array(vals, dtype=np.float64)
         except ValueError:
             for k, v in enumerate(vals):
-                _float(src, body[i + 2 + k][0], v, f"shape {sid} sample")
+                parse_float(src, body[i + 2 + k][0], v, f"shape {sid} sample")
             raise src.err(ln, f"shape {sid}: bad sample") from None
         bad_tok = ~np.isfinite(toks) | (np.abs(toks) > _MAX_FLOAT)
         if np.any(bad_tok):
@@ -204,7 +205,7 @@ def _read_shapes(src: _Src, sec: tuple[int, list[tuple[int, str]]] | None) -> di
     return out
 
 
-def _read_rf(src: _Src, sec: Any, vc: int, shape: Any, rf_raster_ns: int) -> dict[int, tuple[int, RFEvent]]:
+def read_rf(src: Src, sec: Any, vc: int, shape: Any, rf_raster_ns: int) -> dict[int, tuple[int, RFEvent]]:
     lib: dict[int, tuple[int, RFEvent]] = {}
     if sec is None:
         return lib
@@ -214,15 +215,15 @@ def _read_rf(src: _Src, sec: Any, vc: int, shape: Any, rf_raster_ns: int) -> dic
         nf, layout = 8, "id amp mag_id phase_id time_id delay freq phase"
     else:
         nf, layout = 7, "id amp mag_id phase_id delay freq phase"
-    for ln, tok in _rows(sec[1]):
-        _check_nf(src, ln, tok, nf, "[RF]", layout)
-        rid = _int(src, ln, tok[0], "RF id")
+    for ln, tok in data_rows(sec[1]):
+        check_nf(src, ln, tok, nf, "[RF]", layout)
+        rid = parse_int(src, ln, tok[0], "RF id")
         if rid <= 0 or rid in lib:
             raise src.err(ln, f"RF id {rid} is {'not positive' if rid <= 0 else 'defined twice'}")
-        amp = _float(src, ln, tok[1], "RF amplitude")
-        mag = shape(_int(src, ln, tok[2], "mag_id"), ln, f"RF {rid} magnitude")
-        pid = _int(src, ln, tok[3], "phase_id")
-        phase = shape(pid, ln, f"RF {rid} phase") if pid else Shape(np.zeros(len(mag)))
+        amp = parse_float(src, ln, tok[1], "RF amplitude")
+        mag = shape(parse_int(src, ln, tok[2], "mag_id"), ln, f"RF {rid} magnitude", "rf")
+        pid = parse_int(src, ln, tok[3], "phase_id")
+        phase = shape(pid, ln, f"RF {rid} phase", "rf") if pid else Shape(np.zeros(len(mag)))
         if len(phase) != len(mag):
             raise src.err(ln, f"RF {rid}: phase shape has {len(phase)} samples, magnitude {len(mag)}")
         if np.any(np.abs(mag.samples) > 1 + 1e-6):
@@ -230,33 +231,49 @@ def _read_rf(src: _Src, sec: Any, vc: int, shape: Any, rf_raster_ns: int) -> dic
         tshape = None
         rest = tok[4:]
         if vc >= 1_004_000:
-            tid = _int(src, ln, tok[4], "time_id")
+            tid = parse_int(src, ln, tok[4], "time_id")
             if tid < 0:
                 raise src.err(ln, f"RF {rid}: time_id {tid} is not allowed for RF")
             if tid:
-                tshape = shape(tid, ln, f"RF {rid} time")
+                tshape = shape(tid, ln, f"RF {rid} time", "rf")
                 if len(tshape) != len(mag):
                     raise src.err(ln, f"RF {rid}: time shape has {len(tshape)} samples, magnitude {len(mag)}")
+                _check_time_shape(src, ln, f"RF {rid}", tid, tshape)
             rest = tok[5:]
         use = "u"
         if vc >= 1_005_000:
-            center_us = _float(src, ln, rest[0], "RF center")
-            delay = _ns(src, ln, rest[1], "RF delay", 1000)
-            fppm = _float(src, ln, rest[2], "freq_ppm")
-            pppm = _float(src, ln, rest[3], "phase_ppm")
-            freq = _float(src, ln, rest[4], "RF freq")
-            ph = _float(src, ln, rest[5], "RF phase")
+            center_us = parse_float(src, ln, rest[0], "RF center")
+            delay = parse_ns(src, ln, rest[1], "RF delay", 1000)
+            fppm = parse_float(src, ln, rest[2], "freq_ppm")
+            pppm = parse_float(src, ln, rest[3], "phase_ppm")
+            freq = parse_float(src, ln, rest[4], "RF freq")
+            ph = parse_float(src, ln, rest[5], "RF phase")
             use = rest[6]
             if use not in ("e", "r", "i", "s", "p", "o", "u"):
                 raise src.err(ln, f"RF {rid}: use {use!r} is not one of e r i s p o u")
         else:
-            delay = _ns(src, ln, rest[0], "RF delay", 1000)
-            freq = _float(src, ln, rest[1], "RF freq")
-            ph = _float(src, ln, rest[2], "RF phase")
+            delay = parse_ns(src, ln, rest[0], "RF delay", 1000)
+            freq = parse_float(src, ln, rest[1], "RF freq")
+            ph = parse_float(src, ln, rest[2], "RF phase")
             fppm = pppm = 0.0
             center_us = _rf_center_us(mag, tshape, rf_raster_ns)
         lib[rid] = (ln, RFEvent(amp, mag, phase, tshape, center_us, delay, fppm, pppm, freq, ph, use))
     return lib
+
+
+def _check_time_shape(src: Src, ln: int, what: str, tid: int, ts: Shape) -> None:
+    """A time shape (RF or gradient) starts at >= 0 and never goes back in time (a restart is an error)."""
+    t = ts.samples
+    if t[0] < 0:
+        raise src.err(ln, f"{what}: time shape {tid} starts at {float(t[0])!r} rasters, before the event start")
+    back = np.flatnonzero(np.diff(t) < 0)
+    if back.size:
+        i = int(back[0])
+        raise src.err(
+            ln,
+            f"{what}: time shape {tid} goes back in time at sample {i + 1} ({float(t[i])!r} -> "
+            f"{float(t[i + 1])!r} rasters); times must not decrease",
+        )
 
 
 def _rf_center_us(mag: Shape, tshape: Shape | None, rf_raster_ns: int) -> float:
@@ -269,7 +286,7 @@ def _rf_center_us(mag: Shape, tshape: Shape | None, rf_raster_ns: int) -> float:
     return float((t[idx[0]] + t[idx[-1]]) / 2) * rf_raster_ns / 1000
 
 
-def _read_grads(src: _Src, gsec: Any, tsec: Any, vc: int, shape: Any) -> dict[int, tuple[int, Any]]:
+def read_grads(src: Src, gsec: Any, tsec: Any, vc: int, shape: Any) -> dict[int, tuple[int, Any]]:
     lib: dict[int, tuple[int, Any]] = {}
     if gsec is not None:
         if vc >= 1_005_000:
@@ -278,21 +295,21 @@ def _read_grads(src: _Src, gsec: Any, tsec: Any, vc: int, shape: Any) -> dict[in
             nf, layout = 5, "id amp shape_id time_id delay"
         else:
             nf, layout = 4, "id amp shape_id delay"
-        for ln, tok in _rows(gsec[1]):
-            _check_nf(src, ln, tok, nf, "[GRADIENTS]", layout)
-            gid = _int(src, ln, tok[0], "gradient id")
+        for ln, tok in data_rows(gsec[1]):
+            check_nf(src, ln, tok, nf, "[GRADIENTS]", layout)
+            gid = parse_int(src, ln, tok[0], "gradient id")
             if gid <= 0 or gid in lib:
                 raise src.err(ln, f"gradient id {gid} is {'not positive' if gid <= 0 else 'defined twice'}")
-            amp = _float(src, ln, tok[1], "gradient amplitude")
+            amp = parse_float(src, ln, tok[1], "gradient amplitude")
             first = last = 0.0
             rest = tok[2:]
             if vc >= 1_005_000:
-                first = _float(src, ln, tok[2], "first")
-                last = _float(src, ln, tok[3], "last")
+                first = parse_float(src, ln, tok[2], "first")
+                last = parse_float(src, ln, tok[3], "last")
                 rest = tok[4:]
-            sh = shape(_int(src, ln, rest[0], "shape_id"), ln, f"gradient {gid}")
-            tid = _int(src, ln, rest[1], "time_id") if vc >= 1_004_000 else 0
-            delay = _ns(src, ln, rest[-1], "gradient delay", 1000)
+            sh = shape(parse_int(src, ln, rest[0], "shape_id"), ln, f"gradient {gid}", "grad")
+            tid = parse_int(src, ln, rest[1], "time_id") if vc >= 1_004_000 else 0
+            delay = parse_ns(src, ln, rest[-1], "gradient delay", 1000)
             if np.any(np.abs(sh.samples) > 1 + 1e-6):
                 raise src.err(ln, f"gradient {gid}: shape exceeds 1 in magnitude")
             tsh = None
@@ -304,30 +321,26 @@ def _read_grads(src: _Src, gsec: Any, tsec: Any, vc: int, shape: Any) -> dict[in
                 if len(sh) % 2 != 1:
                     raise src.err(ln, f"gradient {gid}: oversampled shape needs an odd sample count, has {len(sh)}")
             elif tid > 0:
-                tsh = shape(tid, ln, f"gradient {gid} time")
+                tsh = shape(tid, ln, f"gradient {gid} time", "grad")
                 if len(tsh) != len(sh):
                     raise src.err(ln, f"gradient {gid}: time shape has {len(tsh)} samples, waveform {len(sh)}")
-                if np.any(np.diff(tsh.samples) < 0) or tsh.samples[0] < 0:
-                    raise src.err(ln, f"gradient {gid}: time shape {tid} is not non-decreasing from >= 0")
+                _check_time_shape(src, ln, f"gradient {gid}", tid, tsh)
             elif tid < 0:
                 raise src.err(ln, f"gradient {gid}: time_id {tid} is not valid")
-            if vc < 1_005_000 and tsh is not None:
-                w = amp * sh.samples
-                first, last = float(w[0]), float(w[-1])
             lib[gid] = (ln, ArbGradient(amp, sh, first, last, delay, tsh, over))
     if tsec is not None:
-        for ln, tok in _rows(tsec[1]):
-            _check_nf(src, ln, tok, 6, "[TRAP]", "id amp rise flat fall delay")
-            gid = _int(src, ln, tok[0], "trapezoid id")
+        for ln, tok in data_rows(tsec[1]):
+            check_nf(src, ln, tok, 6, "[TRAP]", "id amp rise flat fall delay")
+            gid = parse_int(src, ln, tok[0], "trapezoid id")
             if gid <= 0 or gid in lib:
                 raise src.err(
                     ln,
                     f"gradient id {gid} is "
                     + ("not positive" if gid <= 0 else f"defined twice (also line {lib[gid][0]})"),
                 )
-            amp = _float(src, ln, tok[1], "trapezoid amplitude")
+            amp = parse_float(src, ln, tok[1], "trapezoid amplitude")
             r, f, fa, d = (
-                _ns(src, ln, tok[k], nm, 1000) for k, nm in ((2, "rise"), (3, "flat"), (4, "fall"), (5, "delay"))
+                parse_ns(src, ln, tok[k], nm, 1000) for k, nm in ((2, "rise"), (3, "flat"), (4, "fall"), (5, "delay"))
             )
             for v, nm in ((r, "rise"), (f, "flat"), (fa, "fall"), (d, "delay")):
                 if v < 0:
@@ -336,7 +349,7 @@ def _read_grads(src: _Src, gsec: Any, tsec: Any, vc: int, shape: Any) -> dict[in
     return lib
 
 
-def _read_adc(src: _Src, sec: Any, vc: int, shape: Any) -> dict[int, tuple[int, ADCEvent]]:
+def read_adc(src: Src, sec: Any, vc: int, shape: Any, limit: Any = None) -> dict[int, tuple[int, ADCEvent]]:
     lib: dict[int, tuple[int, ADCEvent]] = {}
     if sec is None:
         return lib
@@ -344,71 +357,75 @@ def _read_adc(src: _Src, sec: Any, vc: int, shape: Any) -> dict[int, tuple[int, 
         nf, layout = 9, "id num dwell delay freq_ppm phase_ppm freq phase phase_id"
     else:
         nf, layout = 6, "id num dwell delay freq phase"
-    for ln, tok in _rows(sec[1]):
-        _check_nf(src, ln, tok, nf, "[ADC]", layout)
-        aid = _int(src, ln, tok[0], "ADC id")
+    for ln, tok in data_rows(sec[1]):
+        check_nf(src, ln, tok, nf, "[ADC]", layout)
+        aid = parse_int(src, ln, tok[0], "ADC id")
         if aid <= 0 or aid in lib:
             raise src.err(ln, f"ADC id {aid} is {'not positive' if aid <= 0 else 'defined twice'}")
-        num = _int(src, ln, tok[1], "ADC num")
+        num = parse_int(src, ln, tok[1], "ADC num")
         if num < 1:
             raise src.err(ln, f"ADC {aid}: num = {num} samples must be >= 1")
-        dwell = _ns(src, ln, tok[2], "ADC dwell", 1)
+        dwell = parse_ns(src, ln, tok[2], "ADC dwell", 1)
         if dwell < 1:
             raise src.err(ln, f"ADC {aid}: dwell = {dwell} ns must be >= 1 ns")
-        delay = _ns(src, ln, tok[3], "ADC delay", 1000)
+        if limit is not None:
+            most, why = limit(dwell)
+            if num > most:
+                raise src.err(ln, f"ADC {aid}: num = {num} samples is more than {most}: {why}")
+        delay = parse_ns(src, ln, tok[3], "ADC delay", 1000)
         if delay < 0:
             raise src.err(ln, f"ADC {aid}: delay is negative")
         if vc >= 1_005_000:
-            fppm, pppm, f, p = (
-                _float(src, ln, tok[k], nm) for k, nm in ((4, "freq_ppm"), (5, "phase_ppm"), (6, "freq"), (7, "phase"))
-            )
-            pid = _int(src, ln, tok[8], "phase_id")
-            psh = shape(pid, ln, f"ADC {aid} phase") if pid else None
+            fields = ((4, "freq_ppm"), (5, "phase_ppm"), (6, "freq"), (7, "phase"))
+            fppm, pppm, f, p = (parse_float(src, ln, tok[k], nm) for k, nm in fields)
+            pid = parse_int(src, ln, tok[8], "phase_id")
+            psh = shape(pid, ln, f"ADC {aid} phase", "adc") if pid else None
             if psh is not None and len(psh) != num:
                 raise src.err(ln, f"ADC {aid}: phase shape has {len(psh)} samples, ADC {num}")
         else:
             fppm = pppm = 0.0
-            f = _float(src, ln, tok[4], "freq")
-            p = _float(src, ln, tok[5], "phase")
+            f = parse_float(src, ln, tok[4], "freq")
+            p = parse_float(src, ln, tok[5], "phase")
             psh = None
         lib[aid] = (ln, ADCEvent(num, dwell, delay, fppm, pppm, f, p, psh))
     return lib
 
 
-def _read_ext(src: _Src, nm: str, body: list[tuple[int, str]]) -> dict[int, ExtensionEvent]:
+def read_ext(src: Src, nm: str, body: list[tuple[int, str]]) -> dict[int, ExtensionEvent]:
     out: dict[int, ExtensionEvent] = {}
-    for ln, tok in _rows(body):
-        eid = _int(src, ln, tok[0], f"{nm} id")
+    for ln, tok in data_rows(body):
+        eid = parse_int(src, ln, tok[0], f"{nm} id")
         if eid in out:
             raise src.err(ln, f"{nm} id {eid} is defined twice")
         ev: ExtensionEvent
         if nm == "TRIGGERS":
-            _check_nf(src, ln, tok, 5, "TRIGGERS", "id type channel delay_us duration_us")
+            check_nf(src, ln, tok, 5, "TRIGGERS", "id type channel delay_us duration_us")
             ev = Trigger(
-                _int(src, ln, tok[1], "trigger type"),
-                _int(src, ln, tok[2], "trigger channel"),
-                _ns(src, ln, tok[3], "trigger delay", 1000),
-                _ns(src, ln, tok[4], "trigger duration", 1000),
+                parse_int(src, ln, tok[1], "trigger type"),
+                parse_int(src, ln, tok[2], "trigger channel"),
+                parse_ns(src, ln, tok[3], "trigger delay", 1000),
+                parse_ns(src, ln, tok[4], "trigger duration", 1000),
             )
         elif nm in ("LABELSET", "LABELINC"):
-            _check_nf(src, ln, tok, 3, nm, "id value LABEL")
+            check_nf(src, ln, tok, 3, nm, "id value LABEL")
             if tok[2] not in SUPPORTED_LABELS:
-                log.warning("%s:%d: label %s is not a known Pulseq label; kept", src.name, ln, tok[2])
+                logger.warning("%s:%d: label %s is not a known Pulseq label; kept", src.name, ln, tok[2])
             cls = LabelSet if nm == "LABELSET" else LabelInc
-            ev = cls(tok[2], _int(src, ln, tok[1], "label value"))
+            ev = cls(tok[2], parse_int(src, ln, tok[1], "label value"))
         elif nm == "DELAYS":
-            _check_nf(src, ln, tok, 5, "DELAYS", "id num offset_us factor hint")
+            check_nf(src, ln, tok, 5, "DELAYS", "id num offset_us factor hint")
             ev = SoftDelay(
-                _int(src, ln, tok[1], "soft delay num"),
-                _ns(src, ln, tok[2], "soft delay offset", 1000),
-                _float(src, ln, tok[3], "soft delay factor"),
+                parse_int(src, ln, tok[1], "soft delay num"),
+                parse_ns(src, ln, tok[2], "soft delay offset", 1000),
+                parse_float(src, ln, tok[3], "soft delay factor"),
                 tok[4],
             )
         elif nm == "ROTATIONS":
             if len(tok) == 5:
-                q = [_float(src, ln, t, "quaternion") for t in tok[1:]]
+                q = [parse_float(src, ln, t, "quaternion") for t in tok[1:]]
             elif len(tok) == 10:
-                q = _matrix_to_quaternion(np.array([_float(src, ln, t, "rotation") for t in tok[1:]]).reshape(3, 3))
+                m = np.array([parse_float(src, ln, t, "rotation") for t in tok[1:]]).reshape(3, 3)
+                q = _matrix_to_quaternion(m)
             else:
                 raise src.err(ln, f"ROTATIONS line has {len(tok)} fields, expected 5 (id q0 qx qy qz) or 10")
             try:
@@ -416,9 +433,9 @@ def _read_ext(src: _Src, nm: str, body: list[tuple[int, str]]) -> dict[int, Exte
             except WavegenError as e:
                 raise src.err(ln, str(e)) from None
         elif nm == "RF_SHIMS":
-            n = _int(src, ln, tok[1], "RF shim channels") if len(tok) > 1 else 0
-            _check_nf(src, ln, tok, 2 + 2 * n, "RF_SHIMS", "id n mag1 phase1 ...")
-            vals = [_float(src, ln, t, "RF shim") for t in tok[2:]]
+            n = parse_int(src, ln, tok[1], "RF shim channels") if len(tok) > 1 else 0
+            check_nf(src, ln, tok, 2 + 2 * n, "RF_SHIMS", "id n mag1 phase1 ...")
+            vals = [parse_float(src, ln, t, "RF shim") for t in tok[2:]]
             ev = RFShim(tuple(vals[0::2]), tuple(vals[1::2]))
         else:
             ev = UnknownExtension(nm, tuple(tok[1:]))
@@ -434,36 +451,67 @@ def _matrix_to_quaternion(m: np.ndarray) -> list[float]:
     return [w, x, y, z]
 
 
-def _read_ext_lists(
-    src: _Src, sec: Any, events: dict[int, dict[int, ExtensionEvent]], names: dict[int, str]
+def read_ext_lists(
+    src: Src,
+    sec: Any,
+    events: dict[int, dict[int, ExtensionEvent]],
+    names: dict[int, str],
+    used: set[int] | None = None,
+    max_len: int = 256,
 ) -> dict[int, tuple[int, tuple[ExtensionEvent, ...]]]:
+    """The extension lists the blocks use (``used``; all when None), each node walked once.
+
+    Every node is checked (its type and entry exist, its link points to a node); the lists are then
+    resolved from their heads with a memo of resolved suffixes, so a file with n nodes costs O(n) walks;
+    a list longer than ``max_len`` events is refused (an O(n^2) output otherwise).
+    """
     if sec is None:
+        if used:
+            return {}
         return {}
     nodes: dict[int, tuple[int, int, int, int]] = {}
-    for ln, tok in _rows(sec[1]):
-        _check_nf(src, ln, tok, 4, "[EXTENSIONS]", "id type ref next")
-        nid, typ, ref, nxt = (_int(src, ln, t, "extension field") for t in tok)
+    for ln, tok in data_rows(sec[1]):
+        check_nf(src, ln, tok, 4, "[EXTENSIONS]", "id type ref next")
+        nid, typ, ref, nxt = (parse_int(src, ln, t, "extension field") for t in tok)
         if nid <= 0 or nid in nodes:
             raise src.err(ln, f"extension list id {nid} is {'not positive' if nid <= 0 else 'defined twice'}")
         nodes[nid] = (ln, typ, ref, nxt)
+    evs_of: dict[int, ExtensionEvent] = {}
+    for nid, (ln, typ, ref, nxt) in nodes.items():
+        if typ not in names:
+            raise src.err(ln, f"extension type {typ} has no 'extension NAME {typ}' specification")
+        ev = events[typ].get(ref)
+        if ev is None:
+            raise src.err(ln, f"extension {names[typ]} has no entry {ref}")
+        if nxt and nxt not in nodes:
+            raise src.err(ln, f"extension list node {nid} links to {nxt}, which [EXTENSIONS] does not define")
+        evs_of[nid] = ev
+    memo: dict[int, tuple[ExtensionEvent, ...]] = {}
     out: dict[int, tuple[int, tuple[ExtensionEvent, ...]]] = {}
-    for head, (hln, *_rest) in nodes.items():
-        evs: list[ExtensionEvent] = []
+    heads = nodes.keys() if used is None else sorted(used & nodes.keys())
+    for head in heads:
+        path: list[int] = []
+        on_path: set[int] = set()
         cur = head
-        seen = set()
-        while cur:
-            if cur in seen:
-                raise src.err(hln, f"extension list starting at {head} loops back to {cur}")
-            seen.add(cur)
-            if cur not in nodes:
-                raise src.err(hln, f"extension list {head} links to {cur}, which [EXTENSIONS] does not define")
-            ln, typ, ref, nxt = nodes[cur]
-            if typ not in names:
-                raise src.err(ln, f"extension type {typ} has no 'extension NAME {typ}' specification")
-            ev = events[typ].get(ref)
-            if ev is None:
-                raise src.err(ln, f"extension {names[typ]} has no entry {ref}")
-            evs.append(ev)
-            cur = nxt
-        out[head] = (hln, tuple(evs))
+        while cur and cur not in memo:
+            if cur in on_path:
+                raise src.err(nodes[head][0], f"extension list starting at {head} loops back to {cur}")
+            on_path.add(cur)
+            path.append(cur)
+            if len(path) > max_len:
+                raise src.err(
+                    nodes[head][0],
+                    f"extension list starting at {head} holds more than {max_len} events (the most one block may have)",
+                )
+            cur = nodes[cur][3]
+        tail = memo.get(cur, ()) if cur else ()
+        for nid in reversed(path):
+            tail = (evs_of[nid], *tail)
+            if len(tail) > max_len:
+                raise src.err(
+                    nodes[head][0],
+                    f"extension list starting at {head} holds more than {max_len} events (the most one block may have)",
+                )
+            memo[nid] = tail
+        out[head] = (nodes[head][0], memo[head])
     return out

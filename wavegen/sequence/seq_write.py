@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from wavegen.atomic import atomic_write
 from wavegen.errors import RangeError
 from wavegen.limits import GAMMA_PULSEQ_HZ_PER_T
 from wavegen.sequence.events import (
@@ -39,7 +40,7 @@ from wavegen.sequence.shapes import Shape, compress_shape
 
 __all__ = ["write_seq", "WRITABLE_VERSIONS"]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 WRITABLE_VERSIONS = ("1.4.0", "1.4.1", "1.4.2", "1.5.0", "1.5.1")
 
@@ -395,7 +396,7 @@ def write_seq(
             f"Type md5\nHash {digest}\n"
         ).encode()
         body += sig
-    with open(os.fspath(path), "wb") as fh:
+    with atomic_write(path, "wb") as fh:  # a failed write leaves the previous file intact
         fh.write(body)
-    log.info("wrote %s: %d blocks, format %s", os.fspath(path), len(seq), version)
+    logger.info("wrote %s: %d blocks, format %s", os.fspath(path), len(seq), version)
     return digest

@@ -40,7 +40,7 @@ from wavegen.sequence.shapes import Shape
 
 __all__ = ["Sequence", "DEFAULT_CHANNELS"]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 #: Channels rendered by default.
 DEFAULT_CHANNELS = ("gx", "gy", "gz", "rf", "adc")
@@ -97,6 +97,8 @@ class Sequence:
     Notes
     -----
     Units: event amplitudes are in Pulseq's units (Hz/m, Hz); :meth:`render` returns T/m and T.
+    Rasters are whole ns, except ``adc_raster_ns``, which a file can set to an exact
+    :class:`fractions.Fraction` of a ns (``AdcRasterTime 1e-10``; only whole-ns dwells sit on it).
     """
 
     def __init__(
@@ -311,6 +313,14 @@ class Sequence:
     def __len__(self) -> int:
         return len(self._cols[0])
 
+    def block_table(self) -> np.ndarray:
+        """The block table, (7, n_blocks) int64, read-only: duration (ns) and the rf, gx, gy, gz, adc and
+        extension event ids of every block (0 = none). Equal columns render to equal samples at equal
+        phases of a sample grid (the playback plan de-duplicates on it)."""
+        t = self._table.view()
+        t.flags.writeable = False
+        return t
+
     def block(self, index: int) -> Block:
         """Block ``index`` (0-based; negative counts from the end)."""
         n = len(self)
@@ -475,7 +485,7 @@ class Sequence:
                     want_ns = v * 1e9 / e.factor + e.offset_ns
                     dur = int(round(want_ns / raster)) * raster
                     if abs(dur - want_ns) > 500:
-                        log.warning(
+                        logger.warning(
                             "soft delay %s: block %d rounded by %.1f us to the block raster",
                             e.hint,
                             b + 1,

@@ -18,6 +18,7 @@ tokens, and the writer writes those tokens back unchanged, so read -> write -> r
 
 from __future__ import annotations
 
+import hashlib
 import math
 from typing import Any
 
@@ -66,7 +67,8 @@ class Shape:
             encoded = np.array(encoded, dtype=np.float64)
             encoded.setflags(write=False)
         object.__setattr__(self, "encoded", encoded)
-        key = a.tobytes()
+        # digest of the buffer, not a bytes copy of it (a long shape would be held twice)
+        key = hashlib.blake2b(a.data, digest_size=16).digest()
         object.__setattr__(self, "_key", key)
         object.__setattr__(self, "_hash", hash(key))
 
@@ -82,7 +84,11 @@ class Shape:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Shape):
             return NotImplemented
-        return self._hash == other._hash and self._key == other._key
+        return (
+            self._hash == other._hash
+            and self._key == other._key
+            and bool(np.array_equal(self.samples, other.samples))
+        )
 
     def __repr__(self) -> str:
         n = self.samples.size
@@ -175,7 +181,10 @@ def decompress_shape(tokens: np.ndarray, num_samples: int, *, force: bool = Fals
     if t.size > 1 and not np.any(t[1:] == t[:-1]):
         deriv = t
     else:
-        parts: list[float] = []
+        # runs as (value, count) pairs, then one np.repeat: memory is the decoded array, not a list of
+        # Python floats, and a declared count is checked before anything is allocated
+        values: list[float] = []
+        counts: list[int] = []
         vals = t.tolist()
         i = 0
         n = len(vals)
@@ -193,16 +202,18 @@ def decompress_shape(tokens: np.ndarray, num_samples: int, *, force: bool = Fals
                         f"{where}: shape run count at token {i + 3} is {c!r}, must be a non-negative integer"
                     )
                 count = int(c) + 2
-                total += count
-                if total > num_samples:
-                    raise SeqFormatError(f"{where}: shape decodes to more than the {num_samples} samples declared")
-                parts.extend([v] * count)
                 i += 3
             else:
-                parts.append(v)
-                total += 1
+                count = 1
                 i += 1
-        deriv = np.array(parts, dtype=np.float64)
+            total += count
+            if total > num_samples:
+                raise SeqFormatError(f"{where}: shape decodes to more than the {num_samples} samples declared")
+            values.append(v)
+            counts.append(count)
+        deriv = np.repeat(np.array(values, dtype=np.float64), np.array(counts, dtype=np.int64))
     if deriv.size != num_samples:
         raise SeqFormatError(f"{where}: shape decodes to {deriv.size} samples, {num_samples} declared")
-    return np.cumsum(deriv)
+    if deriv is t:
+        return np.cumsum(t)
+    return np.cumsum(deriv, out=deriv)

@@ -1,0 +1,129 @@
+"""Playback plans: de-duplicated segments per instrument, exact against the one-shot render."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from wavegen.bench import Bench
+from wavegen.bench.plan import SequencerLimits, Window, make_instrument_plan, window_samples
+from wavegen.errors import ConfigError, RangeError
+from wavegen.limits import SystemLimits
+from wavegen.safety import samples_digest
+from wavegen.sequence import recipes
+
+LIM = SystemLimits()
+DAQ = ("gx", "gy", "gz", "adc")
+AWG = ("rf_i", "rf_q")
+SEQ_LIMITS = SequencerLimits(max_steps=4096, max_segments=1024, min_points=8, granularity=1, max_repeats=10**6,
+                             memory_points=1 << 20)
+
+
+@pytest.fixture(scope="module")
+def gre():
+    return recipes.design_gre(LIM, fov_m=0.256, matrix=32).seq
+
+
+@pytest.fixture(scope="module")
+def epi():
+    return recipes.design_epi(LIM, fov_m=0.22, matrix=16).seq
+
+
+@pytest.fixture(scope="module")
+def bench():
+    with Bench.mock() as b:
+        yield b
+
+
+def _plan(bench, seq, outs, inst, **kw):
+    return make_instrument_plan(seq, instrument=inst, rate_hz=1e6, outputs=outs, to_volts=bench.channel_map.to_volts,
+                                lead_samples=100, tail_samples=3000, **kw)
+
+
+@pytest.mark.parametrize("which", ["gre", "epi"])
+@pytest.mark.parametrize("mode", ["waveform", "sequence"])
+def test_plan_expands_to_the_one_shot_render_bit_for_bit(request, bench, which, mode):
+    seq = request.getfixturevalue(which)
+    program = bench.render(seq)
+    for inst, outs in (("daq", DAQ), ("awg", AWG)):
+        kw = {"max_points": 1000, "sequencer": SEQ_LIMITS} if mode == "sequence" else {}
+        p = _plan(bench, seq, outs, inst, **kw)
+        assert p.mode == mode
+        for o in outs:
+            ref = bench.channel_map.to_volts(o, program.physical[o])
+            np.testing.assert_array_equal(p.expand(o), ref)
+        if mode == "sequence":
+            assert len(p.segments) < sum(r for _, r in p.table)  # something was de-duplicated
+            assert all(s.n_samples >= SEQ_LIMITS.min_points for s in p.segments)
+
+
+def test_windows_are_slices_of_the_whole_on_the_sequence_time_base(bench, gre):
+    full = bench.render(gre)
+    lead = int(round(bench.config.lead_s * 1e6))
+    for win in (Window.of_blocks(gre, 10, 20), Window.of_times(Fraction(1203, 10**5), Fraction(5, 100))):
+        part = bench.render(gre, window=win)
+        ks, ke = window_samples(gre, 1e6, win)
+        for o in ("gx", "gy", "rf_i", "adc"):
+            np.testing.assert_array_equal(part.physical[o][lead:lead + ke - ks], full.physical[o][lead + ks:lead + ke])
+        assert part.t0_s == pytest.approx(float(win.start_ns) * 1e-9 - bench.config.lead_s)
+        p = _plan(bench, gre, DAQ, "daq", window=win, max_points=500, sequencer=SEQ_LIMITS)
+        for o in DAQ:
+            np.testing.assert_array_equal(p.expand(o), bench.channel_map.to_volts(o, part.physical[o]))
+
+
+@settings(max_examples=25, deadline=None)
+@given(a=st.integers(0, 120_000), n=st.integers(2, 60_000))
+def test_any_window_inside_blocks_is_exact(bench, gre, a, n):
+    win = Window.of_times(Fraction(a, 10**6) + Fraction(1, 3 * 10**6), Fraction(a + n, 10**6))
+    full = bench.render(gre)
+    lead = int(round(bench.config.lead_s * 1e6))
+    ks, ke = window_samples(gre, 1e6, win)
+    p = _plan(bench, gre, ("gx", "gy"), "daq", window=win, max_points=64, sequencer=SEQ_LIMITS)
+    np.testing.assert_array_equal(p.expand("gy")[100:100 + ke - ks], bench.channel_map.to_volts(
+        "gy", full.physical["gy"][lead + ks:lead + ke]))
+
+
+def test_grants_cover_exactly_the_plan(bench, gre):
+    p = _plan(bench, gre, DAQ, "daq", max_points=1000, sequencer=SEQ_LIMITS)
+    grants = {g.output: g for g in p.grants(lambda o: f"daq/{o}")}
+    g = grants["daq/gy"]
+    assert g.order == p.table and g.n_samples == p.n_samples
+    assert {s.digest for s in g.segments} == {s.digests["gy"] for s in p.segments}
+    before = p.digest()
+    p.table = (*p.table[:-1], (p.table[-1][0], p.table[-1][1] + 1))  # a plan altered after planning
+    assert p.digest() != before
+
+
+def test_segments_beyond_the_memory_budget_are_rendered_again_and_verified(bench, gre):
+    p = _plan(bench, gre, DAQ, "daq", max_points=1000, sequencer=SEQ_LIMITS, cache_bytes=0)
+    assert p.memory_bytes == 0
+    ref = bench.channel_map.to_volts("gx", bench.render(gre).physical["gx"])
+    np.testing.assert_array_equal(p.expand("gx"), ref)
+    i = next(i for i, s in enumerate(p.segments) if s.n_samples > 100)
+    assert samples_digest(p.segment_volts(i)["gx"]) == p.segments[i].digests["gx"]
+
+
+def test_no_sequencer_no_room_is_a_clear_refusal(bench, gre):
+    with pytest.raises(ConfigError, match=r"awg: .* do not fit its 1,000-point memory .* longest it holds at this "
+                                          r"rate is 0.001 s.*--window"):
+        _plan(bench, gre, AWG, "awg", max_points=1000)
+    tiny = SequencerLimits(max_steps=4, max_segments=4, min_points=8, granularity=1, max_repeats=10,
+                           memory_points=10**6)
+    with pytest.raises(ConfigError, match="does not fit its sequencer"):
+        _plan(bench, gre, DAQ, "daq", max_points=1000, sequencer=tiny)
+
+
+def test_bench_plan_and_windows_refuse_nonsense(bench, gre):
+    plan = bench.plan(gre)
+    assert plan.fits_one_waveform and set(plan.instruments) == {"daq", "awg"}
+    assert "waveform" in plan.table() and "daq" in repr(plan)
+    with pytest.raises(RangeError, match="blocks 5..400"):
+        Window.of_blocks(gre, 5, 400)
+    with pytest.raises(RangeError, match="start < end"):
+        Window.of_times(0.2, 0.1)
+    with pytest.raises(RangeError, match="starts after the sequence ends"):
+        bench.plan(gre, window=Window.of_times(10, 11))

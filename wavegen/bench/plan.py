@@ -1,0 +1,599 @@
+"""Playback plans: a sequence of any length as de-duplicated segments per instrument.
+
+A :class:`PlaybackPlan` splits a sequence (or a window of it) at block boundaries into segments per
+instrument, where every output of one instrument plays in lockstep, and keeps each distinct segment
+once, with a table of (segment, repeat count) in play order. Per instrument it says how it will play:
+
+``waveform``
+    the whole program as one waveform per output (it fits the instrument's memory);
+``sequence``
+    the distinct segments uploaded once and played by the instrument's sequencer (AWGs that sequence);
+``stream``
+    the samples fed to the instrument as it plays (DAQ boards: continuous, non-regenerating output).
+
+Segments are keyed by what makes their samples: the block's events on the instrument's channels
+(Pulseq event ids, which already include RF phase and frequency offsets), the block's duration, and
+where the block starts relative to the instrument's sample grid (an exact integer remainder). Two
+blocks with equal keys render to bit-identical samples; the plan renders each key once and records
+its digest. Distinct segments beyond a memory budget are not kept: they are rendered again when they
+play and verified against the digest recorded here, so memory stays bounded whatever the length.
+
+The safety clearance covers the whole plan: :meth:`InstrumentPlan.grants` gives, per output, the
+digests of the distinct segments and the table (:class:`wavegen.safety.Grant`); a plan altered after
+clearance is refused by the drivers.
+
+Timing is exact: sample ``k`` of an instrument plays the sequence at ``t = t0 + k / rate`` with ``t0``
+and the rate exact rationals; block boundaries map to samples by exact integer arithmetic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from wavegen.errors import ConfigError, RangeError
+from wavegen.safety.interlock import Grant, Segment, samples_digest
+
+if TYPE_CHECKING:
+    from wavegen.sequence import Sequence
+
+__all__ = [
+    "InstrumentPlan",
+    "PlanSegment",
+    "PlaybackPlan",
+    "SequencerLimits",
+    "Window",
+    "block_samples",
+    "window_samples",
+    "make_instrument_plan",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Distinct segments kept in memory up to this many bytes per instrument; the rest are re-rendered
+#: (and verified) when they play.
+DEFAULT_CACHE_BYTES = 256 << 20
+
+# columns of the sequence's block table: duration, rf, gx, gy, gz, adc, ext
+_COLUMNS = {"rf": (1,), "gx": (2, 6), "gy": (3, 6), "gz": (4, 6), "adc": (5,), "trigger": (6,)}
+
+
+@dataclass(frozen=True)
+class Window:
+    """A part of a sequence to play: blocks ``first_block`` to ``last_block`` (inclusive, 0-based),
+    or times ``start_s`` to ``end_s`` from the sequence start (exact rationals)."""
+
+    start_ns: Fraction
+    end_ns: Fraction
+    text: str
+
+    @classmethod
+    def of_times(cls, start_s: Any, end_s: Any) -> Window:
+        a, b = _fraction(start_s, "window start"), _fraction(end_s, "window end")
+        if not 0 <= a < b:
+            raise RangeError(f"window {float(a):g} s..{float(b):g} s: need 0 <= start < end")
+        return cls(a * 10**9, b * 10**9, f"{float(a) * 1e3:g} ms..{float(b) * 1e3:g} ms")
+
+    @classmethod
+    def of_blocks(cls, seq: Sequence, first: int, last: int) -> Window:
+        n = len(seq)
+        if not (isinstance(first, int) and isinstance(last, int)) or not 0 <= first <= last < n:
+            raise RangeError(f"blocks {first}..{last}: the sequence has blocks 0..{n - 1}")
+        starts = seq.block_starts_ns
+        end = int(starts[last]) + int(seq.block_durations_ns[last])
+        return cls(Fraction(int(starts[first])), Fraction(end), f"blocks {first}..{last}")
+
+    def clamp(self, duration_ns: int) -> Window:
+        if self.start_ns >= duration_ns:
+            raise RangeError(
+                f"window {self.text} starts after the sequence ends ({duration_ns * 1e-6:g} ms)"
+            )
+        return Window(self.start_ns, min(self.end_ns, Fraction(duration_ns)), self.text)
+
+
+def _fraction(x: Any, what: str) -> Fraction:
+    if isinstance(x, Fraction):
+        return x
+    if isinstance(x, int) and not isinstance(x, bool):
+        return Fraction(x)
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        raise RangeError(f"{what} must be a time in s, got {x!r}") from None
+    if not math.isfinite(f):
+        raise RangeError(f"{what} = {x!r} s is not finite")
+    return Fraction(repr(f))
+
+
+@dataclass(frozen=True)
+class SequencerLimits:
+    """What an instrument's sequencer can hold (from its manual; see ``docs/instruments/``).
+
+    Attributes
+    ----------
+    max_steps : int
+        Entries in one sequence table.
+    max_segments : int
+        Distinct waveforms a sequence may use.
+    min_points, granularity : int
+        A segment's minimum length and the multiple its length must be.
+    max_repeats : int
+        Largest repeat count of one step.
+    memory_points : int
+        Waveform memory per channel (points) for all segments together.
+    """
+
+    max_steps: int
+    max_segments: int
+    min_points: int
+    granularity: int
+    max_repeats: int
+    memory_points: int
+
+
+@dataclass(frozen=True, eq=False)
+class PlanSegment:
+    """One distinct segment: its length, per output the digest of its volts (float64, as the driver
+    receives them), and the volts themselves when kept (read-only arrays), else ``None``."""
+
+    n_samples: int
+    digests: Mapping[str, str]
+    volts: Mapping[str, np.ndarray] | None
+    #: where it was first rendered: (k0, k1) in the instrument's program samples
+    source: tuple[int, int]
+
+
+@dataclass(eq=False)
+class InstrumentPlan:
+    """How one instrument plays its part of a plan (see the module docstring)."""
+
+    instrument: str
+    rate_hz: Fraction
+    outputs: tuple[str, ...]
+    mode: str
+    reason: str
+    segments: tuple[PlanSegment, ...]
+    table: tuple[tuple[int, int], ...]
+    t0_s: Fraction
+    #: render samples [k0, k1) of this instrument's program as volts per output (re-render path)
+    _render: Callable[[int, int], dict[str, np.ndarray]] = field(repr=False, default=None)  # type: ignore[assignment]
+
+    @property
+    def n_samples(self) -> int:
+        return sum(self.segments[i].n_samples * r for i, r in self.table)
+
+    @property
+    def duration_s(self) -> float:
+        return self.n_samples / float(self.rate_hz)
+
+    @property
+    def unique_samples(self) -> int:
+        return sum(s.n_samples for s in self.segments)
+
+    @property
+    def bytes_uploaded(self) -> int:
+        """Bytes of distinct segments over all outputs as int16 codes (what a sequencing AWG receives)."""
+        return 2 * self.unique_samples * len(self.outputs)
+
+    @property
+    def memory_bytes(self) -> int:
+        """Bytes of distinct segments kept in memory (float64 volts)."""
+        return sum(8 * s.n_samples * len(self.outputs) for s in self.segments if s.volts is not None)
+
+    def segment_volts(self, index: int) -> dict[str, np.ndarray]:
+        """The volts of distinct segment ``index`` per output (kept, or rendered again and verified)."""
+        seg = self.segments[index]
+        if seg.volts is not None:
+            return dict(seg.volts)
+        volts = self._render(*seg.source)
+        for name, v in volts.items():
+            if samples_digest(v) != seg.digests[name]:
+                raise RangeError(
+                    f"{self.instrument}: segment {index} ({name}) renders differently than when the plan was "
+                    "made (the sequence changed after planning); nothing more plays"
+                )
+            v.flags.writeable = False
+        return volts
+
+    def feed(self) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+        """``(segment index, volts per output)`` in play order, repeats expanded (arrays are read-only)."""
+        for idx, reps in self.table:
+            volts = self.segment_volts(idx)
+            for _ in range(reps):
+                yield idx, volts
+
+    def expand(self, output: str) -> np.ndarray:
+        """The whole program of ``output`` as one array (for tests and short plans)."""
+        parts = [v[output] for _, v in self.feed()]
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    def grants(self, output_id: Callable[[str], str]) -> list[Grant]:
+        """Per output, what it may receive: the distinct segments' digests and the table."""
+        out = []
+        for name in self.outputs:
+            segs = tuple(Segment(s.digests[name], s.n_samples) for s in self.segments)
+            out.append(Grant(output_id(name), float(self.rate_hz), segs, self.table))
+        return out
+
+    def digest(self) -> str:
+        h = hashlib.sha256()
+        h.update(f"{self.instrument}|{self.rate_hz}|{self.t0_s}|{self.table}".encode())
+        for s in self.segments:
+            for name in self.outputs:
+                h.update(f"|{name}:{s.digests[name]}:{s.n_samples}".encode())
+        return h.hexdigest()
+
+    def row(self) -> dict[str, Any]:
+        """One line of the plan table (``wavegen play --dry-run``)."""
+        return {
+            "instrument": self.instrument,
+            "mode": self.mode,
+            "rate_hz": float(self.rate_hz),
+            "segments": len(self.table),
+            "plays": sum(r for _, r in self.table),
+            "unique": len(self.segments),
+            "points_uploaded": self.unique_samples * len(self.outputs),
+            "duration_s": self.duration_s,
+            "memory_bytes": self.memory_bytes,
+            "why": self.reason,
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"InstrumentPlan({self.instrument}: {self.mode}, {len(self.outputs)} outputs at "
+            f"{float(self.rate_hz) / 1e6:g} MS/s, {self.duration_s:.6g} s, {sum(r for _, r in self.table)} "
+            f"segment plays of {len(self.segments)} distinct; {self.reason})"
+        )
+
+
+@dataclass(eq=False)
+class PlaybackPlan:
+    """A plan for every instrument of a bench (see the module docstring)."""
+
+    instruments: dict[str, InstrumentPlan]
+    window: Window | None
+    t0_s: float
+
+    @property
+    def duration_s(self) -> float:
+        return max((p.duration_s for p in self.instruments.values()), default=0.0)
+
+    @property
+    def fits_one_waveform(self) -> bool:
+        """Every instrument plays one waveform per output (no sequencing, no streaming)."""
+        return all(p.mode == "waveform" for p in self.instruments.values())
+
+    def digest(self) -> str:
+        h = hashlib.sha256()
+        for name in sorted(self.instruments):
+            h.update(self.instruments[name].digest().encode())
+        return h.hexdigest()
+
+    def table(self) -> str:
+        """The plan as a text table."""
+        head = ("instrument", "mode", "rate", "segments", "unique", "points uploaded", "duration", "memory", "why")
+        rows = [head]
+        for p in self.instruments.values():
+            r = p.row()
+            rows.append((
+                r["instrument"], r["mode"], f"{r['rate_hz'] / 1e6:g} MS/s", f"{r['plays']:,}", f"{r['unique']:,}",
+                f"{r['points_uploaded']:,}", f"{r['duration_s']:.6g} s", f"{r['memory_bytes'] / 2**20:.1f} MiB",
+                r["why"],
+            ))
+        widths = [max(len(str(row[i])) for row in rows) for i in range(len(head))]
+        return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows)
+
+    def __repr__(self) -> str:
+        w = f", window {self.window.text}" if self.window else ""
+        parts = "; ".join(repr(p) for p in self.instruments.values())
+        return f"PlaybackPlan({self.duration_s:.6g} s{w}: {parts})"
+
+
+def block_samples(starts_ns: np.ndarray, rate: Fraction) -> tuple[list[int], list[int]]:
+    """For each block start, the first sample at or after it (``ceil(t * rate)``) and the exact
+    remainder that says where the block starts between two samples (equal remainders: same phase)."""
+    den = 10**9 * rate.denominator
+    num = rate.numerator
+    ks, rems = [], []
+    for t in starts_ns.tolist():
+        q, r = divmod(int(t) * num, den)
+        ks.append(q + (1 if r else 0))
+        rems.append(r)
+    return ks, rems
+
+
+def window_samples(seq: Sequence, rate_hz: Any, window: Window | None) -> tuple[int, int]:
+    """The sequence samples ``[ks, ke)`` at ``rate_hz`` that a window covers (the whole sequence when
+    ``window`` is None): ``ks`` is the first sample at or after its start, ``ke`` the first at or after
+    its end (exact integer arithmetic on the sequence's nanosecond time base)."""
+    rate = _fraction(rate_hz, "rate")
+    dur_ns = seq.duration_ns
+    win = window.clamp(dur_ns) if window is not None else Window(Fraction(0), Fraction(dur_ns), "")
+    ks = math.ceil(win.start_ns * rate / 10**9)
+    ke = math.ceil(win.end_ns * rate / 10**9)
+    if ke <= ks:
+        raise RangeError(f"the window {win.text} holds no sample at {float(rate):g} S/s")
+    return ks, ke
+
+
+def make_instrument_plan(
+    seq: Sequence,
+    *,
+    instrument: str,
+    rate_hz: Any,
+    outputs: tuple[str, ...],
+    to_volts: Callable[[str, np.ndarray], np.ndarray],
+    lead_samples: int,
+    tail_samples: int,
+    window: Window | None = None,
+    sequencer: SequencerLimits | None = None,
+    max_points: int | None = None,
+    streams: bool = False,
+    cache_bytes: int = DEFAULT_CACHE_BYTES,
+) -> InstrumentPlan:
+    """Plan one instrument (see the module docstring).
+
+    Parameters
+    ----------
+    outputs
+        Output names on this instrument (``gx gy gz rf_i rf_q adc trigger``).
+    to_volts
+        ``to_volts(output, physical samples) -> volts`` (the channel map).
+    lead_samples, tail_samples
+        Zeros before and after.
+    sequencer
+        The instrument's sequencer limits, or ``None`` when it has none.
+    max_points
+        The longest single waveform the instrument holds (points per channel), or ``None`` (no limit).
+    streams
+        The instrument can be fed as it plays (a DAQ board).
+    """
+    from wavegen.sequence.render import Renderer
+
+    rate = _fraction(rate_hz, "rate")
+    if rate <= 0:
+        raise RangeError(f"{instrument}: rate {rate_hz!r} Hz must be > 0")
+    want: list[str] = []
+    for o in outputs:
+        src = "rf" if o in ("rf_i", "rf_q") else o
+        if src not in want:
+            want.append(src)
+    renderer = Renderer(seq, rate, tuple(want))
+    dur_ns = seq.duration_ns
+    win = window.clamp(dur_ns) if window is not None else Window(Fraction(0), Fraction(dur_ns), "")
+    # the program: [lead zeros] + sequence samples [ks, ke) + [tail zeros]
+    ks, ke = window_samples(seq, rate, window)
+    starts = seq.block_starts_ns
+    bk, rem = block_samples(starts, rate)
+    table_rows = seq.block_table() if hasattr(seq, "block_table") else None
+    cols = sorted({c for o in want for c in _COLUMNS[o]})
+
+    def key_of(b: int, k0: int, k1: int) -> tuple[Any, ...]:
+        ids = tuple(int(table_rows[c, b]) for c in cols) if table_rows is not None else (b,)
+        if not any(ids):
+            return ("zero", k1 - k0)
+        return (int(table_rows[0, b]) if table_rows is not None else 0, ids, rem[b], k0 - bk[b], k1 - k0)
+
+    # pieces: (key, k0, k1) in sequence sample indices; the lead and tail as zero pieces
+    pieces: list[tuple[Any, int, int]] = []
+    if lead_samples:
+        pieces.append((("zero", lead_samples), -1, -1))
+    b = int(np.searchsorted(starts, int(win.start_ns), side="right")) - 1
+    b = max(b, 0)
+    k = ks
+    nb = len(bk)
+    while k < ke:
+        while b + 1 < nb and bk[b + 1] <= k:
+            b += 1
+        k_next = min(ke, bk[b + 1] if b + 1 < nb else ke)
+        if k_next <= k:  # a block shorter than a sample: skip to the next
+            b += 1
+            continue
+        pieces.append((key_of(b, k, k_next), k, k_next))
+        k = k_next
+    if tail_samples:
+        pieces.append((("zero", tail_samples), -1, -1))
+    n_total = lead_samples + (ke - ks) + tail_samples
+
+    def render(k0: int, k1: int) -> dict[str, np.ndarray]:
+        """Program samples [k0, k1) (program index: lead first) as volts per output."""
+        phys: dict[str, np.ndarray] = {}
+        n = k1 - k0
+        s0, s1 = k0 - lead_samples + ks, k1 - lead_samples + ks  # sequence sample indices
+        lo, hi = max(s0, ks), min(s1, ke)
+        rendered = renderer.render(lo, hi) if hi > lo else {}
+        for o in outputs:
+            src = "rf" if o in ("rf_i", "rf_q") else o
+            digital = src in ("adc", "trigger")
+            buf = np.zeros(n, dtype=bool if digital else np.float64)
+            if hi > lo:
+                x = rendered[src]
+                x = x.real if o == "rf_i" else x.imag if o == "rf_q" else x
+                buf[lo - s0 : hi - s0] = x
+            phys[o] = buf
+        return {o: np.ascontiguousarray(to_volts(o, x), dtype=np.float64) for o, x in phys.items()}
+
+    # program positions of the pieces
+    placed: list[tuple[Any, int, int]] = []
+    pos = 0
+    for key, k0, k1 in pieces:
+        n = key[1] if key[0] == "zero" and k0 < 0 else k1 - k0
+        placed.append((key, pos, pos + n))
+        pos += n
+    assert pos == n_total
+
+    mode, reason = _choose_mode(instrument, n_total, rate, sequencer, max_points, streams)
+    if mode == "waveform":
+        placed = [(("whole",), 0, n_total)]
+    elif mode == "sequence":
+        assert sequencer is not None
+        placed = _coalesce(placed, sequencer, n_total)
+
+    uniq: dict[Any, int] = {}
+    segments: list[PlanSegment] = []
+    ids: list[int] = []
+    kept = 0
+    for key, p0, p1 in placed:
+        idx = uniq.get(key)
+        if idx is None:
+            volts = render(p0, p1)
+            for v in volts.values():
+                v.flags.writeable = False
+            digests = {o: samples_digest(v) for o, v in volts.items()}
+            nbytes = sum(v.nbytes for v in volts.values())
+            keep = kept + nbytes <= cache_bytes
+            kept += nbytes if keep else 0
+            idx = len(segments)
+            uniq[key] = idx
+            segments.append(PlanSegment(p1 - p0, digests, volts if keep else None, (p0, p1)))
+        ids.append(idx)
+    table = _run_length(ids)
+    if mode == "sequence":
+        assert sequencer is not None
+        segments, table = _fit_sequencer(instrument, segments, table, ids, sequencer, render, cache_bytes)
+    t0 = Fraction(ks - lead_samples) / rate
+    return InstrumentPlan(instrument, rate, tuple(outputs), mode, reason, tuple(segments), tuple(table), t0, render)
+
+
+def _choose_mode(
+    instrument: str, n: int, rate: Fraction, sequencer: SequencerLimits | None, max_points: int | None, streams: bool
+) -> tuple[str, str]:
+    if streams:
+        return "stream", "fed as it plays (continuous, non-regenerating output)"
+    if max_points is None or n <= max_points:
+        return "waveform", f"{n:,} points fit in one waveform" + (f" (<= {max_points:,})" if max_points else "")
+    if sequencer is not None:
+        return "sequence", f"{n:,} points exceed one waveform ({max_points:,}); the sequencer plays segments"
+    longest = max_points / float(rate)
+    raise ConfigError(
+        f"{instrument}: {n:,} points at {float(rate):g} S/s ({n / float(rate):.6g} s) do not fit its "
+        f"{max_points:,}-point memory and it cannot sequence; the longest it holds at this rate is "
+        f"{longest:.6g} s: play a window (--window / --blocks), lower the rate, or use an instrument that "
+        "sequences or streams"
+    )
+
+
+def _coalesce(placed: list[tuple[Any, int, int]], lim: SequencerLimits, n_total: int) -> list[tuple[Any, int, int]]:
+    """Merge neighbouring pieces until each is at least ``min_points`` long and a multiple of the granularity."""
+    out: list[tuple[Any, int, int]] = []
+    keys: list[Any] = []
+    start = None
+    for key, p0, p1 in placed:
+        if start is None:
+            start, keys = p0, []
+        keys.append(key)
+        n = p1 - start
+        if n >= lim.min_points and n % lim.granularity == 0:
+            out.append((tuple(keys) if len(keys) > 1 else keys[0], start, p1))
+            start = None
+    if start is not None:  # a short remainder joins the last segment
+        if out:
+            k_prev, s_prev, _ = out.pop()
+            out.append(((k_prev, *keys), s_prev, n_total))
+        else:
+            out.append((tuple(keys), start, n_total))
+    return out
+
+
+def _run_length(ids: list[int]) -> list[tuple[int, int]]:
+    table: list[tuple[int, int]] = []
+    for i in ids:
+        if table and table[-1][0] == i:
+            table[-1] = (i, table[-1][1] + 1)
+        else:
+            table.append((i, 1))
+    return table
+
+
+def _period(ids: list[int]) -> int:
+    """The smallest p with ids[i] == ids[i + p] for all i (KMP prefix function)."""
+    m = len(ids)
+    pi = [0] * m
+    for i in range(1, m):
+        j = pi[i - 1]
+        while j and ids[i] != ids[j]:
+            j = pi[j - 1]
+        if ids[i] == ids[j]:
+            j += 1
+        pi[i] = j
+    return m - pi[-1] if m else 0
+
+
+def _fit_sequencer(
+    instrument: str,
+    segments: list[PlanSegment],
+    table: list[tuple[int, int]],
+    ids: list[int],
+    lim: SequencerLimits,
+    render: Callable[[int, int], dict[str, np.ndarray]],
+    cache_bytes: int,
+) -> tuple[list[PlanSegment], list[tuple[int, int]]]:
+    """Make the table fit the sequencer: split repeat counts over its maximum, and when there are too
+    many steps, fold a periodic middle (after a lead, before a tail) into one super-segment."""
+
+    def split(tab: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        out = []
+        for i, r in tab:
+            while r > lim.max_repeats:
+                out.append((i, lim.max_repeats))
+                r -= lim.max_repeats
+            out.append((i, r))
+        return out
+
+    def fits(segs: list[PlanSegment], tab: list[tuple[int, int]]) -> str:
+        if len(tab) > lim.max_steps:
+            return f"{len(tab):,} sequence steps > {lim.max_steps:,}"
+        if len(segs) > lim.max_segments:
+            return f"{len(segs):,} distinct segments > {lim.max_segments:,}"
+        pts = sum(s.n_samples for s in segs)
+        if pts > lim.memory_points:
+            return f"{pts:,} points of distinct segments > {lim.memory_points:,} of memory"
+        return ""
+
+    tab = split(table)
+    why = fits(segments, tab)
+    if not why:
+        return segments, tab
+    # fold: lead piece(s) + periodic body + remainder + tail
+    lo, hi = 1, len(ids) - 1
+    body = ids[lo:hi]
+    p = _period(body)
+    if body and p < len(body):
+        reps, rest = divmod(len(body), p)
+        starts = [s.source for s in segments]
+        # program positions of each placed piece
+        pos = [0]
+        for i in ids:
+            pos.append(pos[-1] + segments[i].n_samples)
+        sup0, sup1 = pos[lo], pos[lo + p]
+        volts = render(sup0, sup1)
+        for v in volts.values():
+            v.flags.writeable = False
+        sup = PlanSegment(sup1 - sup0, {o: samples_digest(v) for o, v in volts.items()},
+                          volts if sum(v.nbytes for v in volts.values()) <= cache_bytes else None, (sup0, sup1))
+        new_segs = [segments[ids[0]], sup]
+        new_tab = [(0, 1), (1, reps)]
+        if rest:
+            r0, r1 = pos[lo + reps * p], pos[lo + reps * p + rest]
+            rv = render(r0, r1)
+            for v in rv.values():
+                v.flags.writeable = False
+            new_segs.append(PlanSegment(r1 - r0, {o: samples_digest(v) for o, v in rv.items()}, rv, (r0, r1)))
+            new_tab.append((2, 1))
+        new_segs.append(segments[ids[-1]])
+        new_tab.append((len(new_segs) - 1, 1))
+        new_tab = split(new_tab)
+        del starts
+        if not fits(new_segs, new_tab):
+            return new_segs, new_tab
+    raise ConfigError(
+        f"{instrument}: the sequence does not fit its sequencer ({why}); play a window (--window / --blocks) "
+        "or use an instrument that streams"
+    )

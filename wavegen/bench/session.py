@@ -1,0 +1,604 @@
+"""The bench: instruments + channel map + limits; play, measure, and hardware in the loop.
+
+>>> with Bench.mock() as bench:                        # doctest: +SKIP
+...     bench.play(seq)                                # check -> render -> upload -> verify -> arm -> trigger
+...     m = bench.measure(seq)                         # play + capture + align + compare
+...     r = bench.hil(seq)                             # GIRF, pre-compensation, iterate
+
+A bench comes from a TOML file (:meth:`Bench.from_file`; keys in :mod:`wavegen.bench.config` and
+``examples/bench.toml``) or is the built-in mock bench (:meth:`Bench.mock`): a Keysight 33522B
+emulator playing RF I/Q and a fake NI PCIe-6363 playing gx, gy, gz and the ADC gate and capturing the
+monitors of a simulated device under test (``wavegen.drivers.mock.dut``). Everything is validated
+before an instrument is touched; instruments connect on ``with`` entry (or the first use) and on exit
+every output is switched off, every instrument closed and the mock stopped.
+
+Play: the sequence is checked (:func:`wavegen.safety.clear`; an ``override`` is explicit and logged),
+rendered at each instrument's rate with ``lead`` of zeros before and ``tail`` after (for the response to
+settle), the *rendered samples* are checked again and cleared (that clearance goes to every driver),
+turned into volts by the channel map (never clipped), uploaded, read back (drivers verify), armed,
+and triggered: DAQ inputs first, then DAQ outputs, then the AWGs' software trigger (``trigger =
+"external"`` leaves AWGs waiting for the DAQ's exported start trigger).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from wavegen import errors as wg_errors
+from wavegen import hil as _hil
+from wavegen.bench.channels import GRADIENT_CHANNELS, ChannelMap, unit_of
+from wavegen.bench.config import MOCK_CONFIG, BenchConfig, InstrumentConfig, load_toml, parse_config
+from wavegen.bench.plan import InstrumentPlan, PlaybackPlan, Window, make_instrument_plan, window_samples
+from wavegen.bench.results import HilResult, InstrumentInfo, Measurement, PlayResult, Program, Progress, notify
+from wavegen.errors import ConfigError, InstrumentError, SafetyError
+from wavegen.hil import Girf
+from wavegen.limits import SystemLimits
+
+if TYPE_CHECKING:
+    from wavegen.safety import Clearance, SafetyReport, Waveforms
+    from wavegen.sequence import Sequence
+
+__all__ = ["Bench"]
+
+logger = logging.getLogger(__name__)
+
+#: A DAQ program longer than this (points per channel) streams instead of playing one finite buffer.
+DAQ_FINITE_MAX_POINTS = 1 << 23
+
+def _seq_duration_s(seq: Sequence) -> float:
+    return float(seq.duration_s) if not callable(seq.duration_s) else float(seq.duration_s())
+
+
+class Bench:
+    """A bench (see the module docstring). Build with :meth:`mock`, :meth:`from_file` or :meth:`from_config`."""
+
+    def __init__(self, config: BenchConfig, *, dut: Any = None) -> None:
+        if not isinstance(config, BenchConfig):
+            raise ConfigError(f"Bench needs a BenchConfig (use Bench.from_config(dict)), got {type(config).__name__}")
+        self.config = config
+        self._dut = dut
+        self._world: Any = None
+        self._drivers: dict[str, Any] = {}
+        self._resources: dict[str, str] = {}
+        self._open = False
+        #: digests of every clearance this bench issued and played, in order
+        self.cleared: list[str] = []
+
+    # -- construction --------------------------------------------------------------------------------
+    @classmethod
+    def from_config(cls, cfg: dict[str, Any], *, dut: Any = None) -> Bench:
+        """A bench from a configuration dict (as read from TOML). :class:`ConfigError` on any problem."""
+        return cls(parse_config(cfg), dut=dut)
+
+    @classmethod
+    def from_file(cls, path: str | Path, *, dut: Any = None) -> Bench:
+        """A bench from a TOML file. :class:`ConfigError` on any problem, before any instrument is touched."""
+        return cls(parse_config(load_toml(path)), dut=dut)
+
+    @classmethod
+    def mock(
+        cls, *, limits: SystemLimits | None = None, mode: str = "normal", seed: int = 0, dut: Any = None
+    ) -> Bench:
+        """The built-in mock bench (:data:`MOCK_CONFIG`), optionally with other limits, mode and seed."""
+        cfg = {k: dict(v) for k, v in MOCK_CONFIG.items()}
+        cfg["bench"].update(mode=mode, seed=seed)
+        config = parse_config(cfg)
+        if limits is not None:
+            if not isinstance(limits, SystemLimits):
+                raise ConfigError(f"limits must be a SystemLimits, got {type(limits).__name__}")
+            config.channel_map.check_limits(limits.max_grad_t_per_m, limits.max_b1_t)
+            config = replace(config, limits=limits)
+        return cls(config, dut=dut)
+
+    # -- properties -----------------------------------------------------------------------------------
+    @property
+    def limits(self) -> SystemLimits:
+        return self.config.limits
+
+    @property
+    def mode(self) -> str:
+        return self.config.mode
+
+    @property
+    def channel_map(self) -> ChannelMap:
+        return self.config.channel_map
+
+    @property
+    def world(self) -> Any:
+        """The running mock (:class:`wavegen.drivers.mock.bench.MockWorld`: ``.daq.played``, ``.emulators``,
+        ``.dut``), or ``None`` on a real bench or before :meth:`open`."""
+        return self._world
+
+    def __repr__(self) -> str:
+        ins = ", ".join(f"{n} ({i.driver})" for n, i in self.config.instruments.items())
+        return (
+            f"Bench({self.config.name!r}{' mock' if self.config.mock else ''}, mode={self.mode}, "
+            f"instruments: {ins}; outputs: {', '.join(self.channel_map.outputs)}; "
+            f"{'open' if self._open else 'closed'})"
+        )
+
+    # -- connection -------------------------------------------------------------------------------------
+    def open(self) -> Bench:
+        """Start the mock (if any) and connect every instrument (idempotent)."""
+        if self._open:
+            return self
+        try:
+            resources = {n: i.resource for n, i in self.config.instruments.items()}
+            if self.config.mock and any(r == "mock" for r in resources.values()):
+                from wavegen.drivers.mock.bench import MockWorld
+
+                self._world = MockWorld(self.config, self._dut)
+                resources.update(self._world.start())
+            self._resources = resources
+            for name, ic in self.config.instruments.items():
+                self._drivers[name] = self._connect(ic, resources[name])
+        except BaseException:
+            self.close()
+            raise
+        self._open = True
+        return self
+
+    def _connect(self, ic: InstrumentConfig, resource: str) -> Any:
+        if ic.is_daq:
+            from wavegen.drivers.nidaq import NiDaq
+
+            return NiDaq(resource, name=ic.name, ao_range_v=ic.range_v, ai_range_v=ic.input_range_v)
+        from wavegen.drivers.registry import family
+
+        drv = family(ic.driver).driver_class()(resource, load_ohm=ic.load_ohm, name=ic.name)
+        try:
+            for oc in self.channel_map.on_instrument(ic.name):
+                if oc.channel > drv.caps.channels:
+                    raise ConfigError(
+                        f"channels.{oc.name}.channel = {oc.channel}: {drv.caps.model} has {drv.caps.channels} outputs"
+                    )
+                low = 0.0 if oc.kind == "digital" else -oc.range_v
+                drv.set_channel_limits(oc.channel, low, oc.range_v)  # the driver refuses anything beyond
+        except BaseException:
+            drv.close()
+            raise
+        return drv
+
+    def close(self) -> None:
+        """Outputs off, instruments closed, mock stopped (idempotent; never raises)."""
+        for name, drv in list(self._drivers.items()):
+            try:
+                drv.close()
+            except Exception as exc:  # pragma: no cover - drivers already log and swallow
+                logger.error("closing %s: %s", name, exc)
+        self._drivers.clear()
+        if self._world is not None:
+            self._world.stop()
+            self._world = None
+        self._open = False
+
+    def __enter__(self) -> Bench:
+        return self.open()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def instruments(self) -> list[InstrumentInfo]:
+        """The connected instruments (connects if needed)."""
+        self.open()
+        out = []
+        for name, ic in self.config.instruments.items():
+            drv = self._drivers[name]
+            idn = getattr(drv, "idn", None) or f"NI {getattr(drv, 'product_type', '?')} {getattr(drv, 'device', '')}"
+            chans = tuple(o.name for o in self.channel_map.on_instrument(name))
+            chans += tuple(f"capture:{c.name}" for c in self.channel_map.captures.values() if c.instrument == name)
+            out.append(InstrumentInfo(name, ic.driver, self._resources.get(name, ic.resource), str(idn).strip(), chans))
+        return out
+
+    # -- safety ---------------------------------------------------------------------------------------
+    def _check_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"mode": self.mode, "patient": self.config.patient, "periodic": False}
+        if self.config.rf_amplifier is not None:
+            kwargs["rf_amplifier"] = self.config.rf_amplifier
+        return kwargs
+
+    def check(self, seq: Sequence) -> SafetyReport:
+        """The safety report of ``seq`` on this bench's limits and mode (:func:`wavegen.safety.check`)."""
+        from wavegen.safety import check
+
+        return check(seq, self.limits, **self._check_kwargs())
+
+    def _waveforms(self, program: Program) -> Waveforms:
+        from wavegen.safety import Waveforms
+
+        grads = [g for g in GRADIENT_CHANNELS if g in program.physical]
+        if grads:
+            rate = program.rate_of(grads[0])
+            n = program.physical[grads[0]].size
+            g = np.zeros((n, 3))
+            for i, ax in enumerate(GRADIENT_CHANNELS):
+                if ax in program.physical:
+                    g[:, i] = program.physical[ax]
+            raster = 1.0 / rate
+        else:
+            g, raster = np.zeros((0, 3)), 1e-5
+        rf = rf_raster = None
+        if "rf_i" in program.physical and (np.any(program.physical["rf_i"]) or np.any(program.physical["rf_q"])):
+            rf = program.physical["rf_i"] + 1j * program.physical["rf_q"]
+            rf_raster = 1.0 / program.rate_of("rf_i")
+        return Waveforms(g, raster, rf_b1_t=rf, rf_raster_s=rf_raster, t0_s=program.t0_s)
+
+    def clear_program(
+        self, program: Program, override: Any = None, volts: dict[str, np.ndarray] | None = None
+    ) -> Clearance:
+        """Check exactly what will play and grant each output exactly its volts (computed from
+        ``program`` by the channel map unless given); a Clearance or SafetyError (an override is explicit)."""
+        from wavegen.safety import Grant, clear
+        from wavegen.safety import override as _override
+
+        self.open()
+        wf = self._waveforms(program)
+        self._check_amplifiers(program)
+        cm = self.channel_map
+        if volts is None:
+            volts = {name: cm.to_volts(name, x) for name, x in program.physical.items()}
+        grants = [
+            Grant.for_samples(
+                self.output_id(o.name), np.ascontiguousarray(volts[o.name], dtype=np.float64),
+                program.rates[inst],
+            )
+            for inst in cm.instruments
+            for o in cm.on_instrument(inst)
+        ]
+        if override is not None:
+            reason, operator = _override_args(override)
+            return _override(
+                wf, reason=reason, operator=operator, limits=self.limits, grants=grants, **self._check_kwargs()
+            )
+        return clear(wf, self.limits, grants=grants, **self._check_kwargs())
+
+    def output_id(self, output: str) -> str:
+        """The name the driver gives output ``output`` (``"gx"``, ``"rf_i"``, ...) in clearances."""
+        oc = self.channel_map.output(output)
+        return str(self._drivers[oc.instrument].output_id(oc.channel))
+
+    def _check_amplifiers(self, program: Program) -> None:
+        for name, max_slew in self.config.amp_max_slew.items():
+            x = program.physical.get(name)
+            if x is None or x.size < 2:
+                continue
+            s = np.abs(np.diff(x)) * program.rate_of(name)
+            i = int(np.argmax(s))
+            if s[i] > max_slew:
+                raise SafetyError(
+                    f"{name}: slew {s[i]:.6g} T/m/s exceeds the amplifier rating {max_slew:.6g} T/m/s",
+                    quantity="amplifier slew", value=float(s[i]), limit=max_slew, unit="T/m/s", channel=name,
+                    time_s=program.t0_s + i / program.rate_of(name),
+                )
+
+    # -- rendering -------------------------------------------------------------------------------------
+    def render(self, seq: Sequence, *, window: Window | None = None) -> Program:
+        """Per-output physical samples at each instrument's rate, with the bench's lead and tail; of
+        ``window`` only when given (:class:`wavegen.bench.plan.Window`), on the sequence's own time base."""
+        from wavegen.sequence.render import Renderer
+
+        cm = self.channel_map
+        rates: dict[str, float] = {}
+        phys: dict[str, np.ndarray] = {}
+        inst_of: dict[str, str] = {}
+        t0_s = -self.config.lead_s + (float(window.clamp(seq.duration_ns).start_ns) * 1e-9 if window else 0.0)
+        for inst in cm.instruments:
+            rate = self.config.instruments[inst].rate_hz
+            rates[inst] = rate
+            outs = cm.on_instrument(inst)
+            want = []
+            for o in outs:
+                src = "rf" if o.name in ("rf_i", "rf_q") else o.name
+                if src not in want:
+                    want.append(src)
+            ks, ke = window_samples(seq, rate, window)
+            lead = int(round(self.config.lead_s * rate))
+            tail = int(round(self.config.tail_s * rate))
+            streams = Renderer(seq, rate, tuple(want)).render(ks, ke)
+            for o in outs:
+                src = "rf" if o.name in ("rf_i", "rf_q") else o.name
+                x = np.asarray(streams[src])
+                if o.name == "rf_i":
+                    x = x.real
+                elif o.name == "rf_q":
+                    x = x.imag
+                buf = np.zeros(lead + (ke - ks) + tail, dtype=bool if o.kind == "digital" else np.float64)
+                buf[lead : lead + (ke - ks)] = x
+                phys[o.name] = buf
+                inst_of[o.name] = inst
+        return Program(rates, phys, inst_of, t0_s)
+
+    def plan(self, seq: Sequence, *, window: Window | None = None) -> PlaybackPlan:
+        """How ``seq`` (or ``window`` of it) plays on this bench: per instrument one waveform, a
+        sequence of de-duplicated segments, or a stream (:mod:`wavegen.bench.plan`). Connects to read
+        the instruments' memory and sequencer limits; sends nothing."""
+        self.open()
+        cm = self.channel_map
+        plans: dict[str, InstrumentPlan] = {}
+        for inst in cm.instruments:
+            ic = self.config.instruments[inst]
+            rate = ic.rate_hz
+            ks, ke = window_samples(seq, rate, window)
+            lead = int(round(self.config.lead_s * rate))
+            tail = int(round(self.config.tail_s * rate))
+            drv = self._drivers[inst]
+            n = lead + (ke - ks) + tail
+            if ic.is_daq:
+                max_points, sequencer, streams = None, None, n > DAQ_FINITE_MAX_POINTS
+            else:
+                caps = getattr(drv, "caps", None)
+                max_points = int(caps.max_points) if caps is not None else None
+                sequencer, streams = getattr(drv, "sequencer_limits", None), False
+            plans[inst] = make_instrument_plan(
+                seq, instrument=inst, rate_hz=rate, outputs=tuple(o.name for o in cm.on_instrument(inst)),
+                to_volts=cm.to_volts, lead_samples=lead, tail_samples=tail, window=window, sequencer=sequencer,
+                max_points=max_points, streams=streams,
+            )
+        t0 = -self.config.lead_s + (float(window.clamp(seq.duration_ns).start_ns) * 1e-9 if window else 0.0)
+        return PlaybackPlan(plans, window, t0)
+
+    # -- playing ---------------------------------------------------------------------------------------
+    def play(
+        self, seq: Sequence, *, override: Any = None, progress: Progress = None, window: Window | None = None
+    ) -> PlayResult:
+        """Check, render, upload, verify, arm and trigger ``seq``.
+
+        Parameters
+        ----------
+        seq : Sequence
+            What to play.
+        override : dict or tuple, optional
+            ``{"reason": ..., "operator": ...}``: play despite violations (logged as an override).
+        progress : callable, optional
+            ``progress(stage, done, total)``.
+        window : Window, optional
+            Play only this part of the sequence (:meth:`Window.of_times`, :meth:`Window.of_blocks`).
+
+        Raises
+        ------
+        SafetyError
+            Unsafe (nothing was uploaded). InstrumentError subclasses from the drivers (outputs off).
+        """
+        notify(progress, "check", 0)
+        if override is None:
+            self.check(seq).raise_if_unsafe()
+        plan = self.plan(seq, window=window)
+        if not plan.fits_one_waveform:
+            result, _ = self.run_plan(seq, plan, override=override, progress=progress, capture=False)
+            return result
+        program = self.render(seq, window=window)
+        notify(progress, "render", 1)
+        result, _ = self.run(program, override=override, progress=progress, capture=False)
+        return result
+
+    def measure(
+        self,
+        seq: Sequence,
+        *,
+        override: Any = None,
+        progress: Progress = None,
+        drive: dict[str, np.ndarray] | None = None,
+        window: Window | None = None,
+    ) -> Measurement:
+        """Play ``seq`` and capture; align and compare every captured channel with the sequence.
+
+        ``drive`` replaces the rendered samples of some outputs (e.g. ``HilResult.corrected``: T/m on
+        the instrument's grid, the rendered length); the comparison stays against the sequence, and
+        what actually plays is what the safety interlock checks. ``window`` measures only that part of
+        the sequence (the comparison is of that window).
+        """
+        if override is None:
+            self.check(seq).raise_if_unsafe()
+        plan = self.plan(seq, window=window)
+        if not plan.fits_one_waveform:
+            if drive:
+                raise ConfigError("drive= replays a corrected drive of a short program; this one streams or "
+                                  "sequences (play a window)")
+            result, captured = self.run_plan(seq, plan, override=override, progress=progress, capture=True)
+            return self._compare_plan(plan, captured, result)
+        program = reference = self.render(seq, window=window)
+        if drive:
+            for name, x in drive.items():
+                ref = program.physical.get(name)
+                if ref is None:
+                    raise ConfigError(f"drive[{name!r}]: no such output; outputs: {', '.join(program.physical)}")
+                if np.shape(x) != ref.shape:
+                    raise wg_errors.ShapeError(
+                        f"drive[{name!r}] has shape {np.shape(x)}, the rendered {name} has {ref.shape}"
+                    )
+            program = program.with_drive(drive)
+        notify(progress, "render", 1)
+        result, captured = self.run(program, override=override, progress=progress, capture=True)
+        return self._compare(reference, captured, result)
+
+    def run(
+        self, program: Program, *, override: Any, progress: Progress, capture: bool
+    ) -> tuple[PlayResult, dict[str, np.ndarray]]:
+        self.open()
+        program = program.frozen()  # the checked copy is what plays: no caller can change it in between
+        cm = self.channel_map
+        # volts for every output from the checked copy, before any I/O (range errors refuse here)
+        volts = {name: cm.to_volts(name, x) for name, x in program.physical.items()}
+        for v in volts.values():
+            v.flags.writeable = False
+        clearance = self.clear_program(program, override, volts)
+        insts = cm.instruments
+        verified: dict[str, bool] = {}
+        daqs = [i for i in insts if self.config.instruments[i].is_daq]
+        awgs = [i for i in insts if not self.config.instruments[i].is_daq]
+        total = len(insts) + 2
+        try:
+            for k, inst in enumerate(insts):
+                drv = self._drivers[inst]
+                outs = cm.on_instrument(inst)
+                rate = program.rates[inst]
+                if inst in daqs:
+                    data = np.stack([volts[o.name] for o in outs])
+                    drv.load([o.channel for o in outs], data, rate, clearance=clearance, mode="finite")
+                    for o in outs:
+                        verified[o.name] = True  # the DAQ adapter checks samples written and the clock rate
+                    caps = [c for c in cm.captures.values() if c.instrument == inst]
+                    if capture and caps:
+                        drv.configure_capture([c.channel for c in caps], int(data.shape[1]))
+                else:
+                    for o in outs:
+                        lw = drv.load(
+                            o.channel, volts[o.name], rate, clearance=clearance,
+                            name=f"wg{o.name.replace('_', '')}",
+                            full_scale_v=o.range_v if o.kind != "digital" else None,
+                        )
+                        verified[o.name] = bool(lw.verified)
+                notify(progress, "upload", k + 1, total)
+            for inst in awgs:
+                drv = self._drivers[inst]
+                chans = [o.channel for o in cm.on_instrument(inst)]
+                drv.arm(chans, trigger=self.config.trigger)
+                for ch in chans:
+                    drv.output(ch, True, clearance=clearance)
+            self.cleared.append(clearance.digest)
+            for inst in daqs:
+                self._drivers[inst].start(clearance=clearance)
+            if self.config.trigger == "bus":
+                for inst in awgs:
+                    self._drivers[inst].trigger()
+            notify(progress, "play", len(insts) + 1, total)
+            captured: dict[str, np.ndarray] = {}
+            for inst in daqs:
+                drv = self._drivers[inst]
+                caps = [c for c in cm.captures.values() if c.instrument == inst]
+                got: np.ndarray | None = drv.read() if capture and caps else None
+                drv.wait()
+                if got is not None:
+                    for row, c in zip(got, caps, strict=True):
+                        captured[c.name] = cm.from_volts(c.name, row)
+            for inst in awgs:
+                self._drivers[inst].outputs_off()
+            notify(progress, "capture", total, total)
+        except BaseException:
+            for inst in insts:
+                with contextlib.suppress(Exception):
+                    if self.config.instruments[inst].is_daq:
+                        self._drivers[inst].stop()
+                    else:
+                        self._drivers[inst].outputs_off()
+            raise
+        n = {i: int(next(program.physical[o.name].size for o in cm.on_instrument(i))) for i in insts}
+        dur = max(n[i] / program.rates[i] for i in insts)
+        result = PlayResult(
+            clearance.digest, bool(clearance.overridden), dict(program.rates), n, verified, dur
+        )
+        logger.info("played %s", result)
+        return result, captured
+
+    def _compare(self, program: Program, captured: dict[str, np.ndarray], result: PlayResult) -> Measurement:
+        if not captured:
+            raise InstrumentError("nothing was captured: the bench configuration has no [capture] entries")
+        rates = {program.rate_of(c) for c in captured}
+        cap_rates = {self.config.instruments[self.channel_map.captures[c].instrument].rate_hz for c in captured}
+        rate = cap_rates.pop()
+        ref: dict[str, np.ndarray] = {}
+        got: dict[str, np.ndarray] = {}
+        for c in GRADIENT_CHANNELS:
+            if c in captured:
+                ref[c] = _on_grid(program.physical[c], program.rate_of(c), rate, captured[c].size)
+                got[c] = captured[c]
+        if "rf_i" in captured:
+            ri = _on_grid(program.physical["rf_i"], program.rate_of("rf_i"), rate, captured["rf_i"].size)
+            rq = _on_grid(program.physical["rf_q"], program.rate_of("rf_q"), rate, captured["rf_q"].size)
+            ref["rf"] = ri + 1j * rq
+            got["rf"] = captured["rf_i"] + 1j * captured["rf_q"]
+        del rates
+        for k in [k for k in ref if not np.any(ref[k])]:  # nothing played there: nothing to compare
+            del ref[k], got[k]
+        metrics = {
+            k: _hil.compare(ref[k], got[k], rate, unit="T" if k == "rf" else unit_of(k)) for k in ref
+        }
+        return Measurement(metrics, ref, got, rate, program.t0_s, result)
+
+    def blank_program(self, n_at_grad_rate: int) -> Program:
+        """Zeros on every output for ``n_at_grad_rate`` samples at the gradient rate (each output at its
+        own rate): the canvas the loops paint their test inputs on."""
+        cm = self.channel_map
+        rates = {i: self.config.instruments[i].rate_hz for i in cm.instruments}
+        grad_rate = next(
+            (rates[cm.output(g).instrument] for g in GRADIENT_CHANNELS if g in cm.outputs), next(iter(rates.values()))
+        )
+        dur = n_at_grad_rate / grad_rate
+        phys: dict[str, np.ndarray] = {}
+        inst_of: dict[str, str] = {}
+        for o in cm.outputs.values():
+            n = int(round(dur * rates[o.instrument]))
+            phys[o.name] = np.zeros(n, dtype=bool if o.kind == "digital" else np.float64)
+            inst_of[o.name] = o.instrument
+        return Program(rates, phys, inst_of, -self.config.lead_s)
+
+    # -- hardware in the loop (wavegen.bench.loop and wavegen.bench.rf_loop) -----------------------------
+    def estimate_girf(
+        self, channels: tuple[str, ...] = GRADIENT_CHANNELS, *, regularization: float = 1e-6, progress: Progress = None
+    ) -> dict[str, Girf]:
+        """Play the test inputs (:func:`wavegen.hil.test_inputs`) on ``channels`` and estimate each
+        channel's GIRF (:func:`wavegen.bench.loop.estimate_girf`)."""
+        from wavegen.bench.loop import estimate_girf
+
+        return estimate_girf(self, channels, regularization=regularization, progress=progress)
+
+    def hil_rf(
+        self,
+        seq: Sequence,
+        *,
+        target_nrmse: float = 0.01,
+        max_iterations: int = 3,
+        progress: Progress = None,
+        window: Window | None = None,
+    ) -> HilResult:
+        """RF predistortion in the loop (:func:`wavegen.bench.rf_loop.rf_hil`)."""
+        from wavegen.bench.rf_loop import rf_hil
+
+        return rf_hil(self, seq, target_nrmse, max_iterations, progress, window=window)
+
+    def hil(
+        self,
+        seq: Sequence,
+        *,
+        channels: tuple[str, ...] = GRADIENT_CHANNELS,
+        target_nrmse: float = 0.01,
+        max_iterations: int = 5,
+        progress: Progress = None,
+        on_unsafe: str = "clip",
+        girf: dict[str, Girf] | None = None,
+        regularization: float = 1e-2,
+        band_hz: float | None = None,
+        window: Window | None = None,
+    ) -> HilResult:
+        """Hardware in the loop (:func:`wavegen.bench.loop.hil`): estimate the GIRF, then iterate
+        measure -> ILC update until every channel's NRMSE <= ``target_nrmse`` or ``max_iterations``
+        corrections; every drive is cleared by the safety interlock before it plays."""
+        from wavegen.bench.loop import hil
+
+        return hil(
+            self, seq, channels=channels, target_nrmse=target_nrmse, max_iterations=max_iterations,
+            progress=progress, on_unsafe=on_unsafe, girf=girf, regularization=regularization, band_hz=band_hz,
+            window=window,
+        )
+
+
+def _override_args(override: Any) -> tuple[str, str]:
+    if isinstance(override, dict):
+        return str(override.get("reason", "")), str(override.get("operator", ""))
+    if isinstance(override, (tuple, list)) and len(override) == 2:
+        return str(override[0]), str(override[1])
+    raise ConfigError(f"override must be {{'reason': ..., 'operator': ...}} or (reason, operator), got {override!r}")
+
+
+def _on_grid(x: np.ndarray, src_rate: float, dst_rate: float, n: int) -> np.ndarray:
+    if src_rate == dst_rate and x.size == n:
+        return np.asarray(x, dtype=np.float64)
+    from wavegen.dsp import resample
+
+    return np.asarray(resample(np.asarray(x, dtype=np.float64), src_rate, dst_rate, method="linear", n_out=n))

@@ -1,0 +1,147 @@
+"""How the command line reads what the user typed: quantities, limits, channel lists, files, the bench."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from wavegen.errors import ConfigError, RangeError, UnitError
+from wavegen.limits import SystemLimits
+from wavegen.units import parse_quantity
+
+__all__ = [
+    "parse_window", "parse_limits", "parse_channels", "parse_fraction", "quantity", "read_sequence", "open_bench",
+    "read_toml",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def quantity(text: str | None, dimension: str, option: str) -> float | None:
+    """``parse_quantity`` naming the command-line option in its message; ``None`` passes through."""
+    if text is None:
+        return None
+    return parse_quantity(text, dimension, name=option)
+
+
+def parse_limits(spec: str | None) -> SystemLimits:
+    """Limits from ``"max_grad=40 mT/m,max_slew=150 T/m/s"`` or a TOML file (``[limits]`` or top level).
+
+    Raises
+    ------
+    ConfigError
+        A malformed spec or file.
+    UnitError, RangeError
+        A unit typo or an unknown limit name (from :meth:`SystemLimits.from_units`).
+    """
+    if spec is None:
+        return SystemLimits()
+    path = Path(spec)
+    if spec.endswith(".toml") or path.is_file():
+        if not path.is_file():
+            raise ConfigError(f"--limits: no such file: {spec}")
+        data = read_toml(path, "--limits")
+        table = data.get("limits", data)
+        if not isinstance(table, dict):
+            raise ConfigError(f"--limits: {spec}: [limits] must be a table of name = value")
+        values = {k: v for k, v in table.items() if not isinstance(v, dict)}
+        return SystemLimits.from_units(**values)
+    values2: dict[str, str] = {}
+    for part in spec.split(","):
+        if not part.strip():
+            continue
+        if "=" not in part:
+            raise ConfigError(f"--limits: expected name=value (e.g. max_grad=40 mT/m), got {part.strip()!r}")
+        k, v = part.split("=", 1)
+        values2[k.strip()] = v.strip()
+    return SystemLimits.from_units(**values2)
+
+
+def read_toml(path: Path, option: str) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10 reads TOML with the tomli backport
+        try:
+            import tomli as tomllib
+        except ImportError as exc:
+            raise ConfigError(f"{option}: reading TOML on Python 3.10 needs the 'tomli' package") from exc
+    try:
+        return dict(tomllib.loads(path.read_text(encoding="utf-8")))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{option}: {path} is not valid TOML: {exc}") from exc
+
+
+CHANNELS = ("gx", "gy", "gz", "rf", "adc", "trigger")
+
+
+def parse_channels(text: str, allowed: tuple[str, ...] = CHANNELS) -> tuple[str, ...]:
+    """``"gx,gy"`` -> ``("gx", "gy")``; unknown names raise :class:`RangeError` listing the known ones."""
+    names = tuple(c.strip() for c in text.split(",") if c.strip())
+    bad = [c for c in names if c not in allowed]
+    if bad or not names:
+        raise RangeError(f"--channels: unknown channel(s) {', '.join(bad) or '(none given)'}; known: "
+                         f"{', '.join(allowed)}")
+    return names
+
+
+def read_sequence(path: Path) -> Any:
+    """Read a Pulseq file with a clear message for a missing file or a wrong kind of file."""
+    from wavegen import pulseq
+
+    if not path.exists():
+        raise FileNotFoundError(2, "No such file or directory", str(path))
+    if path.is_dir():
+        raise IsADirectoryError(21, "Is a directory", str(path))
+    return pulseq.read(path)
+
+
+def open_bench(args: argparse.Namespace) -> Any:
+    """The bench of ``--config`` (its errors raised before any instrument is touched) or the mock bench."""
+    from wavegen.bench import Bench
+
+    if args.config is None:
+        logger.info("using the built-in mock bench (emulated instruments, simulated device under test)")
+        return Bench.mock()
+    if not args.config.exists():
+        raise FileNotFoundError(2, "No such file or directory", str(args.config))
+    return Bench.from_file(args.config)
+
+
+def parse_fraction(text: str, option: str) -> float:
+    """``"1%"`` -> 0.01, ``"0.5 %"`` -> 0.005, ``"0.01"`` -> 0.01."""
+    t = text.strip()
+    try:
+        value = float(t[:-1]) / 100 if t.endswith("%") else float(t)
+    except ValueError:
+        raise UnitError(f"{option}: cannot read {text!r} as a fraction (e.g. '1%' or 0.01)") from None
+    if not (math.isfinite(value) and 0 < value < 1):
+        raise RangeError(f"{option} = {text!r} must be between 0 and 100 %")
+    return value
+
+
+def parse_window(args: argparse.Namespace, seq: Any) -> Any:
+    """``--window "120 ms..240 ms"`` or ``--blocks 100..130`` as a :class:`wavegen.bench.plan.Window` (or
+    ``None``)."""
+    from wavegen.bench.plan import Window
+
+    text_w, text_b = getattr(args, "window", None), getattr(args, "blocks", None)
+    if text_w is None and text_b is None:
+        return None
+    option, text = ("--window", text_w) if text_w is not None else ("--blocks", text_b)
+    parts = str(text).split("..")
+    if len(parts) != 2 or not all(p.strip() for p in parts):
+        example = '"120 ms..240 ms"' if option == "--window" else "100..130"
+        raise UnitError(f"{option} {text!r}: write START..END, e.g. {option} {example}")
+    if option == "--window":
+        t0 = parse_quantity(parts[0].strip(), "s", name=f"{option} start")
+        t1 = parse_quantity(parts[1].strip(), "s", name=f"{option} end")
+        return Window.of_times(t0, t1)
+    try:
+        b0, b1 = int(parts[0]), int(parts[1])
+    except ValueError:
+        raise UnitError(f"--blocks {text!r}: block numbers are whole numbers, e.g. --blocks 100..130") from None
+    return Window.of_blocks(seq, b0, b1)
