@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from wavegen.errors import RangeError
-from wavegen.safety.gradient import _exceeds
+from wavegen.safety.gradient import exceeds
 from wavegen.safety.hardware import AcousticBand
 from wavegen.safety.report import RuleResult
 from wavegen.safety.waveforms import Waveforms
@@ -234,7 +234,7 @@ def acoustic_result(
         RuleResult(
             "acoustic_resonance",
             "gradient spectral amplitude in a forbidden acoustic band",
-            "fail" if _exceeds(worst.amplitude_t_per_m, threshold_t_per_m) else "pass",
+            "fail" if exceeds(worst.amplitude_t_per_m, threshold_t_per_m) else "pass",
             worst.amplitude_t_per_m,
             threshold_t_per_m,
             "T/m",

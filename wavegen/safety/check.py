@@ -36,11 +36,11 @@ from wavegen.errors import ConfigError, RangeError, RasterError, ShapeError
 from wavegen.limits import SystemLimits
 from wavegen.safety.acoustic import acoustic_result, check_acoustic
 from wavegen.safety.gradient import (
-    _exceeds,
-    _positive,
     check_gradient_amplitude,
     check_gradient_rms,
     check_gradient_slew,
+    exceeds,
+    positive,
     rms_result,
     slew_rate,
 )
@@ -108,7 +108,7 @@ def _check_b1_peak(wf: Waveforms, max_b1_t: float) -> tuple[RuleResult, ...]:
         RuleResult(
             "rf_b1_peak",
             "RF peak |B1| per transmit channel",
-            "fail" if _exceeds(val, max_b1_t) else "pass",
+            "fail" if exceeds(val, max_b1_t) else "pass",
             val,
             max_b1_t,
             "T",
@@ -138,7 +138,7 @@ def _safe_result(
     return RuleResult(
         rule,
         quantity,
-        "fail" if _exceeds(val, limit_pct) else "pass",
+        "fail" if exceeds(val, limit_pct) else "pass",
         val,
         limit_pct,
         "%",
@@ -221,7 +221,7 @@ def _iec_results(
             RuleResult(
                 rule,
                 quantity,
-                "fail" if _exceeds(float(val), float(worst_lim)) else "pass",
+                "fail" if exceeds(float(val), float(worst_lim)) else "pass",
                 float(val),
                 float(worst_lim),
                 "T/s",
@@ -315,7 +315,7 @@ def _sar_results(
                 )
             else:  # no IEC limit for other windows: report the figure
                 lim = float("nan")
-            verdict = "info" if not math.isfinite(lim) else ("fail" if _exceeds(sw.value, lim) else "pass")
+            verdict = "info" if not math.isfinite(lim) else ("fail" if exceeds(sw.value, lim) else "pass")
             local = ""
             if cal.region.startswith("local"):
                 local = " [M] local-SAR limits not confirmed against the standard;"
@@ -398,11 +398,11 @@ def _exact_gradient_rules(
     max_slew_vector_t_per_m_per_s: float | None,
 ) -> dict[str, RuleResult]:
     """``grad_amplitude``, ``grad_slew`` and their vector rules from the exact waveform."""
-    lim = _positive("max_grad_t_per_m", limits.max_grad_t_per_m, "T/m")
-    slim = _positive("max_slew_t_per_m_per_s", limits.max_slew_t_per_m_per_s, "T/m/s")
-    vlim = None if max_grad_vector_t_per_m is None else _positive(
+    lim = positive("max_grad_t_per_m", limits.max_grad_t_per_m, "T/m")
+    slim = positive("max_slew_t_per_m_per_s", limits.max_slew_t_per_m_per_s, "T/m/s")
+    vlim = None if max_grad_vector_t_per_m is None else positive(
         "max_grad_vector_t_per_m", max_grad_vector_t_per_m, "T/m")
-    vslim = None if max_slew_vector_t_per_m_per_s is None else _positive(
+    vslim = None if max_slew_vector_t_per_m_per_s is None else positive(
         "max_slew_vector_t_per_m_per_s", max_slew_vector_t_per_m_per_s, "T/m/s")
     gr = pwl.raster_ns
     note = pwl.note()
@@ -410,25 +410,25 @@ def _exact_gradient_rules(
     out = {}
     val, a, t = (max(pwl.amp[0], 0.0), pwl.amp[1], pwl.amp[2])
     out["grad_amplitude"] = RuleResult(
-        "grad_amplitude", "gradient amplitude |G| per axis", "fail" if _exceeds(val, lim) else "pass",
+        "grad_amplitude", "gradient amplitude |G| per axis", "fail" if exceeds(val, lim) else "pass",
         val, lim, "T/m", _AXES[a], t * 1e-9, note=note, index=t // gr,
     )
     val, t = max(pwl.amp_vec[0], 0.0), pwl.amp_vec[1]
     out["grad_amplitude_vector"] = RuleResult(
         "grad_amplitude_vector", "gradient vector magnitude |G|",
-        "info" if vlim is None else ("fail" if _exceeds(val, vlim) else "pass"),
+        "info" if vlim is None else ("fail" if exceeds(val, vlim) else "pass"),
         val, float("nan") if vlim is None else vlim, "T/m", "+".join(_AXES), t * 1e-9,
         note=vnote if vlim is None else "exact piecewise-linear waveform", index=t // gr,
     )
     val, a, t = max(pwl.slew[0], 0.0), pwl.slew[1], pwl.slew[2]
     out["grad_slew"] = RuleResult(
-        "grad_slew", "gradient slew rate |dG/dt| per axis", "fail" if _exceeds(val, slim) else "pass",
+        "grad_slew", "gradient slew rate |dG/dt| per axis", "fail" if exceeds(val, slim) else "pass",
         val, slim, "T/m/s", _AXES[a], t * 1e-9, note=note, index=round(t / gr),
     )
     val, t = max(pwl.slew_vec[0], 0.0), pwl.slew_vec[1]
     out["grad_slew_vector"] = RuleResult(
         "grad_slew_vector", "gradient slew vector magnitude |dG/dt|",
-        "info" if vslim is None else ("fail" if _exceeds(val, vslim) else "pass"),
+        "info" if vslim is None else ("fail" if exceeds(val, vslim) else "pass"),
         val, float("nan") if vslim is None else vslim, "T/m/s", "+".join(_AXES), t * 1e-9,
         note=vnote if vslim is None else "exact piecewise-linear waveform", index=round(t / gr),
     )
@@ -539,7 +539,7 @@ def _check_sequence(
         train = PulseTrain(seq, period)
         b1, t_b1, i_b1 = train.peak()
         results.append(RuleResult(
-            "rf_b1_peak", "RF peak |B1| per transmit channel", "fail" if _exceeds(b1, limits.max_b1_t) else "pass",
+            "rf_b1_peak", "RF peak |B1| per transmit channel", "fail" if exceeds(b1, limits.max_b1_t) else "pass",
             b1, limits.max_b1_t, "T", "tx0", t_b1, index=i_b1,
         ))
         if keep_traces and train.S.size:

@@ -17,7 +17,7 @@ import numpy as np
 
 from wavegen.errors import RangeError
 from wavegen.safety._windows import max_window_integral
-from wavegen.safety.gradient import _exceeds
+from wavegen.safety.gradient import exceeds
 from wavegen.safety.report import RuleResult
 from wavegen.safety.waveforms import Waveforms
 
@@ -147,7 +147,7 @@ def amplifier_results(
         RuleResult(
             "rf_peak_power",
             "RF amplifier peak power",
-            "fail" if _exceeds(peak[0], amp.peak_power_w) else "pass",
+            "fail" if exceeds(peak[0], amp.peak_power_w) else "pass",
             peak[0],
             amp.peak_power_w,
             "W",
@@ -161,7 +161,7 @@ def amplifier_results(
             RuleResult(
                 "rf_average_power",
                 f"RF amplifier average power over {amp.average_window_s:g} s",
-                "fail" if _exceeds(avg[0], amp.average_power_w) else "pass",
+                "fail" if exceeds(avg[0], amp.average_power_w) else "pass",
                 avg[0],
                 amp.average_power_w,
                 "W",
@@ -175,7 +175,7 @@ def amplifier_results(
             RuleResult(
                 "rf_duty_cycle",
                 f"RF duty cycle over {amp.duty_window_s:g} s",
-                "fail" if _exceeds(duty[0], amp.max_duty_cycle) else "pass",
+                "fail" if exceeds(duty[0], amp.max_duty_cycle) else "pass",
                 duty[0],
                 amp.max_duty_cycle,
                 "1",
@@ -190,7 +190,7 @@ def amplifier_results(
             RuleResult(
                 "rf_pulse_length",
                 "longest continuous RF pulse",
-                "fail" if _exceeds(length, amp.max_pulse_s) else "pass",
+                "fail" if exceeds(length, amp.max_pulse_s) else "pass",
                 length,
                 amp.max_pulse_s,
                 "s",

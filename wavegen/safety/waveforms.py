@@ -49,12 +49,12 @@ def _check_raster(name: str, value: Any) -> float:
     return v
 
 
-#: Set only by :func:`_adopting` around the construction of arrays nobody else holds (a fresh render).
+#: Set only by :func:`adopting` around the construction of arrays nobody else holds (a fresh render).
 _ADOPT: contextvars.ContextVar[bool] = contextvars.ContextVar("wavegen_waveforms_adopt", default=False)
 
 
 @contextlib.contextmanager
-def _adopting() -> Iterator[None]:
+def adopting() -> Iterator[None]:
     """Inside this block :class:`Waveforms` keeps C-contiguous float64 / complex128 arrays instead of
     copying them (they are still made read-only). For callers that pass arrays they just created and
     drop (``Sequence.to_waveforms``): a long sequence's RF is then held once, not twice."""
