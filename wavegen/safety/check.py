@@ -19,6 +19,12 @@ Rules (each a :class:`RuleResult` in the report):
 ``sar_<region>_6min``     calibration ``b1rms_10s`` / ``b1rms_6min`` (relative, ``"unverified"``)
 ``rf_peak_power`` ...     RF amplifier peak/average power, duty cycle, pulse length (with an amplifier)
 ========================  ===========================================================================
+
+A :class:`~wavegen.sequence.Sequence` is judged on what it is, not on samples of it: amplitude and
+slew (per axis and vector) on its exact piecewise-linear gradients, every vertex and segment
+(:mod:`wavegen.safety.pwl`; a one-raster ramp is seen at its true slope), and every other rule on a
+stream of the raster-centre samples and on its RF pulses, in memory independent of its length
+(:mod:`wavegen.safety.stream`; ``streaming=False`` renders it whole first, as arrays are checked).
 """
 
 from __future__ import annotations
