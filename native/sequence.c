@@ -34,13 +34,30 @@ void wg_seq_pwl_eval(const int64_t *c, const int64_t *tdc, const double *v0, con
 }
 
 /* Zero-order hold of raster samples: occurrence o covers output indices [ks[o], ke[o]); sample k takes
- * lib[off[o] + (k*A - sdc[o]) / cell] * rot[o] (integer division; the dividend is >= 0 inside the
- * range), with sdc[o] = start_o*D - C and cell = raster*D. Complex values are (re, im) interleaved; the
- * product is written out as (ac - bd, ad + bc), the operations NumPy's complex multiply performs, so
- * the result is bit-identical to the NumPy reference (-ffp-contract=off). */
+ * lib[off[o] + i] * rot[o] with i = (k*A - sdc[o]) / cell (integer division; the dividend is >= 0 inside
+ * the range), sdc[o] = start_o*D - C and cell = raster*D.
+ *
+ * Frequency modulation (an RF frequency offset) without a per-sample exp(): occurrence o with
+ * mod[o] = m >= 0 multiplies sample i by  ptab[pofs[m] + i / WG_MOD_BLOCK] * etab[eofs[m] + i % WG_MOD_BLOCK],
+ * i.e. exp(2 pi j f ((q B + 1/2) raster)) * exp(2 pi j f (r raster)) for i = q B + r, both tables computed
+ * once per frequency by the caller. The factor depends only on i, so a chunked render equals a one-shot
+ * render bit for bit, and no modulated copy of a long pulse is ever held (issue 17 item 6).
+ *
+ * Complex values are (re, im) interleaved; every product is written out as (ac - bd, ad + bc), the
+ * operations NumPy's complex multiply performs, so the result is bit-identical to the NumPy reference
+ * (-ffp-contract=off). */
+#define WG_MOD_BLOCK 1024
+
+static inline void cmul(double a, double b, double c, double d, double *re, double *im)
+{
+    *re = a * c - b * d;
+    *im = a * d + b * c;
+}
+
 void wg_seq_zoh_eval(const int64_t *ks, const int64_t *ke, const int64_t *sdc, const int64_t *off,
-                     int64_t olo, int64_t ohi, int64_t A, int64_t cell, const double *lib,
-                     const double *rot, int64_t k0, int64_t k1, double *out)
+                     const int64_t *mod, int64_t olo, int64_t ohi, int64_t A, int64_t cell, const double *lib,
+                     const double *rot, const double *etab, const double *ptab, const int64_t *eofs,
+                     const int64_t *pofs, int64_t k0, int64_t k1, double *out)
 {
     for (int64_t o = olo; o < ohi; ++o) {
         int64_t s = ks[o] < k0 ? k0 : ks[o];
@@ -48,11 +65,23 @@ void wg_seq_zoh_eval(const int64_t *ks, const int64_t *ke, const int64_t *sdc, c
         const double *src = lib + 2 * off[o];
         const int64_t t = sdc[o];
         const double c = rot[2 * o], d = rot[2 * o + 1];
-        for (int64_t k = s; k < e; ++k) {
-            int64_t i = (k * A - t) / cell;
-            const double a = src[2 * i], b = src[2 * i + 1];
-            out[2 * (k - k0)] = a * c - b * d;
-            out[2 * (k - k0) + 1] = a * d + b * c;
+        const int64_t m = mod[o];
+        if (m < 0) {
+            for (int64_t k = s; k < e; ++k) {
+                int64_t i = (k * A - t) / cell;
+                cmul(src[2 * i], src[2 * i + 1], c, d, &out[2 * (k - k0)], &out[2 * (k - k0) + 1]);
+            }
+        } else {
+            const double *et = etab + 2 * eofs[m];
+            const double *pt = ptab + 2 * pofs[m];
+            for (int64_t k = s; k < e; ++k) {
+                int64_t i = (k * A - t) / cell;
+                int64_t q = i / WG_MOD_BLOCK, r = i % WG_MOD_BLOCK;
+                double mr, mi, vr, vi;
+                cmul(pt[2 * q], pt[2 * q + 1], et[2 * r], et[2 * r + 1], &mr, &mi);
+                cmul(src[2 * i], src[2 * i + 1], mr, mi, &vr, &vi);
+                cmul(vr, vi, c, d, &out[2 * (k - k0)], &out[2 * (k - k0) + 1]);
+            }
         }
     }
 }

@@ -247,3 +247,117 @@ def test_streaming_memory_is_bounded_by_the_chunk() -> None:
     assert n == 200 * 10_100
     # a one-shot render holds 3 x 2.02 M float64 + bool = 50 MB; the stream a few chunks of 128 kB
     assert peak < 3_000_000, peak
+
+
+def _long_rf(n_pulses: int = 6, n_samples: int = 200_003) -> Sequence:
+    """A CEST-like train: long pulses of one shape at different frequency offsets, with spoilers."""
+    seq = Sequence()
+    k = np.arange(n_samples)
+    mag = Shape(0.5 + 0.5 * np.sin(2 * np.pi * 7 * k / n_samples) ** 2)
+    ph = Shape(np.mod(k / 997.0, 1.0))
+    for i in range(n_pulses):
+        rf = RFEvent(50.0, mag, ph, center_us=n_samples / 2, delay_ns=100_000, freq_offset_hz=137.0 * (i - 3),
+                     phase_offset_rad=0.1 * i, use="s")
+        seq.add_block(rf)
+        seq.add_block(gz=TrapGradient(2e5, 100_000, 300_000, 100_000))
+    return seq
+
+
+def test_long_rf_renders_in_bounded_memory_and_chunks_are_bit_identical() -> None:
+    """Issue 17 item 6: the pulses share one shape; no modulated copy per pulse, no full-length array."""
+    import tracemalloc
+
+    seq = _long_rf()
+    one = seq.render(1e6, ("rf",))["rf"]
+    assert one.size == seq.duration_ns // 1000
+    tracemalloc.start()
+    k = 0
+    same = True
+    chunk = 1 << 15
+    for part in seq.render_chunks(1e6, ("rf",), chunk_samples=chunk):
+        m = part["rf"].size
+        same &= _bits(part["rf"]) == _bits(one[k : k + m])
+        k += m
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert same and k == one.size
+    shape_bytes = 200_003 * 16  # the one unmodulated library shape (complex)
+    # the old library held 6 modulated copies (19 MB) and the output 1.2 M complex (20 MB)
+    assert peak < 2 * shape_bytes + 8 * chunk * 16, peak
+
+
+def test_long_rf_modulation_matches_the_direct_formula() -> None:
+    """Frequency offsets from the per-frequency tables equal exp(2 pi j f t) at the sample centres."""
+    seq = _long_rf(n_pulses=2, n_samples=5_000)
+    out = seq.render(1e6, ("rf",))["rf"]
+    ev = seq.block(0).rf
+    assert ev is not None
+    n = 5_000
+    tc = (np.arange(n) + 0.5) * 1e-6
+    want = ev.signal_hz / seq.gamma_hz_per_t * np.exp(2j * np.pi * ev.freq_offset_hz * tc)
+    want *= np.exp(1j * ev.phase_offset_rad)
+    got = out[100 : 100 + n]
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12 * np.abs(want).max())
+
+
+def test_renderer_on_a_block_range_equals_the_full_render() -> None:
+    seq = wavegen.pulseq.read(FIX / "rot_matlab_v151.seq")
+    rate = Fraction(10**5)
+    t0 = Fraction(5, 10**6)
+    full = render_mod.Renderer(seq, rate, ("gx", "gy", "gz"), t0_s=t0)
+    whole = full.render(0, full.n_total)
+    cuts = [0, 1, 3, len(seq)]
+    for b0, b1 in zip(cuts[:-1], cuts[1:], strict=True):
+        r = render_mod.Renderer(seq, rate, ("gx", "gy", "gz"), t0_s=t0, blocks=(b0, b1), vertex_cache={})
+        k0, k1 = r.k_range
+        part = r.render(k0, k1)
+        for c in ("gx", "gy", "gz"):
+            assert _bits(part[c]) == _bits(whole[c][k0:k1]), (b0, c)
+    with pytest.raises(RangeError, match="not a range"):
+        render_mod.Renderer(seq, rate, ("gx",), blocks=(5, 2))
+
+
+def test_one_library_shape_for_pulses_differing_in_amplitude_frequency_and_phase() -> None:
+    """A B1 sweep at several offsets: the renderer holds the shape once, whatever the pulse count."""
+    seq = Sequence()
+    n = 1000
+    mag, ph = Shape(np.hanning(n) + 1e-3), Shape(np.linspace(0, 0.3, n))
+    for i in range(12):
+        seq.add_block(RFEvent(50.0 + 20 * i, mag, ph, center_us=500.0, delay_ns=100_000,
+                              freq_offset_hz=100.0 * (i % 4), phase_offset_rad=0.2 * i, use="s"))
+    r = render_mod.Renderer(seq, 1e6, ("rf",))
+    assert r._rf_lib.size == n
+    out = r.render(0, r.n_total)["rf"]
+    for i in (0, 5, 11):
+        ev = seq.block(i).rf
+        assert ev is not None
+        start = i * (100_000 + n * 1000) // 1000 + 100
+        tc = (np.arange(n) + 0.5) * 1e-6
+        phase = ev.phase_offset_rad + 2 * np.pi * ev.freq_offset_hz * tc
+        want = ev.signal_hz / seq.gamma_hz_per_t * np.exp(1j * phase)
+        np.testing.assert_allclose(out[start : start + n], want, rtol=0, atol=1e-13 * np.abs(want).max())
+
+
+def test_to_waveforms_holds_the_rf_once() -> None:
+    """The rendered arrays are adopted by the Waveforms (read-only), not copied a second time."""
+    import tracemalloc
+
+    from wavegen.safety import Waveforms  # imported before measuring
+
+    seq = _long_rf(n_pulses=8)
+    n_rf = seq.duration_ns // seq.rf_raster_ns
+    rf_bytes = n_rf * 16
+    tracemalloc.start()
+    wf = seq.to_waveforms()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert isinstance(wf, Waveforms) and wf.rf_b1_t is not None and wf.rf_b1_t.size == n_rf
+    assert not wf.rf_b1_t.flags.writeable and not wf.grad_t_per_m.flags.writeable
+    grad_bytes = wf.grad_t_per_m.nbytes
+    shape_bytes = 200_003 * 16
+    assert peak < rf_bytes + 3 * grad_bytes + 2 * shape_bytes + 2_000_000, (peak, rf_bytes)
+    # outside Sequence.to_waveforms a Waveforms still copies what it is given
+    g = np.zeros((10, 3))
+    w = Waveforms(g, 1e-5)
+    g[0, 0] = 1.0
+    assert w.grad_t_per_m[0, 0] == 0.0

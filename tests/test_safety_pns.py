@@ -297,3 +297,33 @@ def test_end_to_end_seq_file_agrees_with_pypulseq_calc_pns() -> None:
     rep = check(wf, SystemLimits(), mode="first_level")
     assert rep["pns_safe"].value == pytest.approx(100 * max(norm.max(), ours.norm.max()), rel=1e-9)
     assert ok == (rep["pns_safe"].value < 100)
+
+
+def test_chunk_kernel_with_carried_state_equals_one_pass() -> None:
+    """wg_safe_pns3_chunk fed chunk by chunk (any cut) gives the bits of one wg_safe_pns3 pass."""
+    from wavegen.safety.hardware import example_safe_model
+    from wavegen.safety.stream import HAVE_STREAM_KERNEL, _SafeStream
+
+    if not HAVE_STREAM_KERNEL:
+        pytest.skip("compiled kernels not available")
+    rng = np.random.default_rng(5)
+    g = np.cumsum(rng.normal(size=(5000, 3)), axis=0) * 1e-4
+    dt = 10e-6
+    model = example_safe_model()
+    ref = safe_pns(g, dt, model, end_step=True, backend="native")
+    for cuts in ([2500], [1, 2, 3, 4999], list(range(0, 5000, 333))[1:]):
+        st = _SafeStream(model, dt, True, None)
+        norms, pers = [], []
+        edges = [0, *cuts, g.shape[0]]
+        for a, b in zip(edges[:-1], edges[1:], strict=True):
+            gx, gy, gz = (np.ascontiguousarray(g[a:b, j]) for j in range(3))
+            st.feed(a, gx, gy, gz)
+            norms.append(st._norm[: b - a].copy())
+            pers.append(st._per[: b - a].copy())
+        z = np.zeros(1)
+        st.feed(g.shape[0], z, z, z)
+        norms.append(st._norm[:1].copy())
+        pers.append(st._per[:1].copy())
+        assert np.concatenate(norms).tobytes() == ref.norm.tobytes()
+        assert np.concatenate(pers).tobytes() == ref.per_axis.tobytes()
+        assert st.best[0] == ref.max and st.best[1] == ref.argmax

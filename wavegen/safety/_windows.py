@@ -166,3 +166,157 @@ def max_window_integral(
 ) -> tuple[float, float]:
     """Largest integral of ``p`` over any window of length ``window_s``; see :func:`max_window_integrals`."""
     return max_window_integrals(p, dt_s, (window_s,), periodic=periodic)[0]
+
+
+class WindowMaxStream:
+    """:func:`max_window_integral` of a stream fed chunk by chunk, in memory bounded by the window.
+
+    The running integral is accumulated in the same order as the one-shot function (one sequential
+    sum, then times ``dt``), and the four families of candidate windows are evaluated on the samples
+    as they pass: a window start is paired with its end ``m`` samples later (a carried tail of ``m + 1``
+    samples), and the windows that wrap around a periodic stream use the first ``m + 1`` samples, kept
+    from the start. :meth:`result` gives exactly what ``max_window_integral(p, dt_s, window_s,
+    periodic=periodic)`` gives on the whole stream.
+
+    Parameters
+    ----------
+    n_total
+        Length of the whole stream (samples).
+    """
+
+    def __init__(self, n_total: int, dt_s: float, window_s: float, *, periodic: bool) -> None:
+        if not (window_s > 0 and math.isfinite(window_s)):
+            raise RangeError(f"window_s = {window_s!r} s must be a finite number > 0 s")
+        self.k = int(n_total)
+        self.dt = float(dt_s)
+        self.periodic = periodic
+        k, dt = self.k, self.dt
+        period = k * dt
+        self.trivial: str | None = None
+        self.n_p, wr = 0, float(window_s)
+        if periodic:
+            self.n_p = math.floor(window_s / period + _TOL) if k else 0
+            wr = window_s - self.n_p * period
+            if k and wr <= _TOL * period:
+                self.trivial = "base"
+        elif window_s >= period * (1 - _TOL):
+            self.trivial = "total"
+        w = wr / dt if k else 0.0
+        m = int(math.floor(w))
+        f = w - m
+        if f > 1 - _TOL:
+            m, f = m + 1, 0.0
+        elif f < _TOL:
+            f = 0.0
+        self.m = min(m, k)
+        self.f = f
+        self.w = w
+        self.fdt, self.gdt = f * dt, (1.0 - f) * dt
+        self.raw = 0.0  # running sum of p (before * dt)
+        self.pos = 0  # samples seen
+        # carried c[pos - m - 1 .. pos] and p[pos - m - 1 .. pos - 1]
+        self.tail_c = np.zeros(1)
+        self.tail_p = np.zeros(0)
+        self.head_c = np.zeros(0)
+        self.head_p = np.zeros(0)
+        self.best_head = (-math.inf, 0.0)
+        self.best_body = (-math.inf, 0.0)
+        self.h_done = 0  # next end boundary of the head family
+        self.b_done = 0  # next end boundary of the body family
+        self.e_last = 0.0
+
+    def feed(self, p: np.ndarray) -> None:
+        """The next samples of the stream (non-negative)."""
+        p = np.asarray(p, dtype=np.float64)
+        if p.size == 0:
+            return
+        a = self.pos
+        b = a + p.size
+        raw = np.empty(p.size + 1)
+        raw[0] = self.raw
+        raw[1:] = p
+        np.cumsum(raw, out=raw)  # sequential, as np.cumsum over the whole stream
+        self.raw = float(raw[-1])
+        c_new = raw[1:] * self.dt  # c[a + 1 .. b]
+        self.pos = b
+        if self.trivial is not None:
+            self.e_last = float(c_new[-1])
+            return
+        m, k = self.m, self.k
+        c = np.concatenate((self.tail_c, c_new))  # c[lo_c .. b]
+        pp = np.concatenate((self.tail_p, p))  # p[lo_p .. b - 1]
+        lo_c = b - c.size + 1
+        lo_p = b - pp.size
+        # head family: window [i, i + m + f], end boundary e = i + m (needs p[e] when f > 0)
+        e0 = max(self.h_done, m)
+        e1 = min(b if self.f == 0.0 else b - 1, k - 1)
+        if e1 >= e0:
+            v = c[e0 - lo_c : e1 + 1 - lo_c] - c[e0 - m - lo_c : e1 - m + 1 - lo_c]
+            if self.f > 0.0:
+                v += self.fdt * pp[e0 - lo_p : e1 + 1 - lo_p]
+            self.best_head = _best(v, self.best_head, float(e0 - m), 1.0)
+            self.h_done = e1 + 1
+        if self.f > 0.0:  # body family: end boundary e = j + m + 1 with the partial interval j
+            e0 = max(self.b_done, m + 1)
+            e1 = min(b, k)
+            if e1 >= e0:
+                j0, j1 = e0 - m - 1, e1 - m - 1
+                v = c[e0 - lo_c : e1 + 1 - lo_c] - c[j0 - lo_c : j1 + 1 - lo_c]
+                v -= self.gdt * pp[j0 - lo_p : j1 + 1 - lo_p]
+                kk = int(np.argmax(v))
+                if float(v[kk]) > self.best_body[0]:  # start as the one-shot function forms it
+                    self.best_body = (float(v[kk]), (float(m + 1) - self.w) + float(j0 + kk))
+                self.b_done = e1 + 1
+        # keep the first m + 2 values of c (m + 1 of p) for the periodic wrap, the last as many for pairing
+        if self.head_c.size < m + 2:
+            first = np.concatenate(([0.0], c_new)) if a == 0 else c_new
+            self.head_c = np.concatenate((self.head_c, first[: m + 2 - self.head_c.size]))
+        if self.head_p.size < m + 1:
+            self.head_p = np.concatenate((self.head_p, p[: m + 1 - self.head_p.size]))
+        self.tail_c = c[-(m + 2) :].copy()
+        self.tail_p = pp[-(m + 1) :].copy()
+
+    def result(self) -> tuple[float, float]:
+        """``(integral, start_s)`` as :func:`max_window_integral` returns them."""
+        k, m, dt = self.k, self.m, self.dt
+        if k == 0:
+            return 0.0, 0.0
+        if self.trivial is not None:  # c[-1] = (sequential sum) * dt, as the one-shot function has it
+            return (self.n_p * self.e_last if self.trivial == "base" else self.e_last), 0.0
+        c_tail = self.tail_c  # c[k - m - 1 .. k]
+        p_tail = self.tail_p  # p[k - m - 1 .. k - 1]
+        e_tot = float(c_tail[-1])
+        base = self.n_p * e_tot if self.periodic else 0.0
+        hc, hp = self.head_c, self.head_p  # c[0 .. m + 1], p[0 .. m]
+
+        def tc(i: int) -> int:  # index of c[i] in the tail
+            return i - (k - c_tail.size + 1)
+
+        def tp(i: int) -> int:
+            return i - (k - p_tail.size)
+
+        best = self.best_head
+        if self.periodic:
+            if m > 0:
+                v = (e_tot + hc[0:m]) - c_tail[tc(k - m) : tc(k - m) + m]
+                if self.f > 0.0:
+                    v += self.fdt * hp[0:m]
+                best = _best(v, best, float(k - m), 1.0)
+        elif m < k:
+            best = _best(np.array([e_tot - c_tail[tc(k - m)]]), best, float(k - m), 1.0)
+        if self.f > 0.0:
+            b = self.best_body
+            if b[0] > best[0]:
+                best = b
+            if self.periodic:
+                if m > 0:
+                    v = hc[1 : m + 1] - (c_tail[tc(k - m) : tc(k - m) + m] - e_tot)
+                    v -= self.gdt * p_tail[tp(k - m) : tp(k - m) + m]
+                    best = _best(v, best, 1.0 - self.w, 1.0)
+            elif m >= 1:
+                best = _best(np.array([float(hc[min(m, k)])]), best, float(min(m, k)) - self.w, 1.0)
+        integral, start_samples = best
+        start_s = start_samples * dt
+        if self.periodic:
+            start_s %= k * dt
+        return base + integral, start_s

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from wavegen.errors import RangeError
-from wavegen.safety.gradient import _exceeds
+from wavegen.safety.gradient import exceeds
 from wavegen.safety.hardware import AcousticBand
 from wavegen.safety.report import RuleResult
 from wavegen.safety.waveforms import Waveforms
 
-__all__ = ["BandPeak", "band_peaks", "check_acoustic"]
+__all__ = ["BandPeak", "BandPeakStream", "band_peaks", "check_acoustic", "acoustic_result"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,118 @@ class BandPeak:
     amplitude_t_per_m: float
     frequency_hz: float
     time_s: float
+
+
+class BandPeakStream:
+    """:func:`band_peaks` on a gradient stream fed chunk by chunk (the same frames in the same batches,
+    so the same bits), holding only the samples the next batch of frames needs.
+
+    Parameters
+    ----------
+    n_total
+        Length of the whole stream (samples per axis).
+    dt_s
+        Raster, s.
+    axes
+        Axis names (one column of each chunk per axis).
+    bands, window_s, hop_s, zero_fill, chunk_frames, t0_s
+        As :func:`band_peaks`.
+    """
+
+    def __init__(
+        self,
+        n_total: int,
+        dt_s: float,
+        axes: tuple[str, ...],
+        bands: tuple[AcousticBand, ...],
+        *,
+        window_s: float = 0.05,
+        hop_s: float = 0.025,
+        zero_fill: int = 2,
+        chunk_frames: int = 128,
+        t0_s: float = 0.0,
+    ) -> None:
+        if not (math.isfinite(window_s) and window_s > 0 and math.isfinite(hop_s) and hop_s > 0):
+            raise RangeError(f"window_s = {window_s!r} s and hop_s = {hop_s!r} s must be finite and > 0 s")
+        if int(zero_fill) < 1:
+            raise RangeError(f"zero_fill = {zero_fill!r} must be >= 1")
+        self.n = n = int(n_total)
+        self.dt = dt = float(dt_s)
+        self.axes = tuple(axes)
+        self.bands = tuple(bands)
+        self.t0 = float(t0_s)
+        self.n_win = n_win = max(2, int(round(window_s / dt)))
+        hop = max(1, int(round(hop_s / dt)))
+        if n <= n_win:
+            starts = np.array([0])
+        else:
+            starts = np.arange(0, n - n_win + 1, hop)
+            if starts[-1] + n_win < n:
+                starts = np.append(starts, n - n_win)
+        self.starts = starts
+        self.chunk_frames = int(chunk_frames)
+        self.nfft = n_win * int(zero_fill)
+        self.freqs = np.fft.rfftfreq(self.nfft, dt)
+        self.win = np.hanning(n_win + 2)[1:-1]
+        self.scale = 2.0 / self.win.sum()
+        masks = [(self.freqs >= b.low_hz) & (self.freqs <= b.high_hz) for b in self.bands]
+        for bd, mk in zip(self.bands, masks, strict=True):
+            if not mk.any():  # band narrower than the frequency grid: take the nearest bin
+                mk[int(np.argmin(np.abs(self.freqs - bd.frequency_hz)))] = True
+        self.masks = masks
+        self.best = [[(-1.0, 0.0, 0.0) for _ in self.bands] for _ in self.axes]
+        self.buf = np.zeros((0, len(self.axes)))
+        self.buf_start = 0  # stream index of buf[0]
+        self.pos = 0
+        self.c0 = 0  # next batch of frames
+
+    def feed(self, g: np.ndarray) -> None:
+        """The next samples, shape ``(m, n_axes)``."""
+        g = np.asarray(g, dtype=np.float64)
+        if g.ndim == 1:
+            g = g[:, None]
+        self.buf = np.concatenate((self.buf, g)) if self.buf.size else g.copy()
+        self.pos += g.shape[0]
+        self._run(final=False)
+
+    def _run(self, *, final: bool) -> None:
+        n, n_win, st_all = self.n, self.n_win, self.starts
+        while self.c0 < st_all.size and self.bands:
+            st = st_all[self.c0 : self.c0 + self.chunk_frames]
+            need = min(n, int(st[-1]) + n_win)
+            if self.pos < need and not final:
+                return
+            for j in range(len(self.axes)):
+                if n <= n_win:
+                    frames = np.zeros((1, n_win))
+                    frames[0, :n] = self.buf[:n, j]
+                else:
+                    frames = self.buf[:, j][(st - self.buf_start)[:, None] + np.arange(n_win)[None, :]]
+                frames = frames - frames.mean(axis=1, keepdims=True)
+                frames *= self.win
+                spec = np.abs(np.fft.rfft(frames, n=self.nfft, axis=1)) * self.scale
+                for b, m in enumerate(self.masks):
+                    sub = spec[:, m]
+                    fi, ki = np.unravel_index(int(np.argmax(sub)), sub.shape)
+                    val = float(sub[fi, ki])
+                    if val > self.best[j][b][0]:
+                        t_c = self.t0 + (int(st[fi]) + min(n, n_win) / 2) * self.dt
+                        self.best[j][b] = (val, float(self.freqs[m][ki]), t_c)
+            self.c0 += st.size
+            if self.c0 < st_all.size:  # drop what no later frame needs
+                drop = int(st_all[self.c0]) - self.buf_start
+                self.buf = self.buf[drop:]
+                self.buf_start += drop
+
+    def result(self) -> tuple[BandPeak, ...]:
+        """One :class:`BandPeak` per (axis, band), as :func:`band_peaks`."""
+        self._run(final=True)
+        out: list[BandPeak] = []
+        for j, axis in enumerate(self.axes):
+            for b, band in enumerate(self.bands):
+                val, f, t_c = self.best[j][b]
+                out.append(BandPeak(band, axis, val, f, t_c))
+        return tuple(out)
 
 
 def band_peaks(
@@ -70,49 +182,10 @@ def band_peaks(
         raise RangeError(f"zero_fill = {zero_fill!r} must be >= 1")
     if wf.n_grad == 0 or not bands:
         return ()
-    dt = wf.grad_raster_s
-    n_win = max(2, int(round(window_s / dt)))
-    hop = max(1, int(round(hop_s / dt)))
-    n = wf.n_grad
-    if n <= n_win:
-        starts = np.array([0])
-    else:
-        starts = np.arange(0, n - n_win + 1, hop)
-        if starts[-1] + n_win < n:
-            starts = np.append(starts, n - n_win)
-    nfft = n_win * int(zero_fill)
-    freqs = np.fft.rfftfreq(nfft, dt)
-    win = np.hanning(n_win + 2)[1:-1]
-    scale = 2.0 / win.sum()
-    masks = [(freqs >= b.low_hz) & (freqs <= b.high_hz) for b in bands]
-    for bd, mk in zip(bands, masks, strict=True):
-        if not mk.any():  # band narrower than the frequency grid: take the nearest bin
-            mk[int(np.argmin(np.abs(freqs - bd.frequency_hz)))] = True
-    out: list[BandPeak] = []
-    for j, axis in enumerate(wf.axes):
-        g = wf.grad_t_per_m[:, j]
-        best = [(-1.0, 0.0, 0.0) for _ in bands]
-        for c0 in range(0, starts.size, chunk_frames):
-            st = starts[c0 : c0 + chunk_frames]
-            if n <= n_win:
-                frames = np.zeros((1, n_win))
-                frames[0, :n] = g
-            else:
-                frames = g[st[:, None] + np.arange(n_win)[None, :]]
-            frames = frames - frames.mean(axis=1, keepdims=True)
-            frames *= win
-            spec = np.abs(np.fft.rfft(frames, n=nfft, axis=1)) * scale
-            for b, m in enumerate(masks):
-                sub = spec[:, m]
-                fi, ki = np.unravel_index(int(np.argmax(sub)), sub.shape)
-                val = float(sub[fi, ki])
-                if val > best[b][0]:
-                    t_c = wf.t0_s + (int(st[fi]) + min(n, n_win) / 2) * dt
-                    best[b] = (val, float(freqs[m][ki]), t_c)
-        for b, band in enumerate(bands):
-            val, f, t_c = best[b]
-            out.append(BandPeak(band, axis, val, f, t_c))
-    return tuple(out)
+    st = BandPeakStream(wf.n_grad, wf.grad_raster_s, wf.axes, bands, window_s=window_s, hop_s=hop_s,
+                        zero_fill=zero_fill, chunk_frames=chunk_frames, t0_s=wf.t0_s)
+    st.feed(wf.grad_t_per_m)
+    return st.result()
 
 
 def check_acoustic(
@@ -132,6 +205,15 @@ def check_acoustic(
     if threshold_t_per_m is not None and not (math.isfinite(threshold_t_per_m) and threshold_t_per_m > 0):
         raise RangeError(f"acoustic threshold {threshold_t_per_m!r} T/m must be a finite number > 0 T/m")
     peaks = band_peaks(wf, bands, window_s=window_s, hop_s=hop_s)
+    return acoustic_result(peaks, threshold_t_per_m, window_s)
+
+
+def acoustic_result(
+    peaks: tuple[BandPeak, ...], threshold_t_per_m: float | None, window_s: float = 0.05
+) -> tuple[RuleResult, ...]:
+    """The ``acoustic_resonance`` rule from the band peaks."""
+    if threshold_t_per_m is not None and not (math.isfinite(threshold_t_per_m) and threshold_t_per_m > 0):
+        raise RangeError(f"acoustic threshold {threshold_t_per_m!r} T/m must be a finite number > 0 T/m")
     worst = max(peaks, key=lambda p: p.amplitude_t_per_m)
     band = f"band {worst.band.low_hz:g}-{worst.band.high_hz:g} Hz, peak at {worst.frequency_hz:.1f} Hz"
     if threshold_t_per_m is None:
@@ -152,7 +234,7 @@ def check_acoustic(
         RuleResult(
             "acoustic_resonance",
             "gradient spectral amplitude in a forbidden acoustic band",
-            "fail" if _exceeds(worst.amplitude_t_per_m, threshold_t_per_m) else "pass",
+            "fail" if exceeds(worst.amplitude_t_per_m, threshold_t_per_m) else "pass",
             worst.amplitude_t_per_m,
             threshold_t_per_m,
             "T/m",

@@ -27,11 +27,11 @@ __all__ = ["slew_rate", "check_gradient_amplitude", "check_gradient_slew", "chec
 REL_TOL = 1e-9
 
 
-def _exceeds(value: float, limit: float) -> bool:
+def exceeds(value: float, limit: float) -> bool:
     return value > limit * (1.0 + REL_TOL)
 
 
-def _positive(name: str, value: float, unit: str) -> float:
+def positive(name: str, value: float, unit: str) -> float:
     v = float(value)
     if not math.isfinite(v) or v <= 0:
         raise RangeError(f"{name} = {value!r} {unit} must be a finite number > 0 {unit}")
@@ -64,7 +64,7 @@ def slew_rate(grad_t_per_m: np.ndarray, dt_s: float, *, zero_edges: bool = True)
 
 
 def _vector_or_none(value: float | None, name: str, unit: str) -> float | None:
-    return None if value is None else _positive(name, value, unit)
+    return None if value is None else positive(name, value, unit)
 
 
 def check_gradient_amplitude(
@@ -75,7 +75,7 @@ def check_gradient_amplitude(
     Returns ``grad_amplitude`` (per axis, limit ``max_grad_t_per_m``) and ``grad_amplitude_vector``
     (``sqrt(sum g_i^2)``; verdict ``"info"`` unless ``max_grad_vector_t_per_m`` is given).
     """
-    lim = _positive("max_grad_t_per_m", max_grad_t_per_m, "T/m")
+    lim = positive("max_grad_t_per_m", max_grad_t_per_m, "T/m")
     vlim = _vector_or_none(max_grad_vector_t_per_m, "max_grad_vector_t_per_m", "T/m")
     g = wf.grad_t_per_m
     if wf.n_grad == 0:
@@ -88,7 +88,7 @@ def check_gradient_amplitude(
     r_axis = RuleResult(
         "grad_amplitude",
         "gradient amplitude |G| per axis",
-        "fail" if _exceeds(val, lim) else "pass",
+        "fail" if exceeds(val, lim) else "pass",
         val,
         lim,
         "T/m",
@@ -116,7 +116,7 @@ def check_gradient_amplitude(
         r_vec = RuleResult(
             "grad_amplitude_vector",
             "gradient vector magnitude |G|",
-            "fail" if _exceeds(vval, vlim) else "pass",
+            "fail" if exceeds(vval, vlim) else "pass",
             vval,
             vlim,
             "T/m",
@@ -138,7 +138,7 @@ def check_gradient_slew(
 
     Returns ``grad_slew`` and ``grad_slew_vector`` (``"info"`` unless a vector limit is given).
     """
-    lim = _positive("max_slew_t_per_m_per_s", max_slew_t_per_m_per_s, "T/m/s")
+    lim = positive("max_slew_t_per_m_per_s", max_slew_t_per_m_per_s, "T/m/s")
     vlim = _vector_or_none(max_slew_vector_t_per_m_per_s, "max_slew_vector_t_per_m_per_s", "T/m/s")
     if wf.n_grad == 0:
         return ()
@@ -161,7 +161,7 @@ def check_gradient_slew(
     r_axis = RuleResult(
         "grad_slew",
         "gradient slew rate |dG/dt| per axis",
-        "fail" if _exceeds(best_val, lim) else "pass",
+        "fail" if exceeds(best_val, lim) else "pass",
         best_val,
         lim,
         "T/m/s",
@@ -172,7 +172,7 @@ def check_gradient_slew(
     kv = int(np.argmax(norm2))
     vval = math.sqrt(float(norm2[kv]))
     kv_step = kv + shift
-    verdict = "info" if vlim is None else ("fail" if _exceeds(vval, vlim) else "pass")
+    verdict = "info" if vlim is None else ("fail" if exceeds(vval, vlim) else "pass")
     r_vec = RuleResult(
         "grad_slew_vector",
         "gradient slew vector magnitude |dG/dt|",
@@ -195,14 +195,29 @@ def check_gradient_rms(
 
     The window integral of ``g^2`` is exact in time (:func:`max_window_integral`).
     """
-    lim = _positive("max_rms_t_per_m", max_rms_t_per_m, "T/m")
-    win = _positive("grad rms window_s", window_s, "s")
+    lim = positive("max_rms_t_per_m", max_rms_t_per_m, "T/m")
+    win = positive("grad rms window_s", window_s, "s")
     if wf.n_grad == 0:
         return ()
+    per_axis = [
+        max_window_integral(wf.grad_t_per_m[:, j] * wf.grad_t_per_m[:, j], wf.grad_raster_s, win, periodic=periodic)
+        for j in range(wf.n_axes)
+    ]
+    return rms_result(per_axis, wf.axes, lim, win, periodic, wf.t0_s)
+
+
+def rms_result(
+    per_axis: list[tuple[float, float]],
+    axes: tuple[str, ...],
+    max_rms_t_per_m: float,
+    window_s: float,
+    periodic: bool,
+    t0_s: float,
+) -> tuple[RuleResult, ...]:
+    """``grad_rms`` from each axis's largest window integral of ``g^2`` (T^2/m^2 s) and its start (s)."""
+    lim, win = max_rms_t_per_m, window_s
     best, best_axis, best_t = -1.0, 0, 0.0
-    for j in range(wf.n_axes):
-        gj = wf.grad_t_per_m[:, j]
-        e, start = max_window_integral(gj * gj, wf.grad_raster_s, win, periodic=periodic)
+    for j, (e, start) in enumerate(per_axis):
         rms = math.sqrt(e / win)
         if rms > best:
             best, best_axis, best_t = rms, j, start
@@ -210,12 +225,12 @@ def check_gradient_rms(
         RuleResult(
             "grad_rms",
             f"gradient RMS over {win:g} s per axis",
-            "fail" if _exceeds(best, lim) else "pass",
+            "fail" if exceeds(best, lim) else "pass",
             best,
             lim,
             "T/m",
-            wf.axes[best_axis],
-            wf.t0_s + best_t,
+            axes[best_axis],
+            t0_s + best_t,
             note=("waveform repeated back to back" if periodic else "waveform played once")
             + "; time = start of the worst window",
         ),

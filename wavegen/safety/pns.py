@@ -230,17 +230,23 @@ def _safe_pns_numpy(
     return per_axis, norm2
 
 
+def kernel_params(model: SafeModel, dt_s: float) -> np.ndarray:
+    """The 3 x 8 parameters of the C kernels (``native/safety.c``) for ``model`` at raster ``dt_s``."""
+    params = np.zeros(24)
+    for j, ax in enumerate(model.axes):
+        params[8 * j : 8 * j + 3] = [dt_s / (t + dt_s) for t in ax.tau_s]
+        params[8 * j + 3 : 8 * j + 6] = ax.a
+        params[8 * j + 6] = ax.g_scale / ax.stim_limit_t_per_m_per_s
+    return params
+
+
 def _safe_pns_native(
     g: np.ndarray, dt_s: float, model: SafeModel, end_step: bool
 ) -> tuple[np.ndarray, np.ndarray]:
     """The C kernel ``wg_safe_pns3`` (native/safety.c): one pass over the three axes."""
     g = np.ascontiguousarray(g, dtype=np.float64)
     n = g.shape[0] + (1 if end_step else 0)
-    params = np.zeros(24)
-    for j, ax in enumerate(model.axes):
-        params[8 * j : 8 * j + 3] = [dt_s / (t + dt_s) for t in ax.tau_s]
-        params[8 * j + 3 : 8 * j + 6] = ax.a
-        params[8 * j + 6] = ax.g_scale / ax.stim_limit_t_per_m_per_s
+    params = kernel_params(model, dt_s)
     per_axis = np.empty((n, 3))
     norm = np.empty(n)
     dp = "double *"

@@ -140,6 +140,24 @@ class RuleResult:
         )
 
 
+class _LazyDigest:
+    """The ``digest`` field of :class:`SafetyReport`: a string, or a function computing it on first
+    access (the streamed check of a sequence does not render every sample just to hash them; the
+    hash is computed, in bounded memory, only when someone asks for it)."""
+
+    def __get__(self, obj: Any, objtype: Any = None) -> str:
+        if obj is None:
+            return ""
+        v = obj.__dict__.get("_digest", "")
+        if callable(v):
+            v = v()
+            obj.__dict__["_digest"] = v
+        return str(v)
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__["_digest"] = value
+
+
 @dataclass(frozen=True)
 class SafetyReport:
     """All rule results of one check.
@@ -151,14 +169,15 @@ class SafetyReport:
     mode
         Operating mode checked against (``"normal"`` or ``"first_level"``).
     digest
-        SHA-256 of the checked waveforms (:meth:`Waveforms.digest`).
+        SHA-256 of the checked waveforms (:meth:`Waveforms.digest`); may be given as a function
+        returning it, called on first access.
     traces
         Optional per-sample traces for :meth:`plot` (name -> (times_s, values, unit)).
     """
 
     results: tuple[RuleResult, ...]
     mode: str = "normal"
-    digest: str = ""
+    digest: str = _LazyDigest()  # type: ignore[assignment]
     traces: dict[str, tuple[np.ndarray, np.ndarray, str]] = field(
         default_factory=dict, compare=False, repr=False
     )

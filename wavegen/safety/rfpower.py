@@ -17,7 +17,7 @@ import numpy as np
 
 from wavegen.errors import RangeError
 from wavegen.safety._windows import max_window_integral
-from wavegen.safety.gradient import _exceeds
+from wavegen.safety.gradient import exceeds
 from wavegen.safety.report import RuleResult
 from wavegen.safety.waveforms import Waveforms
 
@@ -100,7 +100,6 @@ def check_rf_amplifier(wf: Waveforms, amp: RfAmplifier, *, periodic: bool = True
     dt = wf.rf_raster_s
     u = wf.rf_channels
     n_total = max(u.shape[0], int(math.floor(wf.duration_s / dt * (1 + 1e-12))))
-    out: list[RuleResult] = []
     peak = (-1.0, 0, 0)
     avg = (-1.0, 0.0, 0)
     duty = (-1.0, 0.0, 0)
@@ -129,12 +128,26 @@ def check_rf_amplifier(wf: Waveforms, amp: RfAmplifier, *, periodic: bool = True
                 s0 = 0
             if n > pulse[0]:
                 pulse = (n, s0, c)
-    t0 = wf.t0_s
+    return amplifier_results(amp, wf.t0_s, dt, peak, avg, duty, pulse)
+
+
+def amplifier_results(
+    amp: RfAmplifier,
+    t0: float,
+    dt: float,
+    peak: tuple[float, int, int],
+    avg: tuple[float, float, int],
+    duty: tuple[float, float, int],
+    pulse: tuple[int, int, int],
+) -> tuple[RuleResult, ...]:
+    """The amplifier rules from their worst values: ``peak`` (W, sample index, channel), ``avg`` and
+    ``duty`` (value, window start s, channel), ``pulse`` (cells, start index, channel)."""
+    out: list[RuleResult] = []
     out.append(
         RuleResult(
             "rf_peak_power",
             "RF amplifier peak power",
-            "fail" if _exceeds(peak[0], amp.peak_power_w) else "pass",
+            "fail" if exceeds(peak[0], amp.peak_power_w) else "pass",
             peak[0],
             amp.peak_power_w,
             "W",
@@ -148,7 +161,7 @@ def check_rf_amplifier(wf: Waveforms, amp: RfAmplifier, *, periodic: bool = True
             RuleResult(
                 "rf_average_power",
                 f"RF amplifier average power over {amp.average_window_s:g} s",
-                "fail" if _exceeds(avg[0], amp.average_power_w) else "pass",
+                "fail" if exceeds(avg[0], amp.average_power_w) else "pass",
                 avg[0],
                 amp.average_power_w,
                 "W",
@@ -162,7 +175,7 @@ def check_rf_amplifier(wf: Waveforms, amp: RfAmplifier, *, periodic: bool = True
             RuleResult(
                 "rf_duty_cycle",
                 f"RF duty cycle over {amp.duty_window_s:g} s",
-                "fail" if _exceeds(duty[0], amp.max_duty_cycle) else "pass",
+                "fail" if exceeds(duty[0], amp.max_duty_cycle) else "pass",
                 duty[0],
                 amp.max_duty_cycle,
                 "1",
@@ -177,7 +190,7 @@ def check_rf_amplifier(wf: Waveforms, amp: RfAmplifier, *, periodic: bool = True
             RuleResult(
                 "rf_pulse_length",
                 "longest continuous RF pulse",
-                "fail" if _exceeds(length, amp.max_pulse_s) else "pass",
+                "fail" if exceeds(length, amp.max_pulse_s) else "pass",
                 length,
                 amp.max_pulse_s,
                 "s",

@@ -16,8 +16,11 @@ physical axis, so apply any slice rotation first.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -44,6 +47,28 @@ def _check_raster(name: str, value: Any) -> float:
     if v <= 0.0:
         raise RangeError(f"{name} = {v!r} s must be > 0 s")
     return v
+
+
+#: Set only by :func:`adopting` around the construction of arrays nobody else holds (a fresh render).
+_ADOPT: contextvars.ContextVar[bool] = contextvars.ContextVar("wavegen_waveforms_adopt", default=False)
+
+
+@contextlib.contextmanager
+def adopting() -> Iterator[None]:
+    """Inside this block :class:`Waveforms` keeps C-contiguous float64 / complex128 arrays instead of
+    copying them (they are still made read-only). For callers that pass arrays they just created and
+    drop (``Sequence.to_waveforms``): a long sequence's RF is then held once, not twice."""
+    token = _ADOPT.set(True)
+    try:
+        yield
+    finally:
+        _ADOPT.reset(token)
+
+
+def _owned(a: Any, dtype: type) -> np.ndarray:
+    if _ADOPT.get() and isinstance(a, np.ndarray) and a.dtype == dtype and a.flags.c_contiguous:
+        return a
+    return np.array(a, dtype=dtype, order="C", copy=True)
 
 
 def _first_nonfinite(a: np.ndarray) -> tuple[int, ...]:
@@ -117,7 +142,7 @@ class Waveforms:
             raise ShapeError(
                 f"Waveforms.grad_t_per_m has {g.shape[1]} columns but axes names {len(axes)}: {axes}"
             )
-        g = np.array(g, dtype=np.float64, order="C", copy=True)
+        g = _owned(g, np.float64)
         if not np.all(np.isfinite(g)):
             i, j = _first_nonfinite(g)
             raise NonFiniteError(
@@ -152,7 +177,7 @@ class Waveforms:
             raise ShapeError(f"Waveforms.rf_b1_t must have shape (M,) or (M, n_tx), got {rf.shape}")
         if rf.shape[0] == 0 or (rf.ndim == 2 and rf.shape[1] == 0):
             raise ShapeError(f"Waveforms.rf_b1_t is empty (shape {rf.shape}); pass None for no RF")
-        rf = np.array(rf, dtype=np.complex128, order="C", copy=True)
+        rf = _owned(rf, np.complex128)
         if not np.all(np.isfinite(rf)):
             idx = _first_nonfinite(rf)
             raise NonFiniteError(f"Waveforms.rf_b1_t{list(idx)} = {rf[idx]!r} T is not finite")

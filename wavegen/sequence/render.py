@@ -50,6 +50,8 @@ __all__ = ["Renderer", "as_fraction", "CHANNELS"]
 
 CHANNELS = ("gx", "gy", "gz", "rf", "adc", "trigger")
 _SAFE = 1 << 62
+#: Block length of the frequency-modulation tables (must equal WG_MOD_BLOCK in native/sequence.c).
+MOD_BLOCK = 1024
 
 
 def as_fraction(x: Any, name: str, unit: str = "") -> Fraction:
@@ -106,6 +108,9 @@ class _PWL:
     def __init__(self, grid: _Grid, t: np.ndarray, v: np.ndarray, occ: np.ndarray) -> None:
         self.grid = grid
         self.t = t
+        #: Vertex values and the event (block) of each vertex, for exact checks of the waveform.
+        self.v = v
+        self.vertex_event = occ
         self.c = grid.first_k(t)
         n = t.size
         if n >= 2:
@@ -220,6 +225,9 @@ class Renderer:
         *,
         t0_s: Any = 0,
         b0_t: float | None = None,
+        blocks: tuple[int, int] | None = None,
+        block_starts_ns: np.ndarray | None = None,
+        vertex_cache: dict[Any, Any] | None = None,
     ) -> None:
         rate = as_fraction(rate_hz, "rate_hz", "Hz")
         if rate <= 0:
@@ -233,6 +241,7 @@ class Renderer:
         if len(set(channels)) != len(channels):
             raise RangeError(f"channels repeat: {channels}")
         self.seq = seq
+        self._vcache = vertex_cache
         self.channels = tuple(channels)
         self.grid = _Grid(rate, t0)
         dur = seq.duration_ns
@@ -241,9 +250,23 @@ class Renderer:
         self.gamma = seq.gamma_hz_per_t
         self.b0_t = b0_t if b0_t is not None else seq.b0_t
         tab = seq._table
-        self._starts = seq.block_starts_ns
-        self._durs = tab[0]
-        self._ext = tab[6]
+        starts = seq.block_starts_ns if block_starts_ns is None else block_starts_ns
+        b0, b1 = (0, tab.shape[1]) if blocks is None else (int(blocks[0]), int(blocks[1]))
+        if not 0 <= b0 <= b1 <= tab.shape[1]:
+            raise RangeError(f"blocks = {blocks!r} is not a range of the sequence's {tab.shape[1]} blocks")
+        #: First block of this renderer (block numbers in messages are counted from the sequence start).
+        self.b0 = b0
+        self._tab = tab[:, b0:b1]
+        self._starts = starts[b0:b1]
+        self._durs = self._tab[0]
+        self._ext = self._tab[6]
+        #: Output index range covered by the blocks: samples outside it are outside every event here.
+        self.k_range = (0, self.n_total)
+        if blocks is not None:
+            edges = np.array([int(starts[b0]) if b0 < tab.shape[1] else dur,
+                              int(starts[b1]) if b1 < tab.shape[1] else dur], dtype=np.int64)
+            ke = self.grid.first_k(edges)
+            self.k_range = (max(0, int(ke[0])), min(self.n_total, int(ke[1])))
         self._rot_blocks = self._rotated_blocks()
         self._grad: dict[str, _PWL] = {}
         if any(c in ("gx", "gy", "gz") for c in channels):
@@ -268,12 +291,20 @@ class Renderer:
             out[b] = r
         return out
 
-    def _event_table(self, ids: np.ndarray, lib: dict[int, Any], vert: Any) -> tuple[Any, ...]:
+    def _event_table(
+        self, ids: np.ndarray, lib: dict[int, Any], vert: Any, vert_key: str | None = None
+    ) -> tuple[Any, ...]:
         """Flatten per-event vertex lists for the distinct ids used; returns lookup arrays."""
         uniq, inv = np.unique(ids, return_inverse=True)
         ts, vs, cnt, ends = [], [], [], []
+        cache = self._vcache if vert_key is not None else None
         for i in uniq.tolist():
-            t, v = vert(lib[i])
+            got = cache.get((vert_key, i)) if cache is not None else None
+            if got is None:
+                got = vert(lib[i])
+                if cache is not None:
+                    cache[(vert_key, i)] = got
+            t, v = got
             ts.append(t)
             vs.append(v)
             cnt.append(t.size)
@@ -286,16 +317,17 @@ class Renderer:
         return inv, lib_t, lib_v, off, cnt_a, np.array(ends, dtype=np.int64)
 
     def _gather(
-        self, blocks: np.ndarray, ids: np.ndarray, lib: dict[int, Any], vert: Any, what: str
+        self, blocks: np.ndarray, ids: np.ndarray, lib: dict[int, Any], vert: Any, what: str,
+        vert_key: str | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if blocks.size == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=np.int64)
-        inv, lib_t, lib_v, off, cnt, ends = self._event_table(ids, lib, vert)
+        inv, lib_t, lib_v, off, cnt, ends = self._event_table(ids, lib, vert, vert_key)
         over = ends[inv] > self._durs[blocks]
         if np.any(over):
             b = int(blocks[np.flatnonzero(over)[0]])
             raise SeqFormatError(
-                f"block {b + 1}: {what} event ends at {int(ends[inv][np.flatnonzero(over)[0]])} ns, "
+                f"block {self.b0 + b + 1}: {what} event ends at {int(ends[inv][np.flatnonzero(over)[0]])} ns, "
                 f"after the block duration {int(self._durs[b])} ns"
             )
         n = cnt[inv]
@@ -308,7 +340,7 @@ class Renderer:
 
     def _build_gradients(self) -> None:
         seq = self.seq
-        tab = seq._table
+        tab = self._tab
         graster = seq.grad_raster_ns
         lib = seq._grad.by_id
 
@@ -324,7 +356,7 @@ class Renderer:
             if rot_idx.size:
                 mask[rot_idx] = False
             blocks = np.flatnonzero(mask)
-            parts[ch] = [self._gather(blocks, ids[blocks], lib, vert, ch)]
+            parts[ch] = [self._gather(blocks, ids[blocks], lib, vert, ch, "grad")]
         if rot:
             extra = self._rotated_vertices(rot, lib, graster)
             for ch in ("gx", "gy", "gz"):
@@ -343,14 +375,14 @@ class Renderer:
     def _rotated_vertices(
         self, rot: dict[int, Rotation], lib: dict[int, Any], graster: int
     ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        tab = self.seq._table
+        tab = self._tab
         acc: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {"gx": [], "gy": [], "gz": []}
         for b, r in rot.items():
             evs = [lib[int(tab[row, b])] if tab[row, b] else None for row in (2, 3, 4)]
             verts = [e.vertices(graster) if e is not None else None for e in evs]
             for e, vt in zip(evs, verts, strict=True):
                 if e is not None and vt is not None and int(vt[0][-1]) > int(self._durs[b]):
-                    raise SeqFormatError(f"block {b + 1}: gradient event ends after the block duration")
+                    raise SeqFormatError(f"block {self.b0 + b + 1}: gradient event ends after the block duration")
             times = [vt[0] for vt in verts if vt is not None]
             if not times:
                 continue
@@ -392,17 +424,20 @@ class Renderer:
 
     def _build_rf(self) -> None:
         seq = self.seq
-        tab = seq._table
+        tab = self._tab
         lib = seq._rf.by_id
         rr = seq.rf_raster_ns
         ids = tab[1]
         blocks = np.flatnonzero(ids > 0)
         regular = {k for k, v in lib.items() if v.time_shape is None}
         is_reg = np.isin(ids[blocks], list(regular)) if regular else np.zeros(blocks.size, dtype=bool)
-        # regular RF: zero-order hold per raster cell. The samples of each distinct (shape, amplitude,
-        # frequency offset) are computed once with the frequency modulation at the sample centres; the
-        # phase offset (RF spoiling changes it every TR) is one complex factor per occurrence. Rendering
-        # is then a gather and a complex multiply.
+        # regular RF: zero-order hold per raster cell. The samples of each distinct shape (magnitude,
+        # phase) are computed once, unscaled and unmodulated; the frequency offset is applied at render
+        # time from two small tables per distinct frequency (see _mod_tables and native/sequence.c), and
+        # the phase offset (RF spoiling changes it every TR) and the amplitude (a flip-angle or B1 sweep)
+        # are one complex factor per occurrence. Memory therefore grows with the distinct shapes, never
+        # with the number of pulses or of output samples (a CEST train of 34 two-second pulses at 34
+        # frequencies holds one shape, not 34 modulated copies).
         rb = blocks[is_reg]
         self._rf_gates: _Gates | None = None
         if rb.size:
@@ -412,36 +447,54 @@ class Renderer:
             n: list[int] = []
             delay: list[int] = []
             rot: list[complex] = []
+            mods: list[int] = []
             sig_index: dict[tuple[Any, ...], int] = {}
+            mod_index: dict[float, int] = {}
+            mod_len: list[int] = []
+            mod_f: list[float] = []
             lib_of_event = []
             for i in uniq.tolist():
                 ev = lib[i]
                 fo, po = self._offsets(ev)
-                key = (ev.magnitude, ev.phase, ev.amplitude_hz, fo)
+                key = (ev.magnitude, ev.phase)
                 j = sig_index.get(key)
-                if j is None:
-                    sig = ev.signal_hz / self.gamma
-                    if fo != 0:
-                        tc = (np.arange(sig.size) + 0.5) * (rr * 1e-9)
-                        sig = sig * np.exp(2j * np.pi * fo * tc)
+                if j is None:  # the unit shape mag * exp(2 pi j phase); the amplitude goes into rot
+                    ph = ev.phase.samples
+                    if np.any(np.abs(ph) > 1.0):  # whole turns do not matter; keep the argument small
+                        ph = np.mod(ph, 1.0)
+                    sig = ev.magnitude.samples * np.exp(2j * np.pi * ph)
                     j = sig_index[key] = len(sigs)
                     sigs.append(sig)
                     n.append(sig.size)
+                m = -1
+                if fo != 0:
+                    m = mod_index.get(fo, -1)
+                    if m < 0:
+                        m = mod_index[fo] = len(mod_f)
+                        mod_f.append(fo)
+                        mod_len.append(0)
+                    mod_len[m] = max(mod_len[m], n[j])
                 lib_of_event.append(j)
+                mods.append(m)
                 delay.append(ev.delay_ns)
-                rot.append(complex(math.cos(po), math.sin(po)))
+                scale = ev.amplitude_hz / self.gamma
+                rot.append(complex(scale * math.cos(po), scale * math.sin(po)))
             lib_j = np.array(lib_of_event, dtype=np.int64)
             n_lib = np.array(n, dtype=np.int64)
             off_lib = np.zeros(n_lib.size, dtype=np.int64)
             np.cumsum(n_lib[:-1], out=off_lib[1:])
             n_a = n_lib[lib_j]
             off = off_lib[lib_j]
-            self._rf_lib = np.ascontiguousarray(np.concatenate(sigs).astype(np.complex128))
+            self._rf_lib = np.ascontiguousarray(sigs[0] if len(sigs) == 1 else np.concatenate(sigs))
+            del sigs
+            self._mod_tables(mod_f, mod_len, rr)
             ends_ev = np.array(delay, dtype=np.int64) + n_a * rr
             over = ends_ev[inv] > self._durs[rb]
             if np.any(over):
                 b = int(rb[np.flatnonzero(over)[0]])
-                raise SeqFormatError(f"block {b + 1}: RF event ends after the block duration {int(self._durs[b])} ns")
+                raise SeqFormatError(
+                    f"block {self.b0 + b + 1}: RF event ends after the block duration {int(self._durs[b])} ns"
+                )
             start = self._starts[rb] + np.array(delay, dtype=np.int64)[inv]
             ks = self.grid.first_k(start)
             ke = self.grid.first_k(start + n_a[inv] * rr)
@@ -449,6 +502,7 @@ class Renderer:
             o = self._rf_gates.order
             self._rf_start = start[o]
             self._rf_off = np.ascontiguousarray(off[inv][o])
+            self._rf_mod = np.ascontiguousarray(np.array(mods, dtype=np.int64)[inv][o])
             self._rf_n = n_a[inv][o]
             self._rf_rot = np.ascontiguousarray(np.array(rot, dtype=np.complex128)[inv][o])
             self._rf_raster = rr
@@ -465,13 +519,13 @@ class Renderer:
                 ev = lib[int(ids[b])]
                 tt = ev.time_shape.samples * rr
                 if float(tt[-1]) >= 2.0**53:
-                    raise SeqFormatError(f"block {b + 1}: RF time shape ends out of range")
+                    raise SeqFormatError(f"block {self.b0 + b + 1}: RF time shape ends out of range")
                 ti = np.rint(tt)
                 if np.any(np.abs(tt - ti) > 1e-6):
-                    raise SeqFormatError(f"block {b + 1}: RF time shape times are not whole ns")
+                    raise SeqFormatError(f"block {self.b0 + b + 1}: RF time shape times are not whole ns")
                 s0 = int(self._starts[b]) + ev.delay_ns
                 if ev.duration_ns(rr) > int(self._durs[b]):
-                    raise SeqFormatError(f"block {b + 1}: RF event ends after the block duration")
+                    raise SeqFormatError(f"block {self.b0 + b + 1}: RF event ends after the block duration")
                 ts.append(ti.astype(np.int64) + s0)
                 vs.append(ev.signal_hz / self.gamma)
                 occ.append(np.full(ti.size, b, dtype=np.int64))
@@ -484,6 +538,29 @@ class Renderer:
             self._rf_pwl_s0 = np.array(starts, dtype=np.int64)
             self._rf_pwl_f = np.array(fs)
             self._rf_pwl_p = np.array(phs)
+
+    def _mod_tables(self, freqs_hz: list[float], lengths: list[int], rr: int) -> None:
+        """Per distinct frequency offset f: ``exp(2 pi j f r raster)`` for ``r < MOD_BLOCK`` and
+        ``exp(2 pi j f (q MOD_BLOCK + 1/2) raster)`` for every block ``q`` of the longest pulse using it;
+        sample ``i = q MOD_BLOCK + r`` is modulated by their product (phase at the sample centre)."""
+        dt_s = rr * 1e-9
+        r = np.arange(MOD_BLOCK) * dt_s
+        et, pt = [], []
+        e_off, p_off = [], []
+        ne = npt = 0
+        for f, n in zip(freqs_hz, lengths, strict=True):
+            nq = -(-n // MOD_BLOCK)
+            e_off.append(ne)
+            p_off.append(npt)
+            et.append(np.exp(2j * np.pi * f * r))
+            pt.append(np.exp(2j * np.pi * f * ((np.arange(nq) * MOD_BLOCK + 0.5) * dt_s)))
+            ne += MOD_BLOCK
+            npt += nq
+        z = np.zeros(1, dtype=np.complex128)
+        self._mod_e = np.ascontiguousarray(np.concatenate(et)) if et else z
+        self._mod_p = np.ascontiguousarray(np.concatenate(pt)) if pt else z
+        self._mod_eofs = np.array(e_off or [0], dtype=np.int64)
+        self._mod_pofs = np.array(p_off or [0], dtype=np.int64)
 
     def _render_rf(self, k0: int, k1: int) -> np.ndarray:
         out = np.zeros(k1 - k0, dtype=np.complex128)
@@ -498,12 +575,17 @@ class Renderer:
                     ffi.from_buffer("int64_t[]", g.e),
                     ffi.from_buffer("int64_t[]", self._rf_sdc),
                     ffi.from_buffer("int64_t[]", self._rf_off),
+                    ffi.from_buffer("int64_t[]", self._rf_mod),
                     lo,
                     hi,
                     self.grid.A,
                     cell,
                     ffi.from_buffer("double[]", self._rf_lib.view(np.float64)),
                     ffi.from_buffer("double[]", self._rf_rot.view(np.float64)),
+                    ffi.from_buffer("double[]", self._mod_e.view(np.float64)),
+                    ffi.from_buffer("double[]", self._mod_p.view(np.float64)),
+                    ffi.from_buffer("int64_t[]", self._mod_eofs),
+                    ffi.from_buffer("int64_t[]", self._mod_pofs),
                     k0,
                     k1,
                     ffi.from_buffer("double[]", out.view(np.float64)),
@@ -541,8 +623,21 @@ class Renderer:
         if num.dtype != np.int64:  # float path (huge times): keep inside the pulse
             i = np.clip(i, 0, self._rf_n[occ] - 1)
         v = self._rf_lib[self._rf_off[occ] + i]
+        a, b = v.real, v.imag
+        m = self._rf_mod[occ]
+        sel = np.flatnonzero(m >= 0)
+        if sel.size:  # frequency offset: the same two table factors and products as the C kernel
+            ms, isel = m[sel], i[sel]
+            p = self._mod_p[self._mod_pofs[ms] + isel // MOD_BLOCK]
+            e = self._mod_e[self._mod_eofs[ms] + isel % MOD_BLOCK]
+            mr = p.real * e.real - p.imag * e.imag
+            mi = p.real * e.imag + p.imag * e.real
+            a, b = a.copy(), b.copy()
+            va, vb = a[sel], b[sel]
+            a[sel] = va * mr - vb * mi
+            b[sel] = va * mi + vb * mr
         r = self._rf_rot[occ]
-        a, b, c, d = v.real, v.imag, r.real, r.imag
+        c, d = r.real, r.imag
         # written out (not complex *) so that the operations are exactly those of the C kernel
         res = np.empty(v.size, dtype=np.complex128)
         res.real = a * c - b * d
@@ -553,7 +648,7 @@ class Renderer:
 
     def _build_adc(self) -> None:
         seq = self.seq
-        ids = seq._table[5]
+        ids = self._tab[5]
         blocks = np.flatnonzero(ids > 0)
         lib = seq._adc.by_id
         if blocks.size == 0:
@@ -565,7 +660,9 @@ class Renderer:
         over = (d + L)[inv] > self._durs[blocks]
         if np.any(over):
             b = int(blocks[np.flatnonzero(over)[0]])
-            raise SeqFormatError(f"block {b + 1}: ADC event ends after the block duration {int(self._durs[b])} ns")
+            raise SeqFormatError(
+                f"block {self.b0 + b + 1}: ADC event ends after the block duration {int(self._durs[b])} ns"
+            )
         start = self._starts[blocks] + d[inv]
         self._adc_gates = _Gates(self.grid.first_k(start), self.grid.first_k(start + L[inv]))
 

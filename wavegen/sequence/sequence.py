@@ -598,7 +598,7 @@ class Sequence:
         """
         from fractions import Fraction
 
-        from wavegen.safety.waveforms import Waveforms
+        from wavegen.safety.waveforms import Waveforms, adopting
         from wavegen.sequence.render import Renderer
 
         g_rate = Fraction(10**9, self.grad_raster_ns)
@@ -614,12 +614,13 @@ class Sequence:
             )
             rf = rr.render(0, -(-self.duration_ns // self.rf_raster_ns))["rf"]
             rf_raster_s = self.rf_raster_ns * 1e-9
-        return Waveforms(
-            grad_t_per_m=grad,
-            grad_raster_s=self.grad_raster_ns * 1e-9,
-            rf_b1_t=rf,
-            rf_raster_s=rf_raster_s,
-        )
+        with adopting():  # the arrays were just rendered and are dropped here: no second copy
+            return Waveforms(
+                grad_t_per_m=grad,
+                grad_raster_s=self.grad_raster_ns * 1e-9,
+                rf_b1_t=rf,
+                rf_raster_s=rf_raster_s,
+            )
 
 
 def _normalise(w: np.ndarray) -> tuple[float, np.ndarray]:
