@@ -70,7 +70,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-logger.addHandler(logging.NullHandler())
 
 #: SCPI-99 vol. 2 ch. 21 / IEEE 488.2 ch. 11 error numbers and their standard messages.
 STANDARD_ERRORS: dict[int, str] = {
