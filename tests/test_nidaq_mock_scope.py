@@ -12,8 +12,7 @@ from wavegen.drivers.mock.bench import MockWorld
 from wavegen.drivers.mock.fake_daq import FakeDaq
 from wavegen.drivers.nidaq import NiDaq
 
-from wavegen.bench.config import parse_config
-from wavegen.bench.config import MOCK_CONFIG
+from wavegen.bench.config import MOCK_CONFIG, parse_config
 from wavegen.errors import InstrumentError
 from wavegen.limits import SystemLimits
 from wavegen.safety.interlock import Grant, clear
