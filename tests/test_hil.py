@@ -164,14 +164,15 @@ def test_compare_long_equals_compare_and_stays_close_with_a_short_fit_window() -
     rng = np.random.default_rng(3)
     n = 300_000
     t = np.arange(n) / 1e6
-    d = np.where((t % 0.01) < 0.004, np.sin(2 * np.pi * 300 * t), 0.0) * 0.01
+    ph = (t % 0.01) / 0.004  # smooth bursts, as a band-limited chain plays them
+    d = np.where(ph < 1, np.sin(np.pi * ph) ** 2 * np.sin(2 * np.pi * 1000 * t), 0.0) * 0.01
     y = 0.97 * hil.shift(d, 7.3e-6, 1e6) + 1e-5 * rng.standard_normal(n)
     a = hil.compare(d, y, 1e6, unit="T/m")
     b = compare_long(lambda k0, k1: d[k0:k1], y, 1e6, unit="T/m", chunk_samples=40_000)
     assert b.nrmse == pytest.approx(a.nrmse, rel=1e-12) and b.peak_error == a.peak_error
     assert b.delay_s == pytest.approx(a.delay_s, rel=1e-12) and b.gain == pytest.approx(a.gain, rel=1e-12)
-    # the sub-sample shift is done chunk by chunk (with margins), so the aligned error differs slightly
-    assert b.nrmse_aligned == pytest.approx(a.nrmse_aligned, rel=1e-3)
+    # the sub-sample shift is a 97-tap windowed sinc across chunk edges, not one FFT: slightly different
+    assert b.nrmse_aligned == pytest.approx(a.nrmse_aligned, rel=1e-2)
     c = compare_long(lambda k0, k1: d[k0:k1], y, 1e6, unit="T/m", chunk_samples=40_000, fit_samples=50_000)
     assert c.delay_s == pytest.approx(7.3e-6, abs=0.01e-6) and c.gain == pytest.approx(0.97, rel=1e-3)
-    assert c.nrmse_aligned == pytest.approx(a.nrmse_aligned, rel=0.02)
+    assert c.nrmse_aligned == pytest.approx(a.nrmse_aligned, rel=0.03)
