@@ -601,6 +601,7 @@ class NiDaq:
         clearance: Any,
         capture_channels: Sequence[int] = (),
         capture_path: str | os.PathLike[str] | None = None,
+        capture_dtype: str = "float64",
         buffer_s: float = 0.5,
         start_trigger: str | None = None,
         trigger_timeout_s: float = 60.0,
@@ -631,6 +632,9 @@ class NiDaq:
         capture_path : path or None
             Where the capture is written (a ``.npy`` file, memory-mapped; default: a new file in the
             temporary folder). No capture is held whole in memory.
+        capture_dtype : str
+            ``"float64"`` (default: the volts exactly as read) or ``"float32"`` (half the disk traffic; its
+            24-bit mantissa holds a 16-bit ADC's reading with room to spare).
         buffer_s : float
             Output buffer length in seconds of samples; it is written in two halves (double buffering),
             so the producer may fall up to about ``buffer_s / 2`` behind before the output runs dry.
@@ -676,7 +680,11 @@ class NiDaq:
         bufsize = int(min(n, 2 * block))
         if not (math.isfinite(trigger_timeout_s) and trigger_timeout_s > 0):
             raise RangeError(f"trigger_timeout_s must be a finite time > 0 s, got {trigger_timeout_s!r}")
+        dt = np.dtype(capture_dtype).newbyteorder("<")
+        if dt.kind != "f" or dt.itemsize not in (4, 8):
+            raise RangeError(f"capture_dtype must be float32 or float64, got {capture_dtype!r}")
         s = _Stream(self, chans, cap, gates, rate, n, block, bufsize, start_trigger, capture_path)
+        s.capture_dtype = dt
         s.trigger_timeout_s = float(trigger_timeout_s) if start_trigger is not None else 0.0
         return s.run(iter(feed))
 
@@ -752,6 +760,7 @@ class _Stream:
         self.fd: int | None = None
         self.data_offset = 0
         self.trigger_timeout_s = 0.0
+        self.capture_dtype = np.dtype("<f8")
 
     # -- producer side
     def _pull(self, feed: Iterator[Any]) -> bool:
@@ -864,7 +873,7 @@ class _Stream:
                 # the .npy file (header + sparse data) is made by numpy; samples then go in with positioned
                 # writes, so the capture occupies the page cache, not this process's memory
                 mm = np.lib.format.open_memmap(
-                    self.capture_path, mode="w+", dtype=np.dtype("<f8"), shape=(len(self.cap), self.n)
+                    self.capture_path, mode="w+", dtype=self.capture_dtype, shape=(len(self.cap), self.n)
                 )
                 self.data_offset = int(mm.offset)
                 del mm
@@ -906,9 +915,10 @@ class _Stream:
                 k = min(avail, 4 * self.block)
                 buf = np.empty((len(self.cap), k))
                 self.reader.read_many_sample(buf, k, timeout=io_timeout_s(k / self.rate))
-                for i in range(len(self.cap)):  # row i of the (channels, n) array, little-endian float64
-                    pos = self.data_offset + (i * self.n + self.captured) * 8
-                    os.pwrite(self.fd, np.ascontiguousarray(buf[i], dtype="<f8").tobytes(), pos)
+                size = self.capture_dtype.itemsize
+                for i in range(len(self.cap)):  # row i of the (channels, n) array, little-endian
+                    pos = self.data_offset + (i * self.n + self.captured) * size
+                    os.pwrite(self.fd, np.ascontiguousarray(buf[i], dtype=self.capture_dtype).tobytes(), pos)
                 self.captured += k
                 avail -= k
 

@@ -227,7 +227,7 @@ class LtiStream:
         self._complex = complex_valued
         self._tail = np.zeros(taps - 1, dtype=complex if complex_valued else np.float64)
         self._block = 1 << int(math.ceil(math.log2(8 * taps)))
-        self._H = np.fft.fft(self._h, self._block)
+        self._H = np.fft.fft(self._h, self._block) if complex_valued else np.fft.rfft(self._h, self._block)
 
     def process(self, x: np.ndarray) -> np.ndarray:
         """The output samples for the next input samples ``x`` (any length)."""
@@ -238,8 +238,12 @@ class LtiStream:
         while k < v.size:
             piece = v[k : k + step]
             buf = np.concatenate([self._tail, piece])
-            y = np.fft.ifft(np.fft.fft(buf, self._block) * self._H)[self._h.size - 1 : self._h.size - 1 + piece.size]
-            out[k : k + piece.size] = y if self._complex else y.real
+            lo = self._h.size - 1
+            if self._complex:
+                y = np.fft.ifft(np.fft.fft(buf, self._block) * self._H)
+            else:
+                y = np.fft.irfft(np.fft.rfft(buf, self._block) * self._H, self._block)
+            out[k : k + piece.size] = y[lo : lo + piece.size]
             keep = self._h.size - 1
             self._tail = buf[-keep:] if keep else buf[:0]
             k += piece.size

@@ -589,10 +589,11 @@ class Bench:
                     feed = (np.stack([v[o.name] for o in outs]) for _, v in ip.feed())
                     path = self._capture_dir() / f"{inst}.npy" if caps else None
                     res = drv.stream([o.channel for o in outs], feed, rate, clearance=clearance,
-                                     capture_channels=[c.channel for c in caps], capture_path=path)
-                    if caps and res.capture is not None:
-                        for row, c in zip(res.capture, caps, strict=True):
-                            captured[c.name] = row
+                                     capture_channels=[c.channel for c in caps], capture_path=path,
+                                     capture_dtype="float32")
+                    if caps and res.capture is not None and res.capture_path is not None:
+                        for i, c in enumerate(caps):  # read back in pieces when compared (never mapped whole)
+                            captured[c.name] = _CaptureRow(res.capture_path, i)
                 else:
                     v0 = ip.segment_volts(0)
                     data = np.stack([v0[o.name] for o in outs])
@@ -649,13 +650,13 @@ class Bench:
         lead = int(round(self.config.lead_s * rate))
         ks, ke = window_samples(seq, rate, plan.window)
         want = tuple(dict.fromkeys("rf" if c in ("rf_i", "rf_q") else c for c in captured))
-        r = Renderer(seq, ip.rate_hz, want)
+        renderers = {c: Renderer(seq, ip.rate_hz, (c,)) for c in want}  # each renders only its channel
 
         def reference(name: str, k0: int, k1: int) -> np.ndarray:
             out = np.zeros(k1 - k0, dtype=complex if name == "rf" else np.float64)
             s0, s1 = max(k0 - lead, 0) + ks, min(k1 - lead, ke - ks) + ks
             if s1 > s0:
-                out[s0 - ks + lead - k0 : s1 - ks + lead - k0] = r.render(s0, s1)[name]
+                out[s0 - ks + lead - k0 : s1 - ks + lead - k0] = renderers[name].render(s0, s1)[name]
             return out
 
         metrics: dict[str, Any] = {}
@@ -663,11 +664,12 @@ class Bench:
             if c in captured:
                 scale = 1.0 / cm.captures[c].volts_per_unit
                 metrics[c] = compare_long(partial(reference, c), _Scaled(captured[c], scale, 0.0), rate,
-                                          unit=unit_of(c))
+                                          unit=unit_of(c), chunk_samples=1 << 18, fit_samples=1 << 18)
         if "rf_i" in captured:
             si, sq = 1.0 / cm.captures["rf_i"].volts_per_unit, 1.0 / cm.captures["rf_q"].volts_per_unit
             metrics["rf"] = compare_long(partial(reference, "rf"),
-                                         _ComplexPair(captured["rf_i"], captured["rf_q"], si, sq), rate, unit="T")
+                                         _ComplexPair(captured["rf_i"], captured["rf_q"], si, sq), rate, unit="T",
+                                         chunk_samples=1 << 18, fit_samples=1 << 18)
         return Measurement(metrics, {}, {}, rate, float(ip.t0_s), result)
 
     def _compare(self, program: Program, captured: dict[str, np.ndarray], result: PlayResult) -> Measurement:
@@ -776,6 +778,34 @@ def _on_grid(x: np.ndarray, src_rate: float, dst_rate: float, n: int) -> np.ndar
     from wavegen.dsp import resample
 
     return np.asarray(resample(np.asarray(x, dtype=np.float64), src_rate, dst_rate, method="linear", n_out=n))
+
+
+class _CaptureRow:
+    """Row ``row`` of a streamed capture (a ``(channels, n)`` ``.npy`` file), read with positioned reads
+    when sliced: nothing of the file stays mapped, so a long capture costs no resident memory."""
+
+    def __init__(self, path: Path, row: int) -> None:
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            fmt = np.lib.format
+            read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+            shape, fortran, dtype = read_header(f)
+            self.offset = f.tell()
+        if fortran or len(shape) != 2:
+            raise InstrumentError(f"capture file {path}: expected a C-order (channels, n) array, got {shape}")
+        self.path, self.dtype, self.n = path, np.dtype(dtype), int(shape[1])
+        self.start = self.offset + row * self.n * self.dtype.itemsize
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, index: slice) -> np.ndarray:
+        k0, k1, step = index.indices(self.n)
+        if step != 1 or k1 <= k0:
+            return np.zeros(0)
+        with open(self.path, "rb") as f:
+            f.seek(self.start + k0 * self.dtype.itemsize)
+            return np.fromfile(f, dtype=self.dtype, count=k1 - k0).astype(np.float64)
 
 
 class _Scaled:
