@@ -121,7 +121,8 @@ _CHILD = textwrap.dedent(
 def test_file_size_limit_keeps_the_previous_file(tmp_path: Path, what: str) -> None:
     p = tmp_path / "out.seq"
     p.write_bytes(OLD)
-    r = subprocess.run([sys.executable, "-c", _CHILD, str(p), what], capture_output=True, text=True, timeout=60)
+    r = subprocess.run([sys.executable, "-c", _CHILD, str(p), what], capture_output=True, text=True, timeout=60,
+                       cwd=tmp_path)  # not the project root: `python -c` would import the unbuilt source tree
     assert r.returncode == 3, r.stdout + r.stderr  # the write failed (EFBIG) ...
     assert "OSError" in r.stdout
     assert p.read_bytes() == OLD  # ... and the previous file is intact

@@ -22,6 +22,7 @@ import re
 import select
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -166,6 +167,7 @@ class _Worker:
             stderr=subprocess.PIPE,
             text=True,
             env=env,
+            cwd=tempfile.gettempdir(),  # not the project root: `python -c` would import the unbuilt source tree
         )
         first = self._line(60.0)
         if first is None or not json.loads(first).get("ready"):

@@ -233,7 +233,8 @@ def test_all_hostile_files_in_500_mb_and_2_s(tmp_path: Path) -> None:
     ]
     env = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}
     r = subprocess.run(
-        [sys.executable, "-c", _CHILD, *map(str, files)], capture_output=True, text=True, timeout=120, env=env
+        [sys.executable, "-c", _CHILD, *map(str, files)], capture_output=True, text=True, timeout=120, env=env,
+        cwd=tmp_path,  # not the project root: `python -c` would import the unbuilt source tree
     )
     assert r.returncode == 0, r.stderr[-2000:]
     assert "read" not in r.stdout and "slow" not in r.stdout, r.stdout

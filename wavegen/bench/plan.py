@@ -137,6 +137,20 @@ class SequencerLimits:
     max_repeats: int
     memory_points: int
 
+    @classmethod
+    def of_driver(cls, drv: Any) -> SequencerLimits | None:
+        """An AWG driver's documented sequencer limits (``MAX_SEQUENCE_STEPS``, ``MAX_STEP_REPEATS``, its
+        capabilities), or ``None`` when it cannot sequence."""
+        steps = int(getattr(drv, "MAX_SEQUENCE_STEPS", 0) or 0)
+        caps = getattr(drv, "caps", None)
+        if steps <= 0 or caps is None:
+            return None
+        return cls(
+            max_steps=steps, max_segments=steps, min_points=int(caps.min_points),
+            granularity=int(caps.point_granularity), max_repeats=int(getattr(drv, "MAX_STEP_REPEATS", 1)),
+            memory_points=int(caps.max_points),
+        )
+
 
 @dataclass(frozen=True, eq=False)
 class PlanSegment:

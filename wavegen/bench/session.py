@@ -361,7 +361,7 @@ class Bench:
             else:
                 caps = getattr(drv, "caps", None)
                 max_points = int(caps.max_points) if caps is not None else None
-                sequencer, streams = _sequencer_limits(drv), False
+                sequencer, streams = SequencerLimits.of_driver(drv), False
             plans[inst] = make_instrument_plan(
                 seq, instrument=inst, rate_hz=rate, outputs=tuple(o.name for o in cm.on_instrument(inst)),
                 to_volts=cm.to_volts, lead_samples=lead, tail_samples=tail, window=window, sequencer=sequencer,
@@ -832,16 +832,3 @@ class _ComplexPair:
 
     def __getitem__(self, index: slice) -> np.ndarray:
         return np.asarray(self.i[index], dtype=np.float64) * self.si + 1j * np.asarray(self.q[index]) * self.sq
-
-
-def _sequencer_limits(drv: Any) -> SequencerLimits | None:
-    """What an AWG driver's sequencer holds (its documented limits), or None when it cannot sequence."""
-    steps = int(getattr(drv, "MAX_SEQUENCE_STEPS", 0) or 0)
-    caps = getattr(drv, "caps", None)
-    if steps <= 0 or caps is None:
-        return None
-    return SequencerLimits(
-        max_steps=steps, max_segments=steps, min_points=int(caps.min_points),
-        granularity=int(caps.point_granularity), max_repeats=int(getattr(drv, "MAX_STEP_REPEATS", 1)),
-        memory_points=int(caps.max_points),
-    )
