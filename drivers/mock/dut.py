@@ -239,6 +239,7 @@ class LtiStream:
             piece = v[k : k + step]
             buf = np.concatenate([self._tail, piece])
             lo = self._h.size - 1
+            y: np.ndarray
             if self._complex:
                 y = np.fft.ifft(np.fft.fft(buf, self._block) * self._H)
             else:
