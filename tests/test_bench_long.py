@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from wavegen.drivers.capabilities import quantize_volts
 
 import wavegen.bench.session as session
 from wavegen.bench import Bench
 from wavegen.bench.plan import InstrumentPlan, Window
-from wavegen.drivers.capabilities import quantize_volts
 from wavegen.errors import SafetyError
 from wavegen.limits import SystemLimits
 from wavegen.sequence import recipes
