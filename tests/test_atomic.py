@@ -152,3 +152,29 @@ def test_pulseq_write_failure_mid_write_keeps_the_previous_file(
     assert _leftovers(tmp_path, "a.seq") == []
     wavegen.pulseq.write(seq, p)
     assert len(wavegen.pulseq.read(p)) == 2
+
+
+_CLI_CHILD = """
+import resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead of killing us
+resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+from wavegen.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("command", ["render", "design"])
+def test_cli_writers_keep_the_previous_file_when_the_write_fails(tmp_path: Path, command: str) -> None:
+    from wavegen.cli import main
+
+    seq = tmp_path / "t.seq"
+    assert main(["design", "gre", "--matrix", "32", "-o", str(seq)]) == 0
+    out = tmp_path / ("out.npz" if command == "render" else "out.seq")
+    out.write_bytes(OLD)
+    args = (["render", str(seq), "--rate", "1 MHz", "-o", str(out)] if command == "render"
+            else ["design", "gre", "--matrix", "64", "-o", str(out)])
+    r = subprocess.run([sys.executable, "-c", _CLI_CHILD, *args], capture_output=True, text=True, timeout=120,
+                       cwd=tmp_path)
+    assert r.returncode != 0, r.stdout + r.stderr  # the write failed ...
+    assert out.read_bytes() == OLD  # ... and the previous file is intact
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]  # no temporary file left behind

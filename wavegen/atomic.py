@@ -29,7 +29,7 @@ from typing import IO, Any
 
 from wavegen.errors import RangeError
 
-__all__ = ["atomic_write"]
+__all__ = ["atomic_write", "save_figure", "save_npz", "write_text"]
 
 
 def _umask() -> int:
@@ -128,3 +128,24 @@ def _fsync_folder(folder: str) -> None:
             os.fsync(dfd)
     finally:
         os.close(dfd)
+
+
+def save_npz(path: str | os.PathLike[str], **arrays: Any) -> None:
+    """:func:`numpy.savez` through :func:`atomic_write`: the previous file survives a failed write."""
+    import numpy as np
+
+    with atomic_write(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` (UTF-8) through :func:`atomic_write`."""
+    with atomic_write(path, "w") as f:
+        f.write(text)
+
+
+def save_figure(fig: Any, path: str | os.PathLike[str], **kwargs: Any) -> None:
+    """``fig.savefig`` through :func:`atomic_write`, in the format the file name's suffix says."""
+    fmt = os.fspath(path).rsplit(".", 1)[-1].lower() if "." in os.path.basename(os.fspath(path)) else "png"
+    with atomic_write(path, "wb") as f:
+        fig.savefig(f, format=fmt, **kwargs)

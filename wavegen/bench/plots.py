@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from wavegen.atomic import save_figure
+
 __all__ = ["plot_measurement", "plot_hil"]
 
 
@@ -55,7 +57,7 @@ def plot_measurement(m: Any, path: str | Path | None = None) -> Any:
     axes[0, 0].legend(loc="best", fontsize=8)
     fig.tight_layout()
     if path is not None:
-        fig.savefig(path, dpi=110)
+        save_figure(fig, path, dpi=110)
     return fig
 
 
@@ -103,5 +105,5 @@ def plot_hil(r: Any, path: str | Path | None = None) -> Any:
     axes[-1, 1].set_xlabel("time, ms")
     fig.tight_layout()
     if path is not None:
-        fig.savefig(path, dpi=110)
+        save_figure(fig, path, dpi=110)
     return fig

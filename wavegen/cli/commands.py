@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from wavegen.atomic import save_figure, save_npz
 from wavegen.cli.format import channel_table, hil_table, hz, metric
 from wavegen.cli.options import (
     open_bench,
@@ -80,7 +81,7 @@ def _write_seq_or_npz(seq: Any, out: Path) -> str:
         if wf.rf_b1_t is not None:
             arrays["rf_b1_t"] = wf.rf_b1_t
             arrays["rf_raster_s"] = wf.rf_raster_s
-        np.savez(out, **arrays)
+        save_npz(out, **arrays)
         return "NumPy .npz (gradients T/m at the raster centres, RF complex T)"
     raise UnitError(f"-o/--out: {out} must end in .seq or .npz")
 
@@ -259,7 +260,7 @@ def _save_figure(fig: Any, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
+    save_figure(fig, path, dpi=100)
     plt.close(fig)
 
 
@@ -296,7 +297,7 @@ def cmd_render(args: argparse.Namespace, progress: Progress) -> int:
         progress("render", done, n)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     arrays: dict[str, Any] = {"rate_hz": float(rate), **{_NPZ_KEYS[k]: v for k, v in out.items()}}
-    np.savez(args.out, **arrays)
+    save_npz(args.out, **arrays)
     _out(f"{args.file}: {seq!r}")
     _out(f"rendered {n} samples x {len(channels)} channels ({', '.join(channels)}) at {hz(rate)} -> {args.out}")
     for k, v in out.items():
@@ -351,7 +352,7 @@ def cmd_measure(args: argparse.Namespace, progress: Progress) -> int:
         for k, v in m.captured.items():
             arrays[f"captured_{k}"] = np.asarray(v)
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(args.out, **arrays)
+        save_npz(args.out, **arrays)
         _out(f"captured waveforms: {args.out}")
     if args.plot is not None:
         _save_figure(_figure(m.plot()), args.plot)
@@ -423,7 +424,7 @@ def _write_hil(h: Any, out: Path) -> None:
         for k, v in table.items():
             arrays[f"{prefix}_{k}"] = np.asarray(v)
     out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(out, **arrays)
+    save_npz(out, **arrays)
 
 
 def cmd_instruments(args: argparse.Namespace, progress: Progress) -> int:

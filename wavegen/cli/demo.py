@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from wavegen.atomic import save_figure, save_npz, write_text
+
 __all__ = ["run_demo", "demo_sequence"]
 
 logger = logging.getLogger(__name__)
@@ -93,7 +95,7 @@ def run_demo(out_dir: Path, *, plot: bool = True, progress: Any = None) -> dict[
     with Bench.mock(limits=limits) as bench:
         # 2. safety, as the bench judges it (its limits and mode; a mock bench has nobody in the magnet)
         report = bench.check(seq)
-        (out_dir / "safety.txt").write_text(report.summary() + "\n", encoding="utf-8")
+        write_text(out_dir / "safety.txt", report.summary() + "\n")
         figures["safety_ok"] = bool(report.ok)
         worst = max((r for r in report.results if math.isfinite(r.ratio) and r.verdict in ("pass", "fail")),
                     key=lambda r: r.ratio, default=None)
@@ -120,7 +122,7 @@ def run_demo(out_dir: Path, *, plot: bool = True, progress: Any = None) -> dict[
         figures["gx_codes_range"] = (lo, hi)
         lines.append(f"  DAC codes       gx {lo} .. {hi} (int16, +-{limits.max_grad_t_per_m * 1e3:.0f} mT/m "
                      "full scale)")
-        np.savez(out_dir / "demo.npz", **arrays)
+        save_npz(out_dir / "demo.npz", **arrays)
 
         # 4. play, measure, loop
         played = bench.play(seq, progress=prog)
@@ -153,7 +155,7 @@ def run_demo(out_dir: Path, *, plot: bool = True, progress: Any = None) -> dict[
         figures["plots"] = [str(p) for p in pngs]
         lines.append(f"  plots           {', '.join(p.name for p in pngs)}")
     lines.append(f"  folder          {out_dir}")
-    (out_dir / "report.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_text(out_dir / "report.txt", "\n".join(lines) + "\n")
     figures["report"] = str(out_dir / "report.txt")
     return figures
 
@@ -197,6 +199,6 @@ def _as_figure(obj: Any) -> Any:
 
 
 def _save(fig: Any, path: Path, plt: Any) -> Path:
-    fig.savefig(path, dpi=90)
+    save_figure(fig, path, dpi=90)
     plt.close(fig)
     return path
