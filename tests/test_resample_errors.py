@@ -121,3 +121,9 @@ def test_bad_out_buffer_and_start():
 def test_errors_are_in_the_tree():
     for exc in (NonFiniteError, RangeError, ShapeError):
         assert issubclass(exc, WavegenError) and issubclass(exc, ValueError)
+
+
+def test_absurd_rates_are_range_errors_not_overflows():
+    for src, dst in ((1e300, 1e-300), (1e-300, 1e300), (1e6, 1e300)):
+        with pytest.raises(RangeError):
+            resample(np.ones(4), src, dst)

@@ -79,6 +79,14 @@ def _one_shot_limit_bytes() -> int:
 # the resampler
 
 
+def _ratio_text(ratio: Fraction) -> str:
+    """A rational as text, also where it is beyond a float's range (1e300 / 1e-300)."""
+    try:
+        return f"{float(ratio):g}"
+    except OverflowError:
+        return f"about 10^{len(str(ratio.numerator)) - len(str(ratio.denominator))}"
+
+
 class Resampler:
     """Exact-position resampling from one rate to another, in one piece or chunk by chunk.
 
@@ -143,7 +151,7 @@ class Resampler:
         self._a = offset.numerator * (den // offset.denominator)
         step_i, step_r = divmod(self._s, den)
         if step_i > _INT64_MAX // 4:
-            raise RangeError(f"src_rate_hz / dst_rate_hz = {float(ratio):g} is too large a down-sampling ratio")
+            raise RangeError(f"src_rate_hz / dst_rate_hz = {_ratio_text(ratio)} is too large a down-sampling ratio")
 
         self._design: SincDesign | None = None
         if method == "sinc":
