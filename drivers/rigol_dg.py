@@ -100,6 +100,11 @@ class RigolDG(ScpiAwg):
     VENDORS = ("RIGOL",)
     BYTES_PER_S = 5e5
 
+    def _rate_tolerance_hz(self, rate: float) -> float:
+        """Rigol answers numbers with 7 significant digits (programming guide, "Return Format"): a
+        read-back is within half a unit of its 7th digit of the rate set."""
+        return 5e-7 * abs(rate) + 1e-9
+
     def __init__(self, resource: Any, **kwargs: Any) -> None:
         self._armed_channels: list[int] = []
         super().__init__(resource, **kwargs)

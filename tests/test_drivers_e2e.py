@@ -234,3 +234,13 @@ def test_nobody_listening_is_a_clear_instrument_error() -> None:
     s.close()  # nothing listens on this port now
     with pytest.raises(InstrumentError, match=r"\*IDN\?"):
         Keysight33500(f"TCPIP0::127.0.0.1::{port}::SOCKET", timeout_s=0.5)
+
+
+def test_rigol_rate_read_back_with_seven_digits_verifies() -> None:
+    """A rate that is not exact in 7 significant digits (the guide's return format) still verifies."""
+    v = np.linspace(-1.0, 1.0, 1000)
+    rate = 1234567.8  # read back as 1.234568E+06
+    ok = cleared(volts_grant("fg/1", v, rate))
+    with rigol_emulator("DG1062Z") as emu, RigolDG(emu.address, load_ohm=None, name="fg") as awg:
+        lw = awg.load(1, v, rate, clearance=ok)
+        assert lw.sample_rate_hz == rate and lw.verified
