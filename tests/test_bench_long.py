@@ -78,3 +78,20 @@ def test_a_window_of_a_long_protocol_is_measured_on_its_own_time_base(gre):
         k0 = int(win.start_ns) // 1000
         n = m.reference["gx"].size - lead - int(round(bench.config.tail_s * 1e6))
         np.testing.assert_array_equal(m.reference["gx"][lead:lead + n], full.physical["gx"][lead + k0:lead + k0 + n])
+
+
+def test_a_long_measurement_plots_an_overview_and_a_zoom(gre, monkeypatch, tmp_path):
+    monkeypatch.setattr(session, "DAQ_FINITE_MAX_POINTS", 1 << 20)
+    with Bench.mock(virtual_time=True, record=False) as bench:
+        m = bench.measure(gre)
+    assert m.overview is not None and set(m.overview) == {"gx", "gy", "gz", "rf"}
+    bins = m.overview["gx"].shape[1]
+    assert 1000 <= bins <= 4000 and m.overview_t_s is not None and m.overview_t_s.size == bins
+    env = m.overview["gx"]
+    assert np.all(env[0] <= env[1]) and np.all(env[2] <= env[3]) and np.abs(env).max() > 0.01  # T/m: it plays
+    assert 0 < m.reference["gx"].size <= 20_000 and m.reference["gx"].shape == m.captured["gx"].shape
+    fig = m.plot(tmp_path / "long.png")
+    assert (tmp_path / "long.png").stat().st_size > 10_000 and len(fig.axes) == 12
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)

@@ -36,7 +36,23 @@ def plot_measurement(m: Any, path: str | Path | None = None) -> Any:
     """Reference vs captured (top) and error (bottom) per channel of a :class:`~wavegen.bench.Measurement`."""
     plt = _plt()
     names = list(m.reference)
-    fig, axes = plt.subplots(2, len(names), figsize=(4.2 * len(names), 5.5), squeeze=False, sharex=True)
+    long = m.overview is not None
+    rows = 3 if long else 2
+    fig, axes = plt.subplots(rows, len(names), figsize=(4.2 * len(names), 2.75 * rows), squeeze=False)
+    if long:  # the whole capture as envelopes, then the zoomed window below it
+        t_s = m.overview_t_s
+        for j, name in enumerate(names):
+            s, unit = _scale(name)
+            env = m.overview[name]
+            ax = axes[0, j]
+            ax.fill_between(t_s, env[0] * s, env[1] * s, step="post", alpha=0.5, label="reference")
+            ax.fill_between(t_s, env[2] * s, env[3] * s, step="post", alpha=0.5, label="captured")
+            ax.axvspan(m.time_s[0], m.time_s[-1], color="k", alpha=0.15)
+            ax.set_title(f"{name}: whole capture (envelope); zoom shaded")
+            ax.set_xlabel("time, s")
+            ax.set_ylabel(unit)
+        axes[0, 0].legend(loc="best", fontsize=8)
+        axes = axes[1:]
     t_ms = m.time_s * 1e3
     for j, name in enumerate(names):
         s, unit = _scale(name)

@@ -108,6 +108,11 @@ class Measurement:
     rate_hz: float
     t0_s: float = 0.0
     play: PlayResult | None = None
+    #: long captures: per channel ``(4, bins)`` = reference min, max, captured min, max per bin over the
+    #: whole capture (``reference``/``captured`` then hold a zoomed window starting at ``t0_s``)
+    overview: dict[str, np.ndarray] | None = None
+    #: start time of each overview bin, s (from the sequence start)
+    overview_t_s: np.ndarray | None = None
 
     @property
     def nrmse(self) -> dict[str, float]:

@@ -670,7 +670,43 @@ class Bench:
             metrics["rf"] = compare_long(partial(reference, "rf"),
                                          _ComplexPair(captured["rf_i"], captured["rf_q"], si, sq), rate, unit="T",
                                          chunk_samples=1 << 18, fit_samples=1 << 18)
-        return Measurement(metrics, {}, {}, rate, float(ip.t0_s), result)
+        # what a plot shows: envelopes of the whole capture, and a zoomed window (20 ms from the first
+        # gradient action) as arrays; both read chunk by chunk
+        n = ip.n_samples
+        sources: dict[str, Any] = {
+            c: _Scaled(captured[c], 1.0 / cm.captures[c].volts_per_unit, 0.0)
+            for c in GRADIENT_CHANNELS
+            if c in captured
+        }
+        if "rf_i" in captured:
+            sources["rf"] = _ComplexPair(captured["rf_i"], captured["rf_q"], 1.0 / cm.captures["rf_i"].volts_per_unit,
+                                         1.0 / cm.captures["rf_q"].volts_per_unit)
+        chunk = 1 << 18
+        bin_n = max(1, 1 << max(0, (n // 2000).bit_length() - 1))  # a power of two: bins never straddle chunks
+        n_bins = -(-n // bin_n)
+        overview = {c: np.zeros((4, n_bins)) for c in sources}
+        first = None
+        for k0 in range(0, n, chunk):
+            k1 = min(n, k0 + chunk)
+            for c, src in sources.items():
+                d, y = reference(c, k0, k1), src[k0:k1]
+                if np.iscomplexobj(d) or np.iscomplexobj(y):
+                    d, y = np.abs(d), np.abs(y)
+                if first is None and c != "rf" and np.any(d):
+                    first = k0 + int(np.flatnonzero(d)[0])
+                pad = (-(k1 - k0)) % bin_n
+                for row, x, f in ((0, d, np.min), (1, d, np.max), (2, y, np.min), (3, y, np.max)):
+                    xb = np.concatenate([x, np.full(pad, x[-1])]) if pad else x
+                    overview[c][row, k0 // bin_n : k0 // bin_n + xb.size // bin_n] = f(xb.reshape(-1, bin_n), axis=1)
+        z0 = max(0, (first or 0) - int(0.001 * rate))
+        z1 = min(n, z0 + int(0.02 * rate))
+        zoom_ref = {c: reference(c, z0, z1) for c in sources}
+        zoom_got = {c: sources[c][z0:z1] for c in sources}
+        t0 = float(ip.t0_s)
+        return Measurement(
+            metrics, zoom_ref, zoom_got, rate, t0 + z0 / rate, result, overview,
+            t0 + np.arange(n_bins) * bin_n / rate,
+        )
 
     def _compare(self, program: Program, captured: dict[str, np.ndarray], result: PlayResult) -> Measurement:
         if not captured:
