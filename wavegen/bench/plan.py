@@ -380,40 +380,9 @@ def make_instrument_plan(
         if src not in want:
             want.append(src)
     renderer = Renderer(seq, rate, tuple(want))
-    dur_ns = seq.duration_ns
-    win = window.clamp(dur_ns) if window is not None else Window(Fraction(0), Fraction(dur_ns), "")
     # the program: [lead zeros] + sequence samples [ks, ke) + [tail zeros]
     ks, ke = window_samples(seq, rate, window)
-    starts = seq.block_starts_ns
-    bk, rem = block_samples(starts, rate)
-    table_rows = seq.block_table() if hasattr(seq, "block_table") else None
-    cols = sorted({c for o in want for c in _COLUMNS[o]})
-
-    def key_of(b: int, k0: int, k1: int) -> tuple[Any, ...]:
-        ids = tuple(int(table_rows[c, b]) for c in cols) if table_rows is not None else (b,)
-        if not any(ids):
-            return ("zero", k1 - k0)
-        return (int(table_rows[0, b]) if table_rows is not None else 0, ids, rem[b], k0 - bk[b], k1 - k0)
-
-    # pieces: (key, k0, k1) in sequence sample indices; the lead and tail as zero pieces
-    pieces: list[tuple[Any, int, int]] = []
-    if lead_samples:
-        pieces.append((("zero", lead_samples), -1, -1))
-    b = int(np.searchsorted(starts, int(win.start_ns), side="right")) - 1
-    b = max(b, 0)
-    k = ks
-    nb = len(bk)
-    while k < ke:
-        while b + 1 < nb and bk[b + 1] <= k:
-            b += 1
-        k_next = min(ke, bk[b + 1] if b + 1 < nb else ke)
-        if k_next <= k:  # a block shorter than a sample: skip to the next
-            b += 1
-            continue
-        pieces.append((key_of(b, k, k_next), k, k_next))
-        k = k_next
-    if tail_samples:
-        pieces.append((("zero", tail_samples), -1, -1))
+    pieces = _pieces(seq, rate, want, ks, ke, lead_samples, tail_samples)
     n_total = lead_samples + (ke - ks) + tail_samples
 
     def render(k0: int, k1: int) -> dict[str, np.ndarray]:
@@ -434,45 +403,48 @@ def make_instrument_plan(
             phys[o] = buf
         return {o: np.ascontiguousarray(to_volts(o, x), dtype=np.float64) for o, x in phys.items()}
 
-    # program positions of the pieces; neighbouring silences (the lead, delays, gaps) become one
-    placed: list[tuple[Any, int, int]] = []
-    pos = 0
-    for key, k0, k1 in pieces:
-        n = key[1] if key[0] == "zero" and k0 < 0 else k1 - k0
-        if key[0] == "zero" and placed and placed[-1][0][0] == "zero":
-            _, p0, _ = placed.pop()
-            placed.append((("zero", pos + n - p0), p0, pos + n))
-        else:
-            placed.append((key, pos, pos + n))
-        pos += n
-    assert pos == n_total
+    # (key row, program start, program end) per piece; neighbouring silences are already one piece
+    keys, p_end = pieces
+    p_start = np.concatenate([[0], p_end[:-1]])
+    assert int(p_end[-1]) == n_total
 
     mode, reason = _choose_mode(instrument, n_total, rate, sequencer, max_points, streams)
     if mode == "waveform":
-        placed = [(("whole",), 0, n_total)]
-    elif mode == "sequence":
-        assert sequencer is not None
-        placed = _coalesce(placed, sequencer, n_total)
-
-    uniq: dict[Any, int] = {}
+        inverse = np.zeros(1, dtype=np.int64)
+        p_start, p_end = np.zeros(1, dtype=np.int64), np.array([n_total], dtype=np.int64)
+    else:
+        if mode == "sequence":
+            assert sequencer is not None
+            rows = [tuple(r) for r in keys.tolist()]
+            merged = _coalesce(list(zip(rows, p_start.tolist(), p_end.tolist(), strict=True)), sequencer, n_total)
+            keys_m = {k: i for i, k in enumerate(dict.fromkeys(k for k, _, _ in merged))}
+            inverse = np.array([keys_m[k] for k, _, _ in merged], dtype=np.int64)
+            p_start = np.array([a for _, a, _ in merged], dtype=np.int64)
+            p_end = np.array([b for _, _, b in merged], dtype=np.int64)
+        else:
+            _, inverse = np.unique(keys, axis=0, return_inverse=True)
+            inverse = inverse.reshape(-1)
+    # distinct segments in order of first appearance, each rendered once
+    first_at: dict[int, int] = {}
+    for i, k in enumerate(inverse.tolist()):
+        first_at.setdefault(k, i)
+    order_of = {k: j for j, k in enumerate(sorted(first_at, key=first_at.__getitem__))}
+    ids_arr = np.array([order_of[k] for k in inverse.tolist()], dtype=np.int64)
     segments: list[PlanSegment] = []
-    ids: list[int] = []
     kept = 0
-    for key, p0, p1 in placed:
-        idx = uniq.get(key)
-        if idx is None:
-            volts = render(p0, p1)
-            for v in volts.values():
-                v.flags.writeable = False
-            digests = {o: samples_digest(v) for o, v in volts.items()}
-            nbytes = sum(v.nbytes for v in volts.values())
-            keep = kept + nbytes <= cache_bytes
-            kept += nbytes if keep else 0
-            idx = len(segments)
-            uniq[key] = idx
-            segments.append(PlanSegment(p1 - p0, digests, volts if keep else None, (p0, p1)))
-        ids.append(idx)
-    table = _run_length(ids)
+    for k in sorted(first_at, key=first_at.__getitem__):
+        i = first_at[k]
+        p0, p1 = int(p_start[i]), int(p_end[i])
+        volts = render(p0, p1)
+        for v in volts.values():
+            v.flags.writeable = False
+        digests = {o: samples_digest(v) for o, v in volts.items()}
+        nbytes = sum(v.nbytes for v in volts.values())
+        keep = kept + nbytes <= cache_bytes
+        kept += nbytes if keep else 0
+        segments.append(PlanSegment(p1 - p0, digests, volts if keep else None, (p0, p1)))
+    ids = ids_arr.tolist()
+    table = _run_length_array(ids_arr)
     if mode == "sequence":
         assert sequencer is not None
         segments, table = _fit_sequencer(instrument, segments, table, ids, sequencer, render, cache_bytes)
@@ -518,6 +490,74 @@ def _coalesce(placed: list[tuple[Any, int, int]], lim: SequencerLimits, n_total:
         else:
             out.append((tuple(keys), start, n_total))
     return out
+
+
+def _run_length_array(ids: np.ndarray) -> list[tuple[int, int]]:
+    """(id, count) of each run of equal neighbours."""
+    if ids.size == 0:
+        return []
+    starts = np.flatnonzero(np.concatenate([[True], ids[1:] != ids[:-1]]))
+    counts = np.diff(np.concatenate([starts, [ids.size]]))
+    return list(zip(ids[starts].tolist(), counts.tolist(), strict=True))
+
+
+def _pieces(
+    seq: Sequence, rate: Fraction, want: list[str], ks: int, ke: int, lead: int, tail: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The program split at block boundaries, vectorised: a key row per piece (equal rows render to equal
+    samples) and each piece's end in program samples. Neighbouring silences (blocks with no event on
+    these channels, the lead, the tail) become one piece keyed by its length alone.
+
+    Key row: duration (ns), start phase on the sample grid (exact remainder), offset into the block (a
+    window's first piece), length (samples), then the event ids of the channels' table columns; a silence
+    is ``-1, 0, 0, length, 0, ...``.
+    """
+    starts = np.asarray(seq.block_starts_ns, dtype=np.int64)
+    den = 10**9 * rate.denominator
+    num = rate.numerator
+    if starts.size and int(starts[-1]) * num < (1 << 62):
+        q, r = np.divmod(starts * num, den)
+    else:  # beyond int64: exact Python integers
+        qr = [divmod(int(t) * num, den) for t in starts.tolist()]
+        q = np.array([a for a, _ in qr], dtype=np.int64)
+        r = np.array([b for _, b in qr], dtype=object)
+    bk = q + (r != 0)
+    table = seq.block_table()
+    cols = sorted({c for o in want for c in _COLUMNS[o]})
+    nxt = np.concatenate([bk[1:], [max(ke, int(bk[-1]) if bk.size else ke)]])
+    s0, s1 = np.maximum(bk, ks), np.minimum(nxt, ke)
+    idx = np.flatnonzero(s1 > s0)
+    ln = (s1 - s0)[idx]
+    ev = table[cols][:, idx] if cols else np.zeros((0, idx.size), dtype=np.int64)
+    silent = ~np.any(ev != 0, axis=0)
+    rem = np.asarray(r[idx], dtype=np.int64) if r.dtype != object else np.array([int(x) % (1 << 62) for x in r[idx]])
+    rows = np.column_stack([table[0][idx], rem, (s0 - bk)[idx], ln, ev.T]).astype(np.int64)
+    rows[silent, :3] = (-1, 0, 0)
+    rows[silent, 4:] = 0
+    zero = np.zeros((1, rows.shape[1]), dtype=np.int64)
+    zero[0, 0] = -1
+    parts, quiet = [rows], [silent]
+    if lead:
+        lead_row = zero.copy()
+        lead_row[0, 3] = lead
+        parts.insert(0, lead_row)
+        quiet.insert(0, np.ones(1, dtype=bool))
+    if tail:
+        tail_row = zero.copy()
+        tail_row[0, 3] = tail
+        parts.append(tail_row)
+        quiet.append(np.ones(1, dtype=bool))
+    rows = np.concatenate(parts)
+    silent = np.concatenate(quiet)
+    # merge runs of silences: a silence after a silence continues its group
+    new = np.ones(rows.shape[0], dtype=bool)
+    new[1:] = ~(silent[1:] & silent[:-1])
+    first = np.flatnonzero(new)
+    gid = np.cumsum(new) - 1
+    lengths = np.bincount(gid, weights=rows[:, 3].astype(np.float64)).astype(np.int64)
+    out = rows[first].copy()
+    out[:, 3] = lengths
+    return out, np.cumsum(lengths)
 
 
 def _run_length(ids: list[int]) -> list[tuple[int, int]]:
