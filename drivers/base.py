@@ -37,7 +37,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -754,6 +754,39 @@ class ScpiAwg:
     def _configure_sequence(self, ch: int, name: str, rate: float, amplitude_vpp: float, offset_v: float) -> None:
         """Family hook: rate and amplitude for a sequence (default: as for one waveform)."""
         self._configure(ch, name, rate, amplitude_vpp, offset_v)
+
+    # -- the OutputInstrument protocol (drivers/protocol.py): what the bench calls ----------------------
+    #: armed outputs wait for their trigger
+    waits_for_trigger = True
+
+    def load_outputs(
+        self,
+        volts: Mapping[int, np.ndarray],
+        sample_rate_hz: float,
+        *,
+        clearance: Any,
+        full_scale_v: Mapping[int, float | None] | None = None,
+        names: Mapping[int, str] | None = None,
+    ) -> dict[int, bool]:
+        """:meth:`load` every channel of ``volts``; per channel, whether the read-back proved it."""
+        out: dict[int, bool] = {}
+        for ch, v in volts.items():
+            lw = self.load(
+                ch, v, sample_rate_hz, clearance=clearance, name=(names or {}).get(ch, f"wg{ch}"),
+                full_scale_v=(full_scale_v or {}).get(ch),
+            )
+            out[ch] = bool(lw.verified)
+        return out
+
+    def start_outputs(self, channels: Sequence[int], *, clearance: Any, trigger: str = "bus") -> None:
+        """Arm ``channels`` for ``trigger`` and switch them on: they wait for the trigger."""
+        chans = list(channels)
+        self.arm(chans, trigger=trigger)
+        for ch in chans:
+            self.output(ch, True, clearance=clearance)
+
+    def finish(self, timeout_s: float | None = None) -> None:
+        """Nothing to wait for: the AWG plays its waveform on its own."""
 
     def output(self, channel: int, on: bool, *, clearance: Any = None) -> None:
         """Switch an output on or off (off is always allowed, and read back).

@@ -47,7 +47,7 @@ import math
 import os
 import tempfile
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -687,6 +687,40 @@ class NiDaq:
         s.capture_dtype = dt
         s.trigger_timeout_s = float(trigger_timeout_s) if start_trigger is not None else 0.0
         return s.run(iter(feed))
+
+    # -- the OutputInstrument protocol (drivers/protocol.py): what the bench calls ----------------------
+    #: starting begins the generation
+    waits_for_trigger = False
+
+    def load_outputs(
+        self,
+        volts: Mapping[int, np.ndarray],
+        sample_rate_hz: float,
+        *,
+        clearance: Any,
+        full_scale_v: Mapping[int, float | None] | None = None,
+        names: Mapping[int, str] | None = None,
+    ) -> dict[int, bool]:
+        """:meth:`load` the channels together (one finite task); the adapter checks every sample written
+        and the sample clock, so each channel counts as verified."""
+        chans = list(volts)
+        self.load(chans, np.stack([volts[c] for c in chans]), sample_rate_hz, clearance=clearance, mode="finite")
+        return dict.fromkeys(chans, True)
+
+    def start_outputs(self, channels: Sequence[int], *, clearance: Any, trigger: str = "bus") -> None:
+        """Start the loaded generation (and any capture configured on its clock)."""
+        self.start(clearance=clearance)
+
+    def trigger(self) -> None:
+        """Nothing: the board started generating when started."""
+
+    def finish(self, timeout_s: float | None = None) -> None:
+        """:meth:`wait` until the generation has played."""
+        self.wait(timeout_s)
+
+    def outputs_off(self) -> None:
+        """Every AO channel used to 0 V (:meth:`stop`)."""
+        self.stop()
 
     def stop(self) -> None:
         """Stop everything and drive every AO channel used to 0 V."""

@@ -9,6 +9,7 @@ from importlib.metadata import EntryPoint
 import pytest
 from wavegen.drivers import registry
 from wavegen.drivers.detect import awg_drivers, driver_for_idn
+from wavegen.drivers.protocol import InputInstrument, OutputInstrument
 from wavegen.drivers.registry import ENTRY_POINT_GROUP, Family, families, family
 
 from wavegen.bench import Bench
@@ -27,6 +28,7 @@ def test_every_builtin_family_has_a_driver_and_an_emulator_that_agree() -> None:
             assert emu.address.startswith("TCPIP")
             drv = cls(emu.address)
             try:
+                assert isinstance(drv, OutputInstrument) and drv.waits_for_trigger
                 assert driver_for_idn(drv.idn) is cls
                 assert drv.caps.model == fam.default_model
             finally:
@@ -73,3 +75,10 @@ def test_family_definitions_are_checked() -> None:
         Family("x", "scope", "a:b")
     with pytest.raises(ConfigError, match="module:attribute"):
         Family("x", "awg", "nocolon")
+
+
+def test_the_bench_sees_every_instrument_through_the_protocols(mock_bench) -> None:
+    """AWGs and DAQ boards alike are OutputInstruments; the DAQ also captures (InputInstrument)."""
+    daq, awg = mock_bench._drivers["daq"], mock_bench._drivers["awg"]  # noqa: SLF001
+    assert isinstance(daq, OutputInstrument) and isinstance(daq, InputInstrument) and not daq.waits_for_trigger
+    assert isinstance(awg, OutputInstrument) and not isinstance(awg, InputInstrument) and awg.waits_for_trigger

@@ -112,6 +112,12 @@ class InstrumentConfig:
 
         return family(self.driver).kind == "daq"
 
+    def driver_options(self) -> dict[str, Any]:
+        """The driver's constructor options this configuration sets (by the family's kind)."""
+        if self.is_daq:
+            return {"ao_range_v": self.range_v, "ai_range_v": self.input_range_v}
+        return {"load_ohm": self.load_ohm}
+
 
 @dataclass(frozen=True)
 class BenchConfig:

@@ -44,6 +44,7 @@ from wavegen.bench.plan import (
     window_samples,
 )
 from wavegen.bench.results import HilResult, InstrumentInfo, Measurement, PlayResult, Program, Progress, notify
+from wavegen.drivers.protocol import InputInstrument, OutputInstrument
 from wavegen.errors import ConfigError, InstrumentError, SafetyError
 from wavegen.hil import Girf
 from wavegen.limits import SystemLimits
@@ -169,13 +170,14 @@ class Bench:
         return self
 
     def _connect(self, ic: InstrumentConfig, resource: str) -> Any:
-        if ic.is_daq:
-            from wavegen.drivers.nidaq import NiDaq
-
-            return NiDaq(resource, name=ic.name, ao_range_v=ic.range_v, ai_range_v=ic.input_range_v)
         from wavegen.drivers.registry import family
 
-        drv = family(ic.driver).driver_class()(resource, load_ohm=ic.load_ohm, name=ic.name)
+        drv = family(ic.driver).driver_class()(resource, name=ic.name, **ic.driver_options())
+        if not isinstance(drv, OutputInstrument):
+            drv.close()
+            raise ConfigError(f"instruments.{ic.name}.driver = {ic.driver!r} is not an output instrument")
+        if not hasattr(drv, "set_channel_limits"):  # a DAQ board: its range is set when it opens
+            return drv
         try:
             for oc in self.channel_map.on_instrument(ic.name):
                 if oc.channel > drv.caps.channels:
@@ -356,12 +358,10 @@ class Bench:
             tail = int(round(self.config.tail_s * rate))
             drv = self._drivers[inst]
             n = lead + (ke - ks) + tail
-            if ic.is_daq:
-                max_points, sequencer, streams = None, None, n > DAQ_FINITE_MAX_POINTS
-            else:
-                caps = getattr(drv, "caps", None)
-                max_points = int(caps.max_points) if caps is not None else None
-                sequencer, streams = SequencerLimits.of_driver(drv), False
+            caps = getattr(drv, "caps", None)  # what the instrument can hold, sequence or stream
+            max_points = int(caps.max_points) if caps is not None else None
+            sequencer = SequencerLimits.of_driver(drv)
+            streams = callable(getattr(drv, "stream", None)) and n > DAQ_FINITE_MAX_POINTS
             plans[inst] = make_instrument_plan(
                 seq, instrument=inst, rate_hz=rate, outputs=tuple(o.name for o in cm.on_instrument(inst)),
                 to_volts=cm.to_volts, lead_samples=lead, tail_samples=tail, window=window, sequencer=sequencer,
@@ -456,64 +456,48 @@ class Bench:
             v.flags.writeable = False
         clearance = self.clear_program(program, override, volts)
         insts = cm.instruments
+        drivers: dict[str, OutputInstrument] = {i: self._drivers[i] for i in insts}
         verified: dict[str, bool] = {}
-        daqs = [i for i in insts if self.config.instruments[i].is_daq]
-        awgs = [i for i in insts if not self.config.instruments[i].is_daq]
         total = len(insts) + 2
         try:
             for k, inst in enumerate(insts):
-                drv = self._drivers[inst]
+                drv = drivers[inst]
                 outs = cm.on_instrument(inst)
-                rate = program.rates[inst]
-                if inst in daqs:
-                    data = np.stack([volts[o.name] for o in outs])
-                    drv.load([o.channel for o in outs], data, rate, clearance=clearance, mode="finite")
-                    for o in outs:
-                        verified[o.name] = True  # the DAQ adapter checks samples written and the clock rate
-                    caps = [c for c in cm.captures.values() if c.instrument == inst]
-                    if capture and caps:
-                        drv.configure_capture([c.channel for c in caps], int(data.shape[1]))
-                else:
-                    for o in outs:
-                        lw = drv.load(
-                            o.channel, volts[o.name], rate, clearance=clearance,
-                            name=f"wg{o.name.replace('_', '')}",
-                            full_scale_v=o.range_v if o.kind != "digital" else None,
-                        )
-                        verified[o.name] = bool(lw.verified)
+                got_v = drv.load_outputs(
+                    {o.channel: volts[o.name] for o in outs}, program.rates[inst], clearance=clearance,
+                    full_scale_v={o.channel: o.range_v if o.kind != "digital" else None for o in outs},
+                    names={o.channel: f"wg{o.name.replace('_', '')}" for o in outs},
+                )
+                verified.update({o.name: got_v[o.channel] for o in outs})
+                caps = [c for c in cm.captures.values() if c.instrument == inst]
+                if capture and caps:
+                    self._inputs(inst).configure_capture([c.channel for c in caps], int(volts[outs[0].name].size))
                 notify(progress, "upload", k + 1, total)
-            for inst in awgs:
-                drv = self._drivers[inst]
-                chans = [o.channel for o in cm.on_instrument(inst)]
-                drv.arm(chans, trigger=self.config.trigger)
-                for ch in chans:
-                    drv.output(ch, True, clearance=clearance)
             self.cleared.append(clearance.digest)
-            for inst in daqs:
-                self._drivers[inst].start(clearance=clearance)
+            # those that wait for a trigger first, so they are ready when the free-running ones begin
+            for inst in sorted(insts, key=lambda i: not drivers[i].waits_for_trigger):
+                drivers[inst].start_outputs(
+                    [o.channel for o in cm.on_instrument(inst)], clearance=clearance, trigger=self.config.trigger
+                )
             if self.config.trigger == "bus":
-                for inst in awgs:
-                    self._drivers[inst].trigger()
+                for inst in insts:
+                    drivers[inst].trigger()
             notify(progress, "play", len(insts) + 1, total)
             captured: dict[str, np.ndarray] = {}
-            for inst in daqs:
-                drv = self._drivers[inst]
+            for inst in insts:
                 caps = [c for c in cm.captures.values() if c.instrument == inst]
-                got: np.ndarray | None = drv.read() if capture and caps else None
-                drv.wait()
-                if got is not None:
-                    for row, c in zip(got, caps, strict=True):
+                if capture and caps:
+                    rows = self._inputs(inst).read()
+                    for row, c in zip(rows, caps, strict=True):
                         captured[c.name] = cm.from_volts(c.name, row)
-            for inst in awgs:
-                self._drivers[inst].outputs_off()
+                drivers[inst].finish()
+            for inst in insts:
+                drivers[inst].outputs_off()
             notify(progress, "capture", total, total)
         except BaseException:
             for inst in insts:
                 with contextlib.suppress(Exception):
-                    if self.config.instruments[inst].is_daq:
-                        self._drivers[inst].stop()
-                    else:
-                        self._drivers[inst].outputs_off()
+                    drivers[inst].outputs_off()
             raise
         n = {i: int(next(program.physical[o.name].size for o in cm.on_instrument(i))) for i in insts}
         dur = max(n[i] / program.rates[i] for i in insts)
@@ -522,6 +506,13 @@ class Bench:
         )
         logger.info("played %s", result)
         return result, captured
+
+    def _inputs(self, inst: str) -> InputInstrument:
+        """The instrument ``inst`` as a capturing one (the configuration only names capturing ones)."""
+        drv = self._drivers[inst]
+        if not isinstance(drv, InputInstrument):
+            raise ConfigError(f"instrument {inst!r} cannot capture inputs")
+        return drv
 
     def run_plan(
         self, seq: Sequence, plan: PlaybackPlan, *, override: Any, progress: Progress, capture: bool
@@ -549,75 +540,72 @@ class Bench:
             clearance = clear(seq, self.limits, grants=grants, **self._check_kwargs())
         notify(progress, "check", 1)
         insts = cm.instruments
-        kind = {i: self.config.instruments[i].is_daq for i in insts}
+        drivers: dict[str, OutputInstrument] = {i: self._drivers[i] for i in insts}
         verified: dict[str, bool] = {}
         captured: dict[str, Any] = {}
         total = len(insts) + 2
+        streamed = [i for i in insts if plan.instruments[i].mode == "stream"]
+        played = [i for i in insts if i not in streamed]
+
+        def caps_of(inst: str) -> list[Any]:
+            return [c for c in cm.captures.values() if c.instrument == inst] if capture else []
+
         try:
-            awgs = [i for i in insts if not kind[i]]
-            for k, inst in enumerate(awgs):
-                drv, ip = self._drivers[inst], plan.instruments[inst]
-                for o in cm.on_instrument(inst):
-                    fs = o.range_v if o.kind != "digital" else None
-                    name = f"wg{o.name.replace('_', '')}"
-                    if ip.mode == "sequence":
-                        segs = [ip.segment_volts(i)[o.name] for i in range(len(ip.segments))]
-                        lw = drv.load_sequence(o.channel, segs, ip.table, float(ip.rate_hz), clearance=clearance,
-                                               name=name[:8], full_scale_v=fs)
-                    else:
-                        lw = drv.load(o.channel, ip.segment_volts(0)[o.name], float(ip.rate_hz),
-                                      clearance=clearance, name=name, full_scale_v=fs)
-                    verified[o.name] = bool(lw.verified)
-                notify(progress, "upload", k + 1, total)
-            for inst in awgs:
-                drv = self._drivers[inst]
-                chans = [o.channel for o in cm.on_instrument(inst)]
-                drv.arm(chans, trigger=self.config.trigger)
-                for ch in chans:
-                    drv.output(ch, True, clearance=clearance)
-            self.cleared.append(plan.digest())
-            daqs = [i for i in insts if kind[i]]
-            if self.config.trigger == "bus":  # the DAQ starts right after (ideal timing on the mock bench)
-                for inst in awgs:
-                    self._drivers[inst].trigger()
-            for inst in daqs:
-                drv, ip = self._drivers[inst], plan.instruments[inst]
+            for k, inst in enumerate(played):  # one waveform, or a sequence of segments
+                drv, ip = drivers[inst], plan.instruments[inst]
                 outs = cm.on_instrument(inst)
-                caps = [c for c in cm.captures.values() if c.instrument == inst] if capture else []
                 rate = float(ip.rate_hz)
-                if ip.mode == "stream":
-                    feed = (np.stack([v[o.name] for o in outs]) for _, v in ip.feed())
-                    path = self._capture_dir() / f"{inst}.npy" if caps else None
-                    res = drv.stream([o.channel for o in outs], feed, rate, clearance=clearance,
-                                     capture_channels=[c.channel for c in caps], capture_path=path,
-                                     capture_dtype="float32")
-                    if caps and res.capture is not None and res.capture_path is not None:
-                        for i, c in enumerate(caps):  # read back in pieces when compared (never mapped whole)
-                            captured[c.name] = _CaptureRow(res.capture_path, i)
+                full = {o.channel: o.range_v if o.kind != "digital" else None for o in outs}
+                names = {o.channel: f"wg{o.name.replace('_', '')}" for o in outs}
+                if ip.mode == "sequence":
+                    seq_drv: Any = drv  # instruments that sequence (load_sequence)
+                    for o in outs:
+                        segs = [ip.segment_volts(i)[o.name] for i in range(len(ip.segments))]
+                        lw = seq_drv.load_sequence(o.channel, segs, ip.table, rate, clearance=clearance,
+                                                   name=names[o.channel][:8], full_scale_v=full[o.channel])
+                        verified[o.name] = bool(lw.verified)
                 else:
                     v0 = ip.segment_volts(0)
-                    data = np.stack([v0[o.name] for o in outs])
-                    drv.load([o.channel for o in outs], data, rate, clearance=clearance, mode="finite")
-                    if caps:
-                        drv.configure_capture([c.channel for c in caps], int(data.shape[1]))
-                    drv.start(clearance=clearance)
-                    got = drv.read() if caps else None
-                    drv.wait()
-                    if got is not None:
-                        for row, c in zip(got, caps, strict=True):
-                            captured[c.name] = row
+                    got_v = drv.load_outputs({o.channel: v0[o.name] for o in outs}, rate, clearance=clearance,
+                                             full_scale_v=full, names=names)
+                    verified.update({o.name: got_v[o.channel] for o in outs})
+                    if caps_of(inst):
+                        self._inputs(inst).configure_capture([c.channel for c in caps_of(inst)], ip.n_samples)
+                notify(progress, "upload", k + 1, total)
+            self.cleared.append(plan.digest())
+            for inst in sorted(played, key=lambda i: not drivers[i].waits_for_trigger):
+                drivers[inst].start_outputs(
+                    [o.channel for o in cm.on_instrument(inst)], clearance=clearance, trigger=self.config.trigger
+                )
+            if self.config.trigger == "bus":  # streams start right after (ideal timing on the mock bench)
+                for inst in played:
+                    drivers[inst].trigger()
+            for inst in streamed:  # fed as it plays (instruments that stream: NiDaq.stream)
+                stream_drv: Any = drivers[inst]
+                ip, outs, caps = plan.instruments[inst], cm.on_instrument(inst), caps_of(inst)
+                feed = (np.stack([v[o.name] for o in outs]) for _, v in ip.feed())
+                path = self._capture_dir() / f"{inst}.npy" if caps else None
+                res = stream_drv.stream([o.channel for o in outs], feed, float(ip.rate_hz), clearance=clearance,
+                                        capture_channels=[c.channel for c in caps], capture_path=path,
+                                        capture_dtype="float32")
+                if caps and res.capture is not None and res.capture_path is not None:
+                    for i, c in enumerate(caps):  # read back in pieces when compared (never mapped whole)
+                        captured[c.name] = _CaptureRow(res.capture_path, i)
                 for o in outs:
                     verified[o.name] = True  # the adapter verified every segment's digest and the clock
-            for inst in awgs:
-                self._drivers[inst].outputs_off()
+            for inst in played:
+                if caps_of(inst):
+                    rows = self._inputs(inst).read()
+                    for row, c in zip(rows, caps_of(inst), strict=True):
+                        captured[c.name] = row
+                drivers[inst].finish()
+            for inst in insts:
+                drivers[inst].outputs_off()
             notify(progress, "capture", total, total)
         except BaseException:
             for inst in insts:
                 with contextlib.suppress(Exception):
-                    if kind[inst]:
-                        self._drivers[inst].stop()
-                    else:
-                        self._drivers[inst].outputs_off()
+                    drivers[inst].outputs_off()
             raise
         n = {i: plan.instruments[i].n_samples for i in insts}
         result = PlayResult(
