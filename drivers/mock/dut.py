@@ -32,15 +32,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from wavegen.errors import RangeError, ShapeError
+from wavegen.validate import non_negative, positive
 
 __all__ = ["EddyTerm", "GradientChain", "RfChain", "DeviceUnderTest", "DutStream", "LtiStream", "default_dut"]
-
-
-def _positive(name: str, value: float, unit: str, *, allow_zero: bool = False) -> float:
-    v = float(value)
-    if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        raise RangeError(f"{name} = {value!r} {unit} must be a finite number {'>=' if allow_zero else '>'} 0")
-    return v
 
 
 @dataclass(frozen=True)
@@ -53,7 +47,7 @@ class EddyTerm:
     def __post_init__(self) -> None:
         if not (math.isfinite(self.amplitude) and -0.5 < self.amplitude < 0.5):
             raise RangeError(f"eddy amplitude = {self.amplitude!r} must be in (-0.5, 0.5)")
-        _positive("eddy time_constant_s", self.time_constant_s, "s")
+        positive(self.time_constant_s, "eddy time_constant_s", "s")
 
 
 @dataclass(frozen=True)
@@ -83,9 +77,9 @@ class GradientChain:
     def __post_init__(self) -> None:
         if not (math.isfinite(self.gain) and self.gain > 0):
             raise RangeError(f"gain = {self.gain!r} V/V must be a finite number > 0")
-        _positive("delay_s", self.delay_s, "s", allow_zero=True)
-        _positive("bandwidth_hz", self.bandwidth_hz, "Hz")
-        _positive("noise_rms_v", self.noise_rms_v, "V", allow_zero=True)
+        non_negative(self.delay_s, "delay_s", "s")
+        positive(self.bandwidth_hz, "bandwidth_hz", "Hz")
+        non_negative(self.noise_rms_v, "noise_rms_v", "V")
 
     def response(self, f_hz: np.ndarray) -> np.ndarray:
         """The true transfer function H(f) (complex, V/V) at frequencies ``f_hz``."""
@@ -119,7 +113,7 @@ def _lti(
     v = np.asarray(x)
     if v.ndim != 1 or v.size == 0:
         raise ShapeError(f"volts must be a non-empty 1-D array, got shape {v.shape}")
-    rate = _positive("rate_hz", rate_hz, "Hz")
+    rate = positive(rate_hz, "rate_hz", "Hz")
     n = v.size
     pad = int(math.ceil(settle_s * rate)) + 16
     nfft = 1 << int(math.ceil(math.log2(n + pad)))
@@ -168,12 +162,12 @@ class RfChain:
     noise_rms_v: float = 2e-4
 
     def __post_init__(self) -> None:
-        _positive("gain", self.gain, "V/V")
-        _positive("saturation_v", self.saturation_v, "V")
-        _positive("smoothness", self.smoothness, "")
-        _positive("am_pm_beta_per_v2", self.am_pm_beta_per_v2, "1/V^2", allow_zero=True)
-        _positive("delay_s", self.delay_s, "s", allow_zero=True)
-        _positive("noise_rms_v", self.noise_rms_v, "V", allow_zero=True)
+        positive(self.gain, "gain", "V/V")
+        positive(self.saturation_v, "saturation_v", "V")
+        positive(self.smoothness, "smoothness", "")
+        non_negative(self.am_pm_beta_per_v2, "am_pm_beta_per_v2", "1/V^2")
+        non_negative(self.delay_s, "delay_s", "s")
+        non_negative(self.noise_rms_v, "noise_rms_v", "V")
 
     def am_am(self, amplitude_v: np.ndarray) -> np.ndarray:
         """Output envelope amplitude for input amplitude, V (Rapp)."""
@@ -218,7 +212,7 @@ class LtiStream:
 
     def __init__(self, response: Callable[[np.ndarray], np.ndarray], settle_s: float, rate_hz: float,
                  *, complex_valued: bool = False) -> None:
-        rate = _positive("rate_hz", rate_hz, "Hz")
+        rate = positive(rate_hz, "rate_hz", "Hz")
         taps = int(math.ceil(settle_s * rate)) + 64
         grid = 1 << int(math.ceil(math.log2(2 * taps)))
         f = np.fft.fftfreq(grid, 1.0 / rate)

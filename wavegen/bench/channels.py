@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from wavegen.errors import ConfigError, NonFiniteError, RangeError, ShapeError
+from wavegen.validate import positive
 
 __all__ = [
     "GRADIENT_CHANNELS",
@@ -59,13 +60,6 @@ def unit_of(name: str) -> str:
     return {"gradient": "T/m", "rf": "T", "digital": ""}[kind_of(name)]
 
 
-def _finite_positive(what: str, v: float, unit: str) -> float:
-    x = float(v)
-    if not (math.isfinite(x) and x > 0):
-        raise ConfigError(f"{what} = {v!r} {unit} must be a finite number > 0")
-    return x
-
-
 @dataclass(frozen=True)
 class OutputChannel:
     """One physical output.
@@ -96,8 +90,8 @@ class OutputChannel:
 
     def __post_init__(self) -> None:
         kind_of(self.name)
-        _finite_positive(f"channels.{self.name}.volts_per_unit", self.volts_per_unit, "V per unit")
-        _finite_positive(f"channels.{self.name}.range_v", self.range_v, "V")
+        positive(self.volts_per_unit, f"channels.{self.name}.volts_per_unit", "V per unit", error=ConfigError)
+        positive(self.range_v, f"channels.{self.name}.range_v", "V", error=ConfigError)
         if not math.isfinite(self.offset_v) or abs(self.offset_v) >= self.range_v:
             raise ConfigError(f"channels.{self.name}.offset_v = {self.offset_v!r} V must be finite and inside +-range")
 
@@ -123,7 +117,7 @@ class CaptureChannel:
     def __post_init__(self) -> None:
         if kind_of(self.name) == "digital":
             raise ConfigError(f"capture.{self.name}: only gradient and RF channels can be captured")
-        _finite_positive(f"capture.{self.name}.volts_per_unit", self.volts_per_unit, "V per unit")
+        positive(self.volts_per_unit, f"capture.{self.name}.volts_per_unit", "V per unit", error=ConfigError)
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from wavegen.bench.channels import (
 from wavegen.errors import ConfigError, WavegenError
 from wavegen.limits import SystemLimits
 from wavegen.units import parse_quantity
+from wavegen.validate import positive
 
 __all__ = [
     "MOCK_CONFIG", "BenchConfig", "InstrumentConfig", "load_toml", "parse_config"]
@@ -210,10 +211,10 @@ def _ratio(d: dict[str, Any], key: str, units: dict[str, float], where: str) -> 
     return float(m.group(1)) * units.get(m.group(2) or next(iter(units)), 1.0)
 
 
-def _positive(value: float, where: str, unit: str) -> float:
-    if not (math.isfinite(value) and value > 0):
-        raise ConfigError(f"{where} = {value!r} {unit} must be > 0")
-    return value
+def positive_config(value: float, where: str, unit: str) -> float:
+    """A configuration value that must be finite and > 0: :func:`wavegen.validate.positive` raising
+    :class:`ConfigError`."""
+    return positive(value, where, unit, error=ConfigError)
 
 
 def _int(d: dict[str, Any], key: str, where: str) -> int:
@@ -250,15 +251,15 @@ def _instrument(name: str, d: dict[str, Any], mock: bool) -> InstrumentConfig:
             f"{where}.resource = {resource!r}: not a VISA resource string "
             "(e.g. 'TCPIP0::192.0.2.5::5025::SOCKET', 'TCPIP0::host::inst0::INSTR', 'USB0::...::INSTR')"
         )
-    rate = _positive(_qty(d, "rate", "Hz", where, 1e6), f"{where}.rate", "Hz")
+    rate = positive_config(_qty(d, "rate", "Hz", where, 1e6), f"{where}.rate", "Hz")
     if driver == "nidaq":
         div = 100e6 / rate
         if abs(div - round(div)) > 1e-9 * div:
             raise ConfigError(f"{where}.rate = {rate!r} Hz: a DAQ sample clock must divide its 100 MHz timebase")
-        rng = _positive(_qty(d, "range", "V", where, 10.0), f"{where}.range", "V")
+        rng = positive_config(_qty(d, "range", "V", where, 10.0), f"{where}.range", "V")
         if rng > 10.0:
             raise ConfigError(f"{where}.range = {rng} V: beyond the +-10 V of NI DAQ analog outputs")
-        irng = _positive(_qty(d, "input_range", "V", where, 10.0), f"{where}.input_range", "V")
+        irng = positive_config(_qty(d, "input_range", "V", where, 10.0), f"{where}.input_range", "V")
         if irng > 10.0:
             raise ConfigError(f"{where}.input_range = {irng} V: beyond the +-10 V of NI DAQ analog inputs")
         load: float | None = None
@@ -268,7 +269,7 @@ def _instrument(name: str, d: dict[str, Any], mock: bool) -> InstrumentConfig:
             raise ConfigError(f"{where}.load = {load_text!r}: use '50 ohm' or 'high-Z'")
         load = 50.0 if load_text.replace(" ", "").lower() == "50ohm" else None
         reach = 5.0 * (2.0 if load is None else 1.0)  # the families' +-5 V into 50 ohm (Keysight 33500)
-        rng = _positive(_qty(d, "range", "V", where, reach), f"{where}.range", "V")
+        rng = positive_config(_qty(d, "range", "V", where, reach), f"{where}.range", "V")
         if rng > 10.0 * (2.0 if load is None else 1.0):
             raise ConfigError(f"{where}.range = {rng} V: beyond what an AWG output can drive into {load_text}")
         irng = 0.0
@@ -296,7 +297,7 @@ def _output(name: str, d: dict[str, Any], instruments: dict[str, InstrumentConfi
     if kind == "digital":
         if "volts_per_unit" in d or "amplifier" in d:
             raise ConfigError(f"{where}: a digital channel has a 'high' level, not a calibration")
-        vpu = _positive(_qty(d, "high", "V", where, 5.0), f"{where}.high", "V")
+        vpu = positive_config(_qty(d, "high", "V", where, 5.0), f"{where}.high", "V")
     elif "amplifier" in d:
         if "volts_per_unit" in d:
             raise ConfigError(f"{where}: give volts_per_unit or amplifier, not both")
@@ -306,8 +307,10 @@ def _output(name: str, d: dict[str, Any], instruments: dict[str, InstrumentConfi
         if not isinstance(amp, dict):
             raise ConfigError(f"{where}.amplifier must be a table, got {amp!r}")
         _unknown(amp, _AMP_KEYS, f"{where}.amplifier")
-        a_per_v = _positive(_ratio(amp, "a_per_v", _A_PER_V, f"{where}.amplifier"), f"{where}.amplifier.a_per_v", "A/V")
-        t_per_a = _positive(
+        a_per_v = positive_config(
+            _ratio(amp, "a_per_v", _A_PER_V, f"{where}.amplifier"), f"{where}.amplifier.a_per_v", "A/V"
+        )
+        t_per_a = positive_config(
             _ratio(amp, "t_per_m_per_a", _T_PER_M_PER_A, f"{where}.amplifier"), f"{where}.amplifier.t_per_m_per_a",
             "T/m/A",
         )
@@ -316,13 +319,13 @@ def _output(name: str, d: dict[str, Any], instruments: dict[str, InstrumentConfi
             max_slew = _qty(amp, "max_slew", "T/m/s", f"{where}.amplifier")
     else:
         dim = "V/(T/m)" if kind == "gradient" else "V/T"
-        vpu = _positive(_qty(d, "volts_per_unit", dim, where), f"{where}.volts_per_unit", dim)
-    rng = _positive(_qty(d, "range", "V", where, ic.range_v), f"{where}.range", "V")
+        vpu = positive_config(_qty(d, "volts_per_unit", dim, where), f"{where}.volts_per_unit", dim)
+    rng = positive_config(_qty(d, "range", "V", where, ic.range_v), f"{where}.range", "V")
     if rng > ic.range_v * (1 + 1e-12):
         raise ConfigError(f"{where}.range = {rng} V exceeds instruments.{ic.name}.range = {ic.range_v} V")
     if isinstance(d.get("amplifier"), dict) and "max_input" in d["amplifier"]:
         mi = _qty(d["amplifier"], "max_input", "V", f"{where}.amplifier")
-        rng = min(rng, _positive(mi, f"{where}.amplifier.max_input", "V"))
+        rng = min(rng, positive_config(mi, f"{where}.amplifier.max_input", "V"))
     off = _qty(d, "offset", "V", where, 0.0) if "offset" in d else 0.0
     try:
         return OutputChannel(name, ic.name, ch, vpu, rng, off), max_slew
@@ -408,7 +411,7 @@ def parse_config(cfg: dict[str, Any]) -> BenchConfig:
         if not any(o.instrument == inst for o in outputs.values()):
             raise ConfigError(f"{where}: the capture DAQ {inst!r} plays no output, so nothing starts its inputs")
         dim = "V/(T/m)" if kind_of(n) == "gradient" else "V/T"
-        vpu = _positive(_qty(d, "volts_per_unit", dim, where), f"{where}.volts_per_unit", dim)
+        vpu = positive_config(_qty(d, "volts_per_unit", dim, where), f"{where}.volts_per_unit", dim)
         captures[n] = CaptureChannel(n, str(inst), _int(d, "channel", where), vpu)
     if ("rf_i" in captures) != ("rf_q" in captures):
         raise ConfigError("capture: RF capture needs both rf_i and rf_q")
@@ -470,21 +473,21 @@ def _rf_amplifier(d: dict[str, Any]) -> Any:
     for key in ("peak_power", "b1_at_peak_power"):
         if key not in d:
             raise ConfigError(f"{where}.{key}: missing (needed to turn B1 into amplifier power)")
-    peak = _positive(_qty(d, "peak_power", "W", where), f"{where}.peak_power", "W")
-    b1 = _positive(_qty(d, "b1_at_peak_power", "T", where), f"{where}.b1_at_peak_power", "T")
+    peak = positive_config(_qty(d, "peak_power", "W", where), f"{where}.peak_power", "W")
+    b1 = positive_config(_qty(d, "b1_at_peak_power", "T", where), f"{where}.b1_at_peak_power", "T")
     kwargs: dict[str, Any] = {"peak_power_w": peak, "watts_per_t2": peak / (b1 * b1)}
     if "average_power" in d:
-        kwargs["average_power_w"] = _positive(_qty(d, "average_power", "W", where), f"{where}.average_power", "W")
-        kwargs["average_window_s"] = _positive(_qty(d, "average_window", "s", where, 10.0),
+        kwargs["average_power_w"] = positive_config(_qty(d, "average_power", "W", where), f"{where}.average_power", "W")
+        kwargs["average_window_s"] = positive_config(_qty(d, "average_window", "s", where, 10.0),
                                                f"{where}.average_window", "s")
     if "max_duty_cycle" in d:
         duty = d["max_duty_cycle"]
         if isinstance(duty, bool) or not isinstance(duty, (int, float)) or not 0 < duty <= 1:
             raise ConfigError(f"{where}.max_duty_cycle = {duty!r} must be a fraction in (0, 1]")
         kwargs["max_duty_cycle"] = float(duty)
-        kwargs["duty_window_s"] = _positive(_qty(d, "duty_window", "s", where, 10.0), f"{where}.duty_window", "s")
+        kwargs["duty_window_s"] = positive_config(_qty(d, "duty_window", "s", where, 10.0), f"{where}.duty_window", "s")
     if "max_pulse" in d:
-        kwargs["max_pulse_s"] = _positive(_qty(d, "max_pulse", "s", where), f"{where}.max_pulse", "s")
+        kwargs["max_pulse_s"] = positive_config(_qty(d, "max_pulse", "s", where), f"{where}.max_pulse", "s")
     try:
         return RfAmplifier(**kwargs)
     except WavegenError as exc:

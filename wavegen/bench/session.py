@@ -172,7 +172,7 @@ class Bench:
     def _connect(self, ic: InstrumentConfig, resource: str) -> Any:
         from wavegen.drivers.registry import family
 
-        drv = family(ic.driver).driver_class()(resource, name=ic.name, **ic.driver_options())
+        drv: Any = family(ic.driver).driver_class()(resource, name=ic.name, **ic.driver_options())
         if not isinstance(drv, OutputInstrument):
             drv.close()
             raise ConfigError(f"instruments.{ic.name}.driver = {ic.driver!r} is not an output instrument")

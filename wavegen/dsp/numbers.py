@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from wavegen.errors import NonFiniteError, RangeError, ShapeError
+from wavegen.validate import all_finite
 
 __all__ = ["as_rational", "whole_samples", "as_source", "as_real_samples", "check_finite"]
 
@@ -92,7 +93,5 @@ def as_real_samples(x: ArrayLike, *, name: str) -> NDArray[np.float64]:
 
 
 def check_finite(a: NDArray[Any], *, name: str, offset: int) -> None:
-    finite = np.isfinite(a)
-    if not finite.all():
-        k = int(np.argmin(finite))
-        raise NonFiniteError(f"{name}[{offset + k}] = {a[k]!r} is not finite")
+    """:class:`NonFiniteError` naming the first NaN or infinite sample (:func:`wavegen.validate.all_finite`)."""
+    all_finite(a, name, offset=offset)

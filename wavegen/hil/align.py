@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from wavegen.errors import RangeError, ShapeError
+from wavegen.validate import as_1d_numeric, positive
 
 __all__ = [
     "ChannelMetrics", "nrmse", "estimate_delay", "shift", "align", "compare", "as_signal", "fft_length",
@@ -27,27 +28,13 @@ def fft_length(n: int) -> int:
 
 
 def as_signal(x: Any, name: str) -> np.ndarray:
-    """``x`` as a 1-D numeric array of >= 2 finite samples; :class:`ShapeError` / :class:`RangeError` naming
-    ``name`` otherwise."""
-    a = np.asarray(x)
-    if a.dtype == object or a.dtype.kind not in "biufc":
-        raise ShapeError(f"{name} must be numeric samples, got dtype {a.dtype}")
-    if a.ndim != 1 or a.size < 2:
-        raise ShapeError(f"{name} must be a 1-D array of >= 2 samples, got shape {a.shape}")
-    if not np.all(np.isfinite(a)):
-        raise RangeError(f"{name} holds NaN or inf")
-    return a
+    """``x`` as a 1-D numeric array of >= 2 finite samples (:func:`wavegen.validate.as_1d_numeric`)."""
+    return as_1d_numeric(x, name, min_size=2)
 
 
-def positive_rate(rate_hz: float) -> float:
-    """``rate_hz`` as a finite float > 0; :class:`RangeError` naming the value and unit otherwise."""
-    try:
-        r = float(rate_hz)
-    except (TypeError, ValueError):
-        raise RangeError(f"rate_hz = {rate_hz!r} must be a sample rate in Hz (a finite number > 0)") from None
-    if not (math.isfinite(r) and r > 0):
-        raise RangeError(f"rate_hz = {rate_hz!r} Hz must be a finite number > 0")
-    return r
+def positive_rate(rate_hz: Any) -> float:
+    """``rate_hz`` as a finite float > 0 (:func:`wavegen.validate.positive`)."""
+    return positive(rate_hz, "rate_hz", "Hz")
 
 
 def nrmse(reference: np.ndarray, measured: np.ndarray) -> float:

@@ -46,7 +46,6 @@ from wavegen.safety.gradient import (
     check_gradient_rms,
     check_gradient_slew,
     exceeds,
-    positive,
     rms_result,
     slew_rate,
 )
@@ -71,6 +70,7 @@ from wavegen.safety.stream import (
     sequence_digest,
 )
 from wavegen.safety.waveforms import Waveforms, as_waveforms
+from wavegen.validate import positive
 
 __all__ = ["check", "MODES", "physical_xyz"]
 
@@ -404,12 +404,14 @@ def _exact_gradient_rules(
     max_slew_vector_t_per_m_per_s: float | None,
 ) -> dict[str, RuleResult]:
     """``grad_amplitude``, ``grad_slew`` and their vector rules from the exact waveform."""
-    lim = positive("max_grad_t_per_m", limits.max_grad_t_per_m, "T/m")
-    slim = positive("max_slew_t_per_m_per_s", limits.max_slew_t_per_m_per_s, "T/m/s")
+    lim = positive(limits.max_grad_t_per_m, "max_grad_t_per_m", "T/m")
+    slim = positive(limits.max_slew_t_per_m_per_s, "max_slew_t_per_m_per_s", "T/m/s")
     vlim = None if max_grad_vector_t_per_m is None else positive(
-        "max_grad_vector_t_per_m", max_grad_vector_t_per_m, "T/m")
+        max_grad_vector_t_per_m, "max_grad_vector_t_per_m", "T/m"
+    )
     vslim = None if max_slew_vector_t_per_m_per_s is None else positive(
-        "max_slew_vector_t_per_m_per_s", max_slew_vector_t_per_m_per_s, "T/m/s")
+        max_slew_vector_t_per_m_per_s, "max_slew_vector_t_per_m_per_s", "T/m/s"
+    )
     gr = pwl.raster_ns
     note = pwl.note()
     vnote = "no vector limit given; the per-axis limit is the hardware rating"

@@ -14,10 +14,10 @@ import math
 
 import numpy as np
 
-from wavegen.errors import RangeError
 from wavegen.safety._windows import max_window_integral
 from wavegen.safety.report import RuleResult
 from wavegen.safety.waveforms import Waveforms
+from wavegen.validate import positive
 
 __all__ = ["slew_rate", "check_gradient_amplitude", "check_gradient_slew", "check_gradient_rms", "REL_TOL"]
 
@@ -29,13 +29,6 @@ REL_TOL = 1e-9
 
 def exceeds(value: float, limit: float) -> bool:
     return value > limit * (1.0 + REL_TOL)
-
-
-def positive(name: str, value: float, unit: str) -> float:
-    v = float(value)
-    if not math.isfinite(v) or v <= 0:
-        raise RangeError(f"{name} = {value!r} {unit} must be a finite number > 0 {unit}")
-    return v
 
 
 def slew_rate(grad_t_per_m: np.ndarray, dt_s: float, *, zero_edges: bool = True) -> np.ndarray:
@@ -64,7 +57,7 @@ def slew_rate(grad_t_per_m: np.ndarray, dt_s: float, *, zero_edges: bool = True)
 
 
 def _vector_or_none(value: float | None, name: str, unit: str) -> float | None:
-    return None if value is None else positive(name, value, unit)
+    return None if value is None else positive(value, name, unit)
 
 
 def check_gradient_amplitude(
@@ -75,7 +68,7 @@ def check_gradient_amplitude(
     Returns ``grad_amplitude`` (per axis, limit ``max_grad_t_per_m``) and ``grad_amplitude_vector``
     (``sqrt(sum g_i^2)``; verdict ``"info"`` unless ``max_grad_vector_t_per_m`` is given).
     """
-    lim = positive("max_grad_t_per_m", max_grad_t_per_m, "T/m")
+    lim = positive(max_grad_t_per_m, "max_grad_t_per_m", "T/m")
     vlim = _vector_or_none(max_grad_vector_t_per_m, "max_grad_vector_t_per_m", "T/m")
     g = wf.grad_t_per_m
     if wf.n_grad == 0:
@@ -138,7 +131,7 @@ def check_gradient_slew(
 
     Returns ``grad_slew`` and ``grad_slew_vector`` (``"info"`` unless a vector limit is given).
     """
-    lim = positive("max_slew_t_per_m_per_s", max_slew_t_per_m_per_s, "T/m/s")
+    lim = positive(max_slew_t_per_m_per_s, "max_slew_t_per_m_per_s", "T/m/s")
     vlim = _vector_or_none(max_slew_vector_t_per_m_per_s, "max_slew_vector_t_per_m_per_s", "T/m/s")
     if wf.n_grad == 0:
         return ()
@@ -195,8 +188,8 @@ def check_gradient_rms(
 
     The window integral of ``g^2`` is exact in time (:func:`max_window_integral`).
     """
-    lim = positive("max_rms_t_per_m", max_rms_t_per_m, "T/m")
-    win = positive("grad rms window_s", window_s, "s")
+    lim = positive(max_rms_t_per_m, "max_rms_t_per_m", "T/m")
+    win = positive(window_s, "grad rms window_s", "s")
     if wf.n_grad == 0:
         return ()
     per_axis = [

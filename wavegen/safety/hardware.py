@@ -21,12 +21,12 @@ not a real scanner), built in here as :func:`example_safe_model`: it is the defa
 from __future__ import annotations
 
 import logging
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from wavegen.errors import ConfigError, NonFiniteError, RangeError
+from wavegen.errors import ConfigError, RangeError
+from wavegen.validate import non_negative, positive
 
 __all__ = [
     "SafeAxis",
@@ -40,19 +40,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-
-def _num(name: str, value: object, unit: str, *, positive: bool = True) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise RangeError(f"{name} must be a number in {unit}, got {value!r}")
-    v = float(value)
-    if not math.isfinite(v):
-        raise NonFiniteError(f"{name} = {v!r} {unit} is not finite")
-    if positive and v <= 0:
-        raise RangeError(f"{name} = {v!r} {unit} must be > 0 {unit}")
-    if not positive and v < 0:
-        raise RangeError(f"{name} = {v!r} {unit} must be >= 0 {unit}")
-    return v
 
 
 @dataclass(frozen=True)
@@ -82,14 +69,14 @@ class SafeAxis:
     def __post_init__(self) -> None:
         if len(self.tau_s) != 3 or len(self.a) != 3:
             raise RangeError(f"SafeAxis needs three tau_s and three a, got {self.tau_s!r} and {self.a!r}")
-        tau = tuple(_num(f"SafeAxis.tau_s[{i}]", t, "s") for i, t in enumerate(self.tau_s))
-        a = tuple(_num(f"SafeAxis.a[{i}]", x, "1", positive=False) for i, x in enumerate(self.a))
+        tau = tuple(positive(t, f"SafeAxis.tau_s[{i}]", "s") for i, t in enumerate(self.tau_s))
+        a = tuple(non_negative(x, f"SafeAxis.a[{i}]", "1") for i, x in enumerate(self.a))
         if abs(sum(a) - 1.0) > 1e-3:
             raise RangeError(f"SafeAxis weights a1 + a2 + a3 = {sum(a)!r} must be 1 (to 1e-3)")
         object.__setattr__(self, "tau_s", tau)
         object.__setattr__(self, "a", a)
         for name in ("stim_limit_t_per_m_per_s", "stim_thresh_t_per_m_per_s", "g_scale"):
-            object.__setattr__(self, name, _num(f"SafeAxis.{name}", getattr(self, name), "SI"))
+            object.__setattr__(self, name, positive(getattr(self, name), f"SafeAxis.{name}", "SI"))
 
     @property
     def steady_state_slew_t_per_m_per_s(self) -> float:
@@ -125,9 +112,9 @@ class AcousticBand:
     bandwidth_hz: float
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "frequency_hz", _num("AcousticBand.frequency_hz", self.frequency_hz, "Hz"))
+        object.__setattr__(self, "frequency_hz", positive(self.frequency_hz, "AcousticBand.frequency_hz", "Hz"))
         object.__setattr__(
-            self, "bandwidth_hz", _num("AcousticBand.bandwidth_hz", self.bandwidth_hz, "Hz", positive=False)
+            self, "bandwidth_hz", non_negative(self.bandwidth_hz, "AcousticBand.bandwidth_hz", "Hz")
         )
 
     @property
@@ -189,12 +176,12 @@ class GradientHardware:
     def __post_init__(self) -> None:
         object.__setattr__(self, "acoustic_bands", tuple(self.acoustic_bands))
         if self.acoustic_threshold_t_per_m is not None:
-            _num("GradientHardware.acoustic_threshold_t_per_m", self.acoustic_threshold_t_per_m, "T/m")
+            positive(self.acoustic_threshold_t_per_m, "GradientHardware.acoustic_threshold_t_per_m", "T/m")
         if (self.max_grad_rms_t_per_m is None) != (self.grad_rms_window_s is None):
             raise ConfigError("GradientHardware: max_grad_rms_t_per_m and grad_rms_window_s go together")
         if self.max_grad_rms_t_per_m is not None:
-            _num("GradientHardware.max_grad_rms_t_per_m", self.max_grad_rms_t_per_m, "T/m")
-            _num("GradientHardware.grad_rms_window_s", self.grad_rms_window_s, "s")
+            positive(self.max_grad_rms_t_per_m, "GradientHardware.max_grad_rms_t_per_m", "T/m")
+            positive(self.grad_rms_window_s, "GradientHardware.grad_rms_window_s", "s")
 
     @property
     def is_example(self) -> bool:

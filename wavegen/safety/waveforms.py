@@ -27,6 +27,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from wavegen.errors import NonFiniteError, RangeError, RasterError, ShapeError
+from wavegen.validate import first_nonfinite, positive
 
 __all__ = ["Waveforms", "SupportsToWaveforms", "as_waveforms"]
 
@@ -36,17 +37,6 @@ class SupportsToWaveforms(Protocol):
     """Anything that can render itself to :class:`Waveforms` (for example a ``Sequence``)."""
 
     def to_waveforms(self) -> Waveforms: ...
-
-
-def _check_raster(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise RangeError(f"{name} must be a number in s, got {value!r}")
-    v = float(value)
-    if not math.isfinite(v):
-        raise NonFiniteError(f"{name} = {v!r} s is not finite")
-    if v <= 0.0:
-        raise RangeError(f"{name} = {v!r} s must be > 0 s")
-    return v
 
 
 #: Set only by :func:`adopting` around the construction of arrays nobody else holds (a fresh render).
@@ -69,11 +59,6 @@ def _owned(a: Any, dtype: type) -> np.ndarray:
     if _ADOPT.get() and isinstance(a, np.ndarray) and a.dtype == dtype and a.flags.c_contiguous:
         return a
     return np.array(a, dtype=dtype, order="C", copy=True)
-
-
-def _first_nonfinite(a: np.ndarray) -> tuple[int, ...]:
-    bad = np.argwhere(~np.isfinite(a))
-    return tuple(int(i) for i in bad[0])
 
 
 @dataclass(frozen=True, eq=False)
@@ -144,14 +129,14 @@ class Waveforms:
             )
         g = _owned(g, np.float64)
         if not np.all(np.isfinite(g)):
-            i, j = _first_nonfinite(g)
+            i, j = first_nonfinite(g) or (0, 0)  # not all finite: there is a first
             raise NonFiniteError(
                 f"Waveforms.grad_t_per_m[{i}, {j}] = {g[i, j]!r} T/m (axis {axes[j]}) is not finite"
             )
         g.setflags(write=False)
         object.__setattr__(self, "grad_t_per_m", g)
         object.__setattr__(
-            self, "grad_raster_s", _check_raster("Waveforms.grad_raster_s", self.grad_raster_s)
+            self, "grad_raster_s", positive(self.grad_raster_s, "Waveforms.grad_raster_s", "s")
         )
 
         t0 = self.t0_s
@@ -169,7 +154,7 @@ class Waveforms:
             return
         if self.rf_raster_s is None:
             raise RasterError("Waveforms.rf_b1_t is given without rf_raster_s (s)")
-        object.__setattr__(self, "rf_raster_s", _check_raster("Waveforms.rf_raster_s", self.rf_raster_s))
+        object.__setattr__(self, "rf_raster_s", positive(self.rf_raster_s, "Waveforms.rf_raster_s", "s"))
         rf = np.asarray(self.rf_b1_t)
         if rf.dtype == object or not (np.issubdtype(rf.dtype, np.number)):
             raise ShapeError(f"Waveforms.rf_b1_t must be numeric (complex T), got dtype {rf.dtype}")
@@ -179,7 +164,7 @@ class Waveforms:
             raise ShapeError(f"Waveforms.rf_b1_t is empty (shape {rf.shape}); pass None for no RF")
         rf = _owned(rf, np.complex128)
         if not np.all(np.isfinite(rf)):
-            idx = _first_nonfinite(rf)
+            idx = first_nonfinite(rf) or (0,)  # not all finite: there is a first
             raise NonFiniteError(f"Waveforms.rf_b1_t{list(idx)} = {rf[idx]!r} T is not finite")
         rf.setflags(write=False)
         object.__setattr__(self, "rf_b1_t", rf)

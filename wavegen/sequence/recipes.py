@@ -20,6 +20,7 @@ import numpy as np
 
 from wavegen.errors import DesignError, RangeError
 from wavegen.limits import SystemLimits
+from wavegen.validate import integer, positive
 
 __all__ = ["Design", "RF_KINDS", "SEQUENCE_KINDS", "design_trapezoid", "design_rf", "design_gre",
            "design_epi", "design_spiral"]
@@ -50,18 +51,6 @@ def _new_sequence(limits: SystemLimits) -> Any:
     from wavegen.sequence import Sequence
 
     return Sequence(limits, gamma_hz_per_t=limits.gamma_hz_per_t)
-
-
-def _positive(x: float, name: str, unit: str) -> float:
-    if not (isinstance(x, (int, float)) and math.isfinite(x) and x > 0):
-        raise RangeError(f"{name} = {x!r} {unit} must be a finite number > 0 {unit}")
-    return float(x)
-
-
-def _int_at_least(n: int, name: str, minimum: int) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < minimum:
-        raise RangeError(f"{name} = {n!r} must be an integer >= {minimum}")
-    return n
 
 
 def design_trapezoid(
@@ -160,7 +149,7 @@ def design_rf(
     b1_max_t: float | None = None,
 ) -> Design:
     """An RF pulse (sinc, SLR, Gauss, block, HS, WURST), with slice select and rephaser if ``slice_m``."""
-    _positive(duration_s, "duration", "s")
+    positive(duration_s, "duration", "s")
     rf = _rf_pulse(kind, limits, flip_rad=flip_rad, duration_s=duration_s, tbw=tbw, bandwidth_hz=bandwidth_hz,
                    b1_max_t=b1_max_t)
     seq = _new_sequence(limits)
@@ -179,8 +168,8 @@ def _adc(n: int, dwell_s: float, delay_s: float = 0.0) -> Any:
 
 
 def _common(limits: SystemLimits, fov_m: float, matrix: int) -> tuple[float, int]:
-    _positive(fov_m, "fov", "m")
-    _int_at_least(matrix, "matrix", 4)
+    positive(fov_m, "fov", "m")
+    integer(matrix, "matrix", minimum=4)
     return 1.0 / fov_m, matrix
 
 
@@ -200,7 +189,7 @@ def design_gre(
     from wavegen.sequence import Delay
 
     dk, n = _common(limits, fov_m, matrix)
-    _positive(dwell_s, "dwell", "s")
+    positive(dwell_s, "dwell", "s")
     rf = design.sinc_pulse(flip_rad, rf_duration_s, 4.0, limits=limits)
     ro_time = n * dwell_s
     ro_time = math.ceil(round(ro_time / limits.grad_raster_s, 6)) * limits.grad_raster_s
@@ -312,7 +301,7 @@ def design_spiral(
     dk, n = _common(limits, fov_m, matrix)
     k_max = n * dk / 2
     n_turns = float(turns) if turns is not None else n / 4
-    _positive(n_turns, "turns", "")
+    positive(n_turns, "turns", "")
     k = design.archimedean_spiral(k_max, n_turns, max(400, int(200 * n_turns)))
     slow = limits.replace(max_slew_t_per_m_per_s=limits.max_slew_t_per_m_per_s * slew_fraction)
     g = design.min_time_gradient(k, slow, g_end_t_per_m=0.0)
