@@ -125,3 +125,13 @@ def test_plan_grant_segments_and_order() -> None:
     assert g.max_repeats(samples_digest(b)) == 8192
     with pytest.raises(RangeError, match="segment 2"):
         Grant("daq/ao0", 1e6, (Segment.of(a),), ((2, 1),))
+
+
+def test_playing_under_an_override_is_announced_once(caplog: pytest.LogCaptureFixture) -> None:
+    v = _volts()
+    c = override(Waveforms(_gentle(), DT), reason="phantom", operator="ann",
+                 grants=[Grant.for_samples("a/1", v, 1e5), Grant.for_samples("a/2", v, 1e5)])
+    with caplog.at_level("WARNING", logger="wavegen.safety.interlock"):
+        for out in ("a/1", "a/2", "a/1"):
+            require(c, output=out, samples=v, sample_rate_hz=1e5)
+    assert sum("playing under an override" in r.getMessage() for r in caplog.records) == 1

@@ -72,6 +72,8 @@ logger = logging.getLogger(__name__)
 
 _TOKEN = object()
 _SECRET = secrets.token_bytes(32)
+#: signatures of the overridden clearances already announced as played
+_WARNED_OVERRIDES: set[str] = set()
 
 #: How long a clearance stays valid unless the caller says otherwise (s).
 DEFAULT_LIFETIME_S = 600.0
@@ -619,7 +621,10 @@ def require(
     elif samples is not None or digest is not None:
         raise SafetyError("require(): samples given without the output they are for", quantity="clearance")
     if clearance.overridden:
-        logger.warning("playing under an override by %r: %r", clearance.operator, clearance.reason)
+        sig = object.__getattribute__(clearance, "_sig")
+        if sig not in _WARNED_OVERRIDES:  # once per clearance, not once per upload, output and segment
+            _WARNED_OVERRIDES.add(sig)
+            logger.warning("playing under an override by %r: %r", clearance.operator, clearance.reason)
 
 
 def _require_grant(
