@@ -173,7 +173,8 @@ class Bench:
         from wavegen.drivers.registry import family
 
         drv: Any = family(ic.driver).driver_class()(resource, name=ic.name, **ic.driver_options())
-        if not isinstance(drv, OutputInstrument):
+        plays = isinstance(drv, OutputInstrument)  # (kept apart: no narrowing of drv to the protocol)
+        if not plays:
             drv.close()
             raise ConfigError(f"instruments.{ic.name}.driver = {ic.driver!r} is not an output instrument")
         if not hasattr(drv, "set_channel_limits"):  # a DAQ board: its range is set when it opens
