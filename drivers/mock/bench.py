@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -142,6 +143,20 @@ class MockWorld:
 
     def _respond(self, rate_hz: float, ao: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         n = max((v.size for v in ao.values()), default=0)
+        return self._through_dut(
+            n, lambda name: self._output_volts(name, rate_hz, n, ao),
+            lambda axis, v: self.dut.gradient(axis, rate_hz, v), lambda i, q: self.dut.rf_iq(rate_hz, i, q),
+        )
+
+    def _through_dut(
+        self,
+        n: int,
+        volts: Callable[[str], np.ndarray],
+        gradient: Callable[[str, np.ndarray], np.ndarray],
+        rf_iq: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
+    ) -> dict[str, np.ndarray]:
+        """What the capture inputs see: each captured output's volts through its chain, scaled by the
+        capture calibration (``{"Dev1/ai0": volts, ...}``)."""
         cmap = self.config.channel_map
         seen: dict[str, np.ndarray] = {}
         if n == 0:
@@ -150,13 +165,10 @@ class MockWorld:
             if name not in ("gx", "gy", "gz"):
                 continue
             oc = cmap.outputs[name]
-            v = self._output_volts(name, rate_hz, n, ao)
-            y = self.dut.gradient(name, rate_hz, v) * (cap.volts_per_unit / oc.volts_per_unit)
+            y = gradient(name, volts(name)) * (cap.volts_per_unit / oc.volts_per_unit)
             seen[f"{self.daq_devices.get(cap.instrument, cap.instrument)}/ai{cap.channel}"] = y
         if "rf_i" in cmap.captures and "rf_i" in cmap.outputs:
-            vi = self._output_volts("rf_i", rate_hz, n, ao)
-            vq = self._output_volts("rf_q", rate_hz, n, ao)
-            yi, yq = self.dut.rf_iq(rate_hz, vi, vq)
+            yi, yq = rf_iq(volts("rf_i"), volts("rf_q"))
             for name, y in (("rf_i", yi), ("rf_q", yq)):
                 cap = cmap.captures[name]
                 scale = cap.volts_per_unit / cmap.outputs[name].volts_per_unit
@@ -186,24 +198,7 @@ class MockWorld:
 
         def respond(rate: float, ao: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
             n = max((v.size for v in ao.values()), default=0)
-            seen: dict[str, np.ndarray] = {}
-            if n == 0:
-                return seen
-            for name, cap in cmap.captures.items():
-                if name not in ("gx", "gy", "gz"):
-                    continue
-                oc = cmap.outputs[name]
-                y = dut.gradient(name, volts(name, n, ao)) * (cap.volts_per_unit / oc.volts_per_unit)
-                seen[f"{self.daq_devices.get(cap.instrument, cap.instrument)}/ai{cap.channel}"] = y
-            if "rf_i" in cmap.outputs:
-                vi, vq = volts("rf_i", n, ao), volts("rf_q", n, ao)
-                if "rf_i" in cmap.captures:
-                    yi, yq = dut.rf_iq(vi, vq)
-                    for name, y in (("rf_i", yi), ("rf_q", yq)):
-                        cap = cmap.captures[name]
-                        scale = cap.volts_per_unit / cmap.outputs[name].volts_per_unit
-                        seen[f"{self.daq_devices.get(cap.instrument, cap.instrument)}/ai{cap.channel}"] = y * scale
-            return seen
+            return self._through_dut(n, lambda name: volts(name, n, ao), dut.gradient, dut.rf_iq)
 
         return respond
 
