@@ -176,3 +176,26 @@ def test_compare_long_equals_compare_and_stays_close_with_a_short_fit_window() -
     c = compare_long(lambda k0, k1: d[k0:k1], y, 1e6, unit="T/m", chunk_samples=40_000, fit_samples=50_000)
     assert c.delay_s == pytest.approx(7.3e-6, abs=0.01e-6) and c.gain == pytest.approx(0.97, rel=1e-3)
     assert c.nrmse_aligned == pytest.approx(a.nrmse_aligned, rel=0.03)
+
+
+def test_the_loop_stops_when_the_error_rises_and_keeps_the_best_drive() -> None:
+    from wavegen.hil import Girf, run_loop
+
+    n = 2000
+    t = np.arange(n) / 1e6
+    target = np.sin(2 * np.pi * 2e3 * t) * np.hanning(n) * 0.01
+    f = np.fft.rfftfreq(2 * n, 1e-6)
+    girf = Girf(f, np.ones(f.size, dtype=complex), np.ones(f.size), 0.0, 1e6)
+    plays = []
+
+    def measure(drive: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        # a chain that gets worse with every play after the first correction (drift, say)
+        k = len(plays)
+        plays.append(k)
+        return {"gx": drive["gx"] * (0.9 if k == 0 else 1.0 + 0.05 * k)}
+
+    out = run_loop({"gx": target}, {"gx": girf}, measure, lambda d: None, target_nrmse=1e-6, max_iterations=5)
+    assert "the error rose at iteration" in out.stopped
+    assert len(plays) < 6  # it did not run all five corrections
+    worst = [max(s.nrmse.values()) for s in out.steps]
+    assert out.best_index == int(np.argmin(worst)) and worst[out.best_index] < worst[-1]

@@ -27,6 +27,7 @@ Exit codes:
 2     usage or input error: bad option, unit typo, missing or malformed file, bad config
 3     instrument error: no answer, protocol error, the instrument reported an error, verify failed
 4     internal error (a bug: please report it with the output of ``wavegen -v ...``)
+5     target missed: ``hil`` ended above its NRMSE target (the best drive is still written)
 130   interrupted (Ctrl-C); outputs are switched off and instruments closed on the way out
 ====  =====================================================================================
 
@@ -46,7 +47,10 @@ from typing import Any
 from wavegen.cli.progress import ProgressBar, setup_logging
 from wavegen.errors import InstrumentError, SafetyError, WavegenError
 
-__all__ = ["main", "run_demo", "EXIT_OK", "EXIT_UNSAFE", "EXIT_USAGE", "EXIT_INSTRUMENT", "EXIT_INTERNAL"]
+__all__ = [
+    "main", "run_demo", "EXIT_OK", "EXIT_UNSAFE", "EXIT_USAGE", "EXIT_INSTRUMENT", "EXIT_INTERNAL",
+    "EXIT_TARGET_MISSED",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +59,7 @@ EXIT_UNSAFE = 1
 EXIT_USAGE = 2
 EXIT_INSTRUMENT = 3
 EXIT_INTERNAL = 4
+EXIT_TARGET_MISSED = 5
 
 _EXIT_HELP = """exit codes:
   0  success
@@ -62,6 +67,7 @@ _EXIT_HELP = """exit codes:
   2  usage or input error (bad option, unit typo, missing or malformed file, bad config)
   3  instrument error (timeout, protocol, instrument-reported error, verify failed)
   4  internal error (a bug: please report it with the output of `wavegen -v ...`)
+  5  target missed: hil ended above its NRMSE target (the best drive is still written)
 
 units: quantities take human units, e.g. "40 mT/m", "150 T/m/s", "10 us", "20 uT", "5 mm", "1MHz".
 bench: play, measure, hil, instruments use --config bench.toml, or the built-in mock bench."""

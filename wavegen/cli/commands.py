@@ -397,7 +397,7 @@ def cmd_hil(args: argparse.Namespace, progress: Progress) -> int:
     if args.plot is not None:
         _save_figure(_figure(h.plot()), args.plot)
         _out(f"plot: {args.plot}")
-    return 0
+    return 5 if missed else 0  # EXIT_TARGET_MISSED (wavegen.cli.app): the loop ended above its target
 
 
 def used_axes(seq: Any) -> tuple[str, ...]:

@@ -163,6 +163,7 @@ def run_loop(
     best = max(out.steps[0].nrmse.values())
     if progress:
         progress("hil", 1, total)
+    clipped = 0  # iterations whose correction was clipped to the limits (one warning at the end)
     for it in range(1, max_iterations + 1):
         if max(out.steps[-1].nrmse.values()) <= target_nrmse:
             out.stopped = f"target NRMSE {target_nrmse:g} reached"
@@ -181,7 +182,8 @@ def run_loop(
                 except SafetyError as exc:
                     if on_unsafe != "clip" or clip is None:
                         raise
-                    logger.info("HIL iteration %d: correction unsafe (%s); clipped to the limits", it, exc)
+                    logger.debug("HIL iteration %d: correction unsafe (%s); clipped to the limits", it, exc)
+                    clipped += 1
                     cand = clip(cand)
                     check(cand)
                 break
@@ -197,6 +199,7 @@ def run_loop(
         if out.stopped:
             break
         drive = cand
+        before = max(out.steps[-1].nrmse.values())
         y = play(drive, step)
         worst = max(out.steps[-1].nrmse.values())
         if worst < best:
@@ -204,9 +207,20 @@ def run_loop(
             out.best_drive, out.best_measured, out.best_index = drive, y, len(out.steps) - 1
         if progress:
             progress("hil", it + 1, total)
+        if worst > before:  # the correction made it worse: more of the same will not help
+            out.stopped = (
+                f"the error rose at iteration {it} ({before:.3%} -> {worst:.3%}); kept the best drive "
+                f"(iteration {out.best_index})"
+            )
+            break
     else:
         if max(out.steps[-1].nrmse.values()) <= target_nrmse:
             out.stopped = f"target NRMSE {target_nrmse:g} reached"
         else:
             out.stopped = f"{max_iterations} iterations done"
+    if clipped:
+        logger.warning(
+            "HIL: %d of %d corrections were beyond the limits and were clipped to them (design with slew "
+            "headroom for the loop)", clipped, len(out.steps) - 1,
+        )
     return out
