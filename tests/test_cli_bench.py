@@ -254,3 +254,22 @@ def test_run_demo_returns_the_figures(tmp_path):
     lo, hi = figures["gx_codes_range"]
     assert -32767 <= lo < 0 < hi <= 32767
     assert not list(tmp_path.glob("*.png"))
+
+
+def test_the_readme_spiral_loop_keeps_its_numbers(tmp_path, capsys):
+    """README: `wavegen design spiral -o spiral.seq`, then `bench.hil(seq, target_nrmse=0.01)` on the mock
+    bench prints these reductions (the mock bench is seeded: they are reproducible)."""
+    import wavegen as wg
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    m = re.search(r"print\(result\.reduction\)\s+# (\{.*\})", readme)
+    assert m is not None
+    claimed = eval(m.group(1))  # noqa: S307 - the README's own literal
+    path = tmp_path / "spiral.seq"
+    assert main(["-q", "design", "spiral", "-o", str(path)]) == 0
+    seq = wg.pulseq.read(path)
+    with wg.Bench.mock() as bench:
+        result = bench.hil(seq, target_nrmse=0.01)
+    assert {k: round(v, 1) for k, v in result.reduction.items()} == claimed
+    code, out, _ = _run(capsys, "hil", path, "--target", "1%")  # and the command line reaches the target
+    assert code == EXIT_OK and "target NRMSE 0.01 reached" in out

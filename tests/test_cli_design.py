@@ -149,7 +149,7 @@ def test_design_check_exits_1_when_the_design_is_unsafe(tmp_path, capsys):
     # and an earlier file of that name stays as it was
     earlier = tmp_path / "sp.seq"
     earlier.write_text("the previous design\n")
-    code, out, err = _run(capsys, "design", "spiral", "--matrix", "64", "--slew-fraction", "1", "--check", "-o",
+    code, out, err = _run(capsys, "design", "spiral", "--matrix", "64", "--slew-fraction", "1", "--full-limits", "--check", "-o",
                           str(earlier))
     assert code == 1
     assert "UNSAFE" in out and "pns_safe" in out and "not written" in out
@@ -213,7 +213,7 @@ def test_check_strict_fails_on_unverified_sar(gre_file, capsys):
 
 def test_check_phantom_judges_only_hardware_rules(tmp_path, capsys):
     path = tmp_path / "sp.seq"
-    assert main(["design", "spiral", "--matrix", "64", "--slew-fraction", "1", "-o", str(path)]) == 0
+    assert main(["design", "spiral", "--matrix", "64", "--slew-fraction", "1", "--full-limits", "-o", str(path)]) == 0
     assert _run(capsys, "check", str(path))[0] == 1
     code, out, _ = _run(capsys, "check", str(path), "--phantom")
     assert code == 0 and "INFO       pns_safe" in out

@@ -145,6 +145,10 @@ def add_design_parser(add: Callable[..., argparse.ArgumentParser], limits_option
             s.add_argument("--turns", type=float, default=None, help="spiral turns (default matrix/4)")
             s.add_argument("--slew-fraction", type=float, default=0.5,
                            help="fraction of the slew limit the spiral uses (PNS margin; %(default)s)")
+            s.add_argument("--full-limits", action="store_true",
+                           help="design on the full limits; by default a spiral (meant for `wavegen hil`) is "
+                                "designed at 75 %% of the gradient and 40 %% of the slew limit, leaving the "
+                                "loop room to pre-compensate")
 
 
 def _design(args: argparse.Namespace, limits: SystemLimits) -> Any:
@@ -182,7 +186,11 @@ def _design(args: argparse.Namespace, limits: SystemLimits) -> Any:
         return d.design_gre(limits, tr_s=quantity(args.tr, "s", "--tr"), **common)
     if k == "epi":
         return d.design_epi(limits, **common)
-    return d.design_spiral(limits, turns=args.turns, slew_fraction=args.slew_fraction, **common)
+    spiral_limits = limits if args.full_limits else d.with_loop_headroom(limits)
+    if not args.full_limits:
+        logger.info("designing the spiral with the loop's headroom (%s of the gradient and slew limits)",
+                    d.LOOP_HEADROOM)
+    return d.design_spiral(spiral_limits, turns=args.turns, slew_fraction=args.slew_fraction, **common)
 
 
 def cmd_design(args: argparse.Namespace, progress: Progress) -> int:

@@ -20,27 +20,20 @@ from typing import Any
 import numpy as np
 
 from wavegen.atomic import save_figure, save_npz, write_text
+from wavegen.sequence.recipes import LOOP_HEADROOM
 
 __all__ = ["run_demo", "demo_sequence"]
 
 logger = logging.getLogger(__name__)
 
 
-#: Fractions of the bench's gradient and slew limits the demo designs with. Pre-compensation sharpens
-#: every corner of a waveform (the drive must lead the hardware's lag), so a waveform designed at the
-#: slew limit leaves the loop no room: every correction would be refused by the interlock.
-DESIGN_HEADROOM = (0.75, 0.4)
-
-
 def demo_sequence(limits: Any) -> Any:
     """The demo's sequence: a 30 degree sinc on a 5 mm slice, then an 8-turn spiral (FOV 256 mm, 32x32),
-    designed at :data:`DESIGN_HEADROOM` of ``limits`` (30 mT/m and 60 T/m/s on a 40 mT/m, 150 T/m/s bench)."""
-    from wavegen.sequence.recipes import design_spiral
+    designed with the loop's headroom (:data:`wavegen.sequence.recipes.LOOP_HEADROOM`: 30 mT/m and
+    60 T/m/s on a 40 mT/m, 150 T/m/s bench)."""
+    from wavegen.sequence.recipes import design_spiral, with_loop_headroom
 
-    g, s = DESIGN_HEADROOM
-    design_limits = limits.replace(max_grad_t_per_m=limits.max_grad_t_per_m * g,
-                                   max_slew_t_per_m_per_s=limits.max_slew_t_per_m_per_s * s)
-    return design_spiral(design_limits, fov_m=0.256, matrix=32, turns=8.0, slice_m=5e-3,
+    return design_spiral(with_loop_headroom(limits), fov_m=0.256, matrix=32, turns=8.0, slice_m=5e-3,
                          flip_rad=math.radians(30), slew_fraction=1.0)
 
 
@@ -86,7 +79,7 @@ def run_demo(out_dir: Path, *, plot: bool = True, progress: Any = None) -> dict[
     seq = design.seq
     pulseq.write(seq, out_dir / "demo.seq")
     figures["duration_s"] = seq.duration_s
-    g_frac, s_frac = DESIGN_HEADROOM
+    g_frac, s_frac = LOOP_HEADROOM
     lines.append(f"  sequence        {design.title}: {len(seq)} blocks, {seq.duration_s * 1e3:.2f} ms -> demo.seq; "
                  f"designed at {g_frac:.0%} of the gradient and {s_frac:.0%} of the slew limit (room for "
                  "pre-compensation)")

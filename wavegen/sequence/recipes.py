@@ -22,8 +22,10 @@ from wavegen.errors import DesignError, RangeError
 from wavegen.limits import SystemLimits
 from wavegen.validate import integer, positive
 
-__all__ = ["Design", "RF_KINDS", "SEQUENCE_KINDS", "design_trapezoid", "design_rf", "design_gre",
-           "design_epi", "design_spiral"]
+__all__ = [
+    "LOOP_HEADROOM", "with_loop_headroom", "Design", "RF_KINDS", "SEQUENCE_KINDS", "design_trapezoid", "design_rf",
+    "design_gre", "design_epi", "design_spiral",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -273,6 +275,20 @@ def design_epi(
                  f"mT/m, echo spacing {(gx.duration_s + blip.duration_s) * 1e3:.3f} ms")
     lines.append(f"echo train  {echo_train * 1e3:.3f} ms; total {seq.duration_s * 1e3:.3f} ms")
     return Design(seq, f"single-shot 2D EPI, {math.degrees(flip_rad):.4g} deg", lines)
+
+
+#: Fractions of the gradient and slew limits a sequence meant for the hardware loop is designed at.
+#: Pre-compensation sharpens every corner (the drive must lead the hardware's lag), so a waveform at the
+#: slew limit leaves the loop no room: every correction would be refused by the interlock.
+LOOP_HEADROOM = (0.75, 0.4)
+
+
+def with_loop_headroom(limits: SystemLimits) -> SystemLimits:
+    """``limits`` with :data:`LOOP_HEADROOM` taken off the gradient amplitude and slew (the design
+    limits of a sequence meant for the loop; the bench still checks against the full ``limits``)."""
+    g, s = LOOP_HEADROOM
+    return limits.replace(max_grad_t_per_m=limits.max_grad_t_per_m * g,
+                          max_slew_t_per_m_per_s=limits.max_slew_t_per_m_per_s * s)
 
 
 def design_spiral(
