@@ -149,8 +149,8 @@ def test_design_check_exits_1_when_the_design_is_unsafe(tmp_path, capsys):
     # and an earlier file of that name stays as it was
     earlier = tmp_path / "sp.seq"
     earlier.write_text("the previous design\n")
-    code, out, err = _run(capsys, "design", "spiral", "--matrix", "64", "--slew-fraction", "1", "--full-limits", "--check", "-o",
-                          str(earlier))
+    code, out, err = _run(capsys, "design", "spiral", "--matrix", "64", "--slew-fraction", "1", "--full-limits",
+                          "--check", "-o", str(earlier))
     assert code == 1
     assert "UNSAFE" in out and "pns_safe" in out and "not written" in out
     assert earlier.read_text() == "the previous design\n"
