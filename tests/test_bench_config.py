@@ -169,8 +169,20 @@ def test_amplifier_calibration_units_are_read_and_named_when_wrong() -> None:
 
 def test_rf_i_and_q_at_different_rates_are_a_config_error() -> None:
     c = copy.deepcopy(MOCK_CONFIG)
-    c["channels"]["rf_q"] = {"instrument": "daq", "channel": 4, "volts_per_unit": "0.2 V/uT"}
-    c["instruments"]["daq"]["rate"] = "2 MHz"
+    c["instruments"]["awg2"] = dict(c["instruments"]["awg"], rate="2 MHz")
+    c["channels"]["rf_q"] = {"instrument": "awg2", "channel": 1, "volts_per_unit": "0.2 V/uT"}
     c["capture"] = {}
     with pytest.raises(ConfigError, match=r"rf_i and rf_q play at different rates \[1000000.0, 2000000.0\] Hz"):
+        parse_config(c)
+
+
+def test_daq_board_limits_are_checked_before_any_instrument() -> None:
+    """A DAQ channel the board lacks, or captures over its aggregate rate: ConfigError at parse time."""
+    c = copy.deepcopy(MOCK_CONFIG)
+    c["channels"]["adc"]["channel"] = 9
+    with pytest.raises(ConfigError, match=r"daq \(PXIe-6368\): channel ao9 does not exist \(the board has ao0..ao3\)"):
+        parse_config(c)
+    c = copy.deepcopy(MOCK_CONFIG)
+    c["instruments"]["daq"]["model"] = "PCIe-6363"  # 5 captures at 1 MS/s: over its 1 MS/s aggregate
+    with pytest.raises(ConfigError, match=r"AI aggregate rate 5e\+06 S/s .* above the board's multi-channel"):
         parse_config(c)

@@ -211,6 +211,27 @@ def _ratio(d: dict[str, Any], key: str, units: dict[str, float], where: str) -> 
     return float(m.group(1)) * units.get(m.group(2) or next(iter(units)), 1.0)
 
 
+def _check_daq_boards(
+    instruments: dict[str, InstrumentConfig], outputs: dict[str, OutputChannel], captures: dict[str, CaptureChannel]
+) -> None:
+    """Every DAQ board's channels and rates against its capability table (drivers/daq_boards.py), before
+    any instrument is touched: a channel the board lacks, an AI aggregate over its limit (a mock board
+    with no model is the board the mock simulates)."""
+    from wavegen.drivers.daq_boards import check_config
+
+    for name, ic in instruments.items():
+        if not ic.is_daq:
+            continue
+        model = ic.model
+        if model is None and ic.resource == "mock":
+            from wavegen.drivers.mock.bench import MOCK_DAQ_MODEL
+
+            model = MOCK_DAQ_MODEL
+        ao = sorted(oc.channel for oc in outputs.values() if oc.instrument == name)
+        ai = sorted(c.channel for c in captures.values() if c.instrument == name)
+        check_config(model, ao, ai, ic.rate_hz, instrument=name)
+
+
 def positive_config(value: float, where: str, unit: str) -> float:
     """A configuration value that must be finite and > 0: :func:`wavegen.validate.positive` raising
     :class:`ConfigError`."""
@@ -420,6 +441,7 @@ def parse_config(cfg: dict[str, Any]) -> BenchConfig:
     except ConfigError as exc:
         raise ConfigError(str(exc)) from exc
 
+    _check_daq_boards(instruments, outputs, captures)
     rf_rates = {instruments[outputs[c].instrument].rate_hz for c in RF_CHANNELS if c in outputs}
     if len(rf_rates) > 1:
         raise ConfigError(
