@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -333,3 +334,21 @@ def test_limits_spec_reaches_the_design(tmp_path, capsys):
     shortest = 2 * math.sqrt(area / 200)
     assert shortest <= g.size * 10e-6 <= shortest + 2 * 10e-6 + 1e-12
     assert np.max(np.abs(np.diff(g))) / 10e-6 <= 200 * (1 + 1e-9)
+
+
+def test_check_on_a_bench_and_with_a_sar_calibration(tmp_path, capsys, gre_file):
+    bench_toml = Path(__file__).resolve().parents[1] / "examples" / "bench.toml"
+    # --strict could never pass with RF: the bench file brings its amplifier ratings, limits and mode
+    code, out, _ = _run(capsys, "check", str(gre_file), "--strict")
+    assert code == 1 and "UNVERIFIED (--strict)" in out and "rf_amplifier" in out
+    code, out, _ = _run(capsys, "check", str(gre_file), "--config", str(bench_toml), "--strict")
+    assert code == 0, out
+    sar = tmp_path / "sar.toml"
+    sar.write_text('[sar]\nregion = "whole_body"\nw_per_kg_per_ut2 = 0.1\npatient_mass_kg = 75\n')
+    code, out, _ = _run(capsys, "check", str(gre_file), "--sar-calibration", str(sar))
+    assert code == 0 and "sar_whole_body_6min: calibrated" in out and "b1rms_6min" not in out
+    sar.write_text("[sar]\nw_per_kg = 0.1\n")
+    code, _, err = _run(capsys, "check", str(gre_file), "--sar-calibration", str(sar))
+    assert code == 2 and "unknown key(s) w_per_kg" in err
+    code, _, err = _run(capsys, "check", str(gre_file), "--config", str(bench_toml), "--limits", "max_grad=30 mT/m")
+    assert code == 2 and "--config and --limits go apart" in err

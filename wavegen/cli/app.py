@@ -151,6 +151,12 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="nobody in the magnet: judge only the hardware rules (patient rules reported as info)")
     c.add_argument("--hardware", type=Path, metavar="FILE.asc", default=None,
                    help="vendor gradient hardware file (SAFE PNS model, acoustic bands)")
+    c.add_argument("--config", type=Path, metavar="BENCH.toml", default=None,
+                   help="check on a bench: its limits, mode, patient flag and RF amplifier ratings "
+                        "(instead of --limits/--mode/--phantom)")
+    c.add_argument("--sar-calibration", type=Path, metavar="SAR.toml", default=None,
+                   help='SAR calibration: a [sar] table, e.g. region = "head", w_per_kg_per_ut2 = 0.35, '
+                        "patient_mass_kg = 75 (absolute SAR; --strict can then pass with RF)")
     c.add_argument("--strict", action="store_true", help="also fail when a rule cannot be verified (SAR)")
     c.add_argument("--plot", type=Path, metavar="PNG", default=None, help="plot the traces with their limits")
     c.add_argument("--json", action="store_true", help="print the report as JSON (for scripts); same exit codes")

@@ -26,8 +26,9 @@ from wavegen.cli.options import (
     parse_window,
     quantity,
     read_sequence,
+    read_toml,
 )
-from wavegen.errors import RangeError, UnitError
+from wavegen.errors import ConfigError, RangeError, UnitError
 from wavegen.limits import SystemLimits
 from wavegen.units import parse_quantity
 
@@ -219,12 +220,25 @@ def cmd_design(args: argparse.Namespace, progress: Progress) -> int:
 def cmd_check(args: argparse.Namespace, progress: Progress) -> int:
     from wavegen import safety
 
-    limits = parse_limits(args.limits)
+    kwargs: dict[str, Any] = {"mode": args.mode, "patient": not args.phantom}
+    if args.config is not None:
+        if args.limits is not None:
+            raise UnitError("--config and --limits go apart: the bench file holds the limits")
+        from wavegen.bench.config import load_toml, parse_config
+
+        bench = parse_config(load_toml(args.config))  # ConfigError names the key; no instrument is touched
+        limits = bench.limits
+        kwargs.update(mode=bench.mode, patient=bench.patient, periodic=False)  # as the bench plays it: once
+        if bench.rf_amplifier is not None:
+            kwargs["rf_amplifier"] = bench.rf_amplifier
+    else:
+        limits = parse_limits(args.limits)
+    if args.sar_calibration is not None:
+        kwargs.update(read_sar_calibration(args.sar_calibration))
     if args.hardware is not None and not args.hardware.exists():
         raise FileNotFoundError(2, "No such file or directory", str(args.hardware))
     seq = read_sequence(args.file)
-    report = safety.check(seq, limits, mode=args.mode, patient=not args.phantom,
-                          hardware=args.hardware, keep_traces=args.plot is not None)
+    report = safety.check(seq, limits, hardware=args.hardware, keep_traces=args.plot is not None, **kwargs)
     if args.plot is not None:
         _save_figure(report.plot(), args.plot)
     failed = (not report.ok) or (args.strict and not report.complete)
@@ -243,6 +257,28 @@ def cmd_check(args: argparse.Namespace, progress: Progress) -> int:
         _out(f"UNVERIFIED (--strict): {', '.join(r.rule for r in report.unverified)}")
         return 1
     return 0
+
+
+def read_sar_calibration(path: Path) -> dict[str, Any]:
+    """``--sar-calibration SAR.toml``: a ``[sar]`` table (``region``, one of ``w_per_kg_per_ut2`` or
+    ``absorbed_w_per_ut2``, optional ``exposed_mass_kg`` and ``patient_mass_kg``) as check arguments."""
+    from wavegen.safety import SarCalibration
+
+    table = read_toml(path, "--sar-calibration").get("sar")
+    if not isinstance(table, dict):
+        raise ConfigError(f"--sar-calibration {path}: needs a [sar] table (region, w_per_kg_per_ut2 or "
+                          "absorbed_w_per_ut2, patient_mass_kg)")
+    known = {"region", "w_per_kg_per_ut2", "absorbed_w_per_ut2", "exposed_mass_kg", "patient_mass_kg"}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ConfigError(f"--sar-calibration {path}: unknown key(s) {', '.join(unknown)}; known: "
+                          f"{', '.join(sorted(known))}")
+    mass = table.pop("patient_mass_kg", None)
+    cal = SarCalibration(**table)
+    out: dict[str, Any] = {"sar_calibration": cal}
+    if mass is not None:
+        out["patient_mass_kg"] = float(mass)
+    return out
 
 
 def report_json(report: Any, file: Path, failed: bool) -> str:
