@@ -118,3 +118,23 @@ def test_installed_console_script(tmp_path):
     proc = subprocess.run([script, "check", "missing.seq"], capture_output=True, text=True, timeout=60,
                           cwd=tmp_path, env=_env())
     assert proc.returncode == 2 and proc.stderr.strip() == "wavegen: error: no such file: missing.seq"
+
+
+def test_bad_output_paths_and_repeated_limits_are_refused_before_any_work(tmp_path, capsys):
+    import json
+
+    seq = tmp_path / "t.seq"
+    assert main(["design", "trapezoid", "--area", "1000 /m", "-o", str(seq)]) == 0
+    capsys.readouterr()
+    assert main(["check", str(seq), "--plot", str(tmp_path / "x.txt")]) == EXIT_USAGE
+    assert "--plot" in capsys.readouterr().err
+    blocker = tmp_path / "afile"
+    blocker.write_text("")
+    assert main(["design", "trapezoid", "--area", "1000 /m", "-o", str(blocker / "sub" / "t.seq")]) == EXIT_USAGE
+    assert "is a file, not a folder" in capsys.readouterr().err
+    assert main(["check", str(seq), "--limits", "max_grad=40 mT/m,max_grad=30 mT/m"]) == EXIT_USAGE
+    assert "max_grad is given twice" in capsys.readouterr().err
+    # check --json: errors as JSON on stdout too
+    assert main(["check", str(tmp_path / "missing.seq"), "--json"]) == EXIT_USAGE
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["ok"] is False and "missing.seq" in doc["error"]

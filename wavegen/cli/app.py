@@ -239,9 +239,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace, bar: ProgressBar) -> int:
     from wavegen.cli import commands as cmds
+    from wavegen.cli.options import check_output_paths
 
     handler = getattr(cmds, f"cmd_{args.command}")
+    global _json_errors
+    _json_errors = bool(getattr(args, "json", False))
     try:
+        check_output_paths(args)  # before any work
         code = int(handler(args, bar))
         bar.close()
         return code
@@ -287,7 +291,15 @@ def _dispatch(args: argparse.Namespace, bar: ProgressBar) -> int:
         return EXIT_INTERNAL
 
 
+#: ``check --json``: errors go to stdout as JSON too, so a script reads one format
+_json_errors = False
+
+
 def _err(msg: str) -> None:
+    if _json_errors:
+        import json
+
+        print(json.dumps({"ok": False, "error": msg}))
     print(f"wavegen: {msg}", file=sys.stderr)
 
 

@@ -14,7 +14,7 @@ from wavegen.limits import SystemLimits
 from wavegen.units import parse_quantity
 
 __all__ = [
-    "parse_window", "parse_limits", "parse_channels", "parse_fraction", "quantity", "read_sequence", "open_bench",
+    "check_output_paths", "parse_window", "parse_limits", "parse_channels", "parse_fraction", "quantity", "read_sequence", "open_bench",
     "read_toml",
 ]
 
@@ -57,6 +57,8 @@ def parse_limits(spec: str | None) -> SystemLimits:
         if "=" not in part:
             raise ConfigError(f"--limits: expected name=value (e.g. max_grad=40 mT/m), got {part.strip()!r}")
         k, v = part.split("=", 1)
+        if k.strip() in values2:
+            raise ConfigError(f"--limits: {k.strip()} is given twice ({values2[k.strip()]!r} and {v.strip()!r})")
         values2[k.strip()] = v.strip()
     return SystemLimits.from_units(**values2)
 
@@ -145,3 +147,27 @@ def parse_window(args: argparse.Namespace, seq: Any) -> Any:
     except ValueError:
         raise UnitError(f"--blocks {text!r}: block numbers are whole numbers, e.g. --blocks 100..130") from None
     return Window.of_blocks(seq, b0, b1)
+
+
+#: what each output option may write, by suffix
+_OUTPUT_SUFFIXES = {"plot": (".png", ".pdf", ".svg"), "html": (".html",)}
+
+
+def check_output_paths(args: argparse.Namespace) -> None:
+    """Refuse a bad output path before any work: a ``--plot`` that is not an image file, or an output
+    whose folder is a file (``UnitError`` / ``ConfigError``, exit 2)."""
+    for attr in ("plot", "out", "html"):
+        path = getattr(args, attr, None)
+        if not isinstance(path, Path):
+            continue
+        option = "-o/--out" if attr == "out" else f"--{attr}"
+        allowed = _OUTPUT_SUFFIXES.get(attr)
+        if allowed is not None and path.suffix.lower() not in allowed:
+            raise UnitError(f"{option}: {path} must end in {', '.join(allowed)}")
+        if path.is_dir() and attr != "out":
+            raise ConfigError(f"{option}: {path} is a folder, not a file")
+        parent = path.parent
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
+        if parent.exists() and not parent.is_dir():
+            raise ConfigError(f"{option}: {path} cannot be written: {parent} is a file, not a folder")
