@@ -14,8 +14,8 @@ from wavegen.limits import SystemLimits
 from wavegen.units import parse_quantity
 
 __all__ = [
-    "check_output_paths", "parse_window", "parse_limits", "parse_channels", "parse_fraction", "quantity", "read_sequence", "open_bench",
-    "read_toml",
+    "check_output_paths", "parse_window", "parse_limits", "parse_channels", "parse_fraction", "quantity",
+    "read_sequence", "open_bench", "read_toml",
 ]
 
 logger = logging.getLogger(__name__)
