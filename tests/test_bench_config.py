@@ -186,3 +186,18 @@ def test_daq_board_limits_are_checked_before_any_instrument() -> None:
     c["instruments"]["daq"]["model"] = "PCIe-6363"  # 5 captures at 1 MS/s: over its 1 MS/s aggregate
     with pytest.raises(ConfigError, match=r"AI aggregate rate 5e\+06 S/s .* above the board's multi-channel"):
         parse_config(c)
+
+
+def test_a_bare_number_for_a_dimensional_config_value_is_refused() -> None:
+    for section, key, value in (("instruments", "daq", {"rate": 1e6}), ("limits", None, {"max_slew": 150})):
+        c = copy.deepcopy(MOCK_CONFIG)
+        if key is None:
+            c[section].update(value)
+        else:
+            c[section][key].update(value)
+        with pytest.raises(ConfigError, match="give the unit"):
+            parse_config(c)
+    c = copy.deepcopy(MOCK_CONFIG)
+    c["limits"]["max_grad_t_per_m"] = 0.04  # the name says the unit: not ambiguous
+    del c["limits"]["max_grad"]
+    assert parse_config(c).limits.max_grad_t_per_m == 0.04

@@ -138,3 +138,21 @@ def test_bad_output_paths_and_repeated_limits_are_refused_before_any_work(tmp_pa
     assert main(["check", str(tmp_path / "missing.seq"), "--json"]) == EXIT_USAGE
     doc = json.loads(capsys.readouterr().out)
     assert doc["ok"] is False and "missing.seq" in doc["error"]
+
+
+def test_a_bare_number_for_a_dimensional_option_is_refused(tmp_path, capsys):
+    for argv, needle in (
+        (["design", "sinc", "--flip", "15", "-o", str(tmp_path / "s.seq")], '--flip "90 deg"'),
+        (["design", "sinc", "--duration", "3", "-o", str(tmp_path / "s.seq")], '--duration "3 ms"'),
+        (["check", str(tmp_path / "s.seq"), "--limits", "max_grad=0.04"], '"max_grad=0.04 T/m"'),
+        (["render", str(tmp_path / "s.seq"), "--rate", "1e6", "-o", str(tmp_path / "r.npz")], '--rate "1 kHz"'),
+    ):
+        assert main(argv) == EXIT_USAGE, argv
+        assert needle in capsys.readouterr().err
+    # rates with their units, exact ratios included; a render of one sample is refused
+    seq = tmp_path / "t.seq"
+    assert main(["design", "trapezoid", "--area", "1000 /m", "-o", str(seq)]) == EXIT_OK
+    for rate in ("1 MS/s", "1e6/3 Hz", "250 kSa/s"):
+        assert main(["render", str(seq), "--rate", rate, "-o", str(tmp_path / "r.npz")]) == EXIT_OK, rate
+    assert main(["render", str(seq), "--rate", "0.5 Hz", "-o", str(tmp_path / "r.npz")]) == EXIT_USAGE
+    assert "needs at least 2" in capsys.readouterr().err

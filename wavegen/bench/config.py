@@ -45,7 +45,7 @@ from wavegen.units import parse_quantity
 from wavegen.validate import positive
 
 __all__ = [
-    "MOCK_CONFIG", "BenchConfig", "InstrumentConfig", "load_toml", "parse_config"]
+    "LIMIT_DIMENSIONS", "MOCK_CONFIG", "BenchConfig", "InstrumentConfig", "load_toml", "parse_config"]
 
 #: The built-in mock bench (the same as the first half of ``examples/bench.toml``).
 MOCK_CONFIG: dict[str, Any] = {
@@ -183,10 +183,27 @@ def _qty(d: dict[str, Any], key: str, dim: str, where: str, default: Any = None)
         if default is None:
             raise ConfigError(f"{where}.{key}: missing (a quantity in {dim})")
         return float(default)
+    _needs_unit(d[key], dim, f"{where}.{key}")
     try:
         return parse_quantity(d[key], dim, name=f"{where}.{key}")
     except WavegenError as exc:
         raise ConfigError(f"{where}.{key} = {d[key]!r}: {exc}") from exc
+
+
+#: the [limits] keys that carry a unit (gamma, rasters and dead times included)
+LIMIT_DIMENSIONS = {"max_grad": "T/m", "max_slew": "T/m/s", "max_b1": "T", "grad_raster": "s", "rf_raster": "s",
+                     "adc_raster": "s", "block_raster": "s", "rf_dead_time": "s", "rf_ringdown_time": "s",
+                     "adc_dead_time": "s", "gamma": "Hz/T"}
+_BARE = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
+
+
+def _needs_unit(value: Any, dim: str, where: str) -> None:
+    """A dimensional value written as a bare number is ambiguous (ms or s? mT/m or T/m?): refused."""
+    bare = isinstance(value, (int, float)) and not isinstance(value, bool) or (
+        isinstance(value, str) and _BARE.match(value) is not None
+    )
+    if dim and bare:
+        raise ConfigError(f'{where} = {value!r}: give the unit, e.g. "{value} {dim}" if that is what you mean')
 
 
 #: units accepted for the amplifier calibration (to SI)
@@ -389,6 +406,9 @@ def parse_config(cfg: dict[str, Any]) -> BenchConfig:
     name = str(b.get("name", "bench"))
 
     lim_t = _table(cfg, "limits", "", required=False)
+    for key, value in lim_t.items():
+        if key in LIMIT_DIMENSIONS:
+            _needs_unit(value, LIMIT_DIMENSIONS[key], f"limits.{key}")
     try:
         limits = SystemLimits.from_units(**lim_t)
     except WavegenError as exc:

@@ -23,6 +23,7 @@ from wavegen.cli.options import (
     parse_channels,
     parse_fraction,
     parse_limits,
+    parse_rate,
     parse_window,
     quantity,
     read_sequence,
@@ -313,17 +314,18 @@ _NPZ_KEYS = {"gx": "gx_t_per_m", "gy": "gy_t_per_m", "gz": "gz_t_per_m", "rf": "
 
 
 def cmd_render(args: argparse.Namespace, progress: Progress) -> int:
-    rate = parse_quantity(args.rate, "Hz", name="--rate")
-    if not rate > 0:
-        raise RangeError(f"--rate = {args.rate!r} must be > 0 Hz")
+    rate_q = parse_rate(args.rate)
+    rate = float(rate_q)
     if args.chunk < 1:
         raise RangeError(f"--chunk = {args.chunk} must be >= 1 sample")
     if args.out.suffix.lower() != ".npz":
         raise UnitError(f"-o/--out: {args.out} must end in .npz")
     channels = parse_channels(args.channels)
     seq = read_sequence(args.file)
-    rate_q = Fraction(repr(rate))  # the decimal the user wrote, exactly
     n = math.ceil(Fraction(seq.duration_ns, 10**9) * rate_q)
+    if n < 2:
+        raise RangeError(f"--rate {args.rate}: the {seq.duration_s * 1e3:.6g} ms sequence would be {n} sample(s) at "
+                         f"{float(rate_q):g} Hz; a render needs at least 2 (a higher rate)")
     if n * len(channels) > 2_000_000_000:
         raise RangeError(f"{n} samples x {len(channels)} channels at {args.rate} is too large for one .npz; "
                          "render fewer channels or a lower rate")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import re
 import sys
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -14,18 +16,31 @@ from wavegen.limits import SystemLimits
 from wavegen.units import parse_quantity
 
 __all__ = [
-    "check_output_paths", "parse_window", "parse_limits", "parse_channels", "parse_fraction", "quantity",
+    "parse_rate", "check_output_paths", "parse_window", "parse_limits", "parse_channels", "parse_fraction", "quantity",
     "read_sequence", "open_bench", "read_toml",
 ]
 
 logger = logging.getLogger(__name__)
 
 
+#: an example of each dimension, for the message that asks for a unit
+_EXAMPLES = {"s": "3 ms", "m": "5 mm", "rad": "90 deg", "Hz": "1 kHz", "T": "20 uT", "T/m": "40 mT/m",
+             "T/m/s": "150 T/m/s", "1/m": "1000 /m", "V": "10 V"}
+
+
 def quantity(text: str | None, dimension: str, option: str) -> float | None:
-    """``parse_quantity`` naming the command-line option in its message; ``None`` passes through."""
+    """``parse_quantity`` naming the command-line option in its message; ``None`` passes through. A
+    bare number for a quantity with a dimension is refused: ``--flip 15`` could be degrees or radians,
+    ``--duration 3`` seconds or milliseconds, so the user says which."""
     if text is None:
         return None
+    if dimension and _BARE_NUMBER.match(str(text)):
+        example = _EXAMPLES.get(dimension, f"1 {dimension}")
+        raise UnitError(f'{option} {text}: give the unit, e.g. {option} "{example}" (a bare number is ambiguous)')
     return parse_quantity(text, dimension, name=option)
+
+
+_BARE_NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
 
 
 def parse_limits(spec: str | None) -> SystemLimits:
@@ -57,6 +72,11 @@ def parse_limits(spec: str | None) -> SystemLimits:
         if "=" not in part:
             raise ConfigError(f"--limits: expected name=value (e.g. max_grad=40 mT/m), got {part.strip()!r}")
         k, v = part.split("=", 1)
+        from wavegen.bench.config import LIMIT_DIMENSIONS
+
+        if k.strip() in LIMIT_DIMENSIONS and _BARE_NUMBER.match(v):
+            dim = LIMIT_DIMENSIONS[k.strip()]
+            raise UnitError(f'--limits {k.strip()}={v.strip()}: give the unit, e.g. "{k.strip()}={v.strip()} {dim}"')
         if k.strip() in values2:
             raise ConfigError(f"--limits: {k.strip()} is given twice ({values2[k.strip()]!r} and {v.strip()!r})")
         values2[k.strip()] = v.strip()
@@ -171,3 +191,37 @@ def check_output_paths(args: argparse.Namespace) -> None:
             parent = parent.parent
         if parent.exists() and not parent.is_dir():
             raise ConfigError(f"{option}: {path} cannot be written: {parent} is a file, not a folder")
+
+
+_SAMPLE_RATE_UNITS = {"S/s": 1, "Sa/s": 1, "kS/s": 10**3, "kSa/s": 10**3, "MS/s": 10**6, "MSa/s": 10**6,
+                      "GS/s": 10**9, "GSa/s": 10**9}
+_RATIO = re.compile(r"^\s*([0-9.eE+-]+)\s*/\s*([0-9.eE+-]+)\s*(\S+)\s*$")
+
+
+def parse_rate(text: str, option: str = "--rate") -> Fraction:
+    """A sample rate as an exact rational: ``"1 MHz"``, ``"1 MS/s"``, ``"2.5 kSa/s"``, or a ratio with a
+    unit, ``"1e6/3 Hz"``. A bare number is refused (a rate has a unit)."""
+    t = str(text).strip()
+    m = _RATIO.match(t)
+    if m is not None:
+        num, den, unit = m.groups()
+        scale = Fraction(_SAMPLE_RATE_UNITS[unit]) if unit in _SAMPLE_RATE_UNITS else Fraction(
+            repr(parse_quantity(f"1 {unit}", "Hz", name=option)))
+        try:
+            value = Fraction(num) / Fraction(den) * scale
+        except (ValueError, ZeroDivisionError):
+            raise UnitError(f"{option} {text!r}: write a rate such as \"1 MHz\", \"1 MS/s\" or \"1e6/3 Hz\"") from None
+    else:
+        parts = t.split()
+        if len(parts) == 2 and parts[1] in _SAMPLE_RATE_UNITS:
+            try:
+                value = Fraction(parts[0]) * _SAMPLE_RATE_UNITS[parts[1]]
+            except ValueError:
+                raise UnitError(f"{option} {text!r}: {parts[0]!r} is not a number") from None
+        else:
+            q = quantity(t, "Hz", option)
+            assert q is not None
+            value = Fraction(repr(q))
+    if not value > 0:
+        raise RangeError(f"{option} = {text!r} must be > 0 Hz")
+    return value
