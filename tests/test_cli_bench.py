@@ -109,7 +109,7 @@ def test_play_override_needs_an_operator(capsys, spiral_file):
 
 def test_play_override_is_played_and_logged(capsys, tmp_path, benches):
     path = tmp_path / "strong.seq"
-    assert main(["-q", "design", "trapezoid", "--area", "1000 /m", "--limits", "max_grad=45 mT/m,max_slew=150",
+    assert main(["-q", "design", "trapezoid", "--area", "1000 /m", "--limits", "max_grad=45 mT/m,max_slew=150 T/m/s",
                  "-o", str(path)]) == 0
     capsys.readouterr()
     code, out, err = _run(capsys, "play", path, "--override", "dummy load, nobody in the magnet",
