@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -352,3 +353,15 @@ def test_check_on_a_bench_and_with_a_sar_calibration(tmp_path, capsys, gre_file)
     assert code == 2 and "unknown key(s) w_per_kg" in err
     code, _, err = _run(capsys, "check", str(gre_file), "--config", str(bench_toml), "--limits", "max_grad=30 mT/m")
     assert code == 2 and "--config and --limits go apart" in err
+
+
+@pytest.mark.parametrize("matrix", [8, 16, 24])
+def test_design_gre_keeps_the_tr_it_prints(tmp_path, capsys, matrix):
+    path = tmp_path / "g.seq"
+    code, out, _ = _run(capsys, "design", "gre", "--matrix", str(matrix), "-o", str(path))
+    assert code == 0
+    tr_ms = float(re.search(r"TR +([0-9.]+) ms \(minimum ([0-9.]+) ms\)", out).group(1))
+    seq = pulseq.read(path)
+    starts = seq.block_starts_ns[seq.block_table()[1] > 0]
+    assert np.all(np.diff(starts) == np.diff(starts)[0])  # every RF-to-RF interval the same
+    assert np.diff(starts)[0] * 1e-6 == pytest.approx(tr_ms, abs=5e-4)

@@ -214,8 +214,12 @@ def design_gre(
         seq.add_block(gx=gx_p, gy=gy, gz=gz_r)
         seq.add_block(_adc(n, dwell_s, gx.rise_time_s + (gx.flat_time_s - n * dwell_s) / 2), gx=gx)
         gy_r = design.trapezoid_for_duration(limits, t_pe, area_per_m=-area_y) if area_y else None
-        seq.add_block(gy=gy_r, gz=spoil)
-        tr_min = seq.duration_s - start
+        # every TR equally long: the rewinder block lasts as long whether or not this line has a rewinder
+        from wavegen.limits import seconds_to_ticks
+
+        last_ns = seconds_to_ticks(max(spoil.duration_s, t_pe), name="spoiler block")
+        seq.add_block(Delay(last_ns), gy=gy_r, gz=spoil)
+        tr_min = max(tr_min, seq.duration_s - start)
         if tr_s is not None:
             if tr_s < tr_min - 1e-12:
                 raise DesignError(f"TR = {tr_s * 1e3:.4g} ms is shorter than the minimum {tr_min * 1e3:.4g} ms")
