@@ -273,3 +273,22 @@ def test_the_readme_spiral_loop_keeps_its_numbers(tmp_path, capsys):
     assert {k: round(v, 1) for k, v in result.reduction.items()} == claimed
     code, out, _ = _run(capsys, "hil", path, "--target", "1%")  # and the command line reaches the target
     assert code == EXIT_OK and "target NRMSE 0.01 reached" in out
+
+
+def test_connection_refused_names_the_instrument_and_its_address(tmp_path, capsys):
+    import socket
+
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    toml = (Path(__file__).resolve().parents[1] / "examples" / "bench.toml").read_text()
+    cfg = tmp_path / "bench.toml"
+    head, _, tail = toml.partition("[instruments.awg]")
+    tail = tail.replace('resource = "mock"', f'resource = "TCPIP0::127.0.0.1::{port}::SOCKET"', 1)
+    cfg.write_text(head + "[instruments.awg]" + tail)
+    seq = tmp_path / "t.seq"
+    assert main(["design", "trapezoid", "--area", "1000 /m", "-o", str(seq)]) == EXIT_OK
+    capsys.readouterr()
+    code, _, err = _run(capsys, "play", seq, "--config", cfg)
+    assert code == EXIT_INSTRUMENT
+    assert f"instrument 'awg' (keysight_33500) at TCPIP0::127.0.0.1::{port}::SOCKET" in err

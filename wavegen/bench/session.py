@@ -162,12 +162,24 @@ class Bench:
                 resources.update(self._world.start())
             self._resources = resources
             for name, ic in self.config.instruments.items():
-                self._drivers[name] = self._connect(ic, resources[name])
+                self._drivers[name] = self._connect_named(ic, resources[name])
         except BaseException:
             self.close()
             raise
         self._open = True
         return self
+
+    def _connect_named(self, ic: InstrumentConfig, resource: str) -> Any:
+        """:meth:`_connect`, with a failure naming the instrument and its address."""
+        try:
+            return self._connect(ic, resource)
+        except (InstrumentError, OSError) as exc:
+            msg = f"instrument {ic.name!r} ({ic.driver}) at {resource}: {exc}"
+            try:
+                err: Exception = type(exc)(msg) if isinstance(exc, InstrumentError) else InstrumentError(msg)
+            except TypeError:  # an error class with another constructor: keep the family
+                err = InstrumentError(msg)
+            raise err from exc
 
     def _connect(self, ic: InstrumentConfig, resource: str) -> Any:
         from wavegen.drivers.registry import family
