@@ -39,7 +39,7 @@ import logging
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -64,6 +64,9 @@ from .capabilities import (
 from .scpi import ScpiSession
 from .transport import Transport, bounded_clear, open_visa
 
+if TYPE_CHECKING:
+    from wavegen.safety.interlock import Clearance
+
 __all__ = [
     "Capabilities",
     "ChannelLimits",
@@ -81,7 +84,7 @@ logger = logging.getLogger(__name__)
 class _Cleared:
     """What the interlock allowed on one channel at load: the clearance, the samples' digest, the rate."""
 
-    clearance: Any
+    clearance: Clearance
     digest: str
     sample_rate_hz: float
     #: a sequence: (segment digest, repeats) per step, as played; empty for one waveform
@@ -447,7 +450,7 @@ class ScpiAwg:
         volts: Any,
         sample_rate_hz: float,
         *,
-        clearance: Any,
+        clearance: Clearance,
         name: str = "wavegen",
         full_scale_v: float | None = None,
         offset_v: float = 0.0,
@@ -500,7 +503,7 @@ class ScpiAwg:
             ch, codes, rate, name=name, amplitude_vpp=vpp, offset_v=float(offset_v), markers=mk, cleared=cleared
         )
 
-    def _require_upload(self, clearance: Any, ch: int, samples: np.ndarray, rate: float) -> _Cleared:
+    def _require_upload(self, clearance: Clearance, ch: int, samples: np.ndarray, rate: float) -> _Cleared:
         """The interlock for an upload: *samples* exactly as the caller passed them (float64 volts, or
         the integer codes) on output :meth:`output_id` (*ch*) at *rate*."""
         digest = require_clearance(clearance, output=self.output_id(ch), samples=samples, sample_rate_hz=rate)
@@ -518,7 +521,7 @@ class ScpiAwg:
         codes: Any,
         sample_rate_hz: float,
         *,
-        clearance: Any,
+        clearance: Clearance,
         amplitude_vpp: float,
         offset_v: float = 0.0,
         name: str = "wavegen",
@@ -613,7 +616,7 @@ class ScpiAwg:
             return mode
         return 1, self.LOOPS_WHEN_UNARMED
 
-    def _require_play(self, clearance: Any, ch: int, repeats: int, endless: bool) -> None:
+    def _require_play(self, clearance: Clearance | None, ch: int, repeats: int, endless: bool) -> None:
         cl = self._cleared[ch]
         if cl.steps:  # a sequence: one pass of its order per cycle; more than one pass is a loop
             require_clearance(
@@ -632,9 +635,12 @@ class ScpiAwg:
     MAX_SEQUENCE_STEPS: int = 0
     MAX_STEP_REPEATS: int = 0
 
-    def _check_steps(self, clearance: Any, ch: int, steps: tuple[tuple[str, int], ...]) -> None:
+    def _check_steps(self, clearance: Clearance | None, ch: int, steps: tuple[tuple[str, int], ...]) -> None:
         """Refuse unless the clearance's grant for this output walks exactly *steps* (digest, repeats)."""
         from wavegen.errors import SafetyError
+
+        if clearance is None:
+            raise SafetyError("no safety clearance for a sequence", quantity="clearance")
 
         out = self.output_id(ch)
         g = clearance.grant(out)
@@ -701,7 +707,7 @@ class ScpiAwg:
         order: Any,
         sample_rate_hz: float,
         *,
-        clearance: Any,
+        clearance: Clearance,
         name: str = "wgseq",
         full_scale_v: float | None = None,
         offset_v: float = 0.0,
@@ -764,7 +770,7 @@ class ScpiAwg:
         volts: Mapping[int, np.ndarray],
         sample_rate_hz: float,
         *,
-        clearance: Any,
+        clearance: Clearance,
         full_scale_v: Mapping[int, float | None] | None = None,
         names: Mapping[int, str] | None = None,
     ) -> dict[int, bool]:
@@ -778,7 +784,7 @@ class ScpiAwg:
             out[ch] = bool(lw.verified)
         return out
 
-    def start_outputs(self, channels: Sequence[int], *, clearance: Any, trigger: str = "bus") -> None:
+    def start_outputs(self, channels: Sequence[int], *, clearance: Clearance, trigger: str = "bus") -> None:
         """Arm ``channels`` for ``trigger`` and switch them on: they wait for the trigger."""
         chans = list(channels)
         self.arm(chans, trigger=trigger)
@@ -788,7 +794,7 @@ class ScpiAwg:
     def finish(self, timeout_s: float | None = None) -> None:
         """Nothing to wait for: the AWG plays its waveform on its own."""
 
-    def output(self, channel: int, on: bool, *, clearance: Any = None) -> None:
+    def output(self, channel: int, on: bool, *, clearance: Clearance | None = None) -> None:
         """Switch an output on or off (off is always allowed, and read back).
 
         On needs a waveform loaded by this session and a *clearance* that covers it on this output

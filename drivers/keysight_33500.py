@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -39,6 +39,9 @@ from wavegen.errors import InstrumentProtocolError, RangeError, VerificationErro
 
 from .base import Capabilities, LoadedWaveform, ScpiAwg, parse_on_off
 from .scpi import format_number, to_wire
+
+if TYPE_CHECKING:
+    from wavegen.safety.interlock import Clearance
 
 __all__ = ["Keysight33500", "KEYSIGHT_MODELS", "parse_arb_file"]
 
@@ -243,7 +246,7 @@ class Keysight33500(ScpiAwg):
         volts: Mapping[int, Any],
         sample_rate_hz: float,
         *,
-        clearance: Any,
+        clearance: Clearance,
         names: Mapping[int, str] | None = None,
         full_scale_v: Mapping[int, float] | None = None,
         offset_v: Mapping[int, float] | None = None,

@@ -50,7 +50,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -67,6 +67,9 @@ from wavegen.errors import (
 
 from . import daq_boards
 from .daq_boards import DaqBoard
+
+if TYPE_CHECKING:
+    from wavegen.safety.interlock import Clearance
 
 __all__ = ["NiDaq", "DaqPlan", "StreamResult", "translate_daq_error", "io_timeout_s"]
 
@@ -99,7 +102,7 @@ def translate_daq_error(exc: BaseException, what: str) -> InstrumentError:
     return InstrumentError(f"{what}: {exc!r}")
 
 
-def _require(clearance: Any, **kwargs: Any) -> None:
+def _require(clearance: Clearance, **kwargs: Any) -> None:
     try:
         from wavegen.safety.interlock import require
     except ImportError as exc:  # fail closed
@@ -391,7 +394,7 @@ class NiDaq:
         volts: Any,
         sample_rate_hz: float,
         *,
-        clearance: Any,
+        clearance: Clearance,
         mode: str = "finite",
         start_trigger: str | None = None,
     ) -> DaqPlan:
@@ -414,7 +417,7 @@ class NiDaq:
         codes: Any,
         sample_rate_hz: float,
         *,
-        clearance: Any,
+        clearance: Clearance,
         mode: str = "finite",
         start_trigger: str | None = None,
     ) -> DaqPlan:
@@ -435,7 +438,7 @@ class NiDaq:
         if mode not in ("finite", "regenerate"):
             raise RangeError(f"mode must be 'finite' or 'regenerate', got {mode!r}")
 
-    def _grant_rows(self, clearance: Any, chans: Sequence[int], data: np.ndarray, rate: float, mode: str) -> None:
+    def _grant_rows(self, clearance: Clearance, chans: Sequence[int], data: np.ndarray, rate: float, mode: str) -> None:
         from wavegen.safety.interlock import samples_digest
 
         loaded = {}
@@ -545,7 +548,7 @@ class NiDaq:
         return task
 
     # -- run
-    def start(self, *, clearance: Any) -> None:
+    def start(self, *, clearance: Clearance) -> None:
         """Start (input first, then output): the DAQ's output-on. ``clearance`` must grant every loaded
         output exactly what is loaded (digest and rate; looping for a regenerating task)."""
         if self._ao is None or self.plan is None:
@@ -598,7 +601,7 @@ class NiDaq:
         feed: Iterable[Any],
         sample_rate_hz: float,
         *,
-        clearance: Any,
+        clearance: Clearance,
         capture_channels: Sequence[int] = (),
         capture_path: str | os.PathLike[str] | None = None,
         capture_dtype: str = "float64",
@@ -697,7 +700,7 @@ class NiDaq:
         volts: Mapping[int, np.ndarray],
         sample_rate_hz: float,
         *,
-        clearance: Any,
+        clearance: Clearance,
         full_scale_v: Mapping[int, float | None] | None = None,
         names: Mapping[int, str] | None = None,
     ) -> dict[int, bool]:
@@ -707,7 +710,7 @@ class NiDaq:
         self.load(chans, np.stack([volts[c] for c in chans]), sample_rate_hz, clearance=clearance, mode="finite")
         return dict.fromkeys(chans, True)
 
-    def start_outputs(self, channels: Sequence[int], *, clearance: Any, trigger: str = "bus") -> None:
+    def start_outputs(self, channels: Sequence[int], *, clearance: Clearance, trigger: str = "bus") -> None:
         """Start the loaded generation (and any capture configured on its clock)."""
         self.start(clearance=clearance)
 

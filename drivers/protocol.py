@@ -13,9 +13,12 @@ they are ready when the free-running ones begin.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from wavegen.safety.interlock import Clearance
 
 __all__ = ["InputInstrument", "OutputInstrument"]
 
@@ -37,7 +40,7 @@ class OutputInstrument(Protocol):
         volts: Mapping[int, np.ndarray],
         sample_rate_hz: float,
         *,
-        clearance: Any,
+        clearance: Clearance,
         full_scale_v: Mapping[int, float | None] | None = None,
         names: Mapping[int, str] | None = None,
     ) -> dict[int, bool]:
@@ -45,7 +48,7 @@ class OutputInstrument(Protocol):
         channel whether the instrument's read-back proved it."""
         ...
 
-    def start_outputs(self, channels: Sequence[int], *, clearance: Any, trigger: str = "bus") -> None:
+    def start_outputs(self, channels: Sequence[int], *, clearance: Clearance, trigger: str = "bus") -> None:
         """Make the loaded channels play: armed and on (waiting for ``trigger``), or generating."""
         ...
 

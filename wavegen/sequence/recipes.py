@@ -14,13 +14,16 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from wavegen.errors import DesignError, RangeError
 from wavegen.limits import SystemLimits
 from wavegen.validate import integer, positive
+
+if TYPE_CHECKING:
+    from wavegen.sequence import Sequence
 
 __all__ = [
     "LOOP_HEADROOM", "with_loop_headroom", "Design", "RF_KINDS", "SEQUENCE_KINDS", "design_trapezoid", "design_rf",
@@ -39,7 +42,7 @@ SEQUENCE_KINDS = ("gre", "epi", "spiral")
 class Design:
     """A designed sequence and its description (lines for the terminal)."""
 
-    seq: Any
+    seq: Sequence
     title: str
     lines: list[str] = field(default_factory=list)
 
@@ -119,7 +122,7 @@ def _rf_pulse(
     raise RangeError(f"unknown RF pulse kind {kind!r}; known: {', '.join(RF_KINDS)}")
 
 
-def _excitation(seq: Any, limits: SystemLimits, rf: Any, slice_m: float | None) -> tuple[list[str], Any]:
+def _excitation(seq: Sequence, limits: SystemLimits, rf: Any, slice_m: float | None) -> tuple[list[str], Any]:
     """Add the RF block (with slice select when ``slice_m``); return description lines and the rephaser."""
     from wavegen import design
 
