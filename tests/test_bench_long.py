@@ -95,3 +95,14 @@ def test_a_long_measurement_plots_an_overview_and_a_zoom(gre, monkeypatch, tmp_p
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+def test_the_loop_on_a_long_protocol_asks_for_a_window(gre, monkeypatch):
+    from wavegen.errors import ConfigError
+
+    monkeypatch.setattr(session, "DAQ_FINITE_MAX_POINTS", 1 << 20)
+    with Bench.mock(virtual_time=True) as bench:
+        with pytest.raises(ConfigError, match="run the loop on a window"):
+            bench.hil(gre, channels=("gx",))
+        h = bench.hil(gre, channels=("gx",), window=Window.of_blocks(gre, 40, 47), max_iterations=1)
+        assert h.initial_nrmse["gx"] > h.final_nrmse["gx"]

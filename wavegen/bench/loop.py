@@ -120,6 +120,11 @@ def hil(
         return merge_results(g, rf)
     chans = hil_channels(bench, channels)
     bench.check(seq).raise_if_unsafe()
+    if not bench.plan(seq, window=window).fits_one_waveform:
+        raise ConfigError(
+            "hil corrects a program that each instrument holds as one waveform; this one streams or sequences: "
+            "run the loop on a window of it (--window / --blocks, or window=Window.of_blocks(...))"
+        )
     program = bench.render(seq, window=window)
     rate = program.rate_of(chans[0])
     if girf is None:

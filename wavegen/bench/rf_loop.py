@@ -42,6 +42,11 @@ def rf_hil(
     if isinstance(max_iterations, bool) or not isinstance(max_iterations, int) or max_iterations < 0:
         raise wg_errors.RangeError(f"max_iterations = {max_iterations!r} must be an integer >= 0")
     bench.check(seq).raise_if_unsafe()
+    if not bench.plan(seq, window=window).fits_one_waveform:
+        raise ConfigError(
+            "hil corrects a program that each instrument holds as one waveform; this one streams or sequences: "
+            "run the loop on a window of it (--window / --blocks, or window=Window.of_blocks(...))"
+        )
     program = bench.render(seq, window=window)
     d = program.physical["rf_i"] + 1j * program.physical["rf_q"]
     if not np.any(d):
