@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Iterator
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -596,7 +597,7 @@ class Bench:
             for inst in streamed:  # fed as it plays (instruments that stream: NiDaq.stream)
                 stream_drv: Any = drivers[inst]
                 ip, outs, caps = plan.instruments[inst], cm.on_instrument(inst), caps_of(inst)
-                feed = (np.stack([v[o.name] for o in outs]) for _, v in ip.feed())
+                feed = _stacked_feed(ip, [o.name for o in outs])
                 path = self._capture_dir() / f"{inst}.npy" if caps else None
                 res = stream_drv.stream([o.channel for o in outs], feed, float(ip.rate_hz), clearance=clearance,
                                         capture_channels=[c.channel for c in caps], capture_path=path,
@@ -869,3 +870,17 @@ class _ComplexPair:
 
     def __getitem__(self, index: slice) -> np.ndarray:
         return np.asarray(self.i[index], dtype=np.float64) * self.si + 1j * np.asarray(self.q[index]) * self.sq
+
+
+def _stacked_feed(ip: InstrumentPlan, names: list[str]) -> Iterator[np.ndarray]:
+    """The plan's feed as ``(outputs, samples)`` blocks in play order; a kept segment is stacked once and
+    the same read-only block yielded for each of its plays."""
+    stacked: dict[int, np.ndarray] = {}
+    for idx, volts in ip.feed():
+        block = stacked.get(idx)
+        if block is None:
+            block = np.stack([volts[n] for n in names])
+            block.flags.writeable = False
+            if ip.segments[idx].volts is not None:  # kept in memory: keep its stack too
+                stacked[idx] = block
+        yield block
