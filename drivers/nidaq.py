@@ -160,14 +160,26 @@ class StreamResult:
         return self.n_samples / self.sample_rate_hz
 
 
+def _same_bytes(a: np.ndarray, b: np.ndarray) -> bool:
+    """Bit-identical arrays of one dtype and length (``-0.0`` differs from ``0.0``, as in a digest)."""
+    if a.shape != b.shape:
+        return False
+    view = np.uint64 if a.dtype.itemsize == 8 else np.uint16 if a.dtype.itemsize == 2 else np.uint8
+    return bool(np.array_equal(a.view(view), b.view(view)))
+
+
 class _RowGate:
     """Walks one output's grant (segments in play order) over the samples fed for that output and
     releases samples only once the whole segment they belong to matched its granted digest."""
 
-    def __init__(self, output: str, grant: Any, rate_hz: float) -> None:
+    def __init__(self, output: str, grant: Any, rate_hz: float, cache_bytes: int = 32 << 20) -> None:
         self.output = output
         self.grant = grant
         self.rate_hz = rate_hz
+        # verified segments kept as private read-only copies: a repeat is compared with its copy byte for
+        # byte (instead of digested again) and the copy is what plays
+        self._cache: dict[int, np.ndarray] = {}
+        self._cache_left = int(cache_bytes)
         self._order = iter([(i, k) for i, r in grant.order for k in range(r)])
         self._pos = 0  # samples of this row verified so far
         self._parts: list[np.ndarray] = []
@@ -209,7 +221,10 @@ class _RowGate:
         assert self._seg is not None
         seg = np.concatenate(self._parts) if len(self._parts) > 1 else self._parts[0]
         want = self.grant.segments[self._seg]
-        if samples_digest(seg) != want.digest:
+        kept = self._cache.get(self._seg)
+        if kept is not None and kept.dtype == seg.dtype and _same_bytes(kept, seg):
+            seg = kept
+        elif samples_digest(seg) != want.digest:
             t = self._pos / self.rate_hz
             raise SafetyError(
                 f"output {self.output}: the samples fed at {t:.6g} s (sample {self._pos}, {seg.size} samples) are "
@@ -217,6 +232,11 @@ class _RowGate:
                 "was played",
                 quantity="clearance", channel=self.output, time_s=t,
             )
+        elif seg.nbytes <= self._cache_left:
+            seg = np.array(seg, copy=True)
+            seg.flags.writeable = False
+            self._cache[self._seg] = seg
+            self._cache_left -= seg.nbytes
         self.ready.append(seg)
         self.n_ready += seg.size
         self._pos += seg.size
@@ -375,6 +395,11 @@ class NiDaq:
         if a.dtype.kind not in "fiu":
             raise ShapeError(f"volts must be real numbers, got dtype {a.dtype}")
         v = np.array(a, dtype=np.float64, order="C", copy=True)  # checked, digested and written: this copy
+        if v.size == 0:
+            return v
+        lo, hi = float(v.min()), float(v.max())  # NaN propagates into both
+        if math.isfinite(lo) and math.isfinite(hi) and -self.ao_range_v <= lo and hi <= self.ao_range_v:
+            return v
         bad = np.argwhere(~np.isfinite(v))
         if bad.size:
             i, k = (int(x) for x in bad[0])
