@@ -245,3 +245,15 @@ def test_importing_wavegen_does_not_import_matplotlib() -> None:
             "wavegen.report.html, wavegen.report.figures, wavegen.cli; print('matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/")
     assert out.stdout.strip() == "False"
+
+
+def test_safety_plot_of_an_80_s_sequence_keeps_the_worst_slew_in_bounded_points(long_gre: Sequence) -> None:
+    report = safety.check(long_gre, SystemLimits())
+    fig = report.plot(source=long_gre)
+    assert fig.axes[-1].get_xlabel() == "time (s)"
+    grads = [ln for a in fig.axes[:2] for ln in a.lines if ln.get_label() in ("gx", "gy", "gz")]
+    assert all(len(ln.get_xdata()) <= figures.MAX_COLUMNS + 2 for ln in grads)
+    slew_peak = max(np.max(np.abs(ln.get_ydata())) for ln in fig.axes[1].lines if ln.get_label() in ("gx", "gy", "gz"))
+    assert slew_peak == pytest.approx(report["grad_slew"].value, rel=1e-9)
+    amp_peak = max(np.max(np.abs(ln.get_ydata())) for ln in fig.axes[0].lines if ln.get_label() in ("gx", "gy", "gz"))
+    assert amp_peak == pytest.approx(report["grad_amplitude"].value * 1e3, rel=1e-3)

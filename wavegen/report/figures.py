@@ -651,12 +651,13 @@ def human(value: float, unit: str) -> tuple[float, str]:
     return value * f, u
 
 
-def _grad_samples(source: Any, start_s: float | None = None, end_s: float | None = None) -> tuple[
-        np.ndarray, np.ndarray, np.ndarray]:
+def _grad_samples(source: Any, start_s: float | None = None, end_s: float | None = None, *,
+                  columns: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Gradient samples at the raster centres (T/m, ``(n, 3)``), their times (s) and the sampled slew
     (T/m/s, step ``k`` from sample ``k-1``, from rest for the first sample of the waveform, as the slew
-    rule counts it), from a sequence (only the blocks of the window rendered) or a
-    :class:`wavegen.safety.Waveforms`."""
+    rule counts it), from a sequence (only the blocks of the window rendered, in chunks) or a
+    :class:`wavegen.safety.Waveforms`. With ``columns``, a longer stretch is reduced to the sample of
+    largest magnitude per column (per axis, for the gradient and the slew separately)."""
     if hasattr(source, "block_starts_ns"):  # a Sequence
         raster_ns = int(source.grad_raster_ns)
         dur = int(source.duration_ns)
@@ -667,14 +668,33 @@ def _grad_samples(source: Any, start_s: float | None = None, end_s: float | None
         a0 = a - lead * raster_ns
         sub, off, _, _ = _visible(source, a0, min(b, dur))
         n = (b - a0) // raster_ns
-        if n > MAX_RENDER_SAMPLES:
+        if columns is None and n > MAX_RENDER_SAMPLES:
             raise RangeError(f"{n} gradient samples: zoom in (give a window) to plot exact slew rates")
-        out = sub.render(Fraction(10**9, raster_ns), ("gx", "gy", "gz"),
-                         t0_s=Fraction(2 * (a0 - off) + raster_ns, 2 * 10**9), n_samples=n)
-        g = np.stack([out["gx"], out["gy"], out["gz"]], axis=1)
-        t = (a0 + (np.arange(n) + 0.5) * raster_ns) * 1e-9
-        slew = _slew(g, raster_ns * 1e-9)
-        return t[lead:], g[lead:], slew[lead:]
+        per = max(1, -(-(n - lead) // columns)) if columns else 1
+        chunk = max(per, (_CHUNK // per) * per)
+        dt = raster_ns * 1e-9
+        ts, gs, ss = [], [], []
+        prev = np.zeros((1, 3))
+        first = True
+        t0 = Fraction(2 * (a0 - off) + raster_ns, 2 * 10**9)
+        k = 0
+        for part in sub.render_chunks(Fraction(10**9, raster_ns), ("gx", "gy", "gz"), chunk_samples=chunk,
+                                      t0_s=t0, n_samples=n):
+            g = np.stack([part["gx"], part["gy"], part["gz"]], axis=1)
+            slew = (g - np.vstack([prev, g[:-1]])) / dt
+            prev = g[-1:].copy()
+            t = (a0 + (k + np.arange(g.shape[0]) + 0.5) * raster_ns) * 1e-9
+            k += g.shape[0]
+            if first and lead:
+                g, slew, t = g[1:], slew[1:], t[1:]
+            first = False
+            if per > 1 and g.shape[0]:
+                _, slew = _columns_extreme(t, slew, per=per)
+                t, g = _columns_extreme(t, g, per=per)
+            ts.append(t)
+            gs.append(g)
+            ss.append(slew)
+        return np.concatenate(ts), np.vstack(gs), np.vstack(ss)
     g = np.asarray(source.grad_t_per_m, dtype=np.float64)
     dt = float(source.grad_raster_s)
     t = float(getattr(source, "t0_s", 0.0)) + (np.arange(g.shape[0]) + 0.5) * dt
@@ -682,6 +702,9 @@ def _grad_samples(source: Any, start_s: float | None = None, end_s: float | None
     if start_s is not None or end_s is not None:
         sel = (t >= (start_s if start_s is not None else -np.inf)) & (t <= (end_s if end_s is not None else np.inf))
         t, g, slew = t[sel], g[sel], slew[sel]
+    if columns and g.shape[0] > 2 * columns:
+        _, slew = _columns_extreme(t, slew, columns)
+        t, g = _columns_extreme(t, g, columns)
     return t, g, slew
 
 
@@ -739,10 +762,7 @@ def plot_safety(report: Any, source: Any = None, ax: Any = None, *, window: Any 
                 w0, w1 = a_ns * 1e-9, b_ns * 1e-9
             else:
                 w0, w1 = float(_seconds(window[0], "window start")), float(_seconds(window[1], "window end"))
-        t_g, g, slew = _grad_samples(source, w0, w1)
-        if g.shape[0] > 2 * MAX_COLUMNS:  # envelope per column: keep the extremes
-            _, slew = _columns_extreme(t_g, slew)
-            t_g, g = _columns_extreme(t_g, g)
+        t_g, g, slew = _grad_samples(source, w0, w1, columns=MAX_COLUMNS)  # extremes per column when long
     elif "grad_amplitude" in report.traces:
         t_g, g, _ = report.traces["grad_amplitude"]
         g = np.asarray(g, dtype=np.float64).reshape(len(t_g), -1)
@@ -823,9 +843,12 @@ def plot_safety(report: Any, source: Any = None, ax: Any = None, *, window: Any 
     return fig
 
 
-def _columns_extreme(t: np.ndarray, x: np.ndarray, columns: int = MAX_COLUMNS) -> tuple[np.ndarray, np.ndarray]:
-    """Per column the sample of largest magnitude (per axis): a long trace keeps its extremes."""
-    per = -(-x.shape[0] // columns)
+def _columns_extreme(t: np.ndarray, x: np.ndarray, columns: int = MAX_COLUMNS, *,
+                     per: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per column (of ``per`` samples, or as many as make ``columns``) the sample of largest magnitude,
+    per axis: a long trace keeps its extremes."""
+    if per is None:
+        per = -(-x.shape[0] // columns)
     nb = -(-x.shape[0] // per)
     pad = np.zeros((nb * per, x.shape[1]))
     pad[: x.shape[0]] = x
