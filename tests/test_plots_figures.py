@@ -257,3 +257,17 @@ def test_safety_plot_of_an_80_s_sequence_keeps_the_worst_slew_in_bounded_points(
     assert slew_peak == pytest.approx(report["grad_slew"].value, rel=1e-9)
     amp_peak = max(np.max(np.abs(ln.get_ydata())) for ln in fig.axes[0].lines if ln.get_label() in ("gx", "gy", "gz"))
     assert amp_peak == pytest.approx(report["grad_amplitude"].value * 1e3, rel=1e-3)
+
+
+def test_worst_amplitude_marker_sits_on_its_lobe_and_pns_zoom_titles_in_percent(spiral: Sequence) -> None:
+    report = safety.check(spiral, LIMITS)
+    r = report["grad_amplitude"]  # the slice-select rephaser: a negative gz lobe
+    fig = figures.plot_worst_spot(report, "grad_amplitude", spiral)
+    a = fig.axes[0]
+    marker = next(ln for ln in a.lines if ln.get_label().startswith("worst"))
+    gz = next(ln for ln in a.lines if ln.get_label() == r.channel)
+    i = int(np.argmin(np.abs(np.asarray(gz.get_xdata()) - r.time_s * 1e3)))
+    assert np.sign(marker.get_ydata()[0]) == np.sign(gz.get_ydata()[i]) != 0
+    assert abs(marker.get_ydata()[0]) == pytest.approx(r.value * 1e3)
+    pns = figures.plot_worst_spot(report, "pns_safe", spiral).axes[0]
+    assert f"worst {report['pns_safe'].value:.4g} % at" in pns.get_title() and pns.get_ylabel() == "gradient (mT/m)"

@@ -858,13 +858,25 @@ def _columns_extreme(t: np.ndarray, x: np.ndarray, columns: int = MAX_COLUMNS, *
     return t[::per][:nb], out
 
 
+def _signed(a: Any, channel: str, t: float, magnitude: float) -> float:
+    """``magnitude`` with the sign of the plotted ``channel`` line of ``a`` nearest to time ``t`` (plot units):
+    a rule judges ``|G|``, the marker belongs on the lobe, above or below zero."""
+    for ln in a.lines:
+        if ln.get_label() == channel:
+            x, y = np.asarray(ln.get_xdata(), dtype=float), np.asarray(ln.get_ydata(), dtype=float)
+            if x.size:
+                return math.copysign(magnitude, float(y[int(np.argmin(np.abs(x - t)))]) or 1.0)
+    return magnitude
+
+
 def _mark_worst(a: Any, report: Any, rule: str, scale: float, ts: float) -> None:
     if rule not in report:
         return
     r = report[rule]
     if math.isfinite(r.time_s) and math.isfinite(r.value):
         color = "r" if r.verdict == "fail" else "k"
-        a.plot([r.time_s * ts], [r.value * scale], "v", color=color, ms=7,
+        y = _signed(a, r.channel, r.time_s * ts, r.value * scale)
+        a.plot([r.time_s * ts], [y], "v" if y >= 0 else "^", color=color, ms=7,
                label=f"worst {r.channel}: {r.value * scale:.4g}")
 
 
@@ -898,6 +910,7 @@ def plot_worst_spot(report: Any, rule: str, source: Any, ax: Any = None, *, half
     else:
         a, fig = ax, ax.figure
     scale, unit = human(1.0, r.unit)
+    rule_scale, rule_unit = scale, unit
     if r.unit in ("T/m", "T/m/s") or rule.startswith(("pns", "cns", "cardiac")):
         t, g, slew = _grad_samples(source, t0, t1)
         y = slew if r.unit == "T/m/s" else g
@@ -914,13 +927,17 @@ def plot_worst_spot(report: Any, rule: str, source: Any, ax: Any = None, *, half
         a.set_ylabel("|B1| (uT)")
     else:
         raise RangeError(f"rule {rule!r} ({r.unit}) has no sample signal to zoom on")
-    if math.isfinite(r.limit) and unit == human(1.0, r.unit)[1]:
-        _limit_lines(a, r.limit * scale, f"limit {r.limit * scale:.4g} {unit}")
-    if unit == human(1.0, r.unit)[1]:
-        a.plot([r.time_s * 1e3], [math.copysign(r.value, 1.0) * scale], "v", color="r" if r.verdict == "fail" else "k",
+    if unit == rule_unit:  # the plotted signal is what the rule judges: its limit and worst sample
+        if math.isfinite(r.limit):
+            _limit_lines(a, r.limit * scale, f"limit {r.limit * scale:.4g} {unit}")
+        y = _signed(a, r.channel, r.time_s * 1e3, r.value * scale)
+        a.plot([r.time_s * 1e3], [y], "v" if y >= 0 else "^", color="r" if r.verdict == "fail" else "k",
                ms=8, label=f"worst {r.channel}: {r.value * scale:.4g} {unit}")
+    else:  # PNS and cardiac rules: the gradients that drive them, the worst time marked
+        a.axvline(r.time_s * 1e3, color="r" if r.verdict == "fail" else "k", ls=":", lw=1,
+                  label=f"worst {r.channel}")
     a.set_xlabel("time (ms)")
-    a.set_title(f"{rule}: {r.verdict.upper()}, worst {r.value * scale:.4g} {unit} at {r.time_s * 1e3:.4g} ms"
+    a.set_title(f"{rule}: {r.verdict.upper()}, worst {r.value * rule_scale:.4g} {rule_unit} at {r.time_s * 1e3:.4g} ms"
                 + (f" ({100 * r.ratio:.1f} % of limit)" if math.isfinite(r.ratio) else ""), fontsize=9)
     a.grid(alpha=0.3)
     a.legend(fontsize=7, loc="upper right")
