@@ -144,3 +144,8 @@ def test_cli_check_html_and_a_bad_suffix(tmp_path: Path, seq: Sequence, capsys) 
     assert "wavegen check: s.seq" in page and "% of limit" in page and len(_images(page)) >= 4
     assert main(["--no-progress", "check", str(f), "--html", str(tmp_path / "r.txt")]) == 2
     assert "--html" in capsys.readouterr().err and not (tmp_path / "r.txt").exists()
+
+
+def test_an_empty_sequence_shows_its_facts_without_a_plot() -> None:
+    page = Sequence()._repr_html_()
+    assert "no blocks yet" in page and "<img" not in page

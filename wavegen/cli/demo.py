@@ -152,7 +152,7 @@ def run_demo(out_dir: Path, *, plot: bool = True, progress: Any = None) -> dict[
 
         lines.append("  html report     report.html (sequence, safety, measurement and loop in one page)")
         write_report(out_dir / "report.html", title="wavegen demo", source_name=design.title, sequence=seq,
-                     safety=report, measurement=m, hil=h, notes=lines[:-1] + [""])
+                     safety=report, measurement=m, hil=h, notes=lines[:-1])
         figures["html"] = str(out_dir / "report.html")
     lines.append(f"  folder          {out_dir}")
     write_text(out_dir / "report.txt", "\n".join(lines) + "\n")

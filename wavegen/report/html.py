@@ -146,10 +146,12 @@ def sequence_html(seq: Any) -> str:
     """Compact HTML for a notebook: the figures and a small overview plot (fast on long sequences)."""
     from wavegen.report.figures import plot_sequence
 
+    head = f'<div class="wg"><style>{_CSS}</style><b>Sequence</b>' + _table(None, _sequence_facts(seq), left=(0, 1))
+    if len(seq) == 0 or seq.duration_ns == 0:
+        return head + '<p class="note">no blocks yet</p></div>'
     fig = plot_sequence(seq, channels=("rf", "gx", "gy", "gz"), columns=600)
     fig.set_size_inches(7.5, 4.2)
-    return (f'<div class="wg"><style>{_CSS}</style><b>Sequence</b>'
-            + _table(None, _sequence_facts(seq), left=(0, 1)) + figure_html(fig, dpi=60) + "</div>")
+    return head + figure_html(fig, dpi=60) + "</div>"
 
 
 # --- safety ------------------------------------------------------------------------------------------------
