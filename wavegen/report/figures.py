@@ -930,8 +930,8 @@ def plot_worst_spot(report: Any, rule: str, source: Any, ax: Any = None, *, half
     if unit == rule_unit:  # the plotted signal is what the rule judges: its limit and worst sample
         if math.isfinite(r.limit):
             _limit_lines(a, r.limit * scale, f"limit {r.limit * scale:.4g} {unit}")
-        y = _signed(a, r.channel, r.time_s * 1e3, r.value * scale)
-        a.plot([r.time_s * 1e3], [y], "v" if y >= 0 else "^", color="r" if r.verdict == "fail" else "k",
+        y_worst = _signed(a, r.channel, r.time_s * 1e3, r.value * scale)
+        a.plot([r.time_s * 1e3], [y_worst], "v" if y_worst >= 0 else "^", color="r" if r.verdict == "fail" else "k",
                ms=8, label=f"worst {r.channel}: {r.value * scale:.4g} {unit}")
     else:  # PNS and cardiac rules: the gradients that drive them, the worst time marked
         a.axvline(r.time_s * 1e3, color="r" if r.verdict == "fail" else "k", ls=":", lw=1,
