@@ -36,7 +36,7 @@ class Chromium:
     def __init__(self, profile: Path) -> None:
         args = [CHROMIUM, "--headless=new", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
                 "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0", f"--user-data-dir={profile}",
-                "--disable-background-networking", "--disable-extensions", "about:blank"]
+                "--disable-background-networking", "--disable-extensions", "--disable-dev-shm-usage", "about:blank"]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             args.insert(1, "--no-sandbox")  # Chromium refuses to run as root with its sandbox
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
