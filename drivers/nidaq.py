@@ -244,6 +244,31 @@ class _RowGate:
         self._parts, self._have = [], 0
         self._next()
 
+    def next_is_kept(self, index: int) -> bool:
+        """The cleared order plays segment ``index`` next, from its start, and it is verified and kept."""
+        return not self._parts and self._seg == index and index in self._cache
+
+    def push_kept(self) -> None:
+        """Queue the kept, verified copy of the segment the order plays next (see :meth:`next_is_kept`)."""
+        assert self._seg is not None and not self._parts
+        seg = self._cache[self._seg]
+        self.ready.append(seg)
+        self.n_ready += seg.size
+        self._pos += seg.size
+        self.verified += 1
+        self._next()
+
+    def expect(self, index: int) -> None:
+        """Refuse a fed segment index that is not the one the cleared order plays next."""
+        if self._parts or self._seg != index:
+            t = self._pos / self.rate_hz
+            where = "the middle of a segment" if self._parts else f"segment {self._seg}"
+            raise SafetyError(
+                f"output {self.output}: the feed names segment {index} at {t:.6g} s (sample {self._pos}) where the "
+                f"cleared order plays {where}; nothing of it was played",
+                quantity="clearance", channel=self.output, time_s=t,
+            )
+
     def pop(self, n: int) -> np.ndarray:
         out = []
         need = n
@@ -640,12 +665,15 @@ class NiDaq:
         ----------
         ao_channels : int or sequence of int
             The AO channels, one row each in every fed chunk.
-        feed : iterable of array
+        feed : iterable of array, or of (segment index, array)
             Chunks of shape ``(len(ao_channels), k)`` (or ``(k,)`` for one channel), any ``k >= 1``, in play
             order: float volts (each row digested as float64, as :func:`wavegen.safety.interlock.require`
             does) or int16 DAC codes (written unscaled); every chunk of one stream of the same kind. The
             rows' concatenation is what plays, sample for sample. Chunk boundaries need not match segment
-            boundaries.
+            boundaries. An item may instead be a pair ``(index, samples)`` naming the grants' segment it
+            holds whole (``samples`` an array or a zero-argument callable that makes it): the index must be
+            the one the cleared order plays next; a segment this stream verified before then plays from
+            the adapter's own verified copy, and ``samples`` is neither made nor read.
         sample_rate_hz : float
             The sample clock of outputs and captured inputs.
         clearance : Clearance
@@ -832,6 +860,16 @@ class _Stream:
         except StopIteration:
             self.feed_done = True
             return False
+        if isinstance(chunk, tuple) and len(chunk) == 2 and isinstance(chunk[0], (int, np.integer)):
+            index, chunk = int(chunk[0]), chunk[1]
+            if all(g.next_is_kept(index) for g in self.gates):
+                for g in self.gates:  # verified before: its kept copy plays, the samples are not needed
+                    g.push_kept()
+                return True
+            for g in self.gates:
+                g.expect(index)
+            if callable(chunk):
+                chunk = chunk()
         a = np.asarray(chunk)
         if a.ndim == 1:
             a = a[np.newaxis, :]

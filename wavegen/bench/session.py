@@ -868,15 +868,20 @@ class _ComplexPair:
         return np.asarray(self.i[index], dtype=np.float64) * self.si + 1j * np.asarray(self.q[index]) * self.sq
 
 
-def _stacked_feed(ip: InstrumentPlan, names: list[str]) -> Iterator[np.ndarray]:
-    """The plan's feed as ``(outputs, samples)`` blocks in play order; a kept segment is stacked once and
-    the same read-only block yielded for each of its plays."""
-    stacked: dict[int, np.ndarray] = {}
-    for idx, volts in ip.feed():
-        block = stacked.get(idx)
-        if block is None:
-            block = np.stack([volts[n] for n in names])
-            block.flags.writeable = False
-            if ip.segments[idx].volts is not None:  # kept in memory: keep its stack too
-                stacked[idx] = block
-        yield block
+def _stacked_feed(ip: InstrumentPlan, names: list[str]) -> Iterator[tuple[int, Callable[[], np.ndarray]]]:
+    """The plan's feed as ``(segment index, make block)`` pairs in play order, a block being the
+    ``(outputs, samples)`` stack of one segment. The adapter plays a segment it verified before from its
+    own copy, so a repeated segment is stacked (or rendered) only when the adapter asks for it."""
+
+    def make(idx: int) -> Callable[[], np.ndarray]:
+        def block() -> np.ndarray:
+            volts = ip.segment_volts(idx)
+            out = np.stack([volts[n] for n in names])
+            out.flags.writeable = False
+            return out
+
+        return block
+
+    for idx, reps in ip.table:
+        for _ in range(reps):
+            yield idx, make(idx)
