@@ -71,7 +71,7 @@ from .daq_boards import DaqBoard
 if TYPE_CHECKING:
     from wavegen.safety.interlock import Clearance
 
-__all__ = ["NiDaq", "DaqPlan", "StreamResult", "translate_daq_error", "io_timeout_s"]
+__all__ = ["NiDaq", "DaqPlan", "StreamResult", "capture_volts", "translate_daq_error", "io_timeout_s"]
 
 logger = logging.getLogger(__name__)
 
@@ -141,9 +141,13 @@ class StreamResult:
     buffer_samples, write_block_samples : int
         The output buffer and the write block (half the buffer), per channel.
     capture : numpy.ndarray or None
-        Read-only memory map ``(capture channels, n_samples)`` of the captured volts (a ``.npy`` file).
+        Read-only memory map ``(capture channels, n_samples)`` of the capture (a ``.npy`` file): volts, or
+        the ADC's int16 codes for an ``int16`` capture (:func:`capture_volts` scales them).
     capture_path : pathlib.Path or None
         That file (``numpy.load(path, mmap_mode="r")`` reopens it).
+    capture_scaling : tuple of tuple of float
+        For an ``int16`` capture, per channel the device scaling ``(c0, c1, c2, c3)`` of codes to volts;
+        empty otherwise.
     """
 
     outputs: tuple[str, ...]
@@ -154,10 +158,25 @@ class StreamResult:
     write_block_samples: int
     capture: np.ndarray | None
     capture_path: Path | None
+    capture_scaling: tuple[tuple[float, ...], ...] = ()
 
     @property
     def duration_s(self) -> float:
         return self.n_samples / self.sample_rate_hz
+
+
+def capture_volts(codes: Any, scaling: Sequence[float]) -> np.ndarray:
+    """Volts from a board's int16 codes and its device scaling polynomial ``(c0, c1, c2, c3, ...)``
+    (``volts = sum_k c_k code**k``, DAQmx ``AI.DevScalingCoeff``), in float64."""
+    x = np.asarray(codes, dtype=np.float64)
+    coef = [float(c) for c in scaling]
+    while len(coef) > 1 and coef[-1] == 0.0:  # a linear scaling is two terms
+        coef.pop()
+    out = np.full(x.shape, coef[-1] if coef else 0.0)
+    for c in reversed(coef[:-1]):  # Horner
+        out *= x
+        out += float(c)
+    return out
 
 
 def _same_bytes(a: np.ndarray, b: np.ndarray) -> bool:
@@ -689,8 +708,11 @@ class NiDaq:
             Where the capture is written (a ``.npy`` file, memory-mapped; default: a new file in the
             temporary folder). No capture is held whole in memory.
         capture_dtype : str
-            ``"float64"`` (default: the volts exactly as read) or ``"float32"`` (half the disk traffic; its
-            24-bit mantissa holds a 16-bit ADC's reading with room to spare).
+            ``"float64"`` (default: the volts exactly as read), ``"float32"`` (half the disk traffic; its
+            24-bit mantissa holds a 16-bit ADC's reading with room to spare) or ``"int16"`` (the ADC's codes
+            as read, unscaled, a quarter of the traffic; ``StreamResult.capture_scaling`` holds each
+            channel's device scaling, ``volts = c0 + c1 code + c2 code**2 + c3 code**3``, as DAQmx reports
+            it (``AI.DevScalingCoeff``), and :func:`capture_volts` applies it).
         buffer_s : float
             Output buffer length in seconds of samples; it is written in two halves (double buffering),
             so the producer may fall up to about ``buffer_s / 2`` behind before the output runs dry.
@@ -737,8 +759,8 @@ class NiDaq:
         if not (math.isfinite(trigger_timeout_s) and trigger_timeout_s > 0):
             raise RangeError(f"trigger_timeout_s must be a finite time > 0 s, got {trigger_timeout_s!r}")
         dt = np.dtype(capture_dtype).newbyteorder("<")
-        if dt.kind != "f" or dt.itemsize not in (4, 8):
-            raise RangeError(f"capture_dtype must be float32 or float64, got {capture_dtype!r}")
+        if not (dt.kind == "f" and dt.itemsize in (4, 8) or dt.kind == "i" and dt.itemsize == 2):
+            raise RangeError(f"capture_dtype must be float32, float64 or int16, got {capture_dtype!r}")
         s = _Stream(self, chans, cap, gates, rate, n, block, bufsize, start_trigger, capture_path)
         s.capture_dtype = dt
         s.trigger_timeout_s = float(trigger_timeout_s) if start_trigger is not None else 0.0
@@ -851,6 +873,8 @@ class _Stream:
         self.data_offset = 0
         self.trigger_timeout_s = 0.0
         self.capture_dtype = np.dtype("<f8")
+        #: per captured channel, the device scaling of int16 codes to volts (int16 captures)
+        self.scaling: tuple[tuple[float, ...], ...] = ()
 
     # -- producer side
     def _pull(self, feed: Iterator[Any]) -> bool:
@@ -939,7 +963,7 @@ class _Stream:
         logger.info("%s: streamed %d samples x %d outputs at %g S/s", daq.name, self.n, len(self.chans), self.rate)
         return StreamResult(
             tuple(g.output for g in self.gates), self.n, self.rate, sum(g.verified for g in self.gates),
-            self.bufsize, self.block, cap, self.capture_path if self.cap else None,
+            self.bufsize, self.block, cap, self.capture_path if self.cap else None, self.scaling if self.cap else (),
         )
 
     def _open(self, first: np.ndarray) -> None:
@@ -979,9 +1003,17 @@ class _Stream:
                 del mm
                 self.fd = os.open(self.capture_path, os.O_RDWR)
                 daq._ai = daq._ai_task(self.cap, self.rate, self.n, buffer=int(min(self.n, 4 * self.block)))
-                from nidaqmx.stream_readers import AnalogMultiChannelReader
+                if self.capture_dtype.kind == "i":  # the ADC's codes as read, and how they become volts
+                    from nidaqmx.stream_readers import AnalogUnscaledReader
 
-                self.reader = AnalogMultiChannelReader(daq._ai.in_stream)
+                    self.reader = AnalogUnscaledReader(daq._ai.in_stream)
+                    self.scaling = tuple(
+                        tuple(float(c) for c in ch.ai_dev_scaling_coeff) for ch in daq._ai.ai_channels
+                    )
+                else:
+                    from nidaqmx.stream_readers import AnalogMultiChannelReader
+
+                    self.reader = AnalogMultiChannelReader(daq._ai.in_stream)
             self._write(first)  # prefill: the whole buffer before the start
 
     def _start(self) -> None:
@@ -1011,14 +1043,18 @@ class _Stream:
                 avail = self.n - self.captured
             else:
                 avail = min(int(ai.in_stream.avail_samp_per_chan), self.n - self.captured)
+            raw = self.capture_dtype.kind == "i"
             while avail > 0:
-                k = min(avail, 4 * self.block)
-                buf = np.empty((len(self.cap), k))
-                self.reader.read_many_sample(buf, k, timeout=io_timeout_s(k / self.rate))
+                k = min(avail, self.block)
+                buf = np.empty((len(self.cap), k), dtype=np.int16 if raw else np.float64)
+                if raw:
+                    self.reader.read_int16(buf, k, timeout=io_timeout_s(k / self.rate))
+                else:
+                    self.reader.read_many_sample(buf, k, timeout=io_timeout_s(k / self.rate))
                 size = self.capture_dtype.itemsize
                 for i in range(len(self.cap)):  # row i of the (channels, n) array, little-endian
                     pos = self.data_offset + (i * self.n + self.captured) * size
-                    os.pwrite(self.fd, np.ascontiguousarray(buf[i], dtype=self.capture_dtype).tobytes(), pos)
+                    os.pwrite(self.fd, memoryview(np.ascontiguousarray(buf[i], dtype=self.capture_dtype)), pos)
                 self.captured += k
                 avail -= k
 

@@ -601,10 +601,11 @@ class Bench:
                 path = self._capture_dir() / f"{inst}.npy" if caps else None
                 res = stream_drv.stream([o.channel for o in outs], feed, float(ip.rate_hz), clearance=clearance,
                                         capture_channels=[c.channel for c in caps], capture_path=path,
-                                        capture_dtype="float32")
+                                        capture_dtype="int16")
                 if caps and res.capture is not None and res.capture_path is not None:
                     for i, c in enumerate(caps):  # read back in pieces when compared (never mapped whole)
-                        captured[c.name] = _CaptureRow(res.capture_path, i)
+                        scaling = res.capture_scaling[i] if res.capture_scaling else ()
+                        captured[c.name] = _CaptureRow(res.capture_path, i, scaling)
                 for o in outs:
                     verified[o.name] = True  # the adapter verified every segment's digest and the clock
             for inst in played:
@@ -816,9 +817,11 @@ def _on_grid(x: np.ndarray, src_rate: float, dst_rate: float, n: int) -> np.ndar
 
 class _CaptureRow:
     """Row ``row`` of a streamed capture (a ``(channels, n)`` ``.npy`` file), read with positioned reads
-    when sliced: nothing of the file stays mapped, so a long capture costs no resident memory."""
+    when sliced: nothing of the file stays mapped, so a long capture costs no resident memory. An int16
+    capture holds the ADC's codes; ``scaling`` (the board's ``(c0, c1, c2, c3)``) makes them volts."""
 
-    def __init__(self, path: Path, row: int) -> None:
+    def __init__(self, path: Path, row: int, scaling: tuple[float, ...] = ()) -> None:
+        self.scaling = scaling
         with open(path, "rb") as f:
             version = np.lib.format.read_magic(f)
             fmt = np.lib.format
@@ -839,7 +842,12 @@ class _CaptureRow:
             return np.zeros(0)
         with open(self.path, "rb") as f:
             f.seek(self.start + k0 * self.dtype.itemsize)
-            return np.fromfile(f, dtype=self.dtype, count=k1 - k0).astype(np.float64)
+            raw = np.fromfile(f, dtype=self.dtype, count=k1 - k0)
+        if self.scaling:
+            from wavegen.drivers.nidaq import capture_volts
+
+            return capture_volts(raw, self.scaling)
+        return raw.astype(np.float64)
 
 
 class _Scaled:
