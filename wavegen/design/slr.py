@@ -122,9 +122,20 @@ def slr_ripples(pulse_type: str, d1: float, d2: float) -> tuple[float, float]:
     raise RangeError(f"pulse_type = {pulse_type!r} is not one of {', '.join(SLR_PULSE_TYPES)}")
 
 
-def _linear_phase(n: int, tb: float, d1: float, d2: float, ftype: str, half_width: float, n_pulse: int) -> np.ndarray:
+def _linear_phase(
+    n: int,
+    tb: float,
+    d1: float,
+    d2: float,
+    ftype: str,
+    half_width: float,
+    n_pulse: int,
+    grid_density: int | None = None,
+) -> np.ndarray:
     """Linear-phase low-pass FIR of ``n`` taps, passband gain 1, band edges ``(1 -+ w) tb/2`` cycles
-    per pulse of ``n_pulse`` samples."""
+    per pulse of ``n_pulse`` samples, ``w = half_width / tb``.
+
+    ``grid_density`` is that of :func:`scipy.signal.remez` (default: 8 from 128 taps, else 16)."""
     w = half_width / tb
     fp = (1 - w) * tb / n_pulse  # normalised to Nyquist = 1 (cycles/pulse / (n_pulse/2))
     fs = (1 + w) * tb / n_pulse
@@ -148,8 +159,11 @@ def _linear_phase(n: int, tb: float, d1: float, d2: float, ftype: str, half_widt
         return np.asarray(shifted[:n], dtype=np.float64)
     if ftype == "pm":
         try:
-            # grid density 8 instead of scipy's 16: the same filter to ~1 % of its ripple, twice as fast
-            h = remez(n, bands, [1, 0], weight=weight, fs=2.0, grid_density=8 if n >= 128 else 16)
+            # grid density 8 instead of scipy's 16 for linear phase: the same filter to ~1 % of its ripple,
+            # twice as fast (the minimum-phase design asks for 16: see _minimum_phase_beta)
+            if grid_density is None:
+                grid_density = 8 if n >= 128 else 16
+            h = remez(n, bands, [1, 0], weight=weight, fs=2.0, grid_density=grid_density)
             return np.asarray(h, dtype=np.float64)
         except ValueError as exc:  # pragma: no cover - scipy's own failure
             raise DesignError(f"Parks-McClellan design failed ({exc}); try filter_type='ls'") from exc
@@ -222,15 +236,66 @@ def _grid(n: int) -> int:
 #: floor of |A|^2 where |B| reaches 1 (180 deg passbands): keeps the cepstrum and the peeling stable
 _A_FLOOR = 1e-8
 
+#: ``B`` is divided by ``peak + _B_PEAK_MARGIN`` before ``|A|`` is formed when its peak reaches 1,
+#: as in Pauly's ``b2a`` (rf_tools; SigPy's ``b2a``): ``|A|^2`` then stays >= ~2e-7 at the peak.
+_B_PEAK_MARGIN = 1e-7
+
 
 def beta_to_alpha(b: Any) -> np.ndarray:
-    """The minimum-phase ``A`` polynomial with ``|A|^2 + |B|^2 = 1`` on the unit circle (Pauly 1991)."""
+    """The minimum-phase ``A`` polynomial with ``|A|^2 + |B|^2 = 1`` on the unit circle (Pauly 1991).
+
+    Where ``|B|`` reaches 1 on the unit circle (the passband of a minimum-phase 180 deg design lies up
+    to ``2 d1 + d2^2/2`` above 1 in ``|B|^2``), ``|A|`` is formed from ``B / (max|B| + 1e-7)``, as
+    Pauly's ``b2a`` does; the inverse transform then peels the unscaled ``B`` (module docstring).
+    """
     b = np.asarray(b, dtype=np.complex128)
     n = b.size
     m = _grid(n)
-    bf = np.fft.fft(b, m)
-    mag = np.sqrt(np.maximum(1.0 - np.abs(bf) ** 2, _A_FLOOR))
+    bf = np.abs(np.fft.fft(b, m))
+    peak = float(np.max(bf))
+    if peak >= 1.0:
+        bf = bf / (peak + _B_PEAK_MARGIN)
+    mag = np.sqrt(np.maximum(1.0 - bf**2, _A_FLOOR))
     return _min_phase_from_magnitude(mag, n)
+
+
+#: Oversampling of the spectral factorisation of a minimum-phase design: the squared response is
+#: factored on ``_MP_OVERSAMPLING`` times the next power of two above its ``2n - 1`` taps, as Pauly's
+#: ``fmp`` does. The factor's stopband zeros lie on the unit circle, so the log-magnitude has deep,
+#: narrow dips whose cepstrum decays slowly; a 16-fold grid aliases it enough to add ~15 % to the
+#: stopband ripple, this one does not (bench/slr_accuracy.py).
+_MP_OVERSAMPLING = 128
+
+#: The squared response is lifted by ``(1 + _MP_LIFT_MARGIN)`` times its most negative value (Pauly's
+#: ``fmp``): non-negative, with its stopband minima just above zero.
+_MP_LIFT_MARGIN = 1e-6
+
+
+def _minimum_phase_beta(n: int, tb: float, d1: float, d2: float, ftype: str) -> np.ndarray:
+    """Minimum-phase ``B`` (``n`` real taps, passband ~1) with ripples ``(d1, d2)`` of ``|B|``.
+
+    Pauly 1991, sec. III-C (and Pauly's rf_tools ``dzmp``/``fmp``, SigPy's port): ``|B|^2`` is a
+    linear-phase filter ``H`` of ``2n - 1`` taps with passband ripple ``2 d1`` and stopband ripple
+    ``d2^2/2`` and transition half-width ``D_inf(2 d1, d2^2/2) / 2`` (half that of a linear-phase
+    filter of the same length, because the factor has half the taps). ``H`` is lifted to be
+    non-negative, ``|B| = sqrt(H + lift)``, and ``B`` is its minimum-phase spectral factor by the
+    homomorphic (cepstral) method (Oppenheim & Schafer, sec. 13.9; the same result as keeping the
+    roots of ``H + lift`` inside the unit circle, Herrmann & Schuessler 1970, without root finding).
+    The passband of ``|B|^2`` is ``1 + lift`` (lift about ``d2^2/2``), as in the reference: it is not
+    renormalised, so that the pulses are the reference's.
+    """
+    d1l, d2l = 2 * d1, d2 * d2 / 2
+    n2 = 2 * n - 1
+    # Parks-McClellan at scipy's default grid density: the exchange on a grid of 8 lets the stopband
+    # of H come out ~15 % above d2l, which the lift carries into every stopband of the factor
+    h = _linear_phase(n2, tb, d1l, d2l, ftype, 0.5 * dinf(d1l, d2l), n, grid_density=16)
+    m = _MP_OVERSAMPLING * (1 << int(math.ceil(math.log2(n2))))
+    hf = np.fft.fft(h, m)
+    k = np.arange(m)
+    real_resp = (hf * np.exp(2j * np.pi * k * (n - 1) / m)).real  # the zero-phase response (delay n-1 removed)
+    lift = max(-float(np.min(real_resp)), 0.0) * (1 + _MP_LIFT_MARGIN)
+    mag = np.sqrt(np.maximum(real_resp + lift, 0.0))
+    return np.asarray(_min_phase_from_magnitude(mag, n).real, dtype=np.float64)
 
 
 def slr_beta(
@@ -249,6 +314,12 @@ def slr_beta(
     ``flip_angle_rad`` defaults to pi/2 for excitation and saturation, pi for refocusing and
     inversion, and must be given for ``small_tip``. The ripple relations are Pauly's for the nominal
     flips; for other flips they remain a good guide.
+
+    A linear-phase ``B`` is scaled so that ``|B| <= 1`` on the unit circle. A minimum- or
+    maximum-phase ``B`` is the reference design's (:func:`_minimum_phase_beta`) times
+    ``sin(flip/2)``, unscaled: for 180 deg its passband ``|B|`` reaches up to about
+    ``sqrt(1 + 2 d1 + d2^2/2)`` (``d1, d2`` of ``B``), and :func:`beta_to_alpha` forms ``A`` from
+    ``B`` scaled to a peak just under 1, as in the reference.
     """
     n = integer(n, "n", "samples", minimum=8, maximum=MAX_SLR_STEPS)
     tb = in_range(
@@ -278,27 +349,15 @@ def slr_beta(
     bsf = math.sin(flip / 2)
     d1, d2 = slr_ripples(pulse_type, d1_in, d2_in)
     if phase == "linear":
-        b = _linear_phase(n, tb, d1, d2, filter_type, dinf(d1, d2), n)
+        b = _linear_phase(n, tb, d1, d2, filter_type, dinf(d1, d2), n) * bsf
+        # |B| must not exceed 1 anywhere (|A|^2 = 1 - |B|^2); a 180 deg passband ripple above 1 is clipped
+        peak = float(np.max(np.abs(np.fft.fft(b, _grid(n)))))
+        if peak > 1.0:
+            b = b / peak
     else:
-        # |B_min|^2 is a linear-phase filter of length 2n-1 with ripples (2 d1, d2^2/2)
-        d1l, d2l = 2 * d1, d2 * d2 / 2
-        h = _linear_phase(2 * n - 1, tb, d1l, d2l, filter_type, 0.5 * dinf(d1l, d2l), n)
-        m = _grid(2 * n)
-        hf = np.fft.fft(h, m)
-        k = np.arange(m)
-        real_resp = (hf * np.exp(2j * np.pi * k * (n - 1) / m)).real  # remove the delay of n-1 taps
-        # lift the stopband so the response is non-negative (by d2l, or by more if the equiripple
-        # level came out a little above d2l), with a floor that keeps the logarithm finite
-        lift = max(d2l, -float(np.min(real_resp))) * (1 + 1e-9) + 1e-14
-        mag = np.sqrt((real_resp + lift) / (1 + lift))
-        b = _min_phase_from_magnitude(mag, n).real
+        b = _minimum_phase_beta(n, tb, d1, d2, filter_type) * bsf
         if phase == "maximum":
             b = b[::-1].copy()
-    b = b * bsf
-    # |B| must not exceed 1 anywhere (|A|^2 = 1 - |B|^2); a 180 deg passband ripple above 1 is clipped
-    peak = float(np.max(np.abs(np.fft.fft(b, _grid(n)))))
-    if peak > 1.0:
-        b = b / peak
     return np.asarray(b, dtype=np.complex128)
 
 
