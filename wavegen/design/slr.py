@@ -50,7 +50,7 @@ from scipy.signal import firls, remez
 from wavegen._backend import NATIVE, ffi, lib
 from wavegen.design.pulse import RFPulse, build_pulse, check_flip_angle, rf_sample_count, rf_settings
 from wavegen.errors import DesignError, NonFiniteError, RangeError
-from wavegen.limits import SystemLimits
+from wavegen.limits import GAMMA_1H_HZ_PER_T, SystemLimits
 from wavegen.validate import finite, in_range, integer, positive
 
 __all__ = [
@@ -66,6 +66,9 @@ __all__ = [
     "inverse_slr_reference",
     "forward_slr",
     "isodelay_center_s",
+    "slr_band_edges",
+    "slr_profile",
+    "slr_profile_ripples",
 ]
 
 logger = logging.getLogger(__name__)
@@ -451,6 +454,87 @@ def isodelay_center_s(rf: RFPulse, *, gamma_hz_per_t: float, bandwidth_hz: float
     slope = float(np.sum(fc * (ph - ph.mean())) / np.sum(fc * fc))
     center = t - slope / (2 * math.pi)
     return float(min(max(center, 0.0), t))
+
+
+def slr_band_edges(
+    pulse_type: str,
+    passband_ripple: float,
+    stopband_ripple: float,
+    time_bw_product: float,
+    phase: PhaseType = "linear",
+) -> tuple[float, float]:
+    """Passband and stopband edges of an SLR design, in cycles per pulse (``|x| = f T``).
+
+    The passband is ``|x| <= (1 - w) tb/2`` and the stopband ``|x| >= (1 + w) tb/2``, with
+    ``w = D_inf(d1, d2)/tb`` for linear phase and ``w = D_inf(2 d1, d2^2/2) / (2 tb)`` for minimum and
+    maximum phase (``d1, d2`` the ripples of ``B``, :func:`slr_ripples`): the bands the filter is
+    designed for (Pauly 1991, sec. III).
+    """
+    b1, b2 = slr_ripples(pulse_type, passband_ripple, stopband_ripple)
+    if phase == "linear":
+        w = dinf(b1, b2) / time_bw_product
+    else:
+        w = 0.5 * dinf(2 * b1, b2 * b2 / 2) / time_bw_product
+    return (1 - w) * time_bw_product / 2, (1 + w) * time_bw_product / 2
+
+
+def slr_profile(rf_rad: Any, pulse_type: str, x_cycles: Any) -> np.ndarray:
+    """The profile an SLR pulse type is specified by, Bloch-simulated at ``x_cycles`` (cycles/pulse).
+
+    ``rf_rad`` is the rotation per sample (complex, rad; the pulse under a constant gradient whose
+    area over the pulse is one cycle per unit of ``x``). The profile is ``|Mxy|`` from equilibrium
+    for ``small_tip`` and ``excitation``, the spin-echo efficiency ``|beta|^2`` for ``refocusing`` and
+    ``Mz`` for ``inversion`` and ``saturation`` (Pauly 1991, Table I). Magnitudes and ``Mz`` do not
+    depend on the direction of time or on conjugation, so pulses of either convention compare.
+    """
+    from wavegen.design.bloch import simulate_ab
+
+    if pulse_type not in SLR_PULSE_TYPES:
+        raise RangeError(f"pulse_type = {pulse_type!r} is not one of {', '.join(SLR_PULSE_TYPES)}")
+    rf = np.asarray(rf_rad, dtype=np.complex128).ravel()
+    dt = 1e-5  # any raster and gradient: the profile in cycles per pulse does not depend on them
+    g = 1e-3
+    gamma = GAMMA_1H_HZ_PER_T
+    x = np.asarray(x_cycles, dtype=np.float64)
+    a, b = simulate_ab(
+        rf / (2 * math.pi * gamma * dt),
+        dt,
+        gradient_t_per_m=g,
+        positions_m=x / (gamma * g * rf.size * dt),
+        gamma_hz_per_t=gamma,
+    )
+    if pulse_type in ("small_tip", "excitation"):
+        return np.asarray(np.abs(2 * np.conj(a) * b))
+    if pulse_type == "refocusing":
+        return np.asarray(np.abs(b) ** 2)
+    return np.asarray(np.abs(a) ** 2 - np.abs(b) ** 2)
+
+
+def slr_profile_ripples(
+    profile: Any,
+    x_cycles: Any,
+    pulse_type: str,
+    band_edges: tuple[float, float],
+    flip_angle_rad: float,
+) -> tuple[float, float]:
+    """Largest deviations of a profile (:func:`slr_profile`) from its ideal in the pass- and stopband.
+
+    The ideal passband value is ``sin(flip)`` for ``|Mxy|``, ``sin^2(flip/2)`` for ``|beta|^2`` and
+    ``cos(flip)`` for ``Mz``; in the stopband it is 0 for ``|Mxy|`` and ``|beta|^2`` and 1 for ``Mz``.
+    """
+    p = np.asarray(profile, dtype=np.float64)
+    ax = np.abs(np.asarray(x_cycles, dtype=np.float64))
+    pb = ax <= band_edges[0]
+    sb = ax >= band_edges[1]
+    if not (np.any(pb) and np.any(sb)):
+        raise RangeError(f"x_cycles must reach into both bands (edges {band_edges[0]:.4g}, {band_edges[1]:.4g})")
+    if pulse_type in ("small_tip", "excitation"):
+        ideal = (math.sin(flip_angle_rad), 0.0)
+    elif pulse_type == "refocusing":
+        ideal = (math.sin(flip_angle_rad / 2) ** 2, 0.0)
+    else:
+        ideal = (math.cos(flip_angle_rad), 1.0)
+    return float(np.max(np.abs(p[pb] - ideal[0]))), float(np.max(np.abs(p[sb] - ideal[1])))
 
 
 #: Fewest hard-pulse steps an SLR design uses before re-binning onto the raster (slr_pulse).
