@@ -65,7 +65,7 @@ _REFERENCE_MIN_PHASE = {  # (passband, stopband), SigPy's figure x 1.1
     "small_tip": (1.55 * 1.1, 1.12 * 1.1),
     "refocusing": (0.58 * 1.1, 1.16 * 1.1),
     "inversion": (1.29 * 1.1, 0.60 * 1.1),
-    "saturation": (1.66 * 1.1, 1.11 * 1.1),
+    "saturation": (1.65 * 1.1, 1.10 * 1.1),
 }
 
 
