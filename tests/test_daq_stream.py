@@ -139,6 +139,46 @@ def test_a_segment_outside_the_grant_plays_nothing() -> None:
     assert fake.outputs_v["Dev1/ao0"] == 0.0 and fake.outputs_v["Dev1/ao1"] == 0.0
 
 
+def test_segment_pairs_play_kept_copies_and_are_made_once() -> None:
+    """A feed of (segment index, make samples) pairs: each distinct segment is made and verified once,
+    its repeats play from the adapter's verified copy; the output equals the one-shot play order."""
+    rng = np.random.default_rng(12)
+    segs = _segments(rng)
+    c = plan_clearance(segs, ORDER)
+    want = played_sequence(segs, ORDER)
+    made: list[int] = []
+
+    def make(i: int) -> Any:
+        def block() -> np.ndarray:
+            made.append(i)
+            return segs[i]
+        return block
+
+    feed = ((i, make(i)) for i, r in ORDER for _ in range(r))
+    fake = FakeDaq(virtual_time=True)
+    with fake.install(), NiDaq("Dev1") as daq:
+        res = daq.stream([0, 1], feed, RATE, clearance=c, buffer_s=0.002)
+    assert sorted(made) == [0, 1, 2]  # 7 plays, 3 distinct segments: each made once
+    assert res.segments_verified == 2 * 7
+    wave = fake.played[-1][1]
+    assert np.array_equal(wave["Dev1/ao0"], want[0]) and np.array_equal(wave["Dev1/ao1"], want[1])
+
+
+def test_a_pair_naming_another_segment_than_the_order_plays_nothing() -> None:
+    rng = np.random.default_rng(13)
+    segs = _segments(rng)
+    c = plan_clearance(segs, ORDER)
+    # the order is 0 0 1 1 1 2 0; the feed says 0 0 1 1 2 ...: at the fifth play, segment 2 instead of 1
+    wrong = [0, 0, 1, 1, 2, 2, 0]
+    fake = FakeDaq(virtual_time=True)
+    with fake.install(), NiDaq("Dev1") as daq:
+        with pytest.raises(SafetyError, match=r"feed names segment 2 at 0.02066 s \(sample 2066\) .* cleared order plays segment 1"):
+            daq.stream([0, 1], ((i, segs[i]) for i in wrong), RATE, clearance=c, buffer_s=0.002)
+    played = fake.played[-1][1]["Dev1/ao0"]
+    assert played.size <= 2 * 700 + 2 * 333
+    assert fake.outputs_v["Dev1/ao0"] == 0.0 and fake.outputs_v["Dev1/ao1"] == 0.0
+
+
 def test_feed_past_the_order_or_short_of_it_is_refused() -> None:
     rng = np.random.default_rng(6)
     segs = _segments(rng)

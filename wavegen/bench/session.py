@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -661,19 +661,8 @@ class Bench:
                 out[s0 - ks + lead - k0 : s1 - ks + lead - k0] = renderers[name].render(s0, s1)[name]
             return out
 
-        metrics: dict[str, Any] = {}
-        for c in GRADIENT_CHANNELS:
-            if c in captured:
-                scale = 1.0 / cm.captures[c].volts_per_unit
-                metrics[c] = compare_long(partial(reference, c), _Scaled(captured[c], scale, 0.0), rate,
-                                          unit=unit_of(c), chunk_samples=1 << 18, fit_samples=1 << 18)
-        if "rf_i" in captured:
-            si, sq = 1.0 / cm.captures["rf_i"].volts_per_unit, 1.0 / cm.captures["rf_q"].volts_per_unit
-            metrics["rf"] = compare_long(partial(reference, "rf"),
-                                         _ComplexPair(captured["rf_i"], captured["rf_q"], si, sq), rate, unit="T",
-                                         chunk_samples=1 << 18, fit_samples=1 << 18)
-        # what a plot shows: envelopes of the whole capture, and a zoomed window (20 ms from the first
-        # gradient action) as arrays; both read chunk by chunk
+        # what a plot shows: envelopes (min/max per bin) of reference and capture over the whole record,
+        # gathered while the metrics are accumulated (one pass), and a zoomed window (below)
         n = ip.n_samples
         sources: dict[str, Any] = {
             c: _Scaled(captured[c], 1.0 / cm.captures[c].volts_per_unit, 0.0)
@@ -687,19 +676,26 @@ class Bench:
         bin_n = max(1, 1 << max(0, (n // 2000).bit_length() - 1))  # a power of two: bins never straddle chunks
         n_bins = -(-n // bin_n)
         overview = {c: np.zeros((4, n_bins)) for c in sources}
-        first = None
-        for k0 in range(0, n, chunk):
-            k1 = min(n, k0 + chunk)
-            for c, src in sources.items():
-                d, y = reference(c, k0, k1), src[k0:k1]
+        firsts: dict[str, int] = {}  # per gradient channel, its first sample of action
+
+        def envelope(c: str) -> Callable[[int, np.ndarray, np.ndarray], None]:
+            def see(k0: int, d: np.ndarray, y: np.ndarray) -> None:
                 if np.iscomplexobj(d) or np.iscomplexobj(y):
                     d, y = np.abs(d), np.abs(y)
-                if first is None and c != "rf" and np.any(d):
-                    first = k0 + int(np.flatnonzero(d)[0])
-                pad = (-(k1 - k0)) % bin_n
+                elif c not in firsts and np.any(d):
+                    firsts[c] = k0 + int(np.flatnonzero(d)[0])
+                k = d.size
+                pad = (-k) % bin_n
                 for row, x, f in ((0, d, np.min), (1, d, np.max), (2, y, np.min), (3, y, np.max)):
                     xb = np.concatenate([x, np.full(pad, x[-1])]) if pad else x
                     overview[c][row, k0 // bin_n : k0 // bin_n + xb.size // bin_n] = f(xb.reshape(-1, bin_n), axis=1)
+            return see
+
+        metrics: dict[str, Any] = {}
+        for c in sources:
+            metrics[c] = compare_long(partial(reference, c), sources[c], rate, unit="T" if c == "rf" else unit_of(c),
+                                      chunk_samples=chunk, fit_samples=1 << 18, on_chunk=envelope(c))
+        first = min(firsts.values()) if firsts else None
         z0 = max(0, (first or 0) - int(0.001 * rate))
         z1 = min(n, z0 + int(0.02 * rate))
         zoom_ref = {c: reference(c, z0, z1) for c in sources}
@@ -872,15 +868,20 @@ class _ComplexPair:
         return np.asarray(self.i[index], dtype=np.float64) * self.si + 1j * np.asarray(self.q[index]) * self.sq
 
 
-def _stacked_feed(ip: InstrumentPlan, names: list[str]) -> Iterator[np.ndarray]:
-    """The plan's feed as ``(outputs, samples)`` blocks in play order; a kept segment is stacked once and
-    the same read-only block yielded for each of its plays."""
-    stacked: dict[int, np.ndarray] = {}
-    for idx, volts in ip.feed():
-        block = stacked.get(idx)
-        if block is None:
-            block = np.stack([volts[n] for n in names])
-            block.flags.writeable = False
-            if ip.segments[idx].volts is not None:  # kept in memory: keep its stack too
-                stacked[idx] = block
-        yield block
+def _stacked_feed(ip: InstrumentPlan, names: list[str]) -> Iterator[tuple[int, Callable[[], np.ndarray]]]:
+    """The plan's feed as ``(segment index, make block)`` pairs in play order, a block being the
+    ``(outputs, samples)`` stack of one segment. The adapter plays a segment it verified before from its
+    own copy, so a repeated segment is stacked (or rendered) only when the adapter asks for it."""
+
+    def make(idx: int) -> Callable[[], np.ndarray]:
+        def block() -> np.ndarray:
+            volts = ip.segment_volts(idx)
+            out = np.stack([volts[n] for n in names])
+            out.flags.writeable = False
+            return out
+
+        return block
+
+    for idx, reps in ip.table:
+        for _ in range(reps):
+            yield idx, make(idx)
