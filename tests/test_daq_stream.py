@@ -209,7 +209,8 @@ def test_a_pair_naming_another_segment_than_the_order_plays_nothing() -> None:
     wrong = [0, 0, 1, 1, 2, 2, 0]
     fake = FakeDaq(virtual_time=True)
     with fake.install(), NiDaq("Dev1") as daq:
-        with pytest.raises(SafetyError, match=r"feed names segment 2 at 0.02066 s \(sample 2066\) .* cleared order plays segment 1"):
+        want = r"feed names segment 2 at 0.02066 s \(sample 2066\) .* cleared order plays segment 1"
+        with pytest.raises(SafetyError, match=want):
             daq.stream([0, 1], ((i, segs[i]) for i in wrong), RATE, clearance=c, buffer_s=0.002)
     played = fake.played[-1][1]["Dev1/ao0"]
     assert played.size <= 2 * 700 + 2 * 333
