@@ -66,6 +66,7 @@ from wavegen.safety.stream import (
     HAVE_STREAM_KERNEL,
     GradientStream,
     PulseTrain,
+    definition_digest,
     grad_windows,
     sequence_digest,
 )
@@ -796,7 +797,9 @@ def check(
             max_grad_vector_t_per_m, max_slew_vector_t_per_m_per_s, periodic, zero_edges, keep_traces,
         )
         digest = sequence_digest(seq)
+        subject = "sequence:" + definition_digest(seq)
     else:
+        subject = ""
         assert wf is not None
         results, traces = _check_waveforms(
             wf, limits, mode, hw, model, cals, patient_mass_kg, tuple(sar_windows_s), rf_amplifier,
@@ -810,7 +813,7 @@ def check(
         digest = wf.digest()
     if not patient:
         results = [_not_judged(r) if _is_patient_rule(r.rule) else r for r in results]
-    report = SafetyReport(tuple(results), mode=mode, digest=digest, traces=traces)
+    report = SafetyReport(tuple(results), mode=mode, digest=digest, traces=traces, subject=subject)
     if report.ok:
         logger.info("safety check (%s): ok, %d rules, %d unverified", mode, len(results), len(report.unverified))
     else:
