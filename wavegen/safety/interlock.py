@@ -331,8 +331,8 @@ class Clearance:
     def _fields(self) -> tuple[str, ...]:
         grants = tuple(g.token() for _, g in sorted(self.grants.items()))
         return (
-            self.subject, self._digest or "", "1" if self.overridden else "0", "1" if self.periodic else "0", self.reason,
-            self.operator, repr(self.issued_at), repr(self.expires_at), *grants,
+            self.subject, self._digest or "", "1" if self.overridden else "0", "1" if self.periodic else "0",
+            self.reason, self.operator, repr(self.issued_at), repr(self.expires_at), *grants,
         )
 
     def __setattr__(self, name: str, value: Any) -> None:

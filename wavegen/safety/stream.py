@@ -758,8 +758,8 @@ def definition_digest(seq: Sequence) -> str:
     h.update(f"{table.dtype.str}{table.shape}".encode())
     h.update(np.ascontiguousarray(table).tobytes())
     _canon(h, (seq.rasters_ns, seq.gamma_hz_per_t, seq.b0_t))
-    for lib in (seq._rf, seq._grad, seq._adc, seq._ext):
-        _canon(h, sorted(lib.by_id.items(), key=lambda kv: kv[0]))
+    for library in (seq._rf, seq._grad, seq._adc, seq._ext):
+        _canon(h, sorted(library.by_id.items(), key=lambda kv: kv[0]))
     return h.hexdigest()
 
 
