@@ -407,9 +407,11 @@ class Bench:
             Unsafe (nothing was uploaded). InstrumentError subclasses from the drivers (outputs off).
         """
         notify(progress, "check", 0)
-        if override is None:
-            self.check(seq).raise_if_unsafe()
         plan = self.plan(seq, window=window)
+        if override is None and plan.fits_one_waveform:
+            # refused before rendering; a plan that streams or sequences is checked by the interlock
+            # (run_plan clears it, every rule, before any I/O), so it is not checked twice
+            self.check(seq).raise_if_unsafe()
         if not plan.fits_one_waveform:
             result, _ = self.run_plan(seq, plan, override=override, progress=progress, capture=False)
             return result
@@ -434,9 +436,11 @@ class Bench:
         what actually plays is what the safety interlock checks. ``window`` measures only that part of
         the sequence (the comparison is of that window).
         """
-        if override is None:
-            self.check(seq).raise_if_unsafe()
         plan = self.plan(seq, window=window)
+        if override is None and plan.fits_one_waveform:
+            # refused before rendering; a plan that streams or sequences is checked by the interlock
+            # (run_plan clears it, every rule, before any I/O), so it is not checked twice
+            self.check(seq).raise_if_unsafe()
         if not plan.fits_one_waveform:
             if drive:
                 raise ConfigError("drive= replays a corrected drive of a short program; this one streams or "
