@@ -251,7 +251,9 @@ def test_off_raster_timing(tmp_path: Path) -> None:
     (tmp_path / "r.seq").write_text(text)
     # a raster between nanoseconds is read (tests/test_pulseq_raster.py); here the 15-raster shaped
     # gradient then outlasts its 15 x 10 us block, and that is refused
-    with pytest.raises(SeqFormatError, match=r"block 1: an event lasts 150\.007\d* us, longer than the block duration 150 us"):
+    with pytest.raises(
+        SeqFormatError, match=r"block 1: an event lasts 150\.007\d* us, longer than the block duration 150 us"
+    ):
         wavegen.pulseq.read(tmp_path / "r.seq")
 
 

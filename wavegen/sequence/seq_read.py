@@ -61,7 +61,7 @@ from wavegen.sequence.seq_sections import (
 )
 from wavegen.sequence.sequence import Sequence
 from wavegen.sequence.shapes import Shape, decompress_shape
-from wavegen.sequence.timebase import snap_raster_ns
+from wavegen.sequence.timebase import significant_digits, snap_raster_ns
 
 __all__ = ["read_seq", "RASTER_KEYS", "KNOWN_EXTENSIONS", "PulseqWarning", "MAX_SAMPLES", "SIGNATURE_POLICIES"]
 
@@ -195,7 +195,7 @@ def _raster_ns(src: Src, ln: int, key: str, tok: str) -> int | Fraction:
     if ns > 10**9:
         # no MR system has a raster of a second; larger ones overflow the time base with a few samples
         raise src.err(ln, f"{key} = {tok} s is longer than the 1 s a raster may be")
-    ns = snap_raster_ns(ns)
+    ns = snap_raster_ns(ns, significant_digits(tok))
     return int(ns) if ns.denominator == 1 else ns
 
 

@@ -28,7 +28,15 @@ from typing import Any
 
 from wavegen.errors import RasterError
 
-__all__ = ["MAX_TICKS_PER_NS", "MAX_TICKS", "ticks_per_ns_for", "raster_ticks", "snap_raster_ns", "decimal_text"]
+__all__ = [
+    "MAX_TICKS_PER_NS",
+    "MAX_TICKS",
+    "ticks_per_ns_for",
+    "raster_ticks",
+    "snap_raster_ns",
+    "significant_digits",
+    "decimal_text",
+]
 
 #: Finest tick accepted, ticks per ns (1 fs). A raster needing finer ticks is refused.
 MAX_TICKS_PER_NS = 10**6
@@ -40,21 +48,28 @@ MAX_TICKS = 1 << 53
 _SNAP_DEN = 10**6
 
 
-def snap_raster_ns(ns: Fraction) -> Fraction:
-    """The raster a file meant by the decimal it wrote, ns (exact).
+def significant_digits(tok: str) -> int:
+    """Significant digits of a decimal number as written (``1.00016276e-05``: 9)."""
+    mant = tok.strip().lower().split("e")[0].lstrip("+-").replace(".", "")
+    return len(mant.lstrip("0")) or 1
+
+
+def snap_raster_ns(ns: Fraction, digits: int = 17) -> Fraction:
+    """The raster a file meant by the decimal it wrote, ns (exact); ``digits``: the significant digits it
+    was written with.
 
     - Within 1e-6 ns (or 1e-12 relative) of a whole ns: that whole ns (writers print float noise,
       ``9.9999999999999995e-07`` for 1 us).
-    - A decimal that needs a denominator above 10**6 ns but lies within 2**-50 (relative: a few float64
-      ulps) of a fraction with a denominator <= 10**6 is that fraction: a writer that prints 17
-      significant digits prints the float nearest to its raster (``1.0001627604166667e-05`` is the float
-      of 1229 / 122.88 MHz = 3840625/384 ns).
+    - A decimal written with 15 or more significant digits (a float printed in full) that needs a
+      denominator above 10**6 ns but lies within 2**-50 (relative: a few float64 ulps) of a fraction with
+      a denominator <= 10**6 is that fraction: such a writer prints the float nearest to its raster
+      (``1.0001627604166667e-05`` is the float of 1229 / 122.88 MHz = 3840625/384 ns).
     - Otherwise the decimal exactly as written (``1.00016276e-05`` is 25004069/2500 ns).
     """
     near = round(ns)
     if near >= 1 and abs(ns - near) <= max(Fraction(1, 10**6), ns / 10**12):
         return Fraction(near)
-    if ns.denominator > _SNAP_DEN:
+    if digits >= 15 and ns.denominator > _SNAP_DEN:
         cand = ns.limit_denominator(_SNAP_DEN)
         if abs(cand - ns) <= ns / (1 << 50):
             return cand
