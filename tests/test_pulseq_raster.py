@@ -286,3 +286,21 @@ def test_time_shape_between_ticks_is_refused_with_the_reason(tmp_path: Path) -> 
     with pytest.raises(wavegen.errors.RangeError, match=r"time shape point 1 \(0.333333333 rasters\) is .* ticks of "
                        r"1/5000 ns, not a whole number"):
         seq.render(1e6, ("gz",))
+
+
+def test_safety_check_of_the_file_uses_the_exact_ramps(tabletop: Sequence) -> None:
+    """``wavegen.safety.check`` of the file: slew on the exact waveform, at the exact ramp start; the
+    streamed RF kernels count ns, so such a sequence is checked from its rendered waveforms."""
+    from wavegen.limits import SystemLimits
+    from wavegen.safety import check
+
+    rep = check(tabletop, SystemLimits(max_slew_t_per_m_per_s=1000.0, max_grad_t_per_m=0.1))
+    by = {r.rule: r for r in rep.results}
+    gx = tabletop.block(1).gx
+    assert isinstance(gx, TrapGradient)
+    slew = by["grad_slew"]
+    assert slew.value == pytest.approx(gx.amplitude_hz_per_m / GAMMA / 160e-6, rel=1e-12)
+    assert slew.verdict == "pass" and slew.channel == "gx"
+    assert slew.time_s == pytest.approx(100.016276e-6, rel=1e-12)
+    tight = check(tabletop, SystemLimits(max_slew_t_per_m_per_s=450.0, max_grad_t_per_m=0.1))
+    assert {r.rule: r for r in tight.results}["grad_slew"].verdict == "fail"
