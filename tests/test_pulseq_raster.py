@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import wavegen
 from wavegen.errors import RasterError, SeqFormatError
@@ -304,3 +306,50 @@ def test_safety_check_of_the_file_uses_the_exact_ramps(tabletop: Sequence) -> No
     assert slew.time_s == pytest.approx(100.016276e-6, rel=1e-12)
     tight = check(tabletop, SystemLimits(max_slew_t_per_m_per_s=450.0, max_grad_t_per_m=0.1))
     assert {r.rule: r for r in tight.results}["grad_slew"].verdict == "fail"
+
+
+def test_changing_the_time_base_under_existing_blocks_is_refused(tabletop: Sequence) -> None:
+    seq = tabletop._copy()
+    seq.grad_raster_ns = 10_000
+    seq.block_raster_ns = 10_000
+    with pytest.raises(RasterError, match="rasters changed after blocks were added.*1/1 ns instead of 1/5000 ns"):
+        _ = seq.ticks_per_ns
+    fresh = Sequence()
+    fresh.grad_raster_ns = RASTER_NS  # before any block: fine
+    fresh.block_raster_ns = RASTER_NS
+    assert fresh.ticks_per_ns == 5000
+
+
+@given(
+    digits=st.integers(min_value=10**8, max_value=10**9 - 1),
+    exp=st.integers(min_value=-10, max_value=-4),
+)
+@settings(max_examples=200, deadline=None)
+def test_any_decimal_raster_is_read_exactly_and_written_back(digits: int, exp: int) -> None:
+    """A raster printed with 9 significant digits (pypulseq's ``%.9g``) is read as that exact decimal (or
+    the whole ns it is within float noise of), written back as text that reads to the same value, and
+    either gets a tick base on which it and its centres are whole, or is refused as too fine."""
+    from wavegen.sequence.seq_read import _raster_ns
+    from wavegen.sequence.seq_sections import Src
+    from wavegen.sequence.seq_write import _raster_text
+
+    text = str(digits)
+    tok = f"{text[0]}.{text[1:]}e{exp}"
+    src = Src("r.seq", [])
+    ns = Fraction(tok) * 10**9
+    got = _raster_ns(src, 1, "GradientRasterTime", tok)
+    near = round(ns)
+    if near >= 1 and abs(ns - near) <= max(Fraction(1, 10**6), ns / 10**12):
+        assert got == near
+    else:
+        assert got == ns
+    assert _raster_ns(src, 1, "GradientRasterTime", _raster_text(got)) == got
+    try:
+        tpn = ticks_per_ns_for(got, 1000, got)
+    except RasterError as e:
+        assert "finer than the 1/1000000 ns" in str(e)
+        assert Fraction(got).denominator > 10**6 // 2
+        return
+    ticks = Fraction(got) * tpn
+    assert ticks.denominator == 1
+    assert tpn == 1 or ticks.numerator % 2 == 0

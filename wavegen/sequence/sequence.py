@@ -145,11 +145,17 @@ class Sequence:
         key = (self.grad_raster_ns, self.rf_raster_ns, self.block_raster_ns)
         if self._tb[0] != key:
             if all(type(r) is int for r in key):
-                self._tb = (key, 1)
+                tpn = 1
             else:
                 from wavegen.sequence.timebase import ticks_per_ns_for
 
-                self._tb = (key, ticks_per_ns_for(*key))
+                tpn = ticks_per_ns_for(*key)
+            if tpn != self._tb[1] and len(self):
+                raise RasterError(
+                    f"the rasters changed after blocks were added and need a time base of 1/{tpn} ns instead of "
+                    f"1/{self._tb[1]} ns: the block durations would change meaning; set the rasters first"
+                )
+            self._tb = (key, tpn)
         return self._tb[1]
 
     @property
