@@ -74,7 +74,9 @@ class GradChunk:
 def grad_windows(
     seq: Sequence, chunk_samples: int = CHUNK_SAMPLES, *, render: bool = True
 ) -> Iterator[tuple[Any, int, int, list[GradChunk]]]:
-    """Block windows of ``seq``: ``(renderer, t_lo_ns, t_hi_ns, chunks)`` in time order.
+    """Block windows of ``seq``: ``(renderer, t_lo, t_hi, chunks)`` in time order (``t_lo``, ``t_hi`` in
+    ticks of the sequence's time base, :attr:`~wavegen.sequence.Sequence.ticks_per_ns`; ns unless a raster
+    is not a whole ns).
 
     The chunks of all windows together are the gradient samples at the raster centres from t = 0 to
     ``ceil(duration / raster)`` samples, bit-identical to :meth:`Sequence.to_waveforms`; with
@@ -82,12 +84,14 @@ def grad_windows(
     """
     from wavegen.sequence.render import Renderer
 
-    gr = seq.grad_raster_ns
-    rate = Fraction(10**9, gr)
-    t0 = Fraction(gr, 2 * 10**9)
-    starts = seq.block_starts_ns
+    # times on the sequence's integer time base: ticks of 1/ticks_per_ns ns (ns unless a raster is not whole ns)
+    tpn = seq.ticks_per_ns
+    gr = seq.grad_raster_ticks
+    rate = Fraction(10**9 * tpn, gr)
+    t0 = Fraction(gr, 2 * 10**9 * tpn)
+    starts = seq.block_starts_ticks
     nb = starts.size
-    dur = seq.duration_ns
+    dur = seq.duration_ticks
     ng = -(-dur // gr)
     # windows of about chunk_samples samples, cut at block starts
     targets = np.arange(1, max(1, -(-ng // chunk_samples))) * chunk_samples * gr
