@@ -86,9 +86,10 @@ class Window:
         n = len(seq)
         if not (isinstance(first, int) and isinstance(last, int)) or not 0 <= first <= last < n:
             raise RangeError(f"blocks {first}..{last}: the sequence has blocks 0..{n - 1}")
-        starts = seq.block_starts_ns
-        end = int(starts[last]) + int(seq.block_durations_ns[last])
-        return cls(Fraction(int(starts[first])), Fraction(end), f"blocks {first}..{last}")
+        tpn = seq.ticks_per_ns  # the sequence's time base: ticks of 1/tpn ns (1 on whole-ns rasters)
+        starts = seq.block_starts_ticks
+        end = int(starts[last]) + int(seq.block_durations_ticks[last])
+        return cls(Fraction(int(starts[first]), tpn), Fraction(end, tpn), f"blocks {first}..{last}")
 
     def clamp(self, duration_ns: int) -> Window:
         if self.start_ns >= duration_ns:
@@ -310,13 +311,14 @@ class PlaybackPlan:
         return f"PlaybackPlan({self.duration_s:.6g} s{w}: {parts})"
 
 
-def block_samples(starts_ns: np.ndarray, rate: Fraction) -> tuple[list[int], list[int]]:
-    """For each block start, the first sample at or after it (``ceil(t * rate)``) and the exact
-    remainder that says where the block starts between two samples (equal remainders: same phase)."""
-    den = 10**9 * rate.denominator
+def block_samples(starts: np.ndarray, rate: Fraction, ticks_per_ns: int = 1) -> tuple[list[int], list[int]]:
+    """For each block start (in ticks of ``1 / ticks_per_ns`` ns), the first sample at or after it
+    (``ceil(t * rate)``) and the exact remainder that says where the block starts between two samples
+    (equal remainders: same phase)."""
+    den = 10**9 * ticks_per_ns * rate.denominator
     num = rate.numerator
     ks, rems = [], []
-    for t in starts_ns.tolist():
+    for t in starts.tolist():
         q, r = divmod(int(t) * num, den)
         ks.append(q + (1 if r else 0))
         rems.append(r)
@@ -512,8 +514,8 @@ def _pieces(
     window's first piece), length (samples), then the event ids of the channels' table columns; a silence
     is ``-1, 0, 0, length, 0, ...``.
     """
-    starts = np.asarray(seq.block_starts_ns, dtype=np.int64)
-    den = 10**9 * rate.denominator
+    starts = np.asarray(seq.block_starts_ticks, dtype=np.int64)
+    den = 10**9 * seq.ticks_per_ns * rate.denominator
     num = rate.numerator
     if starts.size and int(starts[-1]) * num < (1 << 62):
         q, r = np.divmod(starts * num, den)
