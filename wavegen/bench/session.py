@@ -629,7 +629,7 @@ class Bench:
         n = {i: plan.instruments[i].n_samples for i in insts}
         result = PlayResult(
             plan.digest(), bool(clearance.overridden), {i: float(plan.instruments[i].rate_hz) for i in insts}, n,
-            verified, plan.duration_s,
+            verified, plan.duration_s, {i: plan.instruments[i].mode for i in insts},
         )
         logger.info("played %s", result)
         return result, captured
