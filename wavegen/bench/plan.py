@@ -381,7 +381,19 @@ def make_instrument_plan(
         src = "rf" if o in ("rf_i", "rf_q") else o
         if src not in want:
             want.append(src)
-    renderer = Renderer(seq, rate, tuple(want))
+    # rendering is by block ranges (a renderer's tables cover only the blocks of what it renders), so
+    # planning and re-rendering hold memory for a segment, not for the whole sequence
+    starts = np.asarray(seq.block_starts_ticks, dtype=np.int64)
+    first_sample = _first_samples(starts, rate, seq.ticks_per_ns)
+    vertex_cache: dict[Any, Any] = {}
+
+    def render_seq(lo: int, hi: int) -> dict[str, np.ndarray]:
+        """Sequence samples [lo, hi) of the wanted channels."""
+        b0 = max(0, int(np.searchsorted(first_sample, lo, side="right")) - 1)
+        b1 = max(b0 + 1, int(np.searchsorted(first_sample, hi, side="left")))
+        r = Renderer(seq, rate, tuple(want), blocks=(b0, min(b1, starts.size)), block_starts_ns=starts,
+                     vertex_cache=vertex_cache)
+        return r.render(lo, hi)
     # the program: [lead zeros] + sequence samples [ks, ke) + [tail zeros]
     ks, ke = window_samples(seq, rate, window)
     pieces = _pieces(seq, rate, want, ks, ke, lead_samples, tail_samples)
@@ -393,7 +405,7 @@ def make_instrument_plan(
         n = k1 - k0
         s0, s1 = k0 - lead_samples + ks, k1 - lead_samples + ks  # sequence sample indices
         lo, hi = max(s0, ks), min(s1, ke)
-        rendered = renderer.render(lo, hi) if hi > lo else {}
+        rendered = render_seq(lo, hi) if hi > lo else {}
         for o in outputs:
             src = "rf" if o in ("rf_i", "rf_q") else o
             digital = src in ("adc", "trigger")
@@ -501,6 +513,16 @@ def _run_length_array(ids: np.ndarray) -> list[tuple[int, int]]:
     starts = np.flatnonzero(np.concatenate([[True], ids[1:] != ids[:-1]]))
     counts = np.diff(np.concatenate([starts, [ids.size]]))
     return list(zip(ids[starts].tolist(), counts.tolist(), strict=True))
+
+
+def _first_samples(starts: np.ndarray, rate: Fraction, ticks_per_ns: int) -> np.ndarray:
+    """For each block start (ticks), the first sample index at or after it (exact integer arithmetic)."""
+    den = 10**9 * ticks_per_ns * rate.denominator
+    num = rate.numerator
+    if starts.size and int(starts[-1]) * num < (1 << 62):
+        q, r = np.divmod(starts * num, den)
+        return q + (r != 0)
+    return np.array([-((-int(t) * num) // den) for t in starts.tolist()], dtype=np.int64)
 
 
 def _pieces(
