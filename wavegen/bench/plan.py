@@ -436,8 +436,7 @@ def make_instrument_plan(
             p_start = np.array([a for _, a, _ in merged], dtype=np.int64)
             p_end = np.array([b for _, _, b in merged], dtype=np.int64)
         else:
-            _, inverse = np.unique(keys, axis=0, return_inverse=True)
-            inverse = inverse.reshape(-1)
+            inverse = _row_classes(keys)
     # distinct segments in order of first appearance, each rendered once
     first_at: dict[int, int] = {}
     for i, k in enumerate(inverse.tolist()):
@@ -515,6 +514,26 @@ def _run_length_array(ids: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(ids[starts].tolist(), counts.tolist(), strict=True))
 
 
+def _row_classes(keys: np.ndarray) -> np.ndarray:
+    """For each row of ``keys`` an id, equal exactly when the rows are equal. Rows are hashed to 64 bits
+    and sorted (memory of a few 1-D arrays, not of sorted row copies); every row is then compared with its
+    class's first row, column by column, and a collision (never seen in practice) falls back to sorting
+    whole rows, so equal ids always mean equal rows."""
+    n, width = keys.shape
+    h = np.zeros(n, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(width):
+            h = (h ^ keys[:, j].view(np.uint64)) * np.uint64(0x100000001B3)  # FNV-1a style mixing per column
+            h ^= h >> np.uint64(29)
+    _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
+    rep = first[inverse.reshape(-1)]
+    for j in range(width):
+        if not np.array_equal(keys[:, j], keys[rep, j]):
+            _, inverse = np.unique(keys, axis=0, return_inverse=True)
+            break
+    return inverse.reshape(-1)
+
+
 def _first_samples(starts: np.ndarray, rate: Fraction, ticks_per_ns: int) -> np.ndarray:
     """For each block start (ticks), the first sample index at or after it (exact integer arithmetic)."""
     den = 10**9 * ticks_per_ns * rate.denominator
@@ -551,35 +570,35 @@ def _pieces(
     nxt = np.concatenate([bk[1:], [max(ke, int(bk[-1]) if bk.size else ke)]])
     s0, s1 = np.maximum(bk, ks), np.minimum(nxt, ke)
     idx = np.flatnonzero(s1 > s0)
-    ln = (s1 - s0)[idx]
-    ev = table[cols][:, idx] if cols else np.zeros((0, idx.size), dtype=np.int64)
-    silent = ~np.any(ev != 0, axis=0)
-    rem = np.asarray(r[idx], dtype=np.int64) if r.dtype != object else np.array([int(x) % (1 << 62) for x in r[idx]])
-    rows = np.column_stack([table[0][idx], rem, (s0 - bk)[idx], ln, ev.T]).astype(np.int64)
-    rows[silent, :3] = (-1, 0, 0)
+    del nxt
+    # one key array, filled in place (a row per piece, with a row for the lead and one for the tail)
+    width = 4 + len(cols)
+    first_row = 1 if lead else 0
+    rows = np.zeros((first_row + idx.size + (1 if tail else 0), width), dtype=np.int64)
+    body = rows[first_row : first_row + idx.size]
+    body[:, 0] = table[0][idx]
+    body[:, 1] = np.asarray(r[idx], dtype=np.int64) if r.dtype != object else [int(x) % (1 << 62) for x in r[idx]]
+    body[:, 2] = (s0 - bk)[idx]
+    body[:, 3] = (s1 - s0)[idx]
+    for j, c in enumerate(cols):
+        body[:, 4 + j] = table[c][idx]
+    del q, r, bk, s0, s1, idx
+    silent = np.ones(rows.shape[0], dtype=bool)  # the lead and the tail are silences
+    silent[first_row : first_row + body.shape[0]] = ~np.any(body[:, 4:] != 0, axis=1)
+    rows[silent, 0] = -1
+    rows[silent, 1:3] = 0
     rows[silent, 4:] = 0
-    zero = np.zeros((1, rows.shape[1]), dtype=np.int64)
-    zero[0, 0] = -1
-    parts, quiet = [rows], [silent]
     if lead:
-        lead_row = zero.copy()
-        lead_row[0, 3] = lead
-        parts.insert(0, lead_row)
-        quiet.insert(0, np.ones(1, dtype=bool))
+        rows[0, 3] = lead
     if tail:
-        tail_row = zero.copy()
-        tail_row[0, 3] = tail
-        parts.append(tail_row)
-        quiet.append(np.ones(1, dtype=bool))
-    rows = np.concatenate(parts)
-    silent = np.concatenate(quiet)
+        rows[-1, 3] = tail
     # merge runs of silences: a silence after a silence continues its group
     new = np.ones(rows.shape[0], dtype=bool)
     new[1:] = ~(silent[1:] & silent[:-1])
     first = np.flatnonzero(new)
     gid = np.cumsum(new) - 1
     lengths = np.bincount(gid, weights=rows[:, 3].astype(np.float64)).astype(np.int64)
-    out = rows[first].copy()
+    out = rows[first]
     out[:, 3] = lengths
     return out, np.cumsum(lengths)
 
