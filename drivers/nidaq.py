@@ -996,13 +996,16 @@ class _Stream:
                     fd, name = tempfile.mkstemp(prefix="wavegen-capture-", suffix=".npy")
                     os.close(fd)
                     self.capture_path = Path(name)
-                # the .npy file (header + sparse data) is made by numpy; samples then go in with positioned
-                # writes, so the capture occupies the page cache, not this process's memory
-                mm = np.lib.format.open_memmap(
-                    self.capture_path, mode="w+", dtype=self.capture_dtype, shape=(len(self.cap), self.n)
-                )
-                self.data_offset = int(mm.offset)
-                del mm
+                # a .npy file (NumPy's header for a (channels, n) array); samples then go in with positioned
+                # writes, so the capture occupies the page cache, not this process's memory. The file is
+                # not sized up front: writing into a hole inside a file's length costs the file system
+                # several times more than extending it; it gets its full length when it is closed.
+                with open(self.capture_path, "wb") as f:
+                    np.lib.format.write_array_header_1_0(
+                        f, {"descr": np.lib.format.dtype_to_descr(self.capture_dtype), "fortran_order": False,
+                            "shape": (len(self.cap), self.n)},
+                    )
+                    self.data_offset = f.tell()
                 self.fd = os.open(self.capture_path, os.O_RDWR)
                 daq._ai = daq._ai_task(self.cap, self.rate, self.n, buffer=int(min(self.n, 4 * self.block)))
                 if self.capture_dtype.kind == "i":  # the ADC's codes as read, and how they become volts
@@ -1077,6 +1080,8 @@ class _Stream:
     def _close_file(self) -> None:
         if self.fd is not None:
             fd, self.fd = self.fd, None
+            with contextlib.suppress(OSError):  # the whole array's length (unread samples stay 0)
+                os.ftruncate(fd, self.data_offset + len(self.cap) * self.n * self.capture_dtype.itemsize)
             with contextlib.suppress(OSError):
                 os.close(fd)
 
