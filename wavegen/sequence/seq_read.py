@@ -23,7 +23,6 @@ one listed in ``RequiredExtensions`` is an error, as the specification demands.
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import os
 import re
@@ -582,8 +581,8 @@ def _read_blocks(
         seq._adc.insert(k, adc_ev)
     for k, (_, evs) in ext_lists.items():
         seq._ext.insert(k, evs)
-    seq._cols = [dur.tolist()] + [tab[:, c].tolist() for c in range(2, 8)]
-    seq._arrays = None
+    seq._cols_list = None  # the table stays one int64 array (lists only if blocks are added later)
+    seq._arrays = np.ascontiguousarray(np.vstack([dur[np.newaxis, :], tab[:, 2:8].T]), dtype=np.int64)
 
 
 class _BlockLines:
@@ -614,7 +613,9 @@ def _block_table(src: Src, sec: tuple[int, str, int], vc: int) -> tuple[np.ndarr
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                tab = np.loadtxt(io.StringIO(body), dtype=np.int64, comments="#", ndmin=2)
+                # lines split on "\n" only, as the strict parser below does (a list of lines is faster and
+                # leaner for loadtxt than a StringIO, which holds the text as 4 bytes per character)
+                tab = np.loadtxt(body.split("\n"), dtype=np.int64, comments="#", ndmin=2)
             if tab.shape[1] != nf or tab.shape[0] == 0:
                 tab = None
         except (ValueError, OverflowError):

@@ -132,7 +132,9 @@ class Sequence:
         self._grad = _Library()
         self._adc = _Library()
         self._ext = _Library()  # tuples of extension events
-        self._cols: list[list[int]] = [[] for _ in range(7)]  # dur, rf, gx, gy, gz, adc, ext
+        # the block table: Python lists while blocks are added, an int64 array once read or used; a
+        # sequence read from a file holds only the array (lists are made if blocks are added later)
+        self._cols_list: list[list[int]] | None = [[] for _ in range(7)]  # dur, rf, gx, gy, gz, adc, ext
         self._arrays: np.ndarray | None = None
         self._tb: tuple[tuple[Any, Any, Any], int] = ((None, None, None), 1)
 
@@ -374,6 +376,18 @@ class Sequence:
     # --- access -----------------------------------------------------------------------------------
 
     @property
+    def _cols(self) -> list[list[int]]:
+        """The block table as seven Python lists (made from the array when first needed)."""
+        if self._cols_list is None:
+            assert self._arrays is not None
+            self._cols_list = [row.tolist() for row in self._arrays]
+        return self._cols_list
+
+    @_cols.setter
+    def _cols(self, value: list[list[int]]) -> None:
+        self._cols_list = value
+
+    @property
     def _table(self) -> np.ndarray:
         """(7, n_blocks) int64: duration (ticks; ns when ``ticks_per_ns`` is 1), rf, gx, gy, gz, adc, ext ids."""
         if self._arrays is None:
@@ -381,7 +395,10 @@ class Sequence:
         return self._arrays
 
     def __len__(self) -> int:
-        return len(self._cols[0])
+        if self._cols_list is None:
+            assert self._arrays is not None
+            return int(self._arrays.shape[1])
+        return len(self._cols_list[0])
 
     def block_table(self) -> np.ndarray:
         """The block table, (7, n_blocks) int64, read-only: duration (in ticks of the time base, which are ns
@@ -458,13 +475,15 @@ class Sequence:
     @property
     def duration_ticks(self) -> int:
         """Total duration, ticks of ``1 / ticks_per_ns`` ns."""
-        return int(sum(self._cols[0]))
+        if self._cols_list is None:
+            return sum(self._table[0].tolist())
+        return int(sum(self._cols_list[0]))
 
     @property
     def duration_ns(self) -> Any:
         """Total duration, ns: an int, or an exact :class:`~fractions.Fraction` on a time base finer than ns."""
         tpn = self.ticks_per_ns
-        d = int(sum(self._cols[0]))
+        d = self.duration_ticks
         return d if tpn == 1 else Fraction(d, tpn)
 
     @property
