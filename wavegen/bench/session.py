@@ -385,6 +385,22 @@ class Bench:
         return PlaybackPlan(plans, window, t0)
 
     # -- playing ---------------------------------------------------------------------------------------
+    def _plan_checked(self, seq: Sequence, window: Window | None, override: Any) -> PlaybackPlan:
+        """The plan, with an unsafe sequence refused first: a plan of one waveform is checked here, before
+        rendering; a plan that streams or sequences is checked by the interlock (``run_plan`` clears it,
+        every rule, before any upload), so it is not checked twice. A plan that cannot be made (e.g. a
+        value beyond a channel's range) is checked before its error is raised, so that an unsafe sequence
+        is reported as unsafe."""
+        try:
+            plan = self.plan(seq, window=window)
+        except Exception:
+            if override is None:
+                self.check(seq).raise_if_unsafe()
+            raise
+        if override is None and plan.fits_one_waveform:
+            self.check(seq).raise_if_unsafe()
+        return plan
+
     def play(
         self, seq: Sequence, *, override: Any = None, progress: Progress = None, window: Window | None = None
     ) -> PlayResult:
@@ -407,11 +423,7 @@ class Bench:
             Unsafe (nothing was uploaded). InstrumentError subclasses from the drivers (outputs off).
         """
         notify(progress, "check", 0)
-        plan = self.plan(seq, window=window)
-        if override is None and plan.fits_one_waveform:
-            # refused before rendering; a plan that streams or sequences is checked by the interlock
-            # (run_plan clears it, every rule, before any I/O), so it is not checked twice
-            self.check(seq).raise_if_unsafe()
+        plan = self._plan_checked(seq, window, override)
         if not plan.fits_one_waveform:
             result, _ = self.run_plan(seq, plan, override=override, progress=progress, capture=False)
             return result
@@ -436,11 +448,7 @@ class Bench:
         what actually plays is what the safety interlock checks. ``window`` measures only that part of
         the sequence (the comparison is of that window).
         """
-        plan = self.plan(seq, window=window)
-        if override is None and plan.fits_one_waveform:
-            # refused before rendering; a plan that streams or sequences is checked by the interlock
-            # (run_plan clears it, every rule, before any I/O), so it is not checked twice
-            self.check(seq).raise_if_unsafe()
+        plan = self._plan_checked(seq, window, override)
         if not plan.fits_one_waveform:
             if drive:
                 raise ConfigError("drive= replays a corrected drive of a short program; this one streams or "
