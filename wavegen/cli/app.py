@@ -246,7 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace, bar: ProgressBar) -> int:
     from wavegen.cli import commands as cmds
-    from wavegen.cli.options import check_output_paths
+    from wavegen.cli.options import check_output_paths, in_user_words
 
     handler = getattr(cmds, f"cmd_{args.command}")
     global _json_errors
@@ -258,15 +258,15 @@ def _dispatch(args: argparse.Namespace, bar: ProgressBar) -> int:
         return code
     except SafetyError as exc:
         bar.close()
-        _err(f"UNSAFE: {exc}")
+        _err(f"UNSAFE: {in_user_words(str(exc), args)}")
         return EXIT_UNSAFE
     except InstrumentError as exc:
         bar.close()
-        _err(f"instrument error: {exc}")
+        _err(f"instrument error: {in_user_words(str(exc), args)}")
         return EXIT_INSTRUMENT
     except WavegenError as exc:
         bar.close()
-        _err(f"error: {exc}")
+        _err(f"error: {in_user_words(str(exc), args)}")
         return EXIT_USAGE
     except FileNotFoundError as exc:
         bar.close()
