@@ -98,7 +98,7 @@ def test_play_refuses_an_unsafe_sequence_before_any_upload(capsys, tmp_path, ben
     code, out, err = _run(capsys, "play", path)
     assert code == EXIT_UNSAFE
     last = err.strip().splitlines()[-1]  # after the safety check's own warning
-    assert last.startswith("wavegen: UNSAFE: gradient amplitude") and "exceeds the limit 40 mT/m on gx" in last  # in human units
+    assert last.startswith("wavegen: UNSAFE: gradient amplitude") and "exceeds the limit 40 mT/m on gx" in last
     assert out == "" and benches[0].cleared == []
 
 

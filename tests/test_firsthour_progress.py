@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from wavegen.cli import main
 from wavegen.cli import commands as cmds
+from wavegen.cli import main
 from wavegen.cli.progress import ProgressBar, StderrHandler
 
 
