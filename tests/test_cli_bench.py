@@ -52,7 +52,7 @@ def benches(monkeypatch):
 def test_instruments_lists_and_identifies_the_mock_bench(capsys, benches):
     code, out, _ = _run(capsys, "instruments")
     assert code == EXIT_OK
-    assert out.startswith("2 instrument(s) on the built-in mock bench:")
+    assert out.startswith("2 instruments on the built-in mock bench:")
     assert re.search(r"\*IDN\? Keysight Technologies,33522B,", out)
     assert re.search(r"awg +keysight_33500 +TCPIP0::127\.0\.0\.1::\d+::SOCKET", out)
     assert "channels: gx, gy, gz, adc" in out

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from wavegen.atomic import save_figure, save_npz
-from wavegen.cli.format import channel_table, hil_table, hz, metric
+from wavegen.cli.format import channel_table, hil_table, hz, metric, plural
 from wavegen.cli.options import (
     open_bench,
     parse_channels,
@@ -324,8 +324,8 @@ def cmd_render(args: argparse.Namespace, progress: Progress) -> int:
     seq = read_sequence(args.file)
     n = math.ceil(Fraction(seq.duration_ns, 10**9) * rate_q)
     if n < 2:
-        raise RangeError(f"--rate {args.rate}: the {seq.duration_s * 1e3:.6g} ms sequence would be {n} sample(s) at "
-                         f"{float(rate_q):g} Hz; a render needs at least 2 (a higher rate)")
+        raise RangeError(f"--rate {args.rate}: the {seq.duration_s * 1e3:.6g} ms sequence would be "
+                         f"{plural(n, 'sample')} at {float(rate_q):g} Hz; a render needs at least 2 (a higher rate)")
     if n * len(channels) > 2_000_000_000:
         raise RangeError(f"{n} samples x {len(channels)} channels at {args.rate} is too large for one .npz; "
                          "render fewer channels or a lower rate")
@@ -477,7 +477,7 @@ def cmd_instruments(args: argparse.Namespace, progress: Progress) -> int:
     with open_bench(args) as bench:
         infos = list(bench.instruments())
         where = str(args.config) if args.config is not None else "the built-in mock bench"
-        _out(f"{len(infos)} instrument(s) on {where}:")
+        _out(f"{plural(len(infos), 'instrument')} on {where}:")
         for info in infos:
             chans = getattr(info, "channels", ())
             chan_txt = ", ".join(str(c) for c in chans) if not isinstance(chans, (int, str)) else str(chans)

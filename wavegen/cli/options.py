@@ -288,7 +288,7 @@ def human(value: float, dimension: str) -> str:
         scale, unit = next(((k, u) for k, u in ((1.0, "s"), (1e-3, "ms"), (1e-6, "us"))
                             if a >= k), (1e-9, "ns")) if a else (1.0, "s")
     elif dimension == "T/m":
-        scale, unit = 1e-3, "mT/m"
+        scale, unit = (1e-3, "mT/m") if a < 10 else (1.0, "T/m")
     elif dimension == "T":
         scale, unit = (1e-6, "uT") if a < 1e-3 else (1e-3, "mT") if a < 1 else (1.0, "T")
     elif dimension == "T*s/m":
