@@ -4,12 +4,9 @@ output folders are ignored by git, and the README says how to make every file it
 from __future__ import annotations
 
 import base64
-import os
 import re
 import shlex
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +18,6 @@ from wavegen.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "examples" / "tour.ipynb"
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-
-
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.pop("PYTHONPATH", None)
-    env["MPLBACKEND"] = "Agg"
-    return env
 
 
 # --- the notebook -----------------------------------------------------------------------------------
@@ -85,17 +75,7 @@ def test_the_notebook_reexecutes_to_the_outputs_it_ships_with(tmp_path: Path) ->
                     [line.split(":")[0] for line in b.text.splitlines()], new_cell.source
 
 
-# --- the scripts print no stray lines ---------------------------------------------------------------
-
-
-@pytest.mark.parametrize("script", ["quickstart.py", "bench_tour.py"])
-def test_the_example_scripts_print_nothing_on_stderr(tmp_path: Path, script: str) -> None:
-    proc = subprocess.run([sys.executable, "-W", "default", str(ROOT / "examples" / script)], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=180, env=_env())
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stderr == ""
-    if script == "bench_tour.py":
-        assert (tmp_path / "bench-tour-out" / "hil.png").is_file()  # the folder .gitignore names
+# --- the demo prints no stray lines (the scripts: tests/test_cli_examples.py) ----------------------
 
 
 def test_the_demo_prints_its_report_and_nothing_else(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
