@@ -304,6 +304,14 @@ def human(value: float, dimension: str) -> str:
     return f"{v / scale:.4g} {unit}"
 
 
+def _human_time(text: str) -> str:
+    """``"3000 us"`` -> ``"3 ms"``; anything else as it is."""
+    m = re.fullmatch(rf"\s*({_NUM})\s*(s|ms|us|ns)\s*", text)
+    if m is None:
+        return text.strip()
+    return human(float(m.group(1)) * {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}[m.group(2)], "s")
+
+
 def _limit_labels(args: argparse.Namespace | None) -> dict[str, tuple[str, str]]:
     """``max_grad_t_per_m`` -> (``"--limits max_grad"``, ``"T/m"``), by how the command takes limits."""
     from wavegen.bench.config import LIMIT_DIMENSIONS
@@ -362,6 +370,18 @@ def in_user_words(message: str, args: argparse.Namespace | None = None) -> str:
             ("gre", "epi") and text.startswith("gradient amplitude")):
         text += ("; the readout and phase-encode gradients grow as the pixel shrinks: a larger --fov or a "
                  "longer --dwell lowers them")
+    # the RF design's own words, with the options that change them
+    if args is not None and hasattr(args, "duration") and hasattr(args, "flip"):
+        text = re.sub(r"\(T = ([^,()]+?)(, TBW ([^()]+))?\)",
+                      lambda mm: f"(--duration {_human_time(mm.group(1))}"
+                                 + (f", --tbw {mm.group(3)}" if mm.group(2) and hasattr(args, "tbw") else
+                                    (mm.group(2) or "")) + ")", text)
+        text = text.replace("lengthen the pulse, lower the flip angle",
+                            "lengthen the pulse (--duration), lower the flip angle (--flip)")
+    if args is not None and hasattr(args, "slice"):
+        text = text.replace("use a thicker slice or a longer (narrower-band) pulse",
+                            "use a thicker --slice or a longer (narrower-band) pulse"
+                            + (" (--duration)" if hasattr(args, "duration") else ""))
     # messages that start with what the user gave: "TR = 1 ms ...", "blocks 3..99: ..."
     for dest, said in (("tr", "TR = "), ("blocks", "blocks "), ("window", "window ")):
         if args is not None and getattr(args, dest, None) is not None and text.startswith(said):
