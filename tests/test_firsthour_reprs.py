@@ -85,3 +85,17 @@ def test_hil_result_counts_its_corrections_in_words(n: int, words: str) -> None:
 def test_the_instruments_command_counts_in_words(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["instruments"]) == 0
     assert capsys.readouterr().out.startswith("2 instruments on the built-in mock bench:")
+
+
+def test_profile_metrics_and_recipe_designs_show_short_reprs() -> None:
+    from wavegen.design import bloch
+    from wavegen.sequence import recipes
+
+    rf = design.sinc_pulse(math.pi / 2, 2e-3, 4.0)
+    z = np.linspace(-1e-2, 1e-2, 2001)
+    res = bloch.simulate(rf, gradient_t_per_m=design.slice_select_gradient(rf, 5e-3).amplitude_t_per_m,
+                         positions_m=z)
+    text = repr(bloch.profile_metrics(z, np.abs(res.mxy)))
+    assert text.startswith("ProfileMetrics(peak=") and not re.search(r"\d\.\d{7,}", text), text
+    d = recipes.design_gre(LIM, fov_m=0.256, matrix=32, slice_m=5e-3, flip_rad=0.26, dwell_s=20e-6)
+    assert repr(d) == f"Design({d.title!r}, {d.seq!r})" and len(repr(d)) < 150  # not the lines, not the blocks
