@@ -169,3 +169,15 @@ def test_an_override_is_logged_once_per_play_not_per_output(capsys: pytest.Captu
     assert sum("OVERRIDDEN by operator 'ann'" in w for w in warnings_) == 1  # the grant, with its reasons
     assert sum("playing under an override" in w for w in warnings_) == 1  # the play
     assert len(warnings_) == 2 and "uploading under" not in err  # not again per output (6 outputs)
+
+
+def test_a_stage_left_open_is_ended_before_the_result_is_printed(capsys: pytest.CaptureFixture[str],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # `hil` stops early (target reached at 1 of 6): its bar must not share a line with the printed result
+    s = _Terminal()
+    bar = ProgressBar(s, min_interval_s=0.0)
+    bar("hil", 1, 6)
+    monkeypatch.setattr(cmds, "progress_display", bar)
+    cmds._out("HilResult(...)")
+    assert s.getvalue().endswith("\n") and re.search(r"hil +17%\|.*\| 1/6", s.getvalue())
+    assert capsys.readouterr().out == "HilResult(...)\n"

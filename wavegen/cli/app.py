@@ -242,6 +242,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         bar.close()
         log.undo()
+        from wavegen.cli import commands
+
+        commands.progress_display = None
 
 
 def _dispatch(args: argparse.Namespace, bar: ProgressBar) -> int:
@@ -249,6 +252,7 @@ def _dispatch(args: argparse.Namespace, bar: ProgressBar) -> int:
     from wavegen.cli.options import check_output_paths, in_user_words
 
     handler = getattr(cmds, f"cmd_{args.command}")
+    cmds.progress_display = bar
     global _json_errors
     _json_errors = bool(getattr(args, "json", False))
     try:

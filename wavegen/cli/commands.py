@@ -61,7 +61,14 @@ Progress = Callable[[str, int, int], None]
 
 
 
+#: the command's progress display (set by :func:`wavegen.cli.app.main`): a stage still drawn on the terminal
+#: (a loop that stopped early) is ended before a result is printed, so the two do not share a line
+progress_display: Any = None
+
+
 def _out(text: str = "") -> None:
+    if progress_display is not None:
+        progress_display.close()
     print(text)
 
 
