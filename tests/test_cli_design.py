@@ -126,7 +126,7 @@ def test_epi_and_spiral_reach_the_k_space_edge(tmp_path, capsys):
     [
         (["design", "sinc", "--flip", "90 dgr"], "--flip: unit 'dgr'"),
         (["design", "trapezoid", "--area", "40 mT/m"], "cannot read '40 mT/m' as a gradient area"),
-        (["design", "sinc", "--slice", "0.1 mm"], "use a thicker slice"),
+        (["design", "sinc", "--slice", "0.1 mm"], "use a thicker --slice"),
         (["design", "gre", "--tr", "1 ms", "--matrix", "8"], "shorter than the minimum"),
         (["design", "trapezoid", "--area", "1000 /m", "--limits", "max_grad=40 mT/m,max_slw=1"], "no limit 'max_slw'"),
         (["design", "trapezoid", "--area", "1000 /m", "--limits", "max_grad 40 mT/m"], "expected name=value"),

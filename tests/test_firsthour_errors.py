@@ -143,7 +143,7 @@ def test_a_missing_daq_channel_is_a_config_error_before_any_instrument(capsys: p
     assert main(["-q", "design", "trapezoid", "--area", "1000 /m", "-o", str(seq)]) == 0
     capsys.readouterr()
     code, _, err = _run(capsys, "play", seq, "--config", config)
-    assert code == 2 and "channel ao9 does not exist" in err
+    assert code == 2 and f"error: --config {config}: daq (PXIe-6368): channel ao9 does not exist" in err
     assert touched == []  # refused while reading the file
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from wavegen.atomic import save_figure, save_npz
 from wavegen.cli.format import channel_table, hil_table, hz, metric, plural
 from wavegen.cli.options import (
+    config_file,
     open_bench,
     parse_channels,
     parse_fraction,
@@ -234,7 +235,8 @@ def cmd_check(args: argparse.Namespace, progress: Progress) -> int:
             raise UnitError("--config and --limits go apart: the bench file holds the limits")
         from wavegen.bench.config import load_toml, parse_config
 
-        bench = parse_config(load_toml(args.config))  # ConfigError names the key; no instrument is touched
+        with config_file(args.config):  # ConfigError names the file and the key; no instrument is touched
+            bench = parse_config(load_toml(args.config))
         limits = bench.limits
         kwargs.update(mode=bench.mode, patient=bench.patient, periodic=False)  # as the bench plays it: once
         if bench.rf_amplifier is not None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import math
 import re
 import sys
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -130,7 +132,20 @@ def open_bench(args: argparse.Namespace) -> Any:
         return Bench.mock(virtual_time=bool(getattr(args, "virtual_time", False)), record=False)
     if not args.config.exists():
         raise FileNotFoundError(2, "No such file or directory", str(args.config))
-    return Bench.from_file(args.config)
+    with config_file(args.config):
+        return Bench.from_file(args.config)
+
+
+@contextlib.contextmanager
+def config_file(path: Path) -> Iterator[None]:
+    """A :class:`ConfigError` raised inside names the ``--config`` file it came from (its keys are the
+    user's words; the file says where they are)."""
+    try:
+        yield
+    except ConfigError as exc:
+        if str(path) in str(exc):
+            raise
+        raise ConfigError(f"--config {path}: {exc}") from exc
 
 
 def parse_fraction(text: str, option: str) -> float:
