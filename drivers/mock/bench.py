@@ -242,6 +242,8 @@ class _AwgCursor:
         return True
 
     def take(self, n: int) -> np.ndarray:
+        if self.src_rate == self.rate_hz:
+            return self._take_same_clock(n)
         out = np.zeros(n)
         # AWG sample index of each DAQ sample k: floor(k * src_rate / rate)
         idx = np.floor((self.k + np.arange(n)) * (self.src_rate / self.rate_hz) + 1e-9).astype(np.int64)
@@ -257,4 +259,21 @@ class _AwgCursor:
                 pos = stop
             if pos < n and not self._next():
                 break
+        return out
+
+    def _take_same_clock(self, n: int) -> np.ndarray:
+        """:meth:`take` when both run on one clock: DAQ sample k is AWG sample k (copied by slices)."""
+        out = np.zeros(n)
+        pos = 0
+        if self._cur is None and not self._done:
+            self._next()
+        while pos < n and not self._done and self._cur is not None:
+            at = self.k + pos - self._base  # where in the current repeat
+            take = min(n - pos, self._cur.size - at)
+            if take > 0:
+                out[pos : pos + take] = self._cur[at : at + take]
+                pos += take
+            if pos < n and not self._next():
+                break
+        self.k += n
         return out

@@ -135,6 +135,12 @@ class Measurement:
 
         return plot_measurement(self, path)
 
+    def _repr_html_(self) -> str:
+        """The error figures per channel, for notebooks (:mod:`wavegen.report.html`)."""
+        from wavegen.report.html import measurement_html
+
+        return measurement_html(self)
+
 
 @dataclass
 class HilResult:
@@ -187,3 +193,9 @@ class HilResult:
         from wavegen.bench.plots import plot_hil
 
         return plot_hil(self, path)
+
+    def _repr_html_(self) -> str:
+        """Before/after and the error per iteration per axis, for notebooks (:mod:`wavegen.report.html`)."""
+        from wavegen.report.html import hil_html
+
+        return hil_html(self)

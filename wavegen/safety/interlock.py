@@ -38,6 +38,7 @@ the segment table.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -176,7 +177,7 @@ class Grant:
             return True
         return not self.expanded and (len(self.order) > 1 or any(r > 1 for _, r in self.order))
 
-    @property
+    @functools.cached_property
     def n_samples(self) -> int:
         """Samples played by one pass of the order."""
         return sum(self.segments[i].n_samples * r for i, r in self.order)
@@ -188,6 +189,10 @@ class Grant:
 
     def token(self) -> str:
         """A canonical text of the grant (signed into the clearance)."""
+        return self._token
+
+    @functools.cached_property
+    def _token(self) -> str:  # the grant is frozen: its text is made once
         segs = ",".join(f"{s.digest}:{s.n_samples}" for s in self.segments)
         order = ",".join(f"{i}x{r}" for i, r in self.order)
         return f"{self.output}|{self.sample_rate_hz!r}|{segs}|{order}|{int(self.endless)}|{int(self.expanded)}"

@@ -517,6 +517,54 @@ class Sequence:
                 ends.append(g.duration_ns(self.grad_raster_ns))
         return max(ends)
 
+    def slice_blocks(self, first: int, stop: int) -> Sequence:
+        """A new sequence of blocks ``first`` to ``stop - 1`` (0-based), sharing this one's events,
+        rasters, gamma, ``b0_t`` and definitions; its time 0 is the start of block ``first``.
+
+        Plots and reports render a window of a long sequence through it: only the blocks they show.
+
+        Raises
+        ------
+        RangeError
+            Unless ``0 <= first < stop <= len(self)``.
+        """
+        n = len(self)
+        if not (isinstance(first, int) and isinstance(stop, int)) or not 0 <= first < stop <= n:
+            raise RangeError(f"slice_blocks({first!r}, {stop!r}): need 0 <= first < stop <= {n} (the block count)")
+        new = self._copy()
+        new._cols = [c[first:stop] for c in self._cols]
+        new._arrays = None
+        return new
+
+    # --- plots and notebooks -----------------------------------------------------------------------
+
+    def plot(self, window: Any = None, ax: Any = None, **kwargs: Any) -> Any:
+        """Gradients (mT/m), RF magnitude (uT) and phase (rad) and the ADC gate against time.
+
+        Only the blocks inside ``window`` are rendered; a window longer than the plot can show is
+        drawn as a min/max envelope per pixel column, so an 80 s sequence plots in about a second.
+        See :func:`wavegen.report.figures.plot_sequence` (``window=("10 ms", "20 ms")`` or seconds).
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        from wavegen.report.figures import plot_sequence
+
+        return plot_sequence(self, window=window, ax=ax, **kwargs)
+
+    def plot_kspace(self, window: Any = None, ax: Any = None, **kwargs: Any) -> Any:
+        """The k-space trajectory with the ADC samples marked; see :func:`wavegen.report.figures.plot_kspace`."""
+        from wavegen.report.figures import plot_kspace
+
+        return plot_kspace(self, window=window, ax=ax, **kwargs)
+
+    def _repr_html_(self) -> str:
+        """A compact summary with a small overview plot, for notebooks (:mod:`wavegen.report.html`)."""
+        from wavegen.report.html import sequence_html
+
+        return sequence_html(self)
+
     def _copy(self) -> Sequence:
         new = Sequence.__new__(Sequence)
         new.__dict__.update(self.__dict__)
