@@ -139,7 +139,7 @@ class StreamResult:
     segments_verified : int
         Segments whose digest was checked against the grant before they were written (all outputs).
     buffer_samples, write_block_samples : int
-        The output buffer and the write block (half the buffer), per channel.
+        The output buffer and the write block (a quarter of the buffer), per channel.
     capture : numpy.ndarray or None
         Read-only memory map ``(capture channels, n_samples)`` of the capture (a ``.npy`` file): volts, or
         the ADC's int16 codes for an ``int16`` capture (:func:`capture_volts` scales them).
@@ -714,8 +714,10 @@ class NiDaq:
             channel's device scaling, ``volts = c0 + c1 code + c2 code**2 + c3 code**3``, as DAQmx reports
             it (``AI.DevScalingCoeff``), and :func:`capture_volts` applies it).
         buffer_s : float
-            Output buffer length in seconds of samples; it is written in two halves (double buffering),
-            so the producer may fall up to about ``buffer_s / 2`` behind before the output runs dry.
+            Output buffer length in seconds of samples; it is filled before the start and then topped up
+            a quarter at a time as it plays (four-part buffering), so the producer may fall up to about
+            ``3 * buffer_s / 4`` behind before the output runs dry, and what the adapter holds at once stays
+            a quarter buffer per channel (memory independent of the protocol's length).
         start_trigger : str or None
             Digital edge start trigger terminal (``"/Dev1/PFI0"``); default: start at once.
         trigger_timeout_s : float
@@ -754,8 +756,8 @@ class NiDaq:
                 f"{self.name}: the grants of one stream must play equally long, got {lengths} samples",
                 quantity="clearance",
             )
-        block = int(min(n, max(256, round(rate * buffer_s / 2))))
-        bufsize = int(min(n, 2 * block))
+        block = int(min(n, max(256, round(rate * buffer_s / 4))))
+        bufsize = int(min(n, 4 * block))
         if not (math.isfinite(trigger_timeout_s) and trigger_timeout_s > 0):
             raise RangeError(f"trigger_timeout_s must be a finite time > 0 s, got {trigger_timeout_s!r}")
         dt = np.dtype(capture_dtype).newbyteorder("<")
@@ -994,13 +996,16 @@ class _Stream:
                     fd, name = tempfile.mkstemp(prefix="wavegen-capture-", suffix=".npy")
                     os.close(fd)
                     self.capture_path = Path(name)
-                # the .npy file (header + sparse data) is made by numpy; samples then go in with positioned
-                # writes, so the capture occupies the page cache, not this process's memory
-                mm = np.lib.format.open_memmap(
-                    self.capture_path, mode="w+", dtype=self.capture_dtype, shape=(len(self.cap), self.n)
-                )
-                self.data_offset = int(mm.offset)
-                del mm
+                # a .npy file (NumPy's header for a (channels, n) array); samples then go in with positioned
+                # writes, so the capture occupies the page cache, not this process's memory. The file is
+                # not sized up front: writing into a hole inside a file's length costs the file system
+                # several times more than extending it; it gets its full length when it is closed.
+                with open(self.capture_path, "wb") as f:
+                    np.lib.format.write_array_header_1_0(
+                        f, {"descr": np.lib.format.dtype_to_descr(self.capture_dtype), "fortran_order": False,
+                            "shape": (len(self.cap), self.n)},
+                    )
+                    self.data_offset = f.tell()
                 self.fd = os.open(self.capture_path, os.O_RDWR)
                 daq._ai = daq._ai_task(self.cap, self.rate, self.n, buffer=int(min(self.n, 4 * self.block)))
                 if self.capture_dtype.kind == "i":  # the ADC's codes as read, and how they become volts
@@ -1014,7 +1019,8 @@ class _Stream:
                     from nidaqmx.stream_readers import AnalogMultiChannelReader
 
                     self.reader = AnalogMultiChannelReader(daq._ai.in_stream)
-            self._write(first)  # prefill: the whole buffer before the start
+            for k in range(0, first.shape[1], self.block):  # prefill: the whole buffer before the start
+                self._write(first[:, k : k + self.block])
 
     def _start(self) -> None:
         daq = self.daq
@@ -1074,6 +1080,8 @@ class _Stream:
     def _close_file(self) -> None:
         if self.fd is not None:
             fd, self.fd = self.fd, None
+            with contextlib.suppress(OSError):  # the whole array's length (unread samples stay 0)
+                os.ftruncate(fd, self.data_offset + len(self.cap) * self.n * self.capture_dtype.itemsize)
             with contextlib.suppress(OSError):
                 os.close(fd)
 

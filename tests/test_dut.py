@@ -137,3 +137,14 @@ def test_streamed_gradient_chain_samples_the_continuous_impulse_response():
     # the DC gain is the chain's: the step response settles at gain
     step = IirStream(c, rate).process(np.ones(40_000))
     assert step[-1] == pytest.approx(c.gain, rel=2e-3)
+
+
+def test_stream_axes_together_equal_each_axis_alone() -> None:
+    """DutStream.gradients runs the three chains side by side: the same bits (noise included, drawn in
+    the same order) as one axis after the other, chunk after chunk."""
+    x = {a: np.sin(np.linspace(0, 40, 9000) + k) for k, a in enumerate(("gx", "gy", "gz"))}
+    together, alone = default_dut(7).stream(1e6), default_dut(7).stream(1e6)
+    for a, b in ((0, 4000), (4000, 4001), (4001, 9000)):
+        got = together.gradients({k: v[a:b] for k, v in x.items()})
+        for k in x:
+            assert np.array_equal(got[k], alone.gradient(k, x[k][a:b]))

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wavegen.dsp.iir import PoleBank
+from wavegen.dsp.iir import PoleBank, process_banks
 from wavegen.errors import RangeError, ShapeError
 
 POLES = np.array([0.95 * np.exp(0.3j), 0.95 * np.exp(-0.3j), 0.999, 0.5])
@@ -57,3 +57,16 @@ def test_bad_poles_and_input_are_refused() -> None:
         PoleBank(np.array([0.5, 0.4]), np.array([1.0]))
     with pytest.raises(ShapeError, match="1-D"):
         PoleBank(np.array([0.5]), np.array([1.0])).process(np.zeros((2, 2)))
+
+
+def test_banks_side_by_side_equal_each_bank_alone() -> None:
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((3, 1500))
+    specs = [(POLES, COEFS), (np.array([0.9, 0.3]), np.array([0.1, 0.2])), (POLES[:2], COEFS[:2])]
+    alone = [PoleBank(p, c) for p, c in specs]
+    together = [PoleBank(p, c) for p, c in specs]
+    for a, b in ((0, 700), (700, 701), (701, 1500)):  # and the states carry on alike
+        want = np.stack([bank.process(x[i, a:b]) for i, bank in enumerate(alone)])
+        assert np.array_equal(process_banks(together, x[:, a:b]), want)
+    with pytest.raises(ShapeError, match="shape"):
+        process_banks(together, np.zeros((2, 5)))

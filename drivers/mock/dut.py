@@ -301,14 +301,18 @@ class IirStream:
         self._bank = PoleBank(r, c)
         self._hist = np.zeros(self.n_delay)
 
-    def process(self, x: np.ndarray) -> np.ndarray:
-        """The output samples for the next input samples ``x`` (any length)."""
+    def delayed(self, x: np.ndarray) -> np.ndarray:
+        """The next input samples ``x`` delayed by the chain's whole samples (the history carries on)."""
         v = np.asarray(x, dtype=np.float64)
         if self.n_delay:
             buf = np.concatenate([self._hist, v])
             self._hist = buf[buf.size - self.n_delay :]
             v = buf[: v.size]
-        return self._bank.process(v)
+        return v
+
+    def process(self, x: np.ndarray) -> np.ndarray:
+        """The output samples for the next input samples ``x`` (any length)."""
+        return self._bank.process(self.delayed(x))
 
 
 class NoiseTable:
@@ -350,6 +354,31 @@ class DutStream:
         whole, self._rf_frac = divmod(dut.rf.delay_s * rate_hz, 1.0)
         self._rf_hist = np.zeros((2, int(whole) + 1))  # the last samples of I and Q
         self._noise = NoiseTable(dut.rng)
+
+    def gradients(self, volts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """:meth:`gradient` of several axes at once (equal lengths): the recursive chains run side by side
+        (:func:`wavegen.dsp.iir.process_banks`), sample for sample what each gives alone."""
+        from wavegen.dsp.iir import process_banks
+
+        names = list(volts)
+        iir = [a for a in names if isinstance(self._grad.get(a), IirStream)]
+        sizes = {np.asarray(volts[a]).size for a in iir}
+        if len(iir) < 2 or len(sizes) != 1:
+            return {a: self.gradient(a, volts[a]) for a in names}
+        chains = [self._grad[a] for a in iir]
+        delayed = np.stack([c.delayed(volts[a]) for a, c in zip(iir, chains, strict=True)])  # type: ignore[union-attr]
+        ys = process_banks([c._bank for c in chains], delayed)  # type: ignore[union-attr]
+        out: dict[str, np.ndarray] = {}
+        for row, a in enumerate(iir):
+            y = ys[row]
+            noise = self.dut.gradients[a].noise_rms_v
+            if noise > 0:
+                y += noise * self._noise.draw(y.size)
+            out[a] = y
+        for a in names:
+            if a not in out:
+                out[a] = self.gradient(a, volts[a])
+        return {a: out[a] for a in names}
 
     def gradient(self, axis: str, volts: np.ndarray) -> np.ndarray:
         chain = self._grad.get(axis)

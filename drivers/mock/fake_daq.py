@@ -346,7 +346,8 @@ class FakeDaq:
                     a.running, a.t0 = True, t.t0
                     t.linked.append(a)
                     for blk in t.record if self.record else ([] if t.buffer is None else [t.buffer]):
-                        self._see(t, a, blk)
+                        for k in range(0, blk.shape[1], 1 << 16):  # in pieces: the device's memory carries
+                            self._see(t, a, blk[:, k : k + (1 << 16)])
                 if not self.record and t.buffer is not None:
                     t.buffer = None
             self._event(f"/{dev}/ao/starttrigger".lower())

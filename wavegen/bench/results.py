@@ -76,9 +76,15 @@ class PlayResult:
     n_samples: dict[str, int]
     verified: dict[str, bool]
     duration_s: float
+    #: per instrument how it played (``waveform``, ``sequence`` or ``stream``; :mod:`wavegen.bench.plan`)
+    modes: dict[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:
-        ins = ", ".join(f"{k}: {self.n_samples[k]} @ {self.rates_hz[k] / 1e6:g} MS/s" for k in self.rates_hz)
+        ins = ", ".join(
+            f"{k}: {self.n_samples[k]} @ {self.rates_hz[k] / 1e6:g} MS/s" + (f" ({self.modes[k]})" if k in self.modes
+                                                                           else "")
+            for k in self.rates_hz
+        )
         ok = sum(self.verified.values())
         return (
             f"PlayResult({self.duration_s * 1e3:.3f} ms; {ins}; {ok}/{len(self.verified)} outputs verified; "

@@ -407,9 +407,11 @@ class Bench:
             Unsafe (nothing was uploaded). InstrumentError subclasses from the drivers (outputs off).
         """
         notify(progress, "check", 0)
-        if override is None:
-            self.check(seq).raise_if_unsafe()
         plan = self.plan(seq, window=window)
+        if override is None and plan.fits_one_waveform:
+            # refused before rendering; a plan that streams or sequences is checked by the interlock
+            # (run_plan clears it, every rule, before any I/O), so it is not checked twice
+            self.check(seq).raise_if_unsafe()
         if not plan.fits_one_waveform:
             result, _ = self.run_plan(seq, plan, override=override, progress=progress, capture=False)
             return result
@@ -434,9 +436,11 @@ class Bench:
         what actually plays is what the safety interlock checks. ``window`` measures only that part of
         the sequence (the comparison is of that window).
         """
-        if override is None:
-            self.check(seq).raise_if_unsafe()
         plan = self.plan(seq, window=window)
+        if override is None and plan.fits_one_waveform:
+            # refused before rendering; a plan that streams or sequences is checked by the interlock
+            # (run_plan clears it, every rule, before any I/O), so it is not checked twice
+            self.check(seq).raise_if_unsafe()
         if not plan.fits_one_waveform:
             if drive:
                 raise ConfigError("drive= replays a corrected drive of a short program; this one streams or "
@@ -625,7 +629,7 @@ class Bench:
         n = {i: plan.instruments[i].n_samples for i in insts}
         result = PlayResult(
             plan.digest(), bool(clearance.overridden), {i: float(plan.instruments[i].rate_hz) for i in insts}, n,
-            verified, plan.duration_s,
+            verified, plan.duration_s, {i: plan.instruments[i].mode for i in insts},
         )
         logger.info("played %s", result)
         return result, captured
@@ -820,8 +824,8 @@ class _CaptureRow:
     when sliced: nothing of the file stays mapped, so a long capture costs no resident memory. An int16
     capture holds the ADC's codes; ``scaling`` (the board's ``(c0, c1, c2, c3)``) makes them volts."""
 
-    def __init__(self, path: Path, row: int, scaling: tuple[float, ...] = ()) -> None:
-        self.scaling = scaling
+    def __init__(self, path: Path, row: int, scaling: tuple[float, ...] = (), gain: float = 1.0) -> None:
+        self.scaling, self.gain, self.row = scaling, float(gain), row
         with open(path, "rb") as f:
             version = np.lib.format.read_magic(f)
             fmt = np.lib.format
@@ -843,15 +847,34 @@ class _CaptureRow:
         with open(self.path, "rb") as f:
             f.seek(self.start + k0 * self.dtype.itemsize)
             raw = np.fromfile(f, dtype=self.dtype, count=k1 - k0)
-        if self.scaling:
+        c = self.scaling
+        if c and all(x == 0.0 for x in c[2:]):  # linear: one pass, the gain folded in
+            out = np.multiply(raw, c[1] * self.gain, dtype=np.float64)
+            if c[0]:
+                out += c[0] * self.gain
+            return out
+        if c:
             from wavegen.drivers.nidaq import capture_volts
 
-            return capture_volts(raw, self.scaling)
-        return raw.astype(np.float64)
+            v = capture_volts(raw, c)
+        else:
+            v = raw.astype(np.float64)
+        if self.gain != 1.0:
+            v *= self.gain
+        return v
+
+    def scaled(self, gain: float) -> _CaptureRow:
+        """The same row read times ``gain`` (physical units in the same pass)."""
+        return _CaptureRow(self.path, self.row, self.scaling, self.gain * gain)
 
 
 class _Scaled:
     """A capture (memory map) read in physical units: ``(volts - offset) * scale``, sliced on demand."""
+
+    def __new__(cls, volts: Any, scale: float, offset: float) -> Any:
+        if isinstance(volts, _CaptureRow) and offset == 0.0:
+            return volts.scaled(scale)  # folded into the read
+        return super().__new__(cls)
 
     def __init__(self, volts: Any, scale: float, offset: float) -> None:
         self.volts, self.scale, self.offset = volts, scale, offset
@@ -867,13 +890,16 @@ class _ComplexPair:
     """RF I and Q captures read as one complex envelope in tesla, sliced on demand."""
 
     def __init__(self, i: Any, q: Any, si: float, sq: float) -> None:
-        self.i, self.q, self.si, self.sq = i, q, si, sq
+        self.i, self.q = _Scaled(i, si, 0.0), _Scaled(q, sq, 0.0)
 
     def __len__(self) -> int:
         return len(self.i)
 
     def __getitem__(self, index: slice) -> np.ndarray:
-        return np.asarray(self.i[index], dtype=np.float64) * self.si + 1j * np.asarray(self.q[index]) * self.sq
+        re, im = np.asarray(self.i[index], dtype=np.float64), np.asarray(self.q[index], dtype=np.float64)
+        out = np.empty(re.shape, dtype=complex)
+        out.real, out.imag = re, im
+        return out
 
 
 def _stacked_feed(ip: InstrumentPlan, names: list[str]) -> Iterator[tuple[int, Callable[[], np.ndarray]]]:

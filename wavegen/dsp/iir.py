@@ -18,7 +18,7 @@ import numpy as np
 from wavegen._backend import NATIVE, ffi, lib
 from wavegen.errors import RangeError, ShapeError
 
-__all__ = ["PoleBank"]
+__all__ = ["PoleBank", "process_banks"]
 
 
 class PoleBank:
@@ -101,3 +101,29 @@ class PoleBank:
             self._s_re[i], self._s_im[i] = s[-1].real, s[-1].imag
             del zf
         return y
+
+
+def process_banks(banks: list[PoleBank], x: np.ndarray) -> np.ndarray:
+    """Row ``b`` of ``x`` through ``banks[b]``, all in one pass (native kernel ``wg_pole_banks``: the banks'
+    independent recursions run side by side per sample). Each row's result and each bank's new state are
+    exactly what ``banks[b].process(x[b])`` gives."""
+    v = np.ascontiguousarray(x, dtype=np.float64)
+    if v.ndim != 2 or v.shape[0] != len(banks):
+        raise ShapeError(f"x must have shape ({len(banks)}, n), got {v.shape}")
+    if not NATIVE or v.shape[1] == 0:
+        return np.stack([b.process(row) for b, row in zip(banks, v, strict=True)]) if banks else v.copy()
+    counts = np.array([b._r.size for b in banks], dtype=np.intc)
+    offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.intc)
+    cat = {k: np.ascontiguousarray(np.concatenate([getattr(b, k) for b in banks]))
+           for k in ("_r_re", "_r_im", "_c_re", "_c_im", "_w", "_s_re", "_s_im")}
+    y = np.empty_like(v)
+    dp = "double *"
+    lib.wg_pole_banks(
+        len(banks), ffi.cast("int *", ffi.from_buffer(counts)), ffi.cast("int *", ffi.from_buffer(offsets)),
+        *(ffi.cast(dp, ffi.from_buffer(cat[k])) for k in ("_r_re", "_r_im", "_c_re", "_c_im", "_w", "_s_re", "_s_im")),
+        ffi.cast(dp, ffi.from_buffer(v)), ffi.cast(dp, ffi.from_buffer(y)), int(v.shape[1]),
+    )
+    for b, k0, m in zip(banks, offsets.tolist(), counts.tolist(), strict=True):
+        b._s_re[:] = cat["_s_re"][k0 : k0 + m]
+        b._s_im[:] = cat["_s_im"][k0 : k0 + m]
+    return y

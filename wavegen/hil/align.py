@@ -264,16 +264,21 @@ def compare_long(
         err = y - d
         sum_d += float(np.vdot(d, d).real)
         sum_e += float(np.vdot(err, err).real)
-        peak = max(peak, float(np.max(np.abs(err))))
+        if np.iscomplexobj(err):
+            peak = max(peak, float(np.max(np.abs(err))))
+        else:
+            peak = max(peak, float(err.max()), -float(err.min()))
         if best_e > 0.0:
-            # ds[j] = d(k0 + j - shift) from ext, whose sample i is reference sample a + i
+            # g d(k0 + j - shift) from ext, whose sample i is reference sample a + i; the aligned error
+            # y / g - d(. - shift) is (y - g d(. - shift)) / g
             i0 = k0 - whole - a  # index in ext of d[k0 + j - whole] at j = 0
             L = c1 - k0
-            ds = ext[i0 : i0 + L] * (1.0 - frac)
+            gg = g if complex_data else g.real
+            gds = ext[i0 : i0 + L] * (gg * (1.0 - frac))
             if frac:
-                ds += frac * ext[i0 - 1 : i0 - 1 + L]
-            ea = y / (g if complex_data else g.real) - ds
-            sum_ea += float(np.vdot(ea, ea).real)
+                gds += ext[i0 - 1 : i0 - 1 + L] * (gg * frac)
+            np.subtract(y, gds, out=gds)
+            sum_ea += float(np.vdot(gds, gds).real) / abs(gg) ** 2
         if on_chunk is not None:
             on_chunk(k0, d, y)
     raw = math.sqrt(sum_e / sum_d) if sum_d > 0 else (0.0 if sum_e == 0 else math.inf)

@@ -173,6 +173,10 @@ class SafetyReport:
         returning it, called on first access.
     traces
         Optional per-sample traces for :meth:`plot` (name -> (times_s, values, unit)).
+    subject
+        What was checked, cheap to compare and bound into a clearance's signature: for a sequence
+        ``"sequence:"`` and its :func:`~wavegen.safety.stream.definition_digest` (its samples' digest is
+        then computed only when asked for); empty when the samples' digest itself serves.
     """
 
     results: tuple[RuleResult, ...]
@@ -181,6 +185,7 @@ class SafetyReport:
     traces: dict[str, tuple[np.ndarray, np.ndarray, str]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    subject: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "results", tuple(self.results))
