@@ -27,6 +27,7 @@ def test_quickstart_example_runs(tmp_path):
     proc = subprocess.run([sys.executable, str(EXAMPLES / "quickstart.py")], capture_output=True, text=True,
                           timeout=120, cwd=tmp_path, env=_env())
     assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""  # no stray warning or log lines (issue 15)
     assert "refused: SAFE PNS" in proc.stdout and "area kept: True" in proc.stdout
 
 
@@ -34,6 +35,7 @@ def test_bench_tour_runs_and_the_loop_helps(tmp_path):
     proc = subprocess.run([sys.executable, str(EXAMPLES / "bench_tour.py"), str(tmp_path / "out")],
                           capture_output=True, text=True, timeout=120, cwd=tmp_path, env=_env())
     assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""  # no stray warning or log lines (issue 15)
     out = proc.stdout
     assert "refused: " in out and "on gx" in out  # the interlock stopped the too-fast trapezoid
     reductions = [float(line.rsplit("(", 1)[1].rstrip("x)")) for line in out.splitlines() if line.endswith("x)")]

@@ -191,7 +191,8 @@ class HilResult:
             f"{c}: {self.initial_nrmse[c]:.3%} -> {self.final_nrmse[c]:.3%} ({self.reduction[c]:.1f}x)"
             for c in self.initial_nrmse
         ]
-        return f"HilResult({len(self.history) - 1} corrections; {'; '.join(parts)}; {self.stopped})"
+        n = len(self.history) - 1
+        return f"HilResult({n} correction{'' if n == 1 else 's'}; {'; '.join(parts)}; {self.stopped})"
 
     def plot(self, path: str | Path | None = None) -> Any:
         """NRMSE per iteration, target/drive/measured, GIRF magnitude (matplotlib figure)."""

@@ -74,7 +74,7 @@ def rf_hil(
     delay = _hil.estimate_delay(d, y, rate)
     d_adv = _hil.shift(d, -delay, rate)
     x = curve.predistort(d_adv)
-    stopped = f"{max_iterations} iterations done"
+    stopped = f"{max_iterations} iteration{'' if max_iterations == 1 else 's'} done"
     for it in range(1, max_iterations + 1):
         if best[0] <= target_nrmse:
             stopped = f"target NRMSE {target_nrmse:g} reached"

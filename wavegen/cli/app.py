@@ -31,7 +31,9 @@ Exit codes:
 130   interrupted (Ctrl-C); outputs are switched off and instruments closed on the way out
 ====  =====================================================================================
 
-Progress bars are drawn on stderr when it is a terminal, or always with ``--progress``.
+Progress goes to stderr: tqdm bars when it is a terminal; elsewhere nothing, or one plain line per stage
+with ``--progress``. Log lines and library warnings share one handler: ``-q`` keeps only errors, ``-v``
+adds what the library does, ``-vv`` everything.
 """
 
 from __future__ import annotations
@@ -79,6 +81,12 @@ bench: play, measure, hil, instruments use --config bench.toml, or the built-in 
 
 
 
+_VERBOSE_HELP = "say more on stderr: -v what the library does (INFO), -vv everything (DEBUG)"
+_QUIET_HELP = "only errors on stderr: no warnings of handled events, no progress"
+_PROGRESS_HELP = ("show progress on stderr even when it is not a terminal (plain lines there; a bar on a "
+                  "terminal, which is the default)")
+
+
 def run_demo(out_dir: Path, *, plot: bool = True, progress: Any = None) -> dict[str, Any]:
     """Run the demo on the mock bench and write its report to ``out_dir``; see :mod:`wavegen.cli.demo`."""
     from wavegen.cli.demo import run_demo as _run
@@ -93,10 +101,10 @@ def _common_parent() -> argparse.ArgumentParser:
     """Options every sub-command accepts after its name too (defaults suppressed: the top level sets them)."""
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group("output")
-    g.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log debug messages")
-    g.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="only errors on stderr")
+    g.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help=_VERBOSE_HELP)
+    g.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help=_QUIET_HELP)
     g.add_argument("--progress", dest="progress", action="store_true", default=argparse.SUPPRESS,
-                   help="draw progress bars on stderr even when it is not a terminal")
+                   help=_PROGRESS_HELP)
     g.add_argument("--no-progress", dest="progress", action="store_false", default=argparse.SUPPRESS,
                    help="never draw progress bars")
     return p
@@ -128,10 +136,9 @@ def _build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--version", action="version", version=f"wavegen {__version__}")
-    p.add_argument("-v", "--verbose", action="store_true", default=False, help="log debug messages")
-    p.add_argument("-q", "--quiet", action="store_true", default=False, help="only errors on stderr")
-    p.add_argument("--progress", dest="progress", action="store_true", default=None,
-                   help="draw progress bars on stderr even when it is not a terminal")
+    p.add_argument("-v", "--verbose", action="count", default=0, help=_VERBOSE_HELP)
+    p.add_argument("-q", "--quiet", action="store_true", default=False, help=_QUIET_HELP)
+    p.add_argument("--progress", dest="progress", action="store_true", default=None, help=_PROGRESS_HELP)
     p.add_argument("--no-progress", dest="progress", action="store_false", help="never draw progress bars")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -232,21 +239,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _build_parser().parse_args(argv)
     except SystemExit as exc:  # argparse: --help/--version (0) or a usage error (2, message printed)
         return int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_USAGE
-    logger, log_handler, old_level = setup_logging(args.verbose, args.quiet)
-    bar = ProgressBar(sys.stderr, enabled=args.progress)
-    log_handler.bar = bar  # type: ignore[attr-defined]
+    log = setup_logging(args.verbose, args.quiet)  # wavegen's log and every warning: one handler
+    bar = ProgressBar(sys.stderr, enabled=False if args.quiet and args.progress is None else args.progress)
+    log.handler.bar = bar
     try:
         return _dispatch(args, bar)
     finally:
-        logger.removeHandler(log_handler)
-        logger.setLevel(old_level)
+        bar.close()
+        log.undo()
+        from wavegen.cli import commands
+
+        commands.progress_display = None
 
 
 def _dispatch(args: argparse.Namespace, bar: ProgressBar) -> int:
     from wavegen.cli import commands as cmds
-    from wavegen.cli.options import check_output_paths
+    from wavegen.cli.options import check_output_paths, in_user_words
 
     handler = getattr(cmds, f"cmd_{args.command}")
+    cmds.progress_display = bar
     global _json_errors
     _json_errors = bool(getattr(args, "json", False))
     try:
@@ -256,15 +267,15 @@ def _dispatch(args: argparse.Namespace, bar: ProgressBar) -> int:
         return code
     except SafetyError as exc:
         bar.close()
-        _err(f"UNSAFE: {exc}")
+        _err(f"UNSAFE: {in_user_words(str(exc), args)}")
         return EXIT_UNSAFE
     except InstrumentError as exc:
         bar.close()
-        _err(f"instrument error: {exc}")
+        _err(f"instrument error: {in_user_words(str(exc), args)}")
         return EXIT_INSTRUMENT
     except WavegenError as exc:
         bar.close()
-        _err(f"error: {exc}")
+        _err(f"error: {in_user_words(str(exc), args)}")
         return EXIT_USAGE
     except FileNotFoundError as exc:
         bar.close()

@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 
 from wavegen.atomic import save_figure, save_npz
-from wavegen.cli.format import channel_table, hil_table, hz, metric
+from wavegen.cli.format import channel_table, hil_table, hz, metric, plural
 from wavegen.cli.options import (
+    config_file,
     open_bench,
     parse_channels,
     parse_fraction,
@@ -61,7 +62,14 @@ Progress = Callable[[str, int, int], None]
 
 
 
+#: the command's progress display (set by :func:`wavegen.cli.app.main`): a stage still drawn on the terminal
+#: (a loop that stopped early) is ended before a result is printed, so the two do not share a line
+progress_display: Any = None
+
+
 def _out(text: str = "") -> None:
+    if progress_display is not None:
+        progress_display.close()
     print(text)
 
 
@@ -227,7 +235,8 @@ def cmd_check(args: argparse.Namespace, progress: Progress) -> int:
             raise UnitError("--config and --limits go apart: the bench file holds the limits")
         from wavegen.bench.config import load_toml, parse_config
 
-        bench = parse_config(load_toml(args.config))  # ConfigError names the key; no instrument is touched
+        with config_file(args.config):  # ConfigError names the file and the key; no instrument is touched
+            bench = parse_config(load_toml(args.config))
         limits = bench.limits
         kwargs.update(mode=bench.mode, patient=bench.patient, periodic=False)  # as the bench plays it: once
         if bench.rf_amplifier is not None:
@@ -330,8 +339,8 @@ def cmd_render(args: argparse.Namespace, progress: Progress) -> int:
     seq = read_sequence(args.file)
     n = math.ceil(Fraction(seq.duration_ns, 10**9) * rate_q)
     if n < 2:
-        raise RangeError(f"--rate {args.rate}: the {seq.duration_s * 1e3:.6g} ms sequence would be {n} sample(s) at "
-                         f"{float(rate_q):g} Hz; a render needs at least 2 (a higher rate)")
+        raise RangeError(f"--rate {args.rate}: the {seq.duration_s * 1e3:.6g} ms sequence would be "
+                         f"{plural(n, 'sample')} at {float(rate_q):g} Hz; a render needs at least 2 (a higher rate)")
     if n * len(channels) > 2_000_000_000:
         raise RangeError(f"{n} samples x {len(channels)} channels at {args.rate} is too large for one .npz; "
                          "render fewer channels or a lower rate")
@@ -500,7 +509,7 @@ def cmd_instruments(args: argparse.Namespace, progress: Progress) -> int:
     with open_bench(args) as bench:
         infos = list(bench.instruments())
         where = str(args.config) if args.config is not None else "the built-in mock bench"
-        _out(f"{len(infos)} instrument(s) on {where}:")
+        _out(f"{plural(len(infos), 'instrument')} on {where}:")
         for info in infos:
             chans = getattr(info, "channels", ())
             chan_txt = ", ".join(str(c) for c in chans) if not isinstance(chans, (int, str)) else str(chans)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["channel_table", "hil_table", "metric", "hz"]
+__all__ = ["channel_table", "hil_table", "metric", "hz", "plural"]
 
 
 def metric(obj: Any, name: str) -> float:
@@ -12,6 +12,11 @@ def metric(obj: Any, name: str) -> float:
     if isinstance(obj, dict):
         return float(obj[name])
     return float(getattr(obj, name))
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 block``, ``2 blocks``, ``0 blocks`` (``many`` for irregular plurals)."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"
 
 
 def hz(rate: float) -> str:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import math
 import re
 import sys
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ from wavegen.units import parse_quantity
 
 __all__ = [
     "parse_rate", "check_output_paths", "parse_window", "parse_limits", "parse_channels", "parse_fraction", "quantity",
-    "read_sequence", "open_bench", "read_toml",
+    "read_sequence", "open_bench", "read_toml", "in_user_words", "human", "PARAMETER_OPTIONS",
 ]
 
 logger = logging.getLogger(__name__)
@@ -130,7 +132,20 @@ def open_bench(args: argparse.Namespace) -> Any:
         return Bench.mock(virtual_time=bool(getattr(args, "virtual_time", False)), record=False)
     if not args.config.exists():
         raise FileNotFoundError(2, "No such file or directory", str(args.config))
-    return Bench.from_file(args.config)
+    with config_file(args.config):
+        return Bench.from_file(args.config)
+
+
+@contextlib.contextmanager
+def config_file(path: Path) -> Iterator[None]:
+    """A :class:`ConfigError` raised inside names the ``--config`` file it came from (its keys are the
+    user's words; the file says where they are)."""
+    try:
+        yield
+    except ConfigError as exc:
+        if str(path) in str(exc):
+            raise
+        raise ConfigError(f"--config {path}: {exc}") from exc
 
 
 def parse_fraction(text: str, option: str) -> float:
@@ -169,21 +184,29 @@ def parse_window(args: argparse.Namespace, seq: Any) -> Any:
     return Window.of_blocks(seq, b0, b1)
 
 
-#: what each output option may write, by suffix
+#: what each output option may write, by suffix (the first is added to a name without one)
 _OUTPUT_SUFFIXES = {"plot": (".png", ".pdf", ".svg"), "html": (".html",)}
+#: what ``-o`` writes, per command (``demo --out`` is a folder)
+_OUT_SUFFIXES = {"design": (".seq", ".npz"), "render": (".npz",), "measure": (".npz",), "hil": (".npz",)}
 
 
 def check_output_paths(args: argparse.Namespace) -> None:
-    """Refuse a bad output path before any work: a ``--plot`` that is not an image file, or an output
-    whose folder is a file (``UnitError`` / ``ConfigError``, exit 2)."""
+    """Refuse a bad output path before any work: a ``--plot`` that is not an image file, an ``-o`` of the
+    wrong kind, or an output whose folder is a file (``UnitError`` / ``ConfigError``, exit 2). A name
+    without a suffix gets the option's first one (``-o spiral`` writes ``spiral.seq``): ``args`` is
+    updated, so that the command reports the file it actually writes."""
     for attr in ("plot", "out", "html"):
         path = getattr(args, attr, None)
         if not isinstance(path, Path):
             continue
         option = "-o/--out" if attr == "out" else f"--{attr}"
-        allowed = _OUTPUT_SUFFIXES.get(attr)
+        allowed = _OUT_SUFFIXES.get(getattr(args, "command", "")) if attr == "out" else _OUTPUT_SUFFIXES.get(attr)
+        if allowed is not None and path.suffix == "" and path.name not in ("", ".", ".."):
+            path = path.with_name(path.name + allowed[0])
+            setattr(args, attr, path)
+            logger.info("%s: writing %s (no suffix given: %s added)", option, path, allowed[0])
         if allowed is not None and path.suffix.lower() not in allowed:
-            raise UnitError(f"{option}: {path} must end in {', '.join(allowed)}")
+            raise UnitError(f"{option}: {path} must end in {' or '.join(allowed)}")
         if path.is_dir() and attr != "out":
             raise ConfigError(f"{option}: {path} is a folder, not a file")
         parent = path.parent
@@ -225,3 +248,157 @@ def parse_rate(text: str, option: str = "--rate") -> Fraction:
     if not value > 0:
         raise RangeError(f"{option} = {text!r} must be > 0 Hz")
     return value
+
+
+# --- errors in the user's words ---------------------------------------------------------------------
+
+#: parameter name in the library -> (the ``args`` attribute of its option, the option as typed, what it
+#: is called when the command has no such option, its SI dimension); the CLI boundary's one table
+PARAMETER_OPTIONS: dict[str, tuple[str, str, str, str]] = {
+    "duration_s": ("duration", "--duration", "duration", "s"),
+    "flip_angle_rad": ("flip", "--flip", "flip angle", "rad"),
+    "flip_rad": ("flip", "--flip", "flip angle", "rad"),
+    "time_bw_product": ("tbw", "--tbw", "time-bandwidth product", ""),
+    "tbw": ("tbw", "--tbw", "time-bandwidth product", ""),
+    "bandwidth_hz": ("bandwidth", "--bandwidth", "bandwidth", "Hz"),
+    "b1_max_t": ("b1", "--b1", "peak B1", "T"),
+    "slice_m": ("slice", "--slice", "slice thickness", "m"),
+    "thickness_m": ("slice", "--slice", "slice thickness", "m"),
+    "slice_thickness_m": ("slice", "--slice", "slice thickness", "m"),
+    "fov_m": ("fov", "--fov", "field of view", "m"),
+    "matrix": ("matrix", "--matrix", "matrix", ""),
+    "dwell_s": ("dwell", "--dwell", "dwell time", "s"),
+    "tr_s": ("tr", "--tr", "TR", "s"),
+    "turns": ("turns", "--turns", "spiral turns", ""),
+    "slew_fraction": ("slew_fraction", "--slew-fraction", "slew fraction", ""),
+    "area_per_m": ("area", "--area", "area", "1/m"),
+    "area_t_s_per_m": ("area", "--area", "area", "T*s/m"),
+    "chunk_samples": ("chunk", "--chunk", "chunk", ""),
+    "target_nrmse": ("target", "--target", "NRMSE target", ""),
+    "max_iterations": ("iterations", "--iterations", "iterations", ""),
+    # not options: named in words
+    "amplitude_t_per_m": ("", "", "gradient amplitude", "T/m"),
+    "flat_amplitude_t_per_m": ("", "", "flat-top amplitude", "T/m"),
+    "g_start_t_per_m": ("", "", "start gradient", "T/m"),
+    "g_end_t_per_m": ("", "", "end gradient", "T/m"),
+    "rise_time_s": ("", "", "rise time", "s"),
+    "flat_time_s": ("", "", "flat time", "s"),
+    "sample_rate_hz": ("rate", "--rate", "sample rate", "Hz"),
+}
+
+_NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+#: SI units as the library writes them (longest first, so "T/m/s" is not read as "T/m")
+_SI_UNITS = ("T*s/m", "T/m/s", "T/m", "Hz", "rad", "T", "s", "m")
+_SI_QUANTITY = re.compile(rf"(?<![\w.=])({_NUM})\s+({'|'.join(re.escape(u) for u in _SI_UNITS)})(?![\w/*^])")
+
+
+def human(value: float, dimension: str) -> str:
+    """An SI value in the unit a bench user reads it in: ``0.00086 s`` -> ``"860 us"``, ``0.04 T/m`` ->
+    ``"40 mT/m"``, ``1.5708 rad`` -> ``"90 deg"``."""
+    v = float(value)
+    a = abs(v)
+    if not math.isfinite(v):
+        return f"{v} {dimension}".strip()
+    if dimension == "s":
+        scale, unit = next(((k, u) for k, u in ((1.0, "s"), (1e-3, "ms"), (1e-6, "us"))
+                            if a >= k), (1e-9, "ns")) if a else (1.0, "s")
+    elif dimension == "T/m":
+        scale, unit = (1e-3, "mT/m") if a < 10 else (1.0, "T/m")
+    elif dimension == "T":
+        scale, unit = (1e-6, "uT") if a < 1e-3 else (1e-3, "mT") if a < 1 else (1.0, "T")
+    elif dimension == "T*s/m":
+        scale, unit = 1e-6, "mT*ms/m"
+    elif dimension == "rad":
+        return f"{math.degrees(v):.4g} deg"
+    elif dimension == "Hz":
+        scale, unit = next(((k, u) for k, u in ((1e6, "MHz"), (1e3, "kHz")) if a >= k), (1.0, "Hz"))
+    elif dimension == "m":
+        scale, unit = (1e-3, "mm") if a < 1 else (1.0, "m")
+    else:
+        return f"{v:.6g} {dimension}".strip()
+    return f"{v / scale:.4g} {unit}"
+
+
+def _human_time(text: str) -> str:
+    """``"3000 us"`` -> ``"3 ms"``; anything else as it is."""
+    m = re.fullmatch(rf"\s*({_NUM})\s*(s|ms|us|ns)\s*", text)
+    if m is None:
+        return text.strip()
+    return human(float(m.group(1)) * {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}[m.group(2)], "s")
+
+
+def _limit_labels(args: argparse.Namespace | None) -> dict[str, tuple[str, str]]:
+    """``max_grad_t_per_m`` -> (``"--limits max_grad"``, ``"T/m"``), by how the command takes limits."""
+    from wavegen.bench.config import LIMIT_DIMENSIONS
+
+    if args is not None and hasattr(args, "limits") and getattr(args, "config", None) is None:
+        prefix = "--limits "
+    elif args is not None and getattr(args, "config", None) is not None:
+        prefix = f"{args.config} [limits] "
+    else:
+        prefix = ""
+    return {long: (f"{prefix}{short}", LIMIT_DIMENSIONS.get(short, "")) for short, long in _limit_names().items()}
+
+
+def _limit_names() -> dict[str, str]:
+    """The short names of the limits (``--limits`` and ``[limits]`` keys) -> :class:`SystemLimits` fields."""
+    import dataclasses
+
+    from wavegen.bench.config import LIMIT_DIMENSIONS
+
+    fields = [f.name for f in dataclasses.fields(SystemLimits)]
+    return {short: next(f for f in fields if f.startswith(short + "_")) for short in LIMIT_DIMENSIONS
+            if any(f.startswith(short + "_") for f in fields)}
+
+
+def in_user_words(message: str, args: argparse.Namespace | None = None) -> str:
+    """An error message as the user typed the command: the library's parameter names become the options
+    (``duration_s = 10.0 s`` -> ``--duration 10 s``, ``max_grad_t_per_m`` -> ``--limits max_grad``) and
+    SI quantities are written in human units (``0.00086 s`` -> ``860 us``, ``0.04 T/m`` -> ``40 mT/m``).
+
+    ``args`` (the parsed command line) says which options the command has: a parameter without an option
+    there is named in words ("gradient amplitude").
+    """
+    m = re.match(r"SystemLimits has no limit '([^']*)'; known: .*", message)
+    if m is not None:
+        return f"--limits: no limit {m.group(1)!r}; known: {', '.join(sorted(_limit_names()))}"
+    labels: dict[str, tuple[str, str]] = {}
+    for name, (dest, option, words, dim) in PARAMETER_OPTIONS.items():
+        typed = bool(option) and args is not None and hasattr(args, dest)
+        labels[name] = (option if typed else words, dim)
+    labels.update(_limit_labels(args))
+
+    def with_value(match: re.Match[str]) -> str:
+        label, dim = labels[match.group(1)]
+        value = float(match.group(2))
+        sep = "=" if label.startswith("--limits ") else " "  # as typed: --limits "max_grad=40 mT/m"
+        return f"{label}{sep}{human(value, dim) if dim else f'{value:g}'}"
+
+    names = "|".join(sorted((re.escape(n) for n in labels), key=len, reverse=True))
+    text = re.sub(rf"(?:SystemLimits\.)?\b({names})\s*=\s*({_NUM})(?:\s*(?:{'|'.join(map(re.escape, _SI_UNITS))})"
+                  rf"(?![\w/*^]))?", with_value, message)
+    text = re.sub(rf"(?:SystemLimits\.)?\b({'|'.join(n for n in sorted(labels, key=len, reverse=True) if '_' in n)})\b",
+                  lambda mm: labels[mm.group(1)][0], text)
+    text = _SI_QUANTITY.sub(lambda mm: human(float(mm.group(1)), mm.group(2)), text)
+    text = re.sub(r"(--flip|flip angle) ([-\d.e+]+ deg) must be <= pi\b", r"\1 \2 must be <= 180 deg", text)
+    if (args is not None and getattr(args, "command", None) == "design" and getattr(args, "kind", None) in
+            ("gre", "epi") and text.startswith("gradient amplitude")):
+        text += ("; the readout and phase-encode gradients grow as the pixel shrinks: a larger --fov or a "
+                 "longer --dwell lowers them")
+    # the RF design's own words, with the options that change them
+    if args is not None and hasattr(args, "duration") and hasattr(args, "flip"):
+        text = re.sub(r"\(T = ([^,()]+?)(, TBW ([^()]+))?\)",
+                      lambda mm: f"(--duration {_human_time(mm.group(1))}"
+                                 + (f", --tbw {mm.group(3)}" if mm.group(2) and hasattr(args, "tbw") else
+                                    (mm.group(2) or "")) + ")", text)
+        text = text.replace("lengthen the pulse, lower the flip angle",
+                            "lengthen the pulse (--duration), lower the flip angle (--flip)")
+    if args is not None and hasattr(args, "slice"):
+        text = text.replace("use a thicker slice or a longer (narrower-band) pulse",
+                            "use a thicker --slice or a longer (narrower-band) pulse"
+                            + (" (--duration)" if hasattr(args, "duration") else ""))
+    # messages that start with what the user gave: "TR = 1 ms ...", "blocks 3..99: ..."
+    for dest, said in (("tr", "TR = "), ("blocks", "blocks "), ("window", "window ")):
+        if args is not None and getattr(args, dest, None) is not None and text.startswith(said):
+            text = f"--{dest} {text[len(said):]}"
+    return text

@@ -1,129 +1,238 @@
-"""What the command line draws on stderr: progress bars and log lines that do not tear them."""
+"""What the command line shows on stderr: progress, log lines and library warnings, through one handler.
+
+Progress is a callback ``(stage, done, total)`` (what :meth:`wavegen.Bench.play` and friends call). On a
+terminal each stage is a `tqdm <https://tqdm.github.io/>`_ bar; anywhere else (a log file, CI, a pipe)
+``--progress`` gives one plain line per finished stage (and one every ``line_interval_s`` for a long one),
+never carriage returns. Log records of the ``wavegen`` logger and every warning raised while a command
+runs (``warnings.warn`` in wavegen, numpy's ``RuntimeWarning``, pyvisa's) go through the same
+:class:`StderrHandler`: one line each, ``wavegen: LEVEL: message``, drawn above an open bar instead of
+through it, and silenced by ``-q`` like every other handled event.
+"""
 
 from __future__ import annotations
 
 import logging
+import shutil
 import sys
 import time
-from typing import IO
+import warnings
+from collections.abc import Callable
+from typing import IO, Any
 
-__all__ = ["ProgressBar", "StderrHandler", "setup_logging"]
+__all__ = ["ProgressBar", "StderrHandler", "setup_logging", "LogSetup", "log_level"]
 
 
 class ProgressBar:
-    """A progress callback ``(stage, done, total)`` drawing one bar line on a stream (stderr).
-
-    Drawn by hand (no dependency): ``render      [##########----------]  50.0%  1.0M/2.0M  ETA 1s``.
-    Redraws at most every ``min_interval_s`` within a stage; a finished stage ends its line.
+    """A progress callback ``(stage, done, total)`` for one command, drawing on ``stream`` (stderr).
 
     Parameters
     ----------
     stream
         Where to draw (default ``sys.stderr``).
     enabled
-        ``None``: draw only when ``stream`` is a terminal; ``True``/``False`` force it.
-    width
-        Bar width in characters.
+        ``None``: draw only when ``stream`` is a terminal; ``True`` forces it (plain lines when the
+        stream is not a terminal); ``False`` never draws.
+    min_interval_s
+        The shortest time between two redraws of a terminal bar.
+    line_interval_s
+        Without a terminal: a stage still running after this long gets a line of its own (then again
+        after as long), so a long upload shows it is alive without flooding a log.
     """
 
-    def __init__(self, stream: IO[str] | None = None, *, enabled: bool | None = None, width: int = 28,
-                 min_interval_s: float = 0.1) -> None:
+    def __init__(self, stream: IO[str] | None = None, *, enabled: bool | None = None, min_interval_s: float = 0.1,
+                 line_interval_s: float = 10.0) -> None:
         self.stream = stream if stream is not None else sys.stderr
-        if enabled is None:
-            isatty = getattr(self.stream, "isatty", None)
-            enabled = bool(isatty and isatty())
-        self.enabled = enabled
-        self.width = width
+        tty = _is_tty(self.stream)
+        self.enabled = tty if enabled is None else bool(enabled)
+        #: ``"bar"`` (tqdm on a terminal), ``"lines"`` (one plain line per stage) or ``"off"``
+        self.mode = "off" if not self.enabled else ("bar" if tty else "lines")
         self.min_interval_s = min_interval_s
+        self.line_interval_s = line_interval_s
         self._stage: str | None = None
         self._t_stage = 0.0
-        self._t_last = 0.0
-        self._open = False
+        self._t_line = 0.0
+        self._done = 0
+        self._total = 0
+        self._bar: Any = None  # the open tqdm bar (terminal mode)
+
+    # --- the callback -----------------------------------------------------------------------------
 
     def __call__(self, stage: str, done: int, total: int) -> None:
-        if not self.enabled:
+        if self.mode == "off":
             return
         now = time.monotonic()
         if stage != self._stage:
-            self.close()
-            self._stage = stage
-            self._t_stage = now
-            self._t_last = 0.0
+            self._finish_stage()  # stages run one after the other: a new one means the last one ended
+            self._stage, self._t_stage, self._t_line = stage, now, now
+        self._done, self._total = int(done), int(total)
         finished = total <= 0 or done >= total
-        if not finished and now - self._t_last < self.min_interval_s:
-            return
-        self._t_last = now
-        frac = 1.0 if total <= 0 else min(1.0, max(0.0, done / total))
-        fill = int(round(self.width * frac))
-        elapsed = now - self._t_stage
-        if finished:
-            tail = f"  {elapsed:.1f} s"
-        elif frac > 0 and elapsed > 0.5:
-            tail = f"  ETA {elapsed * (1 - frac) / frac:.0f} s"
-        else:
-            tail = ""
-        line = (f"\r{stage[:14]:<14} [{'#' * fill}{'-' * (self.width - fill)}] {frac * 100:5.1f}%  "
-                f"{_count(done)}/{_count(total)}{tail}")
-        self.stream.write(line + "\x1b[K" if _is_tty(self.stream) else line)
-        self._open = True
-        if finished:
-            self.stream.write("\n")
-            self._open = False
+        if self.mode == "bar":
+            self._draw_bar(stage, finished)
+        elif finished:
+            self._line(stage, now)
             self._stage = None
+        elif now - self._t_line >= self.line_interval_s:
+            self._line(stage, now)
+            self._t_line = now
+
+    def _draw_bar(self, stage: str, finished: bool) -> None:
+        from tqdm import tqdm
+
+        total = max(self._total, 1)
+        if self._bar is None:
+            # the terminal's size, with a floor: a pseudo-terminal may report 0 x 0, where tqdm draws nothing
+            size = shutil.get_terminal_size((100, 24))
+            self._bar = tqdm(total=total, desc=stage, file=self.stream, leave=True, unit_scale=total >= 10_000,
+                             bar_format=_BAR_FORMAT, ncols=min(max(size.columns, 60), 140),
+                             nrows=max(size.lines, 5), mininterval=self.min_interval_s)
+        if self._bar.total != total:
+            self._bar.total = total
+        self._bar.update(min(max(self._done, 0), total) - self._bar.n)
+        if finished:
+            self._bar.update(total - self._bar.n)
+            self._bar.close()
+            self._bar = None
+            self._stage = None
+
+    def _line(self, stage: str, now: float) -> None:
+        total = max(self._total, 0)
+        done = total if total <= 0 else min(max(self._done, 0), total)
+        frac = 1.0 if total <= 0 else done / total
+        elapsed = now - self._t_stage
+        if frac >= 1.0:
+            tail = f"done in {elapsed:.1f} s"
+        else:
+            tail = f"{elapsed:.0f} s so far"
+            if frac > 0:
+                tail += f", about {elapsed * (1 - frac) / frac:.0f} s to go"
+        self.stream.write(f"wavegen: {stage}: {frac:.0%} ({_count(done)}/{_count(total)}), {tail}\n")
         self.stream.flush()
 
-    def break_line(self) -> None:
-        """End the bar's line so that another message starts on its own; the stage redraws below it."""
-        if self._open:
-            self.stream.write("\n")
+    def _finish_stage(self) -> None:
+        if self._stage is None:
+            return
+        if self.mode == "bar" and self._bar is not None:
+            self._bar.update(self._bar.total - self._bar.n)
+            self._bar.close()
+            self._bar = None
+        elif self.mode == "lines":
+            self._done = self._total
+            self._line(self._stage, time.monotonic())
+        self._stage = None
+
+    # --- what the log handler and the command use -------------------------------------------------
+
+    def write(self, line: str) -> None:
+        """Write one line to the stream, above an open bar (which redraws below it)."""
+        if self._bar is not None:
+            from tqdm import tqdm
+
+            tqdm.write(line, file=self.stream)
+        else:
+            self.stream.write(line + "\n")
             self.stream.flush()
-            self._open = False
-            self._t_last = 0.0
 
     def close(self) -> None:
-        """End an unfinished bar line (after an error or an interrupted stage)."""
-        if self._open:
-            self.stream.write("\n")
-            self.stream.flush()
-            self._open = False
+        """End an unfinished stage where it stands (after an error or an interrupted stage)."""
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
         self._stage = None
+
+
+#: ``render      50%|#####     | 4.43k/8.86k [00:01<00:01]``: the stage, the fraction, the count, the time
+_BAR_FORMAT = "{desc:<10} {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}]"
 
 
 def _is_tty(stream: IO[str]) -> bool:
     isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # a closed stream
+        return False
 
 
 def _count(n: int) -> str:
     for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
         if abs(n) >= div:
-            return f"{n / div:.1f}{suffix}"
+            return f"{n / div:.3g}{suffix}"
     return str(int(n))
 
 
 class StderrHandler(logging.Handler):
-    """Writes to whatever ``sys.stderr`` is at the time of the message (tests and notebooks swap it), on a
-    line of its own when a progress bar is being drawn."""
+    """Writes each record as one line to whatever ``sys.stderr`` is at the time (tests and notebooks swap
+    it), above the progress bar when one is open."""
 
     bar: ProgressBar | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            if self.bar is not None:
-                self.bar.break_line()
-            sys.stderr.write(self.format(record) + "\n")
+            line = self.format(record)
+            if self.bar is not None and self.bar.stream is sys.stderr:
+                self.bar.write(line)
+            else:
+                sys.stderr.write(line + "\n")
         except Exception:  # noqa: BLE001 - logging must never raise
             self.handleError(record)
 
 
-def setup_logging(verbose: bool, quiet: bool) -> tuple[logging.Logger, logging.Handler, int]:
-    """Route wavegen's log records to stderr for one command; returns what :func:`main` undoes."""
-    level = logging.DEBUG if verbose else (logging.ERROR if quiet else logging.WARNING)
-    logger = logging.getLogger("wavegen")
+def log_level(verbose: int, quiet: bool) -> int:
+    """``-q``: errors only; default: warnings (the handled events a user should know about); ``-v``: what
+    the library does (INFO); ``-vv``: everything (DEBUG, with the logger's name)."""
+    if quiet:
+        return logging.ERROR
+    return {0: logging.WARNING, 1: logging.INFO}.get(int(verbose), logging.DEBUG)
+
+
+#: where warnings raised while a command runs are logged (its records go through the same handler)
+WARNINGS_LOGGER = "py.warnings"
+
+
+class LogSetup:
+    """What :func:`setup_logging` changed, so that :meth:`undo` puts it back (``main`` runs many times in
+    one process in the tests and in notebooks)."""
+
+    def __init__(self, handler: StderrHandler, loggers: list[tuple[logging.Logger, int]],
+                 showwarning: Callable[..., Any]) -> None:
+        self.handler = handler
+        self._loggers = loggers
+        self._showwarning = showwarning
+
+    def undo(self) -> None:
+        for lg, level in self._loggers:
+            lg.removeHandler(self.handler)
+            lg.setLevel(level)
+        warnings.showwarning = self._showwarning
+
+
+def _warning_to_log(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                    file: IO[str] | None = None, line: str | None = None) -> None:
+    """``warnings.showwarning`` while a command runs: the warning becomes one log record (its category and
+    message; where it was raised only at ``-vv``)."""
+    lg = logging.getLogger(WARNINGS_LOGGER)
+    msg = str(message) if category is UserWarning else f"{category.__name__}: {message}"
+    if lg.isEnabledFor(logging.DEBUG):
+        msg += f" [{filename}:{lineno}]"
+    lg.warning("%s", msg)
+
+
+def setup_logging(verbose: int, quiet: bool) -> LogSetup:
+    """Route the ``wavegen`` logger and every warning to one :class:`StderrHandler` for one command.
+
+    ``warnings.warn`` (wavegen's :class:`~wavegen.pulseq.PulseqWarning`, numpy's ``RuntimeWarning``, pyvisa's)
+    is shown through :func:`_warning_to_log`, not Python's two-line default, so ``-q`` silences it like any
+    other handled event. Returns what to undo.
+    """
+    level = log_level(verbose, quiet)
     handler = StderrHandler(level)
-    handler.setFormatter(logging.Formatter("%(name)s: %(levelname)s: %(message)s" if verbose
+    handler.setFormatter(logging.Formatter("%(name)s: %(levelname)s: %(message)s" if verbose and not quiet
                                            else "wavegen: %(levelname)s: %(message)s"))
-    old_level = logger.level
-    logger.setLevel(level)
-    logger.addHandler(handler)
-    return logger, handler, old_level
+    changed = []
+    for name in ("wavegen", WARNINGS_LOGGER):
+        lg = logging.getLogger(name)
+        changed.append((lg, lg.level))
+        lg.setLevel(level)
+        lg.addHandler(handler)
+    old = warnings.showwarning
+    warnings.showwarning = _warning_to_log
+    return LogSetup(handler, changed, old)

@@ -34,6 +34,7 @@ Frequency and phase offsets of an :class:`~wavegen.design.pulse.RFPulse` are hon
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from dataclasses import dataclass
@@ -486,6 +487,11 @@ class ProfileMetrics:
     passband_max: float
     passband_ripple: float
     stopband_level: float
+
+    def __repr__(self) -> str:
+        # six significant digits: the figures of a sampled profile, not their float noise
+        parts = ", ".join(f"{f.name}={getattr(self, f.name):.6g}" for f in dataclasses.fields(self))
+        return f"ProfileMetrics({parts})"
 
 
 def _crossing(x: np.ndarray, y: np.ndarray, i: int, level: float) -> float:

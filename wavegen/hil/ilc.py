@@ -217,7 +217,7 @@ def run_loop(
         if max(out.steps[-1].nrmse.values()) <= target_nrmse:
             out.stopped = f"target NRMSE {target_nrmse:g} reached"
         else:
-            out.stopped = f"{max_iterations} iterations done"
+            out.stopped = f"{max_iterations} iteration{'' if max_iterations == 1 else 's'} done"
     if clipped:
         logger.warning(
             "HIL: %d of %d corrections were beyond the limits and were clipped to them (design with slew "

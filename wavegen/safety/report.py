@@ -226,9 +226,11 @@ class SafetyReport:
 
     def summary(self) -> str:
         """A readable table of every rule, with the overall verdict first."""
-        head = "SAFE" if self.ok else f"UNSAFE ({len(self.violations)} violation(s))"
+        nv = len(self.violations)
+        head = "SAFE" if self.ok else f"UNSAFE ({nv} violation{'' if nv == 1 else 's'})"
         if self.ok and not self.complete:
-            head += f", {len(self.unverified)} rule(s) unverified"
+            nu = len(self.unverified)
+            head += f", {nu} rule{'' if nu == 1 else 's'} unverified"
         lines = [
             f"wavegen safety report: {head}; mode {self.mode}",
             f"{'verdict':<10} {'rule':<28} {'worst':>12} {'limit':>12} {'unit':<9} {'margin':>10} "

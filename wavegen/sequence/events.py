@@ -111,6 +111,25 @@ def _ns(value: Any, name: str, *, minimum: int = 0) -> int:
     return v
 
 
+def _t(ns: float) -> str:
+    """A time given in ns, in us, ms or s without float noise (for reprs)."""
+    a = abs(ns)
+    if a >= 1e9:
+        return f"{ns * 1e-9:.6g} s"
+    if a >= 1e6:
+        return f"{ns * 1e-6:.6g} ms"
+    return f"{ns * 1e-3:.6g} us"
+
+
+def _per_m(hz_per_m: float) -> str:
+    """A gradient in Pulseq's Hz/m, scaled to kHz/m, without float noise (for reprs)."""
+    return f"{hz_per_m * 1e-3:.6g} kHz/m"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 @dataclass(frozen=True)
 class TrapGradient:
     """A trapezoid gradient: amplitude in Hz/m, ramp and flat times and delay in integer ns."""
@@ -154,6 +173,11 @@ class TrapGradient:
         """Integral of the waveform, Hz*s/m (= 1/m, k-space cycles)."""
         return self.amplitude_hz_per_m * (self.flat_ns + 0.5 * (self.rise_ns + self.fall_ns)) * 1e-9
 
+    def __repr__(self) -> str:
+        delay = f", delay {_t(self.delay_ns)}" if self.delay_ns else ""
+        return (f"TrapGradient({_per_m(self.amplitude_hz_per_m)}, rise {_t(self.rise_ns)}, flat {_t(self.flat_ns)}, "
+                f"fall {_t(self.fall_ns)}{delay})")
+
 
 @dataclass(frozen=True)
 class ArbGradient:
@@ -196,6 +220,14 @@ class ArbGradient:
     def waveform_hz_per_m(self) -> np.ndarray:
         """The samples times the amplitude, Hz/m."""
         return self.amplitude_hz_per_m * self.shape.samples
+
+    def __repr__(self) -> str:
+        timing = ", time shape" if self.time_shape is not None else ", oversampled" if self.oversampled else ""
+        ends = (f", first {_per_m(self.first_hz_per_m)}, last {_per_m(self.last_hz_per_m)}"
+                if self.first_hz_per_m or self.last_hz_per_m else "")
+        delay = f", delay {_t(self.delay_ns)}" if self.delay_ns else ""
+        return (f"ArbGradient({_plural(len(self.shape), 'sample')}{timing}, peak "
+                f"{_per_m(self.amplitude_hz_per_m)}{ends}{delay})")
 
     def sample_times_ns(self, grad_raster_ns: Any) -> np.ndarray:
         """Times of the shape samples from the event start (after delay), ns (float64)."""
@@ -362,6 +394,19 @@ class RFEvent:
         """End of the event from the start of its block, ticks of ``1 / ticks_per_ns`` ns."""
         return self.delay_ns * ticks_per_ns + self.shape_duration_ticks(rf_raster_ticks)
 
+    def __repr__(self) -> str:
+        uses = {"e": "excitation", "r": "refocusing", "i": "inversion", "s": "saturation", "p": "preparation",
+                "o": "other", "u": "undefined"}
+        extra = "".join(
+            f", {label} {value:.6g} {unit}" for label, value, unit in (
+                ("frequency offset", self.freq_offset_hz, "Hz"), ("phase offset", self.phase_offset_rad, "rad"),
+                ("frequency", self.freq_ppm, "ppm"), ("phase", self.phase_ppm, "ppm")) if value
+        )
+        delay = f", delay {_t(self.delay_ns)}" if self.delay_ns else ""
+        timing = ", time shape" if self.time_shape is not None else ""
+        return (f"RFEvent({uses.get(self.use, self.use)}, {_plural(len(self.magnitude), 'sample')}{timing}, peak "
+                f"{self.amplitude_hz:.6g} Hz, centre {self.center_us:.6g} us{delay}{extra})")
+
 
 @dataclass(frozen=True)
 class ADCEvent:
@@ -392,6 +437,16 @@ class ADCEvent:
 
     def duration_ns(self, raster_ns: int = 0) -> int:
         return self.delay_ns + self.num_samples * self.dwell_ns
+
+    def __repr__(self) -> str:
+        extra = "".join(
+            f", {label} {value:.6g} {unit}" for label, value, unit in (
+                ("frequency offset", self.freq_offset_hz, "Hz"), ("phase offset", self.phase_offset_rad, "rad"),
+                ("frequency", self.freq_ppm, "ppm"), ("phase", self.phase_ppm, "rad/MHz")) if value
+        )
+        delay = f", delay {_t(self.delay_ns)}" if self.delay_ns else ""
+        shaped = ", phase shape" if self.phase_shape is not None else ""
+        return f"ADCEvent({_plural(self.num_samples, 'sample')} x {_t(self.dwell_ns)}{delay}{extra}{shaped})"
 
     def duration_ticks(self, raster_ticks: int = 0, ticks_per_ns: int = 1) -> int:
         """End of the event from the start of its block, ticks of ``1 / ticks_per_ns`` ns."""
@@ -560,6 +615,13 @@ class Block:
     @property
     def duration_s(self) -> float:
         return float(self.duration_ns) * 1e-9
+
+    def __repr__(self) -> str:
+        events = [f"{name}={ev!r}" for name, ev in (("rf", self.rf), ("gx", self.gx), ("gy", self.gy), ("gz", self.gz),
+                                                     ("adc", self.adc)) if ev is not None]
+        if self.extensions:
+            events.append(f"extensions={self.extensions!r}")
+        return f"Block({_t(float(self.duration_ns))}" + "".join(f", {e}" for e in events) + ")"
 
     @property
     def rotation(self) -> Rotation | None:

@@ -49,6 +49,9 @@ class Design:
     def describe(self) -> str:
         return "\n".join([self.title, *("  " + ln for ln in self.lines)])
 
+    def __repr__(self) -> str:
+        return f"Design({self.title!r}, {self.seq!r})"
+
 
 def _new_sequence(limits: SystemLimits) -> Any:
     """A sequence on the limits' rasters and gamma, so the file's k-space areas (Hz/m * s) are the designed ones

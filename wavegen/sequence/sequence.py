@@ -515,9 +515,11 @@ class Sequence:
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
+        n, d = len(self), self.duration_s
+        length = f"{d:.6g} s" if d >= 1 else f"{d * 1e3:.6g} ms"
         return (
-            f"Sequence({len(self)} blocks, {self.duration_s:.6g} s, {len(self._rf.by_id)} RF, "
-            f"{len(self._grad.by_id)} gradient, {len(self._adc.by_id)} ADC events)"
+            f"Sequence({n} block{'' if n == 1 else 's'}, {length}; distinct events: {len(self._rf.by_id)} RF, "
+            f"{len(self._grad.by_id)} gradient, {len(self._adc.by_id)} ADC)"
         )
 
     # --- labels -------------------------------------------------------------------------------------
