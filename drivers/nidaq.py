@@ -1060,7 +1060,7 @@ class _Stream:
                 size = self.capture_dtype.itemsize
                 for i in range(len(self.cap)):  # row i of the (channels, n) array, little-endian
                     pos = self.data_offset + (i * self.n + self.captured) * size
-                    os.pwrite(self.fd, memoryview(np.ascontiguousarray(buf[i], dtype=self.capture_dtype)), pos)
+                    os.pwrite(self.fd, np.ascontiguousarray(buf[i], dtype=self.capture_dtype).data, pos)
                 self.captured += k
                 avail -= k
 
