@@ -220,6 +220,11 @@ def cmd_design(args: argparse.Namespace, progress: Progress) -> int:
 
 def cmd_check(args: argparse.Namespace, progress: Progress) -> int:
     from wavegen import safety
+    from wavegen.cli.library import cmd_check_library, is_library, single_args
+
+    if is_library(args):  # several protocols or configurations: one table, on Dask
+        return cmd_check_library(args, progress)
+    single_args(args)
 
     kwargs: dict[str, Any] = {"mode": args.mode, "patient": not args.phantom}
     if args.config is not None:
