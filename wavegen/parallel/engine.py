@@ -7,9 +7,10 @@ a Dask task, and returns the results in the order of ``batches`` whatever order 
   ``DASK_SCHEDULER_ADDRESS`` environment variable / dask's ``scheduler-address`` setting) connects to an
   existing cluster; a ``distributed.Client`` is used as it is; ``"processes"`` (the default) starts a
   ``LocalCluster`` of single-threaded worker processes, one per core (the checks are Python-heavy and
-  hold the GIL, so threads would not run them in parallel), ``"threads"`` one worker process-free with a
-  thread per core, ``"synchronous"`` runs everything in this process, in order (also chosen when there is
-  a single batch: one task cannot run in parallel, and a cluster takes about a second to start).
+  hold the GIL, so threads would not run them in parallel), ``"threads"`` a local cluster of one
+  in-process worker with a thread per core, ``"synchronous"`` runs everything in this process, in order
+  (also chosen when there is a single batch: one task cannot run in parallel, and a cluster takes about
+  a second to start).
 - **Inputs sent once**: ``shared`` is scattered to every worker once (``Client.scatter(...,
   broadcast=True)``); each task receives a reference to it, not a copy.
 - **Lost work is reported, not fatal**: a task is retried ``retries`` times when it raises; a worker
@@ -224,6 +225,8 @@ def run_batches(
         raise RangeError(f"{len(w)} weights for {len(batches)} batches")
     total = sum(w)
     kind = resolve_scheduler(scheduler)
+    if not batches:
+        return [], RunStats("none (no work)", 0, 0, 0.0, 0.0, 0.0)
     if scheduler is None and kind == "processes" and len(batches) <= 1:
         kind = "synchronous"
     t_start = time.perf_counter()

@@ -48,7 +48,7 @@ from wavegen.limits import SystemLimits
 from wavegen.parallel import Table, TaskFailure, run_batches
 
 __all__ = ["check_many", "CheckConfig", "load_config", "expand_protocols", "ProtocolRef", "LIBRARY_COLUMNS",
-           "row_of_report"]
+           "SharedInputs", "check_batch", "row_of_report"]
 
 logger = logging.getLogger(__name__)
 
@@ -251,7 +251,7 @@ def _describe(exc: BaseException) -> str:
 
 
 @dataclass(frozen=True)
-class _Shared:
+class SharedInputs:
     """What every task needs, scattered once: the configurations and the common check options."""
 
     configs: tuple[CheckConfig, ...]
@@ -262,7 +262,7 @@ class _Shared:
 _Batch = tuple[tuple[int, ProtocolRef, tuple[int, ...]], ...]
 
 
-def check_batch(batch: _Batch, shared: _Shared) -> list[tuple[int, int, dict[str, Any]]]:
+def check_batch(batch: _Batch, shared: SharedInputs) -> list[tuple[int, int, dict[str, Any]]]:
     """Run on a worker: read each protocol of the batch once and check it against its configurations.
 
     Returns ``(protocol index, config index, row)`` for every pair; never raises for one bad file or one
@@ -414,8 +414,9 @@ def check_many(
     slots = (n_workers or default_workers()) * 2
     batches = _batches(refs, len(cfgs), float(batch_s), slots)
     weights = [sum(len(cis) for _, _, cis in b) for b in batches]
-    results, stats = run_batches(check_batch, batches, shared=_Shared(cfgs, strict_reader), scheduler=scheduler,
-                                 n_workers=n_workers, retries=retries, progress=progress, weights=weights)
+    results, stats = run_batches(check_batch, batches, shared=SharedInputs(cfgs, strict_reader),
+                                 scheduler=scheduler, n_workers=n_workers, retries=retries, progress=progress,
+                                 weights=weights)
     grid: dict[tuple[int, int], dict[str, Any]] = {}
     for b, res in zip(batches, results, strict=True):
         if isinstance(res, TaskFailure):
