@@ -143,10 +143,15 @@ def _text_table(table: Any) -> str:
             "margin": f"{margin * 100:+.2f} %" if math.isfinite(margin) else "-",
             "at t / s": f"{r['time_s']:.6f}" if math.isfinite(r["time_s"]) else "-",
             "channel": r["channel"] or "-",
-            "details": r["error"] or r["violations"] or (f"unverified: {r['unverified']}" if r["unverified"] else ""),
+            "details": _cut(r["error"] or r["violations"] or (f"unverified: {r['unverified']}" if r["unverified"]
+                                                              else "")),
         })
     cols = ("protocol", "config", "verdict", "worst rule", "margin", "at t / s", "channel", "details")
-    return Table(cols, rows).format(max_width=60)
+    return Table(cols, rows).format(max_width=10_000)  # names whole; details cut by _cut
+
+
+def _cut(text: str, width: int = 72) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def cmd_check_library(args: argparse.Namespace, progress: Progress) -> int:
@@ -171,6 +176,7 @@ def cmd_check_library(args: argparse.Namespace, progress: Progress) -> int:
     unsafe = counts["fail"] > 0 or (args.strict and counts["unverified"] > 0)
     code = 1 if unsafe else (2 if counts["error"] else 0)
     if args.csv is not None:
+        args.csv.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(args.csv)
     st = table.stats
     how = (f"on {st.scheduler} ({st.n_workers} worker(s), {st.n_tasks} task(s)) in {st.wall_s:.2f} s"

@@ -150,9 +150,10 @@ def _client(kind: Any, n_workers: int | None, n_tasks: int) -> Iterator[tuple[An
         n = n_workers or default_workers()
         n = max(1, min(n, n_tasks))
         processes = kind == "processes"
+        where = {"host": "127.0.0.1"} if processes else {}  # threads talk in process (inproc://), no port
         cluster = LocalCluster(
             n_workers=n if processes else 1, threads_per_worker=1 if processes else n, processes=processes,
-            host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR,
+            dashboard_address=None, silence_logs=logging.ERROR, **where,
         )
         try:
             with Client(cluster) as client:

@@ -196,7 +196,7 @@ def load_config(
                          f"CheckConfig; got {type(item).__name__}")
     label = name or os.fspath(item)
     try:
-        data = load_toml(item)
+        data = load_toml(Path(item))
         if "bench" in data or "instruments" in data:
             return _bench_config(label, parse_config(data), base)
         table = data.get("limits", data)
@@ -398,7 +398,7 @@ def check_many(
     if isinstance(hw, (str, os.PathLike)):  # parse the .asc once, here, not once per check on the workers
         from wavegen.safety.hardware import hardware_from_asc
 
-        check_options = dict(check_options, hardware=hardware_from_asc(hw))
+        check_options = dict(check_options, hardware=hardware_from_asc(Path(hw)))
     cfgs = tuple(load_config(c, name=None if not isinstance(c, SystemLimits) else f"limits[{k}]", mode=mode,
                              patient=patient, **check_options) for k, c in enumerate(items))
     if not cfgs:
