@@ -139,7 +139,7 @@ def test_tasks_batch_several_small_pairs_and_read_each_file_once_per_task(librar
     table = safety.check_many(library, [FAST, SLOW, FAST.replace(max_b1_t=10e-6)], scheduler="synchronous",
                               batch_s=100.0, n_workers=1)
     st = table.stats
-    assert st.n_tasks == 2  # two slots for one worker: the small library in two tasks of about equal work
+    assert st.n_tasks == 4  # four slots per worker: the small library in four tasks of about equal work
     assert len(calls) <= len(library) + st.n_tasks - 1  # a file is read once (twice when split over tasks)
     assert len(table) == 3 * len(library)
 

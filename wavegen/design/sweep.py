@@ -266,7 +266,7 @@ def sweep(
     rest = [(i, p) for i, p in enumerate(points) if i not in first]
     from wavegen.parallel.engine import default_workers
 
-    slots = 2 * (n_workers or default_workers())
+    slots = 4 * (n_workers or default_workers())
     per_task = max(1, min(math.ceil(batch_s / max(t_point, 1e-6)), math.ceil(len(rest) / slots) if rest else 1))
     batches = [rest[k: k + per_task] for k in range(0, len(rest), per_task)]
     done0 = len(first)

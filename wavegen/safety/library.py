@@ -411,7 +411,7 @@ def check_many(
         return Table(LIBRARY_COLUMNS, [], stats=None)
     from wavegen.parallel.engine import default_workers
 
-    slots = (n_workers or default_workers()) * 2
+    slots = (n_workers or default_workers()) * 4
     batches = _batches(refs, len(cfgs), float(batch_s), slots)
     weights = [sum(len(cis) for _, _, cis in b) for b in batches]
     results, stats = run_batches(check_batch, batches, shared=SharedInputs(cfgs, strict_reader),
