@@ -227,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
         counts = {v: ref.column("verdict").count(v) for v in ("pass", "unverified", "fail", "error")}
         print(f"serial, in process: {t_sync:.2f} s ({1e3 * t_sync / len(ref):.1f} ms per check); verdicts {counts}")
 
-        times = {}
+        times: dict[int, float] = {}
+        cores: dict[int, float] = {}
         for workers in (1, 2):
             cluster, client = _local(workers)
             try:
@@ -235,8 +236,10 @@ def main(argv: list[str] | None = None) -> int:
                 t, table = _timed_run(protocols, configs, client)
                 st = table.stats
                 times[workers] = t
+                cores[workers] = st.cpu_s / st.wall_s
                 print(f"local cluster, {workers} worker(s): {t:.2f} s, {st.n_tasks} tasks of "
-                      f"{1e3 * st.work_s / st.n_tasks:.0f} ms mean work; {_same(table, ref)} as the serial run")
+                      f"{1e3 * st.work_s / st.n_tasks:.0f} ms mean work; cores obtained (task CPU / wall) "
+                      f"{cores[workers]:.2f}; {_same(table, ref)} as the serial run")
                 if workers == 2:
                     per_task = _overhead(client, 400)
                     mean_task = st.work_s / st.n_tasks
@@ -253,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
                 cluster.close()
         ratio = times[1] / times[2]
         print(f"speed-up, 2 workers vs 1: {ratio:.2f} x (target >= 1.8) {'OK' if ratio >= 1.8 else 'MISSED'}; "
-              f"1 worker vs in process: {t_sync / times[1]:.2f} x")
+              f"cores obtained 2 vs 1: {cores[2] / cores[1]:.2f} x; 1 worker vs in process: {t_sync / times[1]:.2f} x")
 
         address, procs = _external_cluster(folder)
         try:

@@ -33,7 +33,8 @@ from typing import Any
 
 from wavegen.errors import ConfigError, RangeError
 
-__all__ = ["run_batches", "resolve_scheduler", "RunStats", "TaskFailure", "SCHEDULERS", "default_workers"]
+__all__ = ["run_batches", "resolve_scheduler", "RunStats", "TaskFailure", "SCHEDULERS", "default_workers",
+           "LOCAL_WORKER_CONFIG"]
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +67,9 @@ class RunStats:
         Time to start or connect to the cluster, s.
     work_s
         Sum of the time the tasks spent in ``fn`` on the workers, s.
+    cpu_s
+        Sum of the CPU time of the worker processes during the tasks, s (``cpu_s / wall_s`` is the number
+        of cores the run obtained: on a machine shared with other jobs, fewer than ``n_workers``).
     """
 
     scheduler: str
@@ -74,6 +78,7 @@ class RunStats:
     wall_s: float
     startup_s: float
     work_s: float
+    cpu_s: float = 0.0
 
     @property
     def overhead_per_task_s(self) -> float:
@@ -84,6 +89,20 @@ class RunStats:
         return max(0.0, self.wall_s * self.n_workers - self.work_s) / self.n_tasks
 
 
+#: Dask settings for the local clusters wavegen starts. Dask's nanny sets ``MALLOC_TRIM_THRESHOLD_`` in
+#: each worker's environment (to return memory to the system sooner); setting it turns off glibc's
+#: dynamic mmap threshold, so every array above 128 kB is a fresh ``mmap`` with its page faults, and a
+#: safety check ran about 1.6x slower in a worker than in this process (``bench/library.py``; glibc
+#: ``mallopt(3)``: "Dynamic adjustment of the mmap threshold is disabled if any of the M_TRIM_THRESHOLD,
+#: M_TOP_PAD, M_MMAP_THRESHOLD, or M_MMAP_MAX parameters is set"). The statistical profiler of the
+#: workers (a stack sample every 10 ms) costs another ~10 % on this Python-heavy work. The BLAS/OpenMP
+#: thread caps stay: one thread per worker.
+LOCAL_WORKER_CONFIG = {
+    "distributed.nanny.pre-spawn-environ": {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1, "OPENBLAS_NUM_THREADS": 1},
+    "distributed.worker.profile.enabled": False,
+}
+
+
 def default_workers() -> int:
     """Worker processes for a local cluster: the cores this process may use."""
     try:
@@ -92,11 +111,12 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _timed(fn: Callable[[Any, Any], Any], batch: Any, shared: Any) -> tuple[float, Any]:
-    """Run on a worker: ``fn(batch, shared)`` and the time it took."""
+def _timed(fn: Callable[[Any, Any], Any], batch: Any, shared: Any) -> tuple[float, float, Any]:
+    """Run on a worker: ``fn(batch, shared)``, the wall time and the process CPU time it took."""
     t0 = time.perf_counter()
+    c0 = time.process_time()
     out = fn(batch, shared)
-    return time.perf_counter() - t0, out
+    return time.perf_counter() - t0, time.process_time() - c0, out
 
 
 def _is_address(text: str) -> bool:
@@ -141,6 +161,7 @@ def _client(kind: Any, n_workers: int | None, n_tasks: int) -> Iterator[tuple[An
     if kind == "synchronous":
         yield None, "synchronous", 1
         return
+    import dask
     from distributed import Client, LocalCluster
 
     if isinstance(kind, Client):
@@ -151,10 +172,11 @@ def _client(kind: Any, n_workers: int | None, n_tasks: int) -> Iterator[tuple[An
         n = max(1, min(n, n_tasks))
         processes = kind == "processes"
         where = {"host": "127.0.0.1"} if processes else {}  # threads talk in process (inproc://), no port
-        cluster = LocalCluster(
-            n_workers=n if processes else 1, threads_per_worker=1 if processes else n, processes=processes,
-            dashboard_address=None, silence_logs=logging.ERROR, **where,
-        )
+        with dask.config.set(LOCAL_WORKER_CONFIG):  # read by the nannies as they are made
+            cluster = LocalCluster(
+                n_workers=n if processes else 1, threads_per_worker=1 if processes else n, processes=processes,
+                dashboard_address=None, silence_logs=logging.ERROR, **where,
+            )
         try:
             with Client(cluster) as client:
                 yield client, f"local {kind}", n
@@ -227,27 +249,28 @@ def run_batches(
     total = sum(w)
     kind = resolve_scheduler(scheduler)
     if not batches:
-        return [], RunStats("none (no work)", 0, 0, 0.0, 0.0, 0.0)
+        return [], RunStats("none (no work)", 0, 0, 0.0, 0.0, 0.0, 0.0)
     if scheduler is None and kind == "processes" and len(batches) <= 1:
         kind = "synchronous"
     t_start = time.perf_counter()
     results: list[Any] = [None] * len(batches)
-    work = 0.0
+    work = cpu = 0.0
     with _client(kind, n_workers, max(1, len(batches))) as (client, desc, workers):
         t0 = time.perf_counter()
         startup = t0 - t_start
         done = 0
         if client is None:
             for i, b in enumerate(batches):
-                dt, results[i] = _timed(fn, b, shared)
+                dt, dc, results[i] = _timed(fn, b, shared)
                 work += dt
+                cpu += dc
                 done += w[i]
                 if progress is not None:
                     progress(done, total)
         else:
-            work = _run_distributed(client, fn, batches, shared, retries, progress, w, total, results)
+            work, cpu = _run_distributed(client, fn, batches, shared, retries, progress, w, total, results)
         wall = time.perf_counter() - t0
-    stats = RunStats(desc, workers, len(batches), wall, startup, work)
+    stats = RunStats(desc, workers, len(batches), wall, startup, work, cpu)
     logger.debug("ran %d tasks on %s (%d workers) in %.3f s, %.3f s of work", len(batches), desc, workers, wall, work)
     return results, stats
 
@@ -262,7 +285,7 @@ def _run_distributed(
     w: list[int],
     total: int,
     results: list[Any],
-) -> float:
+) -> tuple[float, float]:
     from distributed import as_completed
 
     shared_ref = client.scatter([shared], broadcast=True, hash=False)[0] if shared is not None else None
@@ -271,13 +294,14 @@ def _run_distributed(
         for i, b in enumerate(batches)
     ]
     index = {f.key: i for i, f in enumerate(futures)}
-    work = 0.0
+    work = cpu = 0.0
     done = 0
     for fut in as_completed(futures):
         i = index[fut.key]
         if fut.status == "finished":
-            dt, results[i] = fut.result()
+            dt, dc, results[i] = fut.result()
             work += dt
+            cpu += dc
         else:
             exc = fut.exception()
             results[i] = TaskFailure(f"{type(exc).__name__}: {exc}")
@@ -288,4 +312,4 @@ def _run_distributed(
         fut.release()
     if shared_ref is not None:
         shared_ref.release()
-    return work
+    return work, cpu
