@@ -183,7 +183,10 @@ def _overhead(client: Any, n_tasks: int) -> float:
 def _external_cluster(folder: Path) -> tuple[str, list[subprocess.Popen[bytes]]]:
     """``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1 (ports chosen by the system)."""
     sched_file = folder / "scheduler.json"
-    env = dict(os.environ, PYTHONWARNINGS="ignore")
+    # as wavegen's own local clusters (wavegen.parallel.engine.LOCAL_WORKER_CONFIG): no nanny, so no
+    # MALLOC_TRIM_THRESHOLD_ in the workers' environment, and no statistical profiler
+    env = dict(os.environ, PYTHONWARNINGS="ignore", DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED="False",
+               OMP_NUM_THREADS="1")
     procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
                                "--port", "0", "--no-dashboard", "--scheduler-file", str(sched_file)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)]
@@ -193,7 +196,7 @@ def _external_cluster(folder: Path) -> tuple[str, list[subprocess.Popen[bytes]]]
     address = json.loads(sched_file.read_text())["address"]
     for _ in range(2):
         procs.append(subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--host",
-                                       "127.0.0.1", "--nworkers", "1", "--nthreads", "1", "--no-dashboard"],
+                                       "127.0.0.1", "--no-nanny", "--nthreads", "1", "--no-dashboard"],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env))
     from distributed import Client
 

@@ -82,17 +82,13 @@ def single_args(args: argparse.Namespace) -> None:
     args.limits = limits[0] if limits else None
 
 
-def _configs(args: argparse.Namespace) -> list[Any]:
+def _configs(args: argparse.Namespace, extra: dict[str, Any]) -> list[Any]:
     """``--config`` bench files then ``--limits`` specs/files, as :class:`CheckConfig` objects (a file that
-    cannot be read becomes a configuration whose rows report it)."""
-    from wavegen.cli.commands import read_sar_calibration
+    cannot be read becomes a configuration whose rows report it); ``extra``: further check arguments."""
     from wavegen.cli.options import parse_limits
     from wavegen.safety.library import CheckConfig, load_config
 
     common: dict[str, Any] = {"mode": args.mode, "patient": not args.phantom}
-    extra: dict[str, Any] = {}
-    if args.sar_calibration is not None:
-        extra.update(read_sar_calibration(args.sar_calibration))
     out: list[Any] = []
     for path in _config_list(args):
         out.append(load_config(Path(path), **common, **extra))
@@ -154,8 +150,9 @@ def _cut(text: str, width: int = 72) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def cmd_check_library(args: argparse.Namespace, progress: Progress) -> int:
-    """``wavegen check`` on several protocols and/or configurations: the table, CSV, JSON; the exit code."""
+def cmd_check_library(args: argparse.Namespace, progress: Progress, sar_options: dict[str, Any]) -> int:
+    """``wavegen check`` on several protocols and/or configurations: the table, CSV, JSON; the exit code.
+    ``sar_options``: the check arguments of ``--sar-calibration`` (read by the one-file command's reader)."""
     from wavegen.safety.library import check_many
 
     if args.plot is not None:
@@ -169,7 +166,7 @@ def cmd_check_library(args: argparse.Namespace, progress: Progress) -> int:
     if args.hardware is not None and not args.hardware.exists():
         raise FileNotFoundError(2, "No such file or directory", str(args.hardware))
     protocols = _protocols(args)
-    configs = _configs(args)
+    configs = _configs(args, sar_options)
     table = check_many(protocols, configs, scheduler=args.scheduler, n_workers=args.workers,
                        hardware=args.hardware, progress=lambda done, total: progress("check", done, total))
     counts = library_summary(table)
