@@ -86,3 +86,26 @@ def test_one_file_keeps_the_one_file_report(library, capsys):
     code, out, _ = _run(capsys, "check", library[0], "--limits", SLOW_SPEC)
     assert code == 1 and out.startswith(f"{library[0]}: ") and "wavegen safety report: UNSAFE" in out
     assert "check(s):" not in out
+
+
+def test_bench_files_and_a_sar_calibration_apply_to_the_library(library, capsys, tmp_path):
+    from pathlib import Path
+
+    bench = Path(__file__).resolve().parents[1] / "examples" / "bench.toml"
+    sar = tmp_path / "sar.toml"
+    sar.write_text('[sar]\nregion = "whole_body"\nw_per_kg_per_ut2 = 0.1\n')
+    argv = ["check", library[0], library[2], "--config", bench, "--limits", "max_grad=40 mT/m", "--sar-calibration",
+            sar, "--json", "--scheduler", "synchronous"]
+    code, out, err = _run(capsys, *argv)
+    doc = json.loads(out)
+    assert code == 0, err
+    # the bench judges as it plays (nobody in the magnet); the limits with a calibration: SAR is judged, so
+    # nothing is left unverified but the RF amplifier, which only the bench describes
+    assert [r["verdict"] for r in doc["rows"]] == ["pass", "unverified"] * 2
+    assert all(r["unverified"] == "rf_amplifier" for r in doc["rows"][1::2])
+    # a patient mass contradicts the bench's patient = false: those rows say so, the others are checked
+    sar.write_text('[sar]\nregion = "whole_body"\nw_per_kg_per_ut2 = 0.1\npatient_mass_kg = 75\n')
+    code, out, _ = _run(capsys, *argv)
+    doc = json.loads(out)
+    assert code == 2 and [r["verdict"] for r in doc["rows"]] == ["error", "unverified"] * 2
+    assert "patient=False contradicts patient_mass_kg" in doc["rows"][0]["error"]
