@@ -150,12 +150,11 @@ def _same(a: Any, b: Any) -> str:
 
 
 def _local(n_workers: int) -> tuple[Any, Any]:
-    import logging
+    from distributed import Client
 
-    from distributed import Client, LocalCluster
+    from wavegen.parallel import local_cluster
 
-    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address=None, silence_logs=logging.ERROR)
+    cluster = local_cluster(n_workers)  # as check_many starts one by default
     return cluster, Client(cluster)
 
 

@@ -16,6 +16,7 @@ from wavegen import safety
 from wavegen.design import sweep
 from wavegen.design.rf import sinc_pulse
 from wavegen.limits import SystemLimits
+from wavegen.parallel import local_cluster
 
 RF_LIMITS = SystemLimits.from_units(rf_raster="10 us", max_b1="1 mT")
 
@@ -23,8 +24,7 @@ RF_LIMITS = SystemLimits.from_units(rf_raster="10 us", max_b1="1 mT")
 @pytest.fixture(scope="module")
 def cluster():
     """Two single-threaded worker processes (with nannies, which restart a killed worker) on loopback."""
-    c = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                 dashboard_address=None, silence_logs=50)
+    c = local_cluster(2)
     try:
         yield c
     finally:

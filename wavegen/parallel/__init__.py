@@ -12,7 +12,7 @@ Used by :func:`wavegen.safety.check_many` (protocol libraries) and :func:`wavege
 
 from __future__ import annotations
 
-from wavegen.parallel.engine import RunStats, TaskFailure, resolve_scheduler, run_batches
+from wavegen.parallel.engine import RunStats, TaskFailure, local_cluster, resolve_scheduler, run_batches
 from wavegen.parallel.table import Table
 
-__all__ = ["run_batches", "resolve_scheduler", "RunStats", "TaskFailure", "Table"]
+__all__ = ["run_batches", "resolve_scheduler", "local_cluster", "RunStats", "TaskFailure", "Table"]

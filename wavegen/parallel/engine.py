@@ -33,8 +33,8 @@ from typing import Any
 
 from wavegen.errors import ConfigError, RangeError
 
-__all__ = ["run_batches", "resolve_scheduler", "RunStats", "TaskFailure", "SCHEDULERS", "default_workers",
-           "LOCAL_WORKER_CONFIG"]
+__all__ = ["run_batches", "resolve_scheduler", "local_cluster", "RunStats", "TaskFailure", "SCHEDULERS",
+           "default_workers", "LOCAL_WORKER_CONFIG"]
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +103,23 @@ LOCAL_WORKER_CONFIG = {
 }
 
 
+def local_cluster(n_workers: int, *, processes: bool = True) -> Any:
+    """A ``distributed.LocalCluster`` as wavegen starts one: ``n_workers`` single-threaded worker processes
+    on 127.0.0.1 (``processes=False``: one in-process worker with ``n_workers`` threads), no dashboard,
+    quiet logs, :data:`LOCAL_WORKER_CONFIG`. The caller closes it."""
+    import dask
+    from distributed import LocalCluster
+
+    if n_workers < 1:
+        raise RangeError(f"n_workers = {n_workers} must be >= 1")
+    where = {"host": "127.0.0.1"} if processes else {}  # threads talk in process (inproc://), no port
+    with dask.config.set(LOCAL_WORKER_CONFIG):  # read by the nannies as they are made
+        return LocalCluster(
+            n_workers=n_workers if processes else 1, threads_per_worker=1 if processes else n_workers,
+            processes=processes, dashboard_address=None, silence_logs=logging.ERROR, **where,
+        )
+
+
 def default_workers() -> int:
     """Worker processes for a local cluster: the cores this process may use."""
     try:
@@ -161,8 +178,7 @@ def _client(kind: Any, n_workers: int | None, n_tasks: int) -> Iterator[tuple[An
     if kind == "synchronous":
         yield None, "synchronous", 1
         return
-    import dask
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     if isinstance(kind, Client):
         yield kind, f"client {kind.scheduler.address if kind.scheduler else '?'}", _n_workers(kind)
@@ -170,13 +186,7 @@ def _client(kind: Any, n_workers: int | None, n_tasks: int) -> Iterator[tuple[An
     if kind in ("processes", "threads"):
         n = n_workers or default_workers()
         n = max(1, min(n, n_tasks))
-        processes = kind == "processes"
-        where = {"host": "127.0.0.1"} if processes else {}  # threads talk in process (inproc://), no port
-        with dask.config.set(LOCAL_WORKER_CONFIG):  # read by the nannies as they are made
-            cluster = LocalCluster(
-                n_workers=n if processes else 1, threads_per_worker=1 if processes else n, processes=processes,
-                dashboard_address=None, silence_logs=logging.ERROR, **where,
-            )
+        cluster = local_cluster(n, processes=kind == "processes")
         try:
             with Client(cluster) as client:
                 yield client, f"local {kind}", n
