@@ -93,6 +93,7 @@ def test_folders_globs_and_duplicates_expand_in_a_fixed_order(library):
     refs = expand_protocols([str(folder / "zz*.seq"), folder / "none"])
     assert [r.error for r in refs] == [f"no file matches {str(folder / 'zz*.seq')!r}",
                                        f"no such file: {folder / 'none'}"]
+    assert [r.name for r in expand_protocols(tuple(library[:2]))] == [str(p) for p in library[:2]]
     with pytest.raises(RangeError, match="a protocol is a path"):
         expand_protocols([42])
 

@@ -113,7 +113,9 @@ def expand_protocols(protocols: Any) -> list[ProtocolRef]:
     """
     from wavegen.sequence.sequence import Sequence as _Seq
 
-    items: Iterable[Any] = [protocols] if isinstance(protocols, (str, os.PathLike, _Seq, tuple)) else protocols
+    one = isinstance(protocols, (str, os.PathLike, _Seq)) or (
+        isinstance(protocols, tuple) and len(protocols) == 2 and isinstance(protocols[1], _Seq))
+    items: Iterable[Any] = [protocols] if one else protocols
     out: list[ProtocolRef] = []
     seen: set[str] = set()
 
