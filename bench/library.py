@@ -187,7 +187,7 @@ def _external_cluster(folder: Path) -> tuple[str, list[subprocess.Popen[bytes]]]
     env = dict(os.environ, PYTHONWARNINGS="ignore", DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED="False",
                OMP_NUM_THREADS="1")
     procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
-                               "--port", "0", "--no-dashboard", "--scheduler-file", str(sched_file)],
+                               "--port", "0", "--dashboard-address", ":0", "--scheduler-file", str(sched_file)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)]
     deadline = time.monotonic() + 60
     while not sched_file.exists() and time.monotonic() < deadline:

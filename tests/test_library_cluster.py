@@ -119,3 +119,15 @@ def test_a_worker_killed_mid_run_is_retried_or_reported(cluster, library):
 
 def _same(a: dict, b: dict) -> bool:
     return all(a[k] == b[k] or (isinstance(a[k], float) and math.isnan(a[k]) and math.isnan(b[k])) for k in a)
+
+
+def test_a_scheduler_without_workers_is_a_clear_error(library, monkeypatch):
+    from wavegen.errors import ConfigError
+    from wavegen.parallel import engine
+
+    monkeypatch.setattr(engine, "WAIT_FOR_WORKERS_S", 0.5)
+    # dashboard_address=":0": the scheduler's HTTP server on a free port (8787 may be the module cluster's)
+    with distributed.LocalCluster(n_workers=0, processes=True, host="127.0.0.1", dashboard_address=":0",
+                                  silence_logs=50) as empty:
+        with pytest.raises(ConfigError, match="has no worker: none joined within 0.5 s"):
+            safety.check_many(library[:2], _configs(), scheduler=empty.scheduler_address)

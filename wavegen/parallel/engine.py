@@ -38,6 +38,9 @@ __all__ = ["run_batches", "resolve_scheduler", "local_cluster", "RunStats", "Tas
 
 logger = logging.getLogger(__name__)
 
+#: Seconds to wait for a first worker at a scheduler given by address.
+WAIT_FOR_WORKERS_S = 60.0
+
 #: Named schedulers (anything else with ``://`` or ``host:port`` is an address).
 SCHEDULERS = ("processes", "threads", "synchronous")
 
@@ -105,8 +108,8 @@ LOCAL_WORKER_CONFIG = {
 
 def local_cluster(n_workers: int, *, processes: bool = True) -> Any:
     """A ``distributed.LocalCluster`` as wavegen starts one: ``n_workers`` single-threaded worker processes
-    on 127.0.0.1 (``processes=False``: one in-process worker with ``n_workers`` threads), no dashboard,
-    quiet logs, :data:`LOCAL_WORKER_CONFIG`. The caller closes it."""
+    on 127.0.0.1 (``processes=False``: one in-process worker with ``n_workers`` threads), its HTTP server on
+    a free port, quiet logs, :data:`LOCAL_WORKER_CONFIG`. The caller closes it."""
     import dask
     from distributed import LocalCluster
 
@@ -116,7 +119,9 @@ def local_cluster(n_workers: int, *, processes: bool = True) -> Any:
     with dask.config.set(LOCAL_WORKER_CONFIG):  # read by the nannies as they are made
         return LocalCluster(
             n_workers=n_workers if processes else 1, threads_per_worker=1 if processes else n_workers,
-            processes=processes, dashboard_address=None, silence_logs=logging.ERROR, **where,
+            # the scheduler serves HTTP (health, metrics) even without a dashboard, on 8787 unless told:
+            # a port of the system's choosing never collides with another cluster (nor warns about it)
+            processes=processes, dashboard_address=":0", silence_logs=logging.ERROR, **where,
         )
 
 
@@ -198,6 +203,11 @@ def _client(kind: Any, n_workers: int | None, n_tasks: int) -> Iterator[tuple[An
     except OSError as exc:
         raise ConfigError(f"cannot reach the Dask scheduler at {kind}: {exc}") from exc
     try:
+        try:  # a scheduler without workers would leave the run waiting for ever
+            client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS_S)
+        except TimeoutError as exc:
+            raise ConfigError(f"the Dask scheduler at {kind} has no worker: none joined within "
+                              f"{WAIT_FOR_WORKERS_S:g} s") from exc
         yield client, str(kind), _n_workers(client)
     finally:
         client.close()
