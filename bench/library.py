@@ -267,10 +267,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"dask scheduler at {address} with 2 `dask worker` processes: {t_ext:.2f} s "
                   f"= {times[1] / t_ext:.2f} x one local worker; {_same(ext, ref)} as the serial run")
         finally:
-            for q in reversed(procs):
+            for q in reversed(procs):  # workers first, then the scheduler
                 q.terminate()
             for q in procs:
-                q.wait(timeout=30)
+                try:
+                    q.wait(timeout=10)
+                except subprocess.TimeoutExpired:  # a worker that lost its scheduler may linger
+                    q.kill()
+                    q.wait(timeout=10)
         return 0 if ext == ref and all(math.isfinite(x) for x in times.values()) else 1
 
 
