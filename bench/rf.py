@@ -6,7 +6,7 @@ Jobs (docs/references/benchmarks.md targets):
   validated, isodelay measured by simulation) vs SigPy ``dzrf`` (radians per sample). Target <= 10 ms.
   wavegen designs the filter on 256 hard-pulse steps (32 per time-bandwidth unit) and re-bins the
   rotation onto the 512-sample raster (``wavegen.design.slr`` docstring); SigPy designs on 512. The
-  row "designed on 512" forces the full-length design (``slr._MAX_DESIGN_SAMPLES``) for an
+  row "designed on 512" forces the full-length design (``slr._DESIGN_STEPS_FLOOR``) for an
   like-for-like comparison.
 - Bloch simulation, 512 time steps x 2000 positions: wavegen ``simulate_ab`` (C kernel, and the NumPy
   reference) vs SigPy ``abrm``. Target <= 10 ms. The two results are compared (max |d beta|).
@@ -74,12 +74,12 @@ def main(argv: list[str] | None = None) -> int:
         t_sp = best_of(peer, max(3, repeat // 3)) if srf is not None else None
         rows.append((label, t_wg, t_sp, 10e-3))
         if phase == "linear":
-            saved = slr._MAX_DESIGN_SAMPLES
-            slr._MAX_DESIGN_SAMPLES = n  # like for like: the filter designed on all 512 samples
+            saved = slr._DESIGN_STEPS_FLOOR
+            slr._DESIGN_STEPS_FLOOR = n  # like for like: the filter designed on all 512 samples
             try:
                 t_full = best_of(design, repeat)
             finally:
-                slr._MAX_DESIGN_SAMPLES = saved
+                slr._DESIGN_STEPS_FLOOR = saved
             rows.append((label.replace("512,", "512 (designed on 512),"), t_full, t_sp, 10e-3))
 
     # --- Bloch -----------------------------------------------------------------------------------

@@ -71,7 +71,7 @@ from .daq_boards import DaqBoard
 if TYPE_CHECKING:
     from wavegen.safety.interlock import Clearance
 
-__all__ = ["NiDaq", "DaqPlan", "StreamResult", "translate_daq_error", "io_timeout_s"]
+__all__ = ["NiDaq", "DaqPlan", "StreamResult", "capture_volts", "translate_daq_error", "io_timeout_s"]
 
 logger = logging.getLogger(__name__)
 
@@ -139,11 +139,15 @@ class StreamResult:
     segments_verified : int
         Segments whose digest was checked against the grant before they were written (all outputs).
     buffer_samples, write_block_samples : int
-        The output buffer and the write block (half the buffer), per channel.
+        The output buffer and the write block (a quarter of the buffer), per channel.
     capture : numpy.ndarray or None
-        Read-only memory map ``(capture channels, n_samples)`` of the captured volts (a ``.npy`` file).
+        Read-only memory map ``(capture channels, n_samples)`` of the capture (a ``.npy`` file): volts, or
+        the ADC's int16 codes for an ``int16`` capture (:func:`capture_volts` scales them).
     capture_path : pathlib.Path or None
         That file (``numpy.load(path, mmap_mode="r")`` reopens it).
+    capture_scaling : tuple of tuple of float
+        For an ``int16`` capture, per channel the device scaling ``(c0, c1, c2, c3)`` of codes to volts;
+        empty otherwise.
     """
 
     outputs: tuple[str, ...]
@@ -154,20 +158,47 @@ class StreamResult:
     write_block_samples: int
     capture: np.ndarray | None
     capture_path: Path | None
+    capture_scaling: tuple[tuple[float, ...], ...] = ()
 
     @property
     def duration_s(self) -> float:
         return self.n_samples / self.sample_rate_hz
 
 
+def capture_volts(codes: Any, scaling: Sequence[float]) -> np.ndarray:
+    """Volts from a board's int16 codes and its device scaling polynomial ``(c0, c1, c2, c3, ...)``
+    (``volts = sum_k c_k code**k``, DAQmx ``AI.DevScalingCoeff``), in float64."""
+    x = np.asarray(codes, dtype=np.float64)
+    coef = [float(c) for c in scaling]
+    while len(coef) > 1 and coef[-1] == 0.0:  # a linear scaling is two terms
+        coef.pop()
+    out = np.full(x.shape, coef[-1] if coef else 0.0)
+    for c in reversed(coef[:-1]):  # Horner
+        out *= x
+        out += float(c)
+    return out
+
+
+def _same_bytes(a: np.ndarray, b: np.ndarray) -> bool:
+    """Bit-identical arrays of one dtype and length (``-0.0`` differs from ``0.0``, as in a digest)."""
+    if a.shape != b.shape:
+        return False
+    view = np.uint64 if a.dtype.itemsize == 8 else np.uint16 if a.dtype.itemsize == 2 else np.uint8
+    return bool(np.array_equal(a.view(view), b.view(view)))
+
+
 class _RowGate:
     """Walks one output's grant (segments in play order) over the samples fed for that output and
     releases samples only once the whole segment they belong to matched its granted digest."""
 
-    def __init__(self, output: str, grant: Any, rate_hz: float) -> None:
+    def __init__(self, output: str, grant: Any, rate_hz: float, cache_bytes: int = 32 << 20) -> None:
         self.output = output
         self.grant = grant
         self.rate_hz = rate_hz
+        # verified segments kept as private read-only copies: a repeat is compared with its copy byte for
+        # byte (instead of digested again) and the copy is what plays
+        self._cache: dict[int, np.ndarray] = {}
+        self._cache_left = int(cache_bytes)
         self._order = iter([(i, k) for i, r in grant.order for k in range(r)])
         self._pos = 0  # samples of this row verified so far
         self._parts: list[np.ndarray] = []
@@ -209,7 +240,10 @@ class _RowGate:
         assert self._seg is not None
         seg = np.concatenate(self._parts) if len(self._parts) > 1 else self._parts[0]
         want = self.grant.segments[self._seg]
-        if samples_digest(seg) != want.digest:
+        kept = self._cache.get(self._seg)
+        if kept is not None and kept.dtype == seg.dtype and _same_bytes(kept, seg):
+            seg = kept
+        elif samples_digest(seg) != want.digest:
             t = self._pos / self.rate_hz
             raise SafetyError(
                 f"output {self.output}: the samples fed at {t:.6g} s (sample {self._pos}, {seg.size} samples) are "
@@ -217,12 +251,42 @@ class _RowGate:
                 "was played",
                 quantity="clearance", channel=self.output, time_s=t,
             )
+        elif seg.nbytes <= self._cache_left:
+            seg = np.array(seg, copy=True)
+            seg.flags.writeable = False
+            self._cache[self._seg] = seg
+            self._cache_left -= seg.nbytes
         self.ready.append(seg)
         self.n_ready += seg.size
         self._pos += seg.size
         self.verified += 1
         self._parts, self._have = [], 0
         self._next()
+
+    def next_is_kept(self, index: int) -> bool:
+        """The cleared order plays segment ``index`` next, from its start, and it is verified and kept."""
+        return not self._parts and self._seg == index and index in self._cache
+
+    def push_kept(self) -> None:
+        """Queue the kept, verified copy of the segment the order plays next (see :meth:`next_is_kept`)."""
+        assert self._seg is not None and not self._parts
+        seg = self._cache[self._seg]
+        self.ready.append(seg)
+        self.n_ready += seg.size
+        self._pos += seg.size
+        self.verified += 1
+        self._next()
+
+    def expect(self, index: int) -> None:
+        """Refuse a fed segment index that is not the one the cleared order plays next."""
+        if self._parts or self._seg != index:
+            t = self._pos / self.rate_hz
+            where = "the middle of a segment" if self._parts else f"segment {self._seg}"
+            raise SafetyError(
+                f"output {self.output}: the feed names segment {index} at {t:.6g} s (sample {self._pos}) where the "
+                f"cleared order plays {where}; nothing of it was played",
+                quantity="clearance", channel=self.output, time_s=t,
+            )
 
     def pop(self, n: int) -> np.ndarray:
         out = []
@@ -375,6 +439,11 @@ class NiDaq:
         if a.dtype.kind not in "fiu":
             raise ShapeError(f"volts must be real numbers, got dtype {a.dtype}")
         v = np.array(a, dtype=np.float64, order="C", copy=True)  # checked, digested and written: this copy
+        if v.size == 0:
+            return v
+        lo, hi = float(v.min()), float(v.max())  # NaN propagates into both
+        if math.isfinite(lo) and math.isfinite(hi) and -self.ao_range_v <= lo and hi <= self.ao_range_v:
+            return v
         bad = np.argwhere(~np.isfinite(v))
         if bad.size:
             i, k = (int(x) for x in bad[0])
@@ -615,12 +684,15 @@ class NiDaq:
         ----------
         ao_channels : int or sequence of int
             The AO channels, one row each in every fed chunk.
-        feed : iterable of array
+        feed : iterable of array, or of (segment index, array)
             Chunks of shape ``(len(ao_channels), k)`` (or ``(k,)`` for one channel), any ``k >= 1``, in play
             order: float volts (each row digested as float64, as :func:`wavegen.safety.interlock.require`
             does) or int16 DAC codes (written unscaled); every chunk of one stream of the same kind. The
             rows' concatenation is what plays, sample for sample. Chunk boundaries need not match segment
-            boundaries.
+            boundaries. An item may instead be a pair ``(index, samples)`` naming the grants' segment it
+            holds whole (``samples`` an array or a zero-argument callable that makes it): the index must be
+            the one the cleared order plays next; a segment this stream verified before then plays from
+            the adapter's own verified copy, and ``samples`` is neither made nor read.
         sample_rate_hz : float
             The sample clock of outputs and captured inputs.
         clearance : Clearance
@@ -636,11 +708,16 @@ class NiDaq:
             Where the capture is written (a ``.npy`` file, memory-mapped; default: a new file in the
             temporary folder). No capture is held whole in memory.
         capture_dtype : str
-            ``"float64"`` (default: the volts exactly as read) or ``"float32"`` (half the disk traffic; its
-            24-bit mantissa holds a 16-bit ADC's reading with room to spare).
+            ``"float64"`` (default: the volts exactly as read), ``"float32"`` (half the disk traffic; its
+            24-bit mantissa holds a 16-bit ADC's reading with room to spare) or ``"int16"`` (the ADC's codes
+            as read, unscaled, a quarter of the traffic; ``StreamResult.capture_scaling`` holds each
+            channel's device scaling, ``volts = c0 + c1 code + c2 code**2 + c3 code**3``, as DAQmx reports
+            it (``AI.DevScalingCoeff``), and :func:`capture_volts` applies it).
         buffer_s : float
-            Output buffer length in seconds of samples; it is written in two halves (double buffering),
-            so the producer may fall up to about ``buffer_s / 2`` behind before the output runs dry.
+            Output buffer length in seconds of samples; it is filled before the start and then topped up
+            a quarter at a time as it plays (four-part buffering), so the producer may fall up to about
+            ``3 * buffer_s / 4`` behind before the output runs dry, and what the adapter holds at once stays
+            a quarter buffer per channel (memory independent of the protocol's length).
         start_trigger : str or None
             Digital edge start trigger terminal (``"/Dev1/PFI0"``); default: start at once.
         trigger_timeout_s : float
@@ -679,13 +756,13 @@ class NiDaq:
                 f"{self.name}: the grants of one stream must play equally long, got {lengths} samples",
                 quantity="clearance",
             )
-        block = int(min(n, max(256, round(rate * buffer_s / 2))))
-        bufsize = int(min(n, 2 * block))
+        block = int(min(n, max(256, round(rate * buffer_s / 4))))
+        bufsize = int(min(n, 4 * block))
         if not (math.isfinite(trigger_timeout_s) and trigger_timeout_s > 0):
             raise RangeError(f"trigger_timeout_s must be a finite time > 0 s, got {trigger_timeout_s!r}")
         dt = np.dtype(capture_dtype).newbyteorder("<")
-        if dt.kind != "f" or dt.itemsize not in (4, 8):
-            raise RangeError(f"capture_dtype must be float32 or float64, got {capture_dtype!r}")
+        if not (dt.kind == "f" and dt.itemsize in (4, 8) or dt.kind == "i" and dt.itemsize == 2):
+            raise RangeError(f"capture_dtype must be float32, float64 or int16, got {capture_dtype!r}")
         s = _Stream(self, chans, cap, gates, rate, n, block, bufsize, start_trigger, capture_path)
         s.capture_dtype = dt
         s.trigger_timeout_s = float(trigger_timeout_s) if start_trigger is not None else 0.0
@@ -798,6 +875,8 @@ class _Stream:
         self.data_offset = 0
         self.trigger_timeout_s = 0.0
         self.capture_dtype = np.dtype("<f8")
+        #: per captured channel, the device scaling of int16 codes to volts (int16 captures)
+        self.scaling: tuple[tuple[float, ...], ...] = ()
 
     # -- producer side
     def _pull(self, feed: Iterator[Any]) -> bool:
@@ -807,6 +886,16 @@ class _Stream:
         except StopIteration:
             self.feed_done = True
             return False
+        if isinstance(chunk, tuple) and len(chunk) == 2 and isinstance(chunk[0], (int, np.integer)):
+            index, chunk = int(chunk[0]), chunk[1]
+            if all(g.next_is_kept(index) for g in self.gates):
+                for g in self.gates:  # verified before: its kept copy plays, the samples are not needed
+                    g.push_kept()
+                return True
+            for g in self.gates:
+                g.expect(index)
+            if callable(chunk):
+                chunk = chunk()
         a = np.asarray(chunk)
         if a.ndim == 1:
             a = a[np.newaxis, :]
@@ -876,7 +965,7 @@ class _Stream:
         logger.info("%s: streamed %d samples x %d outputs at %g S/s", daq.name, self.n, len(self.chans), self.rate)
         return StreamResult(
             tuple(g.output for g in self.gates), self.n, self.rate, sum(g.verified for g in self.gates),
-            self.bufsize, self.block, cap, self.capture_path if self.cap else None,
+            self.bufsize, self.block, cap, self.capture_path if self.cap else None, self.scaling if self.cap else (),
         )
 
     def _open(self, first: np.ndarray) -> None:
@@ -907,19 +996,31 @@ class _Stream:
                     fd, name = tempfile.mkstemp(prefix="wavegen-capture-", suffix=".npy")
                     os.close(fd)
                     self.capture_path = Path(name)
-                # the .npy file (header + sparse data) is made by numpy; samples then go in with positioned
-                # writes, so the capture occupies the page cache, not this process's memory
-                mm = np.lib.format.open_memmap(
-                    self.capture_path, mode="w+", dtype=self.capture_dtype, shape=(len(self.cap), self.n)
-                )
-                self.data_offset = int(mm.offset)
-                del mm
+                # a .npy file (NumPy's header for a (channels, n) array); samples then go in with positioned
+                # writes, so the capture occupies the page cache, not this process's memory. The file is
+                # not sized up front: writing into a hole inside a file's length costs the file system
+                # several times more than extending it; it gets its full length when it is closed.
+                with open(self.capture_path, "wb") as f:
+                    np.lib.format.write_array_header_1_0(
+                        f, {"descr": np.lib.format.dtype_to_descr(self.capture_dtype), "fortran_order": False,
+                            "shape": (len(self.cap), self.n)},
+                    )
+                    self.data_offset = f.tell()
                 self.fd = os.open(self.capture_path, os.O_RDWR)
                 daq._ai = daq._ai_task(self.cap, self.rate, self.n, buffer=int(min(self.n, 4 * self.block)))
-                from nidaqmx.stream_readers import AnalogMultiChannelReader
+                if self.capture_dtype.kind == "i":  # the ADC's codes as read, and how they become volts
+                    from nidaqmx.stream_readers import AnalogUnscaledReader
 
-                self.reader = AnalogMultiChannelReader(daq._ai.in_stream)
-            self._write(first)  # prefill: the whole buffer before the start
+                    self.reader = AnalogUnscaledReader(daq._ai.in_stream)
+                    self.scaling = tuple(
+                        tuple(float(c) for c in ch.ai_dev_scaling_coeff) for ch in daq._ai.ai_channels
+                    )
+                else:
+                    from nidaqmx.stream_readers import AnalogMultiChannelReader
+
+                    self.reader = AnalogMultiChannelReader(daq._ai.in_stream)
+            for k in range(0, first.shape[1], self.block):  # prefill: the whole buffer before the start
+                self._write(first[:, k : k + self.block])
 
     def _start(self) -> None:
         daq = self.daq
@@ -948,14 +1049,18 @@ class _Stream:
                 avail = self.n - self.captured
             else:
                 avail = min(int(ai.in_stream.avail_samp_per_chan), self.n - self.captured)
+            raw = self.capture_dtype.kind == "i"
             while avail > 0:
-                k = min(avail, 4 * self.block)
-                buf = np.empty((len(self.cap), k))
-                self.reader.read_many_sample(buf, k, timeout=io_timeout_s(k / self.rate))
+                k = min(avail, self.block)
+                buf = np.empty((len(self.cap), k), dtype=np.int16 if raw else np.float64)
+                if raw:
+                    self.reader.read_int16(buf, k, timeout=io_timeout_s(k / self.rate))
+                else:
+                    self.reader.read_many_sample(buf, k, timeout=io_timeout_s(k / self.rate))
                 size = self.capture_dtype.itemsize
                 for i in range(len(self.cap)):  # row i of the (channels, n) array, little-endian
                     pos = self.data_offset + (i * self.n + self.captured) * size
-                    os.pwrite(self.fd, np.ascontiguousarray(buf[i], dtype=self.capture_dtype).tobytes(), pos)
+                    os.pwrite(self.fd, memoryview(np.ascontiguousarray(buf[i], dtype=self.capture_dtype)), pos)
                 self.captured += k
                 avail -= k
 
@@ -975,6 +1080,8 @@ class _Stream:
     def _close_file(self) -> None:
         if self.fd is not None:
             fd, self.fd = self.fd, None
+            with contextlib.suppress(OSError):  # the whole array's length (unread samples stay 0)
+                os.ftruncate(fd, self.data_offset + len(self.cap) * self.n * self.capture_dtype.itemsize)
             with contextlib.suppress(OSError):
                 os.close(fd)
 

@@ -35,5 +35,5 @@ PYTHONPATH="$work" WAVEGEN_REQUIRE_NATIVE=1 WAVEGEN_EXPECT_NATIVE_DIR="$work" \
   "$(dirname "$py")/pytest" -q -p no:cacheprovider -W error \
     tests/test_resample.py tests/test_resample_properties.py tests/test_resample_errors.py tests/test_dac.py \
     tests/test_bloch.py tests/test_slr.py tests/test_verse.py tests/test_mintime.py tests/test_safety_pns.py \
-    tests/test_render.py
+    tests/test_render.py tests/test_iir.py tests/test_dut.py
 echo "check_memory: clean"

@@ -87,6 +87,43 @@ def test_played_equals_the_fed_chunks_bit_for_bit(tmp_path: Path, sizes: list[in
     assert fake.outputs_v == {"Dev1/ao0": 0.0, "Dev1/ao1": 0.0}
 
 
+def test_int16_capture_holds_the_adc_codes_and_their_scaling(tmp_path: Path) -> None:
+    """An int16 capture is the ADC's codes (a quarter of the float64 traffic) with the board's device
+    scaling; scaled back, each sample is within half a code of what the wired output played."""
+    from wavegen.drivers.nidaq import capture_volts
+
+    rng = np.random.default_rng(21)
+    segs = _segments(rng)
+    c = plan_clearance(segs, ORDER)
+    want = played_sequence(segs, ORDER)
+    fake = FakeDaq(virtual_time=True)
+    path = tmp_path / "cap16.npy"
+    with fake.install(), NiDaq("Dev1") as daq:
+        res = daq.stream([0, 1], rechunk(want, [900]), RATE, clearance=c, capture_channels=[0, 1], capture_path=path,
+                         capture_dtype="int16", buffer_s=0.004)
+    codes = np.load(path, mmap_mode="r")
+    assert codes.dtype == np.int16 and codes.shape == want.shape
+    assert len(res.capture_scaling) == 2
+    lsb = res.capture_scaling[0][1]
+    assert lsb == pytest.approx(10.0 / 32768)
+    for i in range(2):
+        v = capture_volts(codes[i], res.capture_scaling[i])
+        assert np.max(np.abs(v - want[i])) <= lsb / 2 + 1e-12
+    with pytest.raises(RangeError, match="int16"):
+        with fake.install(), NiDaq("Dev1") as daq:
+            daq.stream([0, 1], rechunk(want, [900]), RATE, clearance=c, capture_dtype="uint8")
+
+
+def test_capture_volts_is_the_scaling_polynomial() -> None:
+    from wavegen.drivers.nidaq import capture_volts
+
+    codes = np.array([-32768, -1, 0, 1, 32767], dtype=np.int16)
+    x = codes.astype(float)
+    np.testing.assert_allclose(capture_volts(codes, (0.01, 3e-4, 1e-9, -2e-14)),
+                               0.01 + 3e-4 * x + 1e-9 * x**2 - 2e-14 * x**3, rtol=1e-15)
+    np.testing.assert_array_equal(capture_volts(codes, (0.0, 0.5, 0.0, 0.0)), 0.5 * x)
+
+
 def test_a_producer_reusing_its_buffer_cannot_change_what_plays() -> None:
     rng = np.random.default_rng(11)
     segs = _segments(rng)
@@ -136,6 +173,47 @@ def test_a_segment_outside_the_grant_plays_nothing() -> None:
     assert e.value.channel == "nidaq:Dev1/ao1"
     played = fake.played[-1][1]["Dev1/ao1"]
     assert played.size <= bad_at and np.array_equal(played, feed[1, : played.size])  # nothing of the altered one
+    assert fake.outputs_v["Dev1/ao0"] == 0.0 and fake.outputs_v["Dev1/ao1"] == 0.0
+
+
+def test_segment_pairs_play_kept_copies_and_are_made_once() -> None:
+    """A feed of (segment index, make samples) pairs: each distinct segment is made and verified once,
+    its repeats play from the adapter's verified copy; the output equals the one-shot play order."""
+    rng = np.random.default_rng(12)
+    segs = _segments(rng)
+    c = plan_clearance(segs, ORDER)
+    want = played_sequence(segs, ORDER)
+    made: list[int] = []
+
+    def make(i: int) -> Any:
+        def block() -> np.ndarray:
+            made.append(i)
+            return segs[i]
+        return block
+
+    feed = ((i, make(i)) for i, r in ORDER for _ in range(r))
+    fake = FakeDaq(virtual_time=True)
+    with fake.install(), NiDaq("Dev1") as daq:
+        res = daq.stream([0, 1], feed, RATE, clearance=c, buffer_s=0.002)
+    assert sorted(made) == [0, 1, 2]  # 7 plays, 3 distinct segments: each made once
+    assert res.segments_verified == 2 * 7
+    wave = fake.played[-1][1]
+    assert np.array_equal(wave["Dev1/ao0"], want[0]) and np.array_equal(wave["Dev1/ao1"], want[1])
+
+
+def test_a_pair_naming_another_segment_than_the_order_plays_nothing() -> None:
+    rng = np.random.default_rng(13)
+    segs = _segments(rng)
+    c = plan_clearance(segs, ORDER)
+    # the order is 0 0 1 1 1 2 0; the feed says 0 0 1 1 2 ...: at the fifth play, segment 2 instead of 1
+    wrong = [0, 0, 1, 1, 2, 2, 0]
+    fake = FakeDaq(virtual_time=True)
+    with fake.install(), NiDaq("Dev1") as daq:
+        want = r"feed names segment 2 at 0.02066 s \(sample 2066\) .* cleared order plays segment 1"
+        with pytest.raises(SafetyError, match=want):
+            daq.stream([0, 1], ((i, segs[i]) for i in wrong), RATE, clearance=c, buffer_s=0.002)
+    played = fake.played[-1][1]["Dev1/ao0"]
+    assert played.size <= 2 * 700 + 2 * 333
     assert fake.outputs_v["Dev1/ao0"] == 0.0 and fake.outputs_v["Dev1/ao1"] == 0.0
 
 

@@ -144,3 +144,66 @@ def test_a_long_protocol_folds_into_the_sequencer_and_stays_exact(bench):
     # the phase encoding changes every TR: no period to fold on, and the refusal says what to do
     with pytest.raises(ConfigError, match=r"daq: the sequence does not fit its sequencer \(258 sequence steps > 40\)"):
         _plan(bench, seq, DAQ, "daq", max_points=1000, sequencer=lim)
+
+
+def test_a_sequence_on_a_sub_ns_raster_plans_exactly(bench):
+    """A tabletop file whose rasters are not whole ns (10001.6276 ns, counted in ticks of 1/5000 ns):
+    the plan cuts its blocks on that time base and expands to the one-shot render, bit for bit; a block
+    window is exact too. (Physical units are planned as they are: this file's 50 mT/m exceeds the mock
+    bench's gradient channels.)"""
+    from pathlib import Path
+
+    from wavegen import pulseq
+
+    def as_is(o: str, x: np.ndarray) -> np.ndarray:
+        return np.asarray(x, dtype=np.float64)
+
+    def plan(**kw):
+        return make_instrument_plan(seq, instrument="daq", rate_hz=1e6, outputs=DAQ, to_volts=as_is,
+                                    lead_samples=100, tail_samples=3000, **kw)
+
+    seq = pulseq.read(Path(__file__).parent / "fixtures" / "seq" / "tabletop_raster_pypulseq_v150.seq")
+    assert seq.ticks_per_ns > 1
+    program = bench.render(seq)
+    lead = int(round(bench.config.lead_s * 1e6))
+    for streams in (False, True):
+        p = plan(streams=streams)
+        assert p.mode == ("stream" if streams else "waveform")
+        for o in DAQ:
+            want = np.asarray(program.physical[o], dtype=np.float64)
+            got = p.expand(o)
+            np.testing.assert_array_equal(got[100 : got.size - 3000], want[lead : lead + got.size - 3100])
+    w = Window.of_blocks(seq, 1, len(seq) - 1)
+    ks, ke = window_samples(seq, 1e6, w)
+    p = plan(window=w)
+    whole = np.asarray(program.physical["gx"], dtype=np.float64)
+    np.testing.assert_array_equal(p.expand("gx")[100 : 100 + ke - ks], whole[lead + ks : lead + ke])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(-3, 3), st.integers(0, 2**62), st.integers(-1, 1)), min_size=1, max_size=60))
+def test_row_classes_are_exactly_row_equality(rows):
+    """Pieces with equal keys share a segment exactly when their rows are equal (hash, then verified)."""
+    from wavegen.bench.plan import _row_classes
+
+    keys = np.array(rows, dtype=np.int64)
+    ids = _row_classes(keys)
+    for i in range(len(rows)):
+        for j in range(len(rows)):
+            assert (ids[i] == ids[j]) == (rows[i] == rows[j])
+
+
+def test_row_classes_fall_back_to_sorting_rows_on_a_hash_collision(monkeypatch):
+    import wavegen.bench.plan as plan_mod
+
+    keys = np.array([[1, 2], [3, 4], [1, 2], [5, 6]], dtype=np.int64)
+    real_unique = np.unique
+
+    def colliding(a, *args, **kw):  # every row hashes alike: only the verification can tell them apart
+        if a.ndim == 1 and a.dtype == np.uint64 and kw.get("return_index"):
+            return real_unique(np.zeros_like(a), *args, **kw)
+        return real_unique(a, *args, **kw)
+
+    monkeypatch.setattr(plan_mod.np, "unique", colliding)
+    ids = plan_mod._row_classes(keys)
+    assert ids[0] == ids[2] and len({int(ids[0]), int(ids[1]), int(ids[3])}) == 3

@@ -300,8 +300,12 @@ def test_b1_peak_and_plot() -> None:
     rep = check(wf, LIM)
     r = rep["rf_b1_peak"]
     assert r.verdict == "fail" and r.index == 700 and r.time_s == pytest.approx(0.5 + 700.5e-6)
-    fig = rep.plot()
-    assert len(fig.axes) == len(rep.traces) >= 2
+    fig = rep.plot()  # amplitude and slew rows, PNS when traced, then B1 with the failing sample marked
+    labels = [a.get_ylabel() for a in fig.axes]
+    assert labels[:2] == ["gradient (mT/m)", "slew (T/m/s)"] and labels[-1] == "|B1| (uT)"
+    assert len(fig.axes) == 2 + ("pns_safe" in rep.traces) + 1
+    worst = next(ln for ln in fig.axes[-1].lines if ln.get_label().startswith("worst"))
+    assert worst.get_ydata()[0] == pytest.approx(20.02) and worst.get_color() == "r"
     import matplotlib.pyplot as plt
 
     plt.close(fig)

@@ -181,6 +181,36 @@ def test_a_jump_counts_as_a_step_over_one_raster() -> None:
     assert "jump" in r.note
 
 
+def test_a_sequence_clearance_binds_its_definition_and_hashes_samples_only_when_asked() -> None:
+    """clear(seq) signs the sequence's definition digest (microseconds per event, whatever its length);
+    the samples' digest is the waveforms' digest, computed on first access; any change to an event, a
+    shape or the table after the check makes the clearance not for that sequence."""
+    from dataclasses import replace
+
+    from wavegen.safety.stream import definition_digest
+
+    seq = wavegen.pulseq.read(FIX / "gre_matlab_v141.seq")
+    lim = SystemLimits(max_grad_t_per_m=0.1, max_slew_t_per_m_per_s=500.0)
+    c = safety.clear(seq, lim)
+    assert c.subject == "sequence:" + definition_digest(seq) and c._digest is None
+    assert "sequence " in repr(c) and c.is_valid(seq)
+    assert c.digest == seq.to_waveforms().digest()  # computed now, the same as the waveforms'
+    d0 = definition_digest(seq)
+    rf_id = next(iter(seq._rf.by_id))
+    ev = seq._rf.by_id[rf_id]
+    for changed in (replace(ev, amplitude_hz=ev.amplitude_hz * (1 + 1e-15)),
+                    replace(ev, magnitude=Shape(np.r_[ev.magnitude.samples[:-1], 0.5]))):
+        seq._rf.by_id[rf_id] = changed
+        assert definition_digest(seq) != d0 and not c.is_valid(seq)
+    seq._rf.by_id[rf_id] = ev
+    assert definition_digest(seq) == d0 and c.is_valid(seq)
+    seq.add_block(Delay(10_000))
+    assert not c.is_valid(seq)
+    forged = safety.clear(wavegen.pulseq.read(FIX / "gre_matlab_v141.seq"), lim)
+    object.__setattr__(forged, "subject", "sequence:" + definition_digest(seq))  # re-aimed at the changed one
+    assert not forged.is_valid()
+
+
 def test_zero_edges_false_ignores_the_steps_at_the_very_ends() -> None:
     gamma = 42.576e6
     seq = Sequence(gamma_hz_per_t=gamma)

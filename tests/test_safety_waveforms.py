@@ -230,14 +230,16 @@ def test_clearance_cannot_be_made_or_altered_by_hand() -> None:
     with pytest.raises(AttributeError):
         c.overridden = True
     forged = object.__new__(Clearance)
-    for k in ("report", "digest", "overridden", "reason", "operator", "issued_at"):
+    for k in ("report", "_digest", "subject", "overridden", "reason", "operator", "issued_at"):
         object.__setattr__(forged, k, getattr(c, k))
     object.__setattr__(forged, "_sig", "0" * 64)
     assert not forged.is_valid()
     with pytest.raises(SafetyError, match="not valid"):
         require(forged)
-    object.__setattr__(c, "digest", "f" * 64)  # tampering breaks the signature
-    assert not c.is_valid()
+    for field, value in (("_digest", "f" * 64), ("subject", "f" * 64)):  # tampering breaks the signature
+        d = clear(Waveforms(np.zeros((4, 3)), DT), LIM)
+        object.__setattr__(d, field, value)
+        assert not d.is_valid()
     for bad in (None, "cleared", True):
         with pytest.raises(SafetyError, match="no safety clearance"):
             require(bad)

@@ -52,6 +52,23 @@ def test_excitation_reference_figures() -> None:
     assert p[sb].max() <= 0.013
 
 
+#: Minimum- and maximum-phase bounds at this case (N = 256, tb = 8, d1 = d2 = 0.01), as multiples of
+#: the asked ripple in the metric of test_profiles_meet_ripples: 1.1 times the reference's figures
+#: (SigPy 0.1.27 ``dzrf(256, 8, ptype, "min"/"max", 0.01, 0.01)``, simulated the same way, listed in
+#: docs/references/design.md sec. 4). The reference design itself exceeds the asked ripple: Pauly's
+#: ripple relations are first order, and the minimum-phase factor's passband |B|^2 is 1 + d2^2/2.
+#: Small tip has no like-for-like reference (SigPy's "st" returns B unscaled); it is held to the
+#: excitation figures, whose B factor it shares. The live comparison over the whole grid of types,
+#: time-bandwidths and ripples is tests/test_slr_sigpy.py.
+_REFERENCE_MIN_PHASE = {  # (passband, stopband), SigPy's figure x 1.1
+    "excitation": (1.55 * 1.1, 1.12 * 1.1),
+    "small_tip": (1.55 * 1.1, 1.12 * 1.1),
+    "refocusing": (0.58 * 1.1, 1.16 * 1.1),
+    "inversion": (1.29 * 1.1, 0.60 * 1.1),
+    "saturation": (1.65 * 1.1, 1.10 * 1.1),
+}
+
+
 @pytest.mark.parametrize("phase", ["linear", "minimum", "maximum"])
 @pytest.mark.parametrize(
     ("pulse_type", "flip", "kind"),
@@ -68,24 +85,31 @@ def test_profiles_meet_ripples(phase: str, pulse_type: str, flip: float, kind: s
     rf = slr.slr_pulse(flip, T, TB, pulse_type=pulse_type, phase=phase, limits=LIM)  # type: ignore[arg-type]
     xc, p = _profile(rf, kind)
     pb, sb = _bands(pulse_type, d1, d2, xc)
-    # The ripple relations are first order (Pauly 1991): the 90 deg excitation's passband is known to
-    # overshoot (1.7 % for 1 % asked, also with SigPy), and the spectral factorisation of minimum and
-    # maximum phase adds some excess; the tolerances say how much is accepted.
-    k = 1.0 if phase == "linear" else 1.6
+    # measured ripples, as multiples of the asked ones
     if pulse_type in ("excitation", "small_tip"):
         ideal = math.sin(flip)
-        kp = 2.0 if pulse_type == "excitation" else 1.3 * k
-        assert np.max(np.abs(p[pb] - ideal)) <= kp * d1 * ideal
-        assert p[sb].max() <= 1.3 * k * d2 * (ideal if pulse_type == "small_tip" else 1.0)
-    elif pulse_type == "refocusing":
-        assert p[pb].min() >= 1 - k * d1 * 2
-        assert p[sb].max() <= 1.2 * k * d2
-    elif pulse_type == "inversion":
-        assert p[pb].max() <= -1 + 1.25 * k * d1
-        assert p[sb].min() >= 1 - k * d2 * 2
+        r_pass = np.max(np.abs(p[pb] - ideal)) / (d1 * ideal)
+        r_stop = p[sb].max() / (d2 * (ideal if pulse_type == "small_tip" else 1.0))
+    elif pulse_type == "refocusing":  # |beta|^2: 1 in the passband, 0 outside
+        r_pass = (1 - p[pb].min()) / (2 * d1)
+        r_stop = p[sb].max() / d2
+    elif pulse_type == "inversion":  # Mz: -1 in the passband, 1 outside
+        r_pass = (p[pb].max() + 1) / d1
+        r_stop = (1 - p[sb].min()) / (2 * d2)
     else:  # saturation: Mz ~ 0 in the passband
-        assert np.abs(p[pb]).max() <= 1.4 * k * d1
-        assert p[sb].min() >= 1 - 1.2 * k * d2
+        r_pass = np.abs(p[pb]).max() / d1
+        r_stop = (1 - p[sb].min()) / d2
+    if phase == "linear":
+        # The ripple relations are first order (Pauly 1991): the 90 deg excitation's passband is known
+        # to overshoot (1.7 % for 1 % asked, also with SigPy)
+        bound_pass = {"excitation": 2.0, "small_tip": 1.3, "refocusing": 1.0, "inversion": 1.25, "saturation": 1.4}
+        bound_stop = {"excitation": 1.3, "small_tip": 1.3, "refocusing": 1.2, "inversion": 1.0, "saturation": 1.2}
+        assert r_pass <= bound_pass[pulse_type]
+        assert r_stop <= bound_stop[pulse_type]
+    else:
+        bp, bs = _REFERENCE_MIN_PHASE[pulse_type]
+        assert r_pass <= bp
+        assert r_stop <= bs
 
 
 def test_minimum_phase_has_shorter_isodelay_and_refocuses() -> None:

@@ -154,6 +154,7 @@ class MockWorld:
         volts: Callable[[str], np.ndarray],
         gradient: Callable[[str, np.ndarray], np.ndarray],
         rf_iq: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
+        gradients: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]] | None = None,
     ) -> dict[str, np.ndarray]:
         """What the capture inputs see: each captured output's volts through its chain, scaled by the
         capture calibration (``{"Dev1/ai0": volts, ...}``)."""
@@ -161,11 +162,15 @@ class MockWorld:
         seen: dict[str, np.ndarray] = {}
         if n == 0:
             return seen
-        for name, cap in cmap.captures.items():
-            if name not in ("gx", "gy", "gz"):
-                continue
-            oc = cmap.outputs[name]
-            y = gradient(name, volts(name)) * (cap.volts_per_unit / oc.volts_per_unit)
+        axes = [name for name in cmap.captures if name in ("gx", "gy", "gz")]
+        if gradients is not None:
+            ys = gradients({a: volts(a) for a in axes})
+        else:
+            ys = {a: gradient(a, volts(a)) for a in axes}
+        for name in axes:
+            cap, oc = cmap.captures[name], cmap.outputs[name]
+            y = ys[name]
+            y *= cap.volts_per_unit / oc.volts_per_unit
             seen[f"{self.daq_devices.get(cap.instrument, cap.instrument)}/ai{cap.channel}"] = y
         if "rf_i" in cmap.captures and "rf_i" in cmap.outputs:
             yi, yq = rf_iq(volts("rf_i"), volts("rf_q"))
@@ -198,7 +203,7 @@ class MockWorld:
 
         def respond(rate: float, ao: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
             n = max((v.size for v in ao.values()), default=0)
-            return self._through_dut(n, lambda name: volts(name, n, ao), dut.gradient, dut.rf_iq)
+            return self._through_dut(n, lambda name: volts(name, n, ao), dut.gradient, dut.rf_iq, dut.gradients)
 
         return respond
 
@@ -242,6 +247,8 @@ class _AwgCursor:
         return True
 
     def take(self, n: int) -> np.ndarray:
+        if self.src_rate == self.rate_hz:
+            return self._take_same_clock(n)
         out = np.zeros(n)
         # AWG sample index of each DAQ sample k: floor(k * src_rate / rate)
         idx = np.floor((self.k + np.arange(n)) * (self.src_rate / self.rate_hz) + 1e-9).astype(np.int64)
@@ -257,4 +264,21 @@ class _AwgCursor:
                 pos = stop
             if pos < n and not self._next():
                 break
+        return out
+
+    def _take_same_clock(self, n: int) -> np.ndarray:
+        """:meth:`take` when both run on one clock: DAQ sample k is AWG sample k (copied by slices)."""
+        out = np.zeros(n)
+        pos = 0
+        if self._cur is None and not self._done:
+            self._next()
+        while pos < n and not self._done and self._cur is not None:
+            at = self.k + pos - self._base  # where in the current repeat
+            take = min(n - pos, self._cur.size - at)
+            if take > 0:
+                out[pos : pos + take] = self._cur[at : at + take]
+                pos += take
+            if pos < n and not self._next():
+                break
+        self.k += n
         return out

@@ -346,7 +346,8 @@ class FakeDaq:
                     a.running, a.t0 = True, t.t0
                     t.linked.append(a)
                     for blk in t.record if self.record else ([] if t.buffer is None else [t.buffer]):
-                        self._see(t, a, blk)
+                        for k in range(0, blk.shape[1], 1 << 16):  # in pieces: the device's memory carries
+                            self._see(t, a, blk[:, k : k + (1 << 16)])
                 if not self.record and t.buffer is not None:
                     t.buffer = None
             self._event(f"/{dev}/ao/starttrigger".lower())
@@ -868,6 +869,32 @@ class _FakeInterpreter:
             k += take
         t.read += n
         return read_array, n
+
+    #: the AI channels' device scaling (DAQmx_AI_DevScalingCoeff): volts = c0 + c1 * code + c2 * code**2 +
+    #: c3 * code**3. A real board reads its own calibration; the fake one is ideal: 16-bit over the range.
+    def _ai_scaling(self, t: _Task) -> list[float]:
+        return [0.0, t.max_v / 32768.0, 0.0, 0.0]
+
+    def read_binary_i16(
+        self, task: str, num_samps_per_chan: int, timeout: float, fill_mode: int, read_array: np.ndarray
+    ) -> tuple[np.ndarray, int]:
+        """Unscaled reads: the ADC's codes, ``round(volts / lsb)`` clipped to int16 (what the board converts)."""
+        t = self._t(task)
+        n_ch = len(t.chans)
+        volts = np.empty(read_array.size)
+        _, n = self.read_analog_f64(task, num_samps_per_chan, timeout, fill_mode, volts)
+        v = volts.reshape(n_ch, -1)[:, :n]
+        lsb = self._ai_scaling(t)[1]
+        out = read_array.reshape(n_ch, -1)
+        np.clip(np.rint(v / lsb), -32768, 32767, out=v)
+        out[:, :n] = v
+        return read_array, n
+
+    def get_chan_attribute_double_array(self, task: str, channel: str, attribute: int) -> list[float]:
+        t = self._t(task)
+        if attribute == 0x1930 and t.kind == "ai":  # DAQmx_AI_DevScalingCoeff
+            return self._ai_scaling(t)
+        raise NotImplementedError(f"fake DAQ channel attribute {attribute:#x}")
 
     # -- control
     def start_task(self, task: str) -> None:

@@ -86,9 +86,10 @@ class Window:
         n = len(seq)
         if not (isinstance(first, int) and isinstance(last, int)) or not 0 <= first <= last < n:
             raise RangeError(f"blocks {first}..{last}: the sequence has blocks 0..{n - 1}")
-        starts = seq.block_starts_ns
-        end = int(starts[last]) + int(seq.block_durations_ns[last])
-        return cls(Fraction(int(starts[first])), Fraction(end), f"blocks {first}..{last}")
+        tpn = seq.ticks_per_ns  # the sequence's time base: ticks of 1/tpn ns (1 on whole-ns rasters)
+        starts = seq.block_starts_ticks
+        end = int(starts[last]) + int(seq.block_durations_ticks[last])
+        return cls(Fraction(int(starts[first]), tpn), Fraction(end, tpn), f"blocks {first}..{last}")
 
     def clamp(self, duration_ns: int) -> Window:
         if self.start_ns >= duration_ns:
@@ -310,13 +311,14 @@ class PlaybackPlan:
         return f"PlaybackPlan({self.duration_s:.6g} s{w}: {parts})"
 
 
-def block_samples(starts_ns: np.ndarray, rate: Fraction) -> tuple[list[int], list[int]]:
-    """For each block start, the first sample at or after it (``ceil(t * rate)``) and the exact
-    remainder that says where the block starts between two samples (equal remainders: same phase)."""
-    den = 10**9 * rate.denominator
+def block_samples(starts: np.ndarray, rate: Fraction, ticks_per_ns: int = 1) -> tuple[list[int], list[int]]:
+    """For each block start (in ticks of ``1 / ticks_per_ns`` ns), the first sample at or after it
+    (``ceil(t * rate)``) and the exact remainder that says where the block starts between two samples
+    (equal remainders: same phase)."""
+    den = 10**9 * ticks_per_ns * rate.denominator
     num = rate.numerator
     ks, rems = [], []
-    for t in starts_ns.tolist():
+    for t in starts.tolist():
         q, r = divmod(int(t) * num, den)
         ks.append(q + (1 if r else 0))
         rems.append(r)
@@ -379,7 +381,19 @@ def make_instrument_plan(
         src = "rf" if o in ("rf_i", "rf_q") else o
         if src not in want:
             want.append(src)
-    renderer = Renderer(seq, rate, tuple(want))
+    # rendering is by block ranges (a renderer's tables cover only the blocks of what it renders), so
+    # planning and re-rendering hold memory for a segment, not for the whole sequence
+    starts = np.asarray(seq.block_starts_ticks, dtype=np.int64)
+    first_sample = _first_samples(starts, rate, seq.ticks_per_ns)
+    vertex_cache: dict[Any, Any] = {}
+
+    def render_seq(lo: int, hi: int) -> dict[str, np.ndarray]:
+        """Sequence samples [lo, hi) of the wanted channels."""
+        b0 = max(0, int(np.searchsorted(first_sample, lo, side="right")) - 1)
+        b1 = max(b0 + 1, int(np.searchsorted(first_sample, hi, side="left")))
+        r = Renderer(seq, rate, tuple(want), blocks=(b0, min(b1, starts.size)), block_starts_ns=starts,
+                     vertex_cache=vertex_cache)
+        return r.render(lo, hi)
     # the program: [lead zeros] + sequence samples [ks, ke) + [tail zeros]
     ks, ke = window_samples(seq, rate, window)
     pieces = _pieces(seq, rate, want, ks, ke, lead_samples, tail_samples)
@@ -391,7 +405,7 @@ def make_instrument_plan(
         n = k1 - k0
         s0, s1 = k0 - lead_samples + ks, k1 - lead_samples + ks  # sequence sample indices
         lo, hi = max(s0, ks), min(s1, ke)
-        rendered = renderer.render(lo, hi) if hi > lo else {}
+        rendered = render_seq(lo, hi) if hi > lo else {}
         for o in outputs:
             src = "rf" if o in ("rf_i", "rf_q") else o
             digital = src in ("adc", "trigger")
@@ -422,8 +436,7 @@ def make_instrument_plan(
             p_start = np.array([a for _, a, _ in merged], dtype=np.int64)
             p_end = np.array([b for _, _, b in merged], dtype=np.int64)
         else:
-            _, inverse = np.unique(keys, axis=0, return_inverse=True)
-            inverse = inverse.reshape(-1)
+            inverse = _row_classes(keys)
     # distinct segments in order of first appearance, each rendered once
     first_at: dict[int, int] = {}
     for i, k in enumerate(inverse.tolist()):
@@ -501,6 +514,36 @@ def _run_length_array(ids: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(ids[starts].tolist(), counts.tolist(), strict=True))
 
 
+def _row_classes(keys: np.ndarray) -> np.ndarray:
+    """For each row of ``keys`` an id, equal exactly when the rows are equal. Rows are hashed to 64 bits
+    and sorted (memory of a few 1-D arrays, not of sorted row copies); every row is then compared with its
+    class's first row, column by column, and a collision (never seen in practice) falls back to sorting
+    whole rows, so equal ids always mean equal rows."""
+    n, width = keys.shape
+    h = np.zeros(n, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(width):
+            h = (h ^ keys[:, j].view(np.uint64)) * np.uint64(0x100000001B3)  # FNV-1a style mixing per column
+            h ^= h >> np.uint64(29)
+    _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
+    rep = first[inverse.reshape(-1)]
+    for j in range(width):
+        if not np.array_equal(keys[:, j], keys[rep, j]):
+            _, inverse = np.unique(keys, axis=0, return_inverse=True)
+            break
+    return inverse.reshape(-1)
+
+
+def _first_samples(starts: np.ndarray, rate: Fraction, ticks_per_ns: int) -> np.ndarray:
+    """For each block start (ticks), the first sample index at or after it (exact integer arithmetic)."""
+    den = 10**9 * ticks_per_ns * rate.denominator
+    num = rate.numerator
+    if starts.size and int(starts[-1]) * num < (1 << 62):
+        q, r = np.divmod(starts * num, den)
+        return q + (r != 0)
+    return np.array([-((-int(t) * num) // den) for t in starts.tolist()], dtype=np.int64)
+
+
 def _pieces(
     seq: Sequence, rate: Fraction, want: list[str], ks: int, ke: int, lead: int, tail: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -512,8 +555,8 @@ def _pieces(
     window's first piece), length (samples), then the event ids of the channels' table columns; a silence
     is ``-1, 0, 0, length, 0, ...``.
     """
-    starts = np.asarray(seq.block_starts_ns, dtype=np.int64)
-    den = 10**9 * rate.denominator
+    starts = np.asarray(seq.block_starts_ticks, dtype=np.int64)
+    den = 10**9 * seq.ticks_per_ns * rate.denominator
     num = rate.numerator
     if starts.size and int(starts[-1]) * num < (1 << 62):
         q, r = np.divmod(starts * num, den)
@@ -527,35 +570,35 @@ def _pieces(
     nxt = np.concatenate([bk[1:], [max(ke, int(bk[-1]) if bk.size else ke)]])
     s0, s1 = np.maximum(bk, ks), np.minimum(nxt, ke)
     idx = np.flatnonzero(s1 > s0)
-    ln = (s1 - s0)[idx]
-    ev = table[cols][:, idx] if cols else np.zeros((0, idx.size), dtype=np.int64)
-    silent = ~np.any(ev != 0, axis=0)
-    rem = np.asarray(r[idx], dtype=np.int64) if r.dtype != object else np.array([int(x) % (1 << 62) for x in r[idx]])
-    rows = np.column_stack([table[0][idx], rem, (s0 - bk)[idx], ln, ev.T]).astype(np.int64)
-    rows[silent, :3] = (-1, 0, 0)
+    del nxt
+    # one key array, filled in place (a row per piece, with a row for the lead and one for the tail)
+    width = 4 + len(cols)
+    first_row = 1 if lead else 0
+    rows = np.zeros((first_row + idx.size + (1 if tail else 0), width), dtype=np.int64)
+    body = rows[first_row : first_row + idx.size]
+    body[:, 0] = table[0][idx]
+    body[:, 1] = np.asarray(r[idx], dtype=np.int64) if r.dtype != object else [int(x) % (1 << 62) for x in r[idx]]
+    body[:, 2] = (s0 - bk)[idx]
+    body[:, 3] = (s1 - s0)[idx]
+    for j, c in enumerate(cols):
+        body[:, 4 + j] = table[c][idx]
+    del q, r, bk, s0, s1, idx
+    silent = np.ones(rows.shape[0], dtype=bool)  # the lead and the tail are silences
+    silent[first_row : first_row + body.shape[0]] = ~np.any(body[:, 4:] != 0, axis=1)
+    rows[silent, 0] = -1
+    rows[silent, 1:3] = 0
     rows[silent, 4:] = 0
-    zero = np.zeros((1, rows.shape[1]), dtype=np.int64)
-    zero[0, 0] = -1
-    parts, quiet = [rows], [silent]
     if lead:
-        lead_row = zero.copy()
-        lead_row[0, 3] = lead
-        parts.insert(0, lead_row)
-        quiet.insert(0, np.ones(1, dtype=bool))
+        rows[0, 3] = lead
     if tail:
-        tail_row = zero.copy()
-        tail_row[0, 3] = tail
-        parts.append(tail_row)
-        quiet.append(np.ones(1, dtype=bool))
-    rows = np.concatenate(parts)
-    silent = np.concatenate(quiet)
+        rows[-1, 3] = tail
     # merge runs of silences: a silence after a silence continues its group
     new = np.ones(rows.shape[0], dtype=bool)
     new[1:] = ~(silent[1:] & silent[:-1])
     first = np.flatnonzero(new)
     gid = np.cumsum(new) - 1
     lengths = np.bincount(gid, weights=rows[:, 3].astype(np.float64)).astype(np.int64)
-    out = rows[first].copy()
+    out = rows[first]
     out[:, 3] = lengths
     return out, np.cumsum(lengths)
 

@@ -49,8 +49,8 @@ def plot_measurement(m: Any, path: str | Path | None = None) -> Any:
             ax.fill_between(t_s, env[2] * s, env[3] * s, step="post", alpha=0.5, label="captured")
             ax.axvspan(m.time_s[0], m.time_s[-1], color="k", alpha=0.15)
             ax.set_title(f"{name}: whole capture (envelope); zoom shaded")
-            ax.set_xlabel("time, s")
-            ax.set_ylabel(unit)
+            ax.set_xlabel("time (s)")
+            ax.set_ylabel(f"{name} ({unit})")
         axes[0, 0].legend(loc="best", fontsize=8)
         axes = axes[1:]
     t_ms = m.time_s * 1e3
@@ -66,10 +66,10 @@ def plot_measurement(m: Any, path: str | Path | None = None) -> Any:
         axes[0, j].plot(t_ms, got * s, lw=1, ls="--", label="captured")
         met = m.channels[name]
         axes[0, j].set_title(f"{label}: NRMSE {met.nrmse:.2%}, delay {met.delay_s * 1e6:.2f} us")
-        axes[0, j].set_ylabel(unit)
+        axes[0, j].set_ylabel(f"{label} ({unit})")
         axes[1, j].plot(t_ms, (m.captured[name] - m.reference[name]).real * s, lw=1, color="C3")
-        axes[1, j].set_ylabel(f"error, {unit}")
-        axes[1, j].set_xlabel("time, ms")
+        axes[1, j].set_ylabel(f"captured - reference ({unit})")
+        axes[1, j].set_xlabel("time (ms)")
     axes[0, 0].legend(loc="best", fontsize=8)
     fig.tight_layout()
     if path is not None:
@@ -88,7 +88,8 @@ def plot_hil(r: Any, path: str | Path | None = None) -> Any:
 
     axes[0, 0].xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[0, 0].set_xlabel("play (0 = uncorrected)")
-    axes[0, 0].set_ylabel("NRMSE")
+    axes[0, 0].set_ylabel("NRMSE per axis")
+    axes[0, 0].set_title("error per iteration", fontsize=9)
     axes[0, 0].legend(fontsize=8)
     for c in chans:
         g = r.girf.get(c)
@@ -96,14 +97,14 @@ def plot_hil(r: Any, path: str | Path | None = None) -> Any:
             axes[0, 1].plot(g.freq_hz / 1e3, np.abs(g.response), label=c)
     if r.girf:
         axes[0, 1].set_xlim(0, min(100.0, r.rate_hz / 2e3))
-        axes[0, 1].set_xlabel("frequency, kHz")
+        axes[0, 1].set_xlabel("frequency (kHz)")
         axes[0, 1].set_ylabel("|GIRF|")
     elif getattr(r, "rf_curve", None) is not None:
         cv = r.rf_curve
         axes[0, 1].plot(cv.input_t * 1e6, cv.output_t * 1e6, label="AM/AM")
         axes[0, 1].plot(cv.input_t * 1e6, cv.input_t * 1e6, ls=":", color="0.5", label="linear")
-        axes[0, 1].set_xlabel("input |B1|, uT")
-        axes[0, 1].set_ylabel("output |B1|, uT")
+        axes[0, 1].set_xlabel("input |B1| (uT)")
+        axes[0, 1].set_ylabel("output |B1| (uT)")
         axes[0, 1].legend(fontsize=8)
     t_ms = (r.t0_s + np.arange(next(iter(r.target.values())).size) / r.rate_hz) * 1e3
     for i, c in enumerate(chans, start=1):
@@ -113,12 +114,12 @@ def plot_hil(r: Any, path: str | Path | None = None) -> Any:
         axes[i, 0].plot(t_ms, part(r.target[c]) * s, lw=1, label="target")
         axes[i, 0].plot(t_ms, part(r.corrected[c]) * s, lw=1, label="corrected drive")
         axes[i, 0].plot(t_ms, part(r.measured[c]) * s, lw=1, ls="--", label="measured")
-        axes[i, 0].set_ylabel(f"{'|rf|' if c == 'rf' else c}, {unit}")
+        axes[i, 0].set_ylabel(f"{'|rf|' if c == 'rf' else c} ({unit})")
         axes[i, 1].plot(t_ms, np.abs(r.measured[c] - r.target[c]) * s, lw=1, color="C3")
-        axes[i, 1].set_ylabel(f"|error|, {unit}")
+        axes[i, 1].set_ylabel(f"|measured - target| ({unit})")
     axes[1, 0].legend(fontsize=8)
-    axes[-1, 0].set_xlabel("time, ms")
-    axes[-1, 1].set_xlabel("time, ms")
+    axes[-1, 0].set_xlabel("time (ms)")
+    axes[-1, 1].set_xlabel("time (ms)")
     fig.tight_layout()
     if path is not None:
         save_figure(fig, path, dpi=110)

@@ -76,9 +76,15 @@ class PlayResult:
     n_samples: dict[str, int]
     verified: dict[str, bool]
     duration_s: float
+    #: per instrument how it played (``waveform``, ``sequence`` or ``stream``; :mod:`wavegen.bench.plan`)
+    modes: dict[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:
-        ins = ", ".join(f"{k}: {self.n_samples[k]} @ {self.rates_hz[k] / 1e6:g} MS/s" for k in self.rates_hz)
+        ins = ", ".join(
+            f"{k}: {self.n_samples[k]} @ {self.rates_hz[k] / 1e6:g} MS/s" + (f" ({self.modes[k]})" if k in self.modes
+                                                                           else "")
+            for k in self.rates_hz
+        )
         ok = sum(self.verified.values())
         return (
             f"PlayResult({self.duration_s * 1e3:.3f} ms; {ins}; {ok}/{len(self.verified)} outputs verified; "
@@ -135,6 +141,12 @@ class Measurement:
 
         return plot_measurement(self, path)
 
+    def _repr_html_(self) -> str:
+        """The error figures per channel, for notebooks (:mod:`wavegen.report.html`)."""
+        from wavegen.report.html import measurement_html
+
+        return measurement_html(self)
+
 
 @dataclass
 class HilResult:
@@ -186,3 +198,9 @@ class HilResult:
         from wavegen.bench.plots import plot_hil
 
         return plot_hil(self, path)
+
+    def _repr_html_(self) -> str:
+        """Before/after and the error per iteration per axis, for notebooks (:mod:`wavegen.report.html`)."""
+        from wavegen.report.html import hil_html
+
+        return hil_html(self)

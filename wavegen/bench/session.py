@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -407,9 +407,11 @@ class Bench:
             Unsafe (nothing was uploaded). InstrumentError subclasses from the drivers (outputs off).
         """
         notify(progress, "check", 0)
-        if override is None:
-            self.check(seq).raise_if_unsafe()
         plan = self.plan(seq, window=window)
+        if override is None and plan.fits_one_waveform:
+            # refused before rendering; a plan that streams or sequences is checked by the interlock
+            # (run_plan clears it, every rule, before any I/O), so it is not checked twice
+            self.check(seq).raise_if_unsafe()
         if not plan.fits_one_waveform:
             result, _ = self.run_plan(seq, plan, override=override, progress=progress, capture=False)
             return result
@@ -434,9 +436,11 @@ class Bench:
         what actually plays is what the safety interlock checks. ``window`` measures only that part of
         the sequence (the comparison is of that window).
         """
-        if override is None:
-            self.check(seq).raise_if_unsafe()
         plan = self.plan(seq, window=window)
+        if override is None and plan.fits_one_waveform:
+            # refused before rendering; a plan that streams or sequences is checked by the interlock
+            # (run_plan clears it, every rule, before any I/O), so it is not checked twice
+            self.check(seq).raise_if_unsafe()
         if not plan.fits_one_waveform:
             if drive:
                 raise ConfigError("drive= replays a corrected drive of a short program; this one streams or "
@@ -601,10 +605,11 @@ class Bench:
                 path = self._capture_dir() / f"{inst}.npy" if caps else None
                 res = stream_drv.stream([o.channel for o in outs], feed, float(ip.rate_hz), clearance=clearance,
                                         capture_channels=[c.channel for c in caps], capture_path=path,
-                                        capture_dtype="float32")
+                                        capture_dtype="int16")
                 if caps and res.capture is not None and res.capture_path is not None:
                     for i, c in enumerate(caps):  # read back in pieces when compared (never mapped whole)
-                        captured[c.name] = _CaptureRow(res.capture_path, i)
+                        scaling = res.capture_scaling[i] if res.capture_scaling else ()
+                        captured[c.name] = _CaptureRow(res.capture_path, i, scaling)
                 for o in outs:
                     verified[o.name] = True  # the adapter verified every segment's digest and the clock
             for inst in played:
@@ -624,7 +629,7 @@ class Bench:
         n = {i: plan.instruments[i].n_samples for i in insts}
         result = PlayResult(
             plan.digest(), bool(clearance.overridden), {i: float(plan.instruments[i].rate_hz) for i in insts}, n,
-            verified, plan.duration_s,
+            verified, plan.duration_s, {i: plan.instruments[i].mode for i in insts},
         )
         logger.info("played %s", result)
         return result, captured
@@ -661,19 +666,8 @@ class Bench:
                 out[s0 - ks + lead - k0 : s1 - ks + lead - k0] = renderers[name].render(s0, s1)[name]
             return out
 
-        metrics: dict[str, Any] = {}
-        for c in GRADIENT_CHANNELS:
-            if c in captured:
-                scale = 1.0 / cm.captures[c].volts_per_unit
-                metrics[c] = compare_long(partial(reference, c), _Scaled(captured[c], scale, 0.0), rate,
-                                          unit=unit_of(c), chunk_samples=1 << 18, fit_samples=1 << 18)
-        if "rf_i" in captured:
-            si, sq = 1.0 / cm.captures["rf_i"].volts_per_unit, 1.0 / cm.captures["rf_q"].volts_per_unit
-            metrics["rf"] = compare_long(partial(reference, "rf"),
-                                         _ComplexPair(captured["rf_i"], captured["rf_q"], si, sq), rate, unit="T",
-                                         chunk_samples=1 << 18, fit_samples=1 << 18)
-        # what a plot shows: envelopes of the whole capture, and a zoomed window (20 ms from the first
-        # gradient action) as arrays; both read chunk by chunk
+        # what a plot shows: envelopes (min/max per bin) of reference and capture over the whole record,
+        # gathered while the metrics are accumulated (one pass), and a zoomed window (below)
         n = ip.n_samples
         sources: dict[str, Any] = {
             c: _Scaled(captured[c], 1.0 / cm.captures[c].volts_per_unit, 0.0)
@@ -687,19 +681,26 @@ class Bench:
         bin_n = max(1, 1 << max(0, (n // 2000).bit_length() - 1))  # a power of two: bins never straddle chunks
         n_bins = -(-n // bin_n)
         overview = {c: np.zeros((4, n_bins)) for c in sources}
-        first = None
-        for k0 in range(0, n, chunk):
-            k1 = min(n, k0 + chunk)
-            for c, src in sources.items():
-                d, y = reference(c, k0, k1), src[k0:k1]
+        firsts: dict[str, int] = {}  # per gradient channel, its first sample of action
+
+        def envelope(c: str) -> Callable[[int, np.ndarray, np.ndarray], None]:
+            def see(k0: int, d: np.ndarray, y: np.ndarray) -> None:
                 if np.iscomplexobj(d) or np.iscomplexobj(y):
                     d, y = np.abs(d), np.abs(y)
-                if first is None and c != "rf" and np.any(d):
-                    first = k0 + int(np.flatnonzero(d)[0])
-                pad = (-(k1 - k0)) % bin_n
+                elif c not in firsts and np.any(d):
+                    firsts[c] = k0 + int(np.flatnonzero(d)[0])
+                k = d.size
+                pad = (-k) % bin_n
                 for row, x, f in ((0, d, np.min), (1, d, np.max), (2, y, np.min), (3, y, np.max)):
                     xb = np.concatenate([x, np.full(pad, x[-1])]) if pad else x
                     overview[c][row, k0 // bin_n : k0 // bin_n + xb.size // bin_n] = f(xb.reshape(-1, bin_n), axis=1)
+            return see
+
+        metrics: dict[str, Any] = {}
+        for c in sources:
+            metrics[c] = compare_long(partial(reference, c), sources[c], rate, unit="T" if c == "rf" else unit_of(c),
+                                      chunk_samples=chunk, fit_samples=1 << 18, on_chunk=envelope(c))
+        first = min(firsts.values()) if firsts else None
         z0 = max(0, (first or 0) - int(0.001 * rate))
         z1 = min(n, z0 + int(0.02 * rate))
         zoom_ref = {c: reference(c, z0, z1) for c in sources}
@@ -820,9 +821,11 @@ def _on_grid(x: np.ndarray, src_rate: float, dst_rate: float, n: int) -> np.ndar
 
 class _CaptureRow:
     """Row ``row`` of a streamed capture (a ``(channels, n)`` ``.npy`` file), read with positioned reads
-    when sliced: nothing of the file stays mapped, so a long capture costs no resident memory."""
+    when sliced: nothing of the file stays mapped, so a long capture costs no resident memory. An int16
+    capture holds the ADC's codes; ``scaling`` (the board's ``(c0, c1, c2, c3)``) makes them volts."""
 
-    def __init__(self, path: Path, row: int) -> None:
+    def __init__(self, path: Path, row: int, scaling: tuple[float, ...] = (), gain: float = 1.0) -> None:
+        self.scaling, self.gain, self.row = scaling, float(gain), row
         with open(path, "rb") as f:
             version = np.lib.format.read_magic(f)
             fmt = np.lib.format
@@ -843,11 +846,35 @@ class _CaptureRow:
             return np.zeros(0)
         with open(self.path, "rb") as f:
             f.seek(self.start + k0 * self.dtype.itemsize)
-            return np.fromfile(f, dtype=self.dtype, count=k1 - k0).astype(np.float64)
+            raw = np.fromfile(f, dtype=self.dtype, count=k1 - k0)
+        c = self.scaling
+        if c and all(x == 0.0 for x in c[2:]):  # linear: one pass, the gain folded in
+            out = np.multiply(raw, c[1] * self.gain, dtype=np.float64)
+            if c[0]:
+                out += c[0] * self.gain
+            return out
+        if c:
+            from wavegen.drivers.nidaq import capture_volts
+
+            v = capture_volts(raw, c)
+        else:
+            v = raw.astype(np.float64)
+        if self.gain != 1.0:
+            v *= self.gain
+        return v
+
+    def scaled(self, gain: float) -> _CaptureRow:
+        """The same row read times ``gain`` (physical units in the same pass)."""
+        return _CaptureRow(self.path, self.row, self.scaling, self.gain * gain)
 
 
 class _Scaled:
     """A capture (memory map) read in physical units: ``(volts - offset) * scale``, sliced on demand."""
+
+    def __new__(cls, volts: Any, scale: float, offset: float) -> Any:
+        if isinstance(volts, _CaptureRow) and offset == 0.0:
+            return volts.scaled(scale)  # folded into the read
+        return super().__new__(cls)
 
     def __init__(self, volts: Any, scale: float, offset: float) -> None:
         self.volts, self.scale, self.offset = volts, scale, offset
@@ -863,24 +890,32 @@ class _ComplexPair:
     """RF I and Q captures read as one complex envelope in tesla, sliced on demand."""
 
     def __init__(self, i: Any, q: Any, si: float, sq: float) -> None:
-        self.i, self.q, self.si, self.sq = i, q, si, sq
+        self.i, self.q = _Scaled(i, si, 0.0), _Scaled(q, sq, 0.0)
 
     def __len__(self) -> int:
         return len(self.i)
 
     def __getitem__(self, index: slice) -> np.ndarray:
-        return np.asarray(self.i[index], dtype=np.float64) * self.si + 1j * np.asarray(self.q[index]) * self.sq
+        re, im = np.asarray(self.i[index], dtype=np.float64), np.asarray(self.q[index], dtype=np.float64)
+        out = np.empty(re.shape, dtype=complex)
+        out.real, out.imag = re, im
+        return out
 
 
-def _stacked_feed(ip: InstrumentPlan, names: list[str]) -> Iterator[np.ndarray]:
-    """The plan's feed as ``(outputs, samples)`` blocks in play order; a kept segment is stacked once and
-    the same read-only block yielded for each of its plays."""
-    stacked: dict[int, np.ndarray] = {}
-    for idx, volts in ip.feed():
-        block = stacked.get(idx)
-        if block is None:
-            block = np.stack([volts[n] for n in names])
-            block.flags.writeable = False
-            if ip.segments[idx].volts is not None:  # kept in memory: keep its stack too
-                stacked[idx] = block
-        yield block
+def _stacked_feed(ip: InstrumentPlan, names: list[str]) -> Iterator[tuple[int, Callable[[], np.ndarray]]]:
+    """The plan's feed as ``(segment index, make block)`` pairs in play order, a block being the
+    ``(outputs, samples)`` stack of one segment. The adapter plays a segment it verified before from its
+    own copy, so a repeated segment is stacked (or rendered) only when the adapter asks for it."""
+
+    def make(idx: int) -> Callable[[], np.ndarray]:
+        def block() -> np.ndarray:
+            volts = ip.segment_volts(idx)
+            out = np.stack([volts[n] for n in names])
+            out.flags.writeable = False
+            return out
+
+        return block
+
+    for idx, reps in ip.table:
+        for _ in range(reps):
+            yield idx, make(idx)

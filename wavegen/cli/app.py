@@ -164,6 +164,8 @@ def _build_parser() -> argparse.ArgumentParser:
     c.add_argument("--strict", action="store_true", help="also fail when a rule cannot be verified (SAR)")
     c.add_argument("--plot", type=Path, metavar="PNG", default=None, help="plot the traces with their limits")
     c.add_argument("--json", action="store_true", help="print the report as JSON (for scripts); same exit codes")
+    c.add_argument("--html", type=Path, metavar="REPORT.html", default=None,
+                   help="write a self-contained HTML report (sequence, safety table, plots, worst spots zoomed)")
 
     r = add("render", "render a .seq file at an instrument rate to .npz",
             "Sample every channel at RATE (gradients in T/m, RF as complex T, ADC and trigger gates as bool), "
@@ -195,6 +197,9 @@ def _build_parser() -> argparse.ArgumentParser:
             b.add_argument("--operator", default=None, help="who takes responsibility for --override")
         if name in ("measure", "hil"):
             b.add_argument("--plot", type=Path, metavar="PNG", default=None, help="write a plot")
+            b.add_argument("--html", type=Path, metavar="REPORT.html", default=None,
+                           help="write a self-contained HTML report (sequence, "
+                                + ("measurement" if name == "measure" else "loop iterations") + ", plots)")
             b.add_argument("-o", "--out", type=Path, default=None,
                            metavar="OUT.npz",
                            help="write the reference and captured waveforms (.npz)" if name == "measure"
@@ -210,7 +215,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     d = add("demo", "design, check, play, measure and correct a sequence on the mock bench; write a report",
             "The whole job on the built-in mock bench: design a slice-selective spiral, check it, render and "
-            "quantize it, play it, measure it, run the loop, and write report.txt with PNG plots.")
+            "quantize it, play it, measure it, run the loop, and write report.txt, report.html and PNG plots.")
     d.add_argument("--out", type=Path, default=Path("wavegen-demo-out"), help="output folder (default %(default)s)")
     d.add_argument("--no-plot", action="store_true", help="skip the PNG plots")
 

@@ -245,9 +245,13 @@ def cmd_check(args: argparse.Namespace, progress: Progress) -> int:
     if args.hardware is not None and not args.hardware.exists():
         raise FileNotFoundError(2, "No such file or directory", str(args.hardware))
     seq = read_sequence(args.file)
-    report = safety.check(seq, limits, hardware=args.hardware, keep_traces=args.plot is not None, **kwargs)
+    html_path = getattr(args, "html", None)
+    report = safety.check(seq, limits, hardware=args.hardware,
+                          keep_traces=args.plot is not None or html_path is not None, **kwargs)
     if args.plot is not None:
         _save_figure(report.plot(), args.plot)
+    if html_path is not None:
+        _write_html(html_path, f"wavegen check: {args.file.name}", args.file, sequence=seq, safety=report)
     failed = (not report.ok) or (args.strict and not report.complete)
     if args.json:
         _out(report_json(report, args.file, failed))
@@ -256,6 +260,8 @@ def cmd_check(args: argparse.Namespace, progress: Progress) -> int:
     _out(report.summary())
     if args.plot is not None:
         _out(f"plot: {args.plot}")
+    if html_path is not None:
+        _out(f"report: {html_path}")
     if not report.ok:
         worst = report.violations[0].to_error()
         _out(f"UNSAFE: {worst}")
@@ -409,7 +415,21 @@ def cmd_measure(args: argparse.Namespace, progress: Progress) -> int:
     if args.plot is not None:
         _save_figure(_figure(m.plot()), args.plot)
         _out(f"plot: {args.plot}")
+    if getattr(args, "html", None) is not None:
+        _write_html(args.html, f"wavegen measure: {args.file.name}", args.file, sequence=seq, measurement=m)
+        _out(f"report: {args.html}")
     return 0
+
+
+def _write_html(path: Path, title: str, file: Path, **parts: Any) -> None:
+    """``--html``: the self-contained report of what the command did (:mod:`wavegen.report.html`)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from wavegen.report.html import write_report
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_report(path, title=title, source_name=str(file), **parts)
 
 
 def _figure(obj: Any) -> Any:
@@ -449,6 +469,9 @@ def cmd_hil(args: argparse.Namespace, progress: Progress) -> int:
     if args.plot is not None:
         _save_figure(_figure(h.plot()), args.plot)
         _out(f"plot: {args.plot}")
+    if getattr(args, "html", None) is not None:
+        _write_html(args.html, f"wavegen hil: {args.file.name}", args.file, sequence=seq, hil=h)
+        _out(f"report: {args.html}")
     return 5 if missed else 0  # EXIT_TARGET_MISSED (wavegen.cli.app): the loop ended above its target
 
 

@@ -4,8 +4,8 @@ Design a slice-selective spiral (sinc excitation, time-optimal spiral readout), 
 quantize it at instrument rates, then on the mock bench (emulated AWGs and DAQ feeding a simulated
 gradient and RF chain) play it, measure it and run the hardware-in-the-loop correction. Everything lands
 in one folder: ``report.txt`` (the figures, among them the loop's NRMSE reduction per channel),
-``safety.txt``, ``demo.seq``, ``corrected.seq`` (when the loop returns a sequence), ``demo.npz`` and the
-PNG plots.
+``report.html`` (the same in one self-contained page with every plot), ``safety.txt``, ``demo.seq``,
+``corrected.seq`` (when the loop returns a sequence), ``demo.npz`` and the PNG plots.
 """
 
 from __future__ import annotations
@@ -147,6 +147,13 @@ def run_demo(out_dir: Path, *, plot: bool = True, progress: Any = None) -> dict[
         pngs = _plots(out_dir, seq, report, m, h)
         figures["plots"] = [str(p) for p in pngs]
         lines.append(f"  plots           {', '.join(p.name for p in pngs)}")
+    if plot:
+        from wavegen.report.html import write_report
+
+        lines.append("  html report     report.html (sequence, safety, measurement and loop in one page)")
+        write_report(out_dir / "report.html", title="wavegen demo", source_name=design.title, sequence=seq,
+                     safety=report, measurement=m, hil=h, notes=lines[:-1])
+        figures["html"] = str(out_dir / "report.html")
     lines.append(f"  folder          {out_dir}")
     write_text(out_dir / "report.txt", "\n".join(lines) + "\n")
     figures["report"] = str(out_dir / "report.txt")

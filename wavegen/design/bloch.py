@@ -37,12 +37,11 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from wavegen._backend import NATIVE, ffi, lib
-from wavegen.design.pulse import RFPulse
 from wavegen.errors import RangeError, ShapeError
 from wavegen.limits import GAMMA_1H_HZ_PER_T
 from wavegen.validate import as_1d_complex, as_float_array, finite, positive
@@ -55,6 +54,9 @@ __all__ = [
     "flip_angle_rad",
     "profile_metrics",
 ]
+
+if TYPE_CHECKING:  # read by duck typing at run time: RFPulse.plot simulates through this module
+    from wavegen.design.pulse import RFPulse
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +86,7 @@ def _prepare(
     gamma_hz_per_t: float,
 ) -> _Problem:
     gamma = positive(gamma_hz_per_t, "gamma_hz_per_t", "Hz/T")
-    if isinstance(rf, RFPulse):
+    if hasattr(rf, "modulated_b1_t") and hasattr(rf, "raster_s"):  # an RFPulse
         b1 = rf.modulated_b1_t()
         dt = rf.raster_s if raster_s is None else positive(raster_s, "raster_s", "s")
     else:

@@ -177,6 +177,18 @@ class RFPulse:
         """A copy with some fields changed (validated again)."""
         return _dc_replace(self, **changes)
 
+    def plot(self, ax: Any = None, **kwargs: Any) -> Any:
+        """``|B1|`` (uT) and phase against time (ms), and the Bloch frequency profile (``|Mxy|`` and ``Mz``;
+        ``Mz`` for inversion, ``|beta|^2`` for refocusing); see :func:`wavegen.report.figures.plot_rf_pulse`.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        from wavegen.report.figures import plot_rf_pulse
+
+        return plot_rf_pulse(self, ax, **kwargs)
+
     # --- derived values ---------------------------------------------------------------------------
 
     @property

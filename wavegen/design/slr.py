@@ -20,10 +20,21 @@ The design is: ripples of the profile -> ripples of ``B`` -> an FIR filter (leas
 ``sin(flip/2)`` -> ``A`` as the minimum-phase polynomial with ``|A|^2 = 1 - |B|^2`` (cepstrum) -> the
 inverse SLR transform (peeling one hard pulse per step) -> B1 in tesla on the RF raster.
 
-Minimum-phase ``B`` comes from the spectral factor of a linear-phase filter of length ``2N-1``
-designed for the ripples ``(2 d1, d2^2/2)`` (Pauly 1991, sec. III-C); maximum phase is its time
-reverse. A minimum-phase excitation pulse ends shortly after its effective rotation point (short
-isodelay, small rephaser): its ``center_s`` lies later than the linear-phase pulse's ``T/2``.
+Minimum-phase ``B`` is Pauly's (1991, sec. III-C; his rf_tools ``dzmp``/``fmp``/``b2a``, which SigPy
+ports as ``dzrf(..., "min")``): ``|B|^2`` is designed as a linear-phase Parks-McClellan filter of
+length ``2N-1`` with ripples ``(2 d1, d2^2/2)`` and half the transition width
+(``D_inf(2 d1, d2^2/2)/2``; least squares with ``filter_type="ls"``), lifted by its most negative
+value to be non-negative, and factored to minimum phase: the lifted response's zeros inside the unit circle (one
+of each double zero on it) are those of ``B`` (Herrmann & Schuessler, Electron. Lett. 6:329-330,
+1970), found here without roots by the homomorphic (cepstral) method on a 128-fold oversampled grid
+(Oppenheim & Schafer, *Discrete-Time Signal Processing*, ch. 13). Maximum phase is its time reverse.
+The passband of ``|B|^2`` is left at ``1 + lift`` as in the reference, and for a 180 deg design,
+whose ``|B|`` then passes 1, ``A`` is formed from ``B`` scaled to a peak just under 1 while the
+inverse transform peels the unscaled ``B`` (Pauly's ``b2a``/``ab2rf``). Over issue 16's grid (four
+types, tb 2-16, ripples 0.001-0.05) the profiles are the reference's to 2e-3 and their ripples
+within 1.5 % of its (tests/test_slr_sigpy.py, bench/slr_accuracy.py). A minimum-phase excitation
+pulse ends shortly after its effective rotation point (short isodelay, small rephaser): its
+``center_s`` lies later than the linear-phase pulse's ``T/2``.
 
 Rasters. The filter and the inverse transform run on ``min(N, max(256, 8*tb))`` hard-pulse steps
 (at least 32 steps per time-bandwidth unit, where the hard-pulse approximation error is far below the
@@ -50,7 +61,7 @@ from scipy.signal import firls, remez
 from wavegen._backend import NATIVE, ffi, lib
 from wavegen.design.pulse import RFPulse, build_pulse, check_flip_angle, rf_sample_count, rf_settings
 from wavegen.errors import DesignError, NonFiniteError, RangeError
-from wavegen.limits import SystemLimits
+from wavegen.limits import GAMMA_1H_HZ_PER_T, SystemLimits
 from wavegen.validate import finite, in_range, integer, positive
 
 __all__ = [
@@ -66,6 +77,9 @@ __all__ = [
     "inverse_slr_reference",
     "forward_slr",
     "isodelay_center_s",
+    "slr_band_edges",
+    "slr_profile",
+    "slr_profile_ripples",
 ]
 
 logger = logging.getLogger(__name__)
@@ -122,9 +136,20 @@ def slr_ripples(pulse_type: str, d1: float, d2: float) -> tuple[float, float]:
     raise RangeError(f"pulse_type = {pulse_type!r} is not one of {', '.join(SLR_PULSE_TYPES)}")
 
 
-def _linear_phase(n: int, tb: float, d1: float, d2: float, ftype: str, half_width: float, n_pulse: int) -> np.ndarray:
+def _linear_phase(
+    n: int,
+    tb: float,
+    d1: float,
+    d2: float,
+    ftype: str,
+    half_width: float,
+    n_pulse: int,
+    grid_density: int | None = None,
+) -> np.ndarray:
     """Linear-phase low-pass FIR of ``n`` taps, passband gain 1, band edges ``(1 -+ w) tb/2`` cycles
-    per pulse of ``n_pulse`` samples."""
+    per pulse of ``n_pulse`` samples, ``w = half_width / tb``.
+
+    ``grid_density`` is that of :func:`scipy.signal.remez` (default: 8 from 128 taps, else 16)."""
     w = half_width / tb
     fp = (1 - w) * tb / n_pulse  # normalised to Nyquist = 1 (cycles/pulse / (n_pulse/2))
     fs = (1 + w) * tb / n_pulse
@@ -148,8 +173,11 @@ def _linear_phase(n: int, tb: float, d1: float, d2: float, ftype: str, half_widt
         return np.asarray(shifted[:n], dtype=np.float64)
     if ftype == "pm":
         try:
-            # grid density 8 instead of scipy's 16: the same filter to ~1 % of its ripple, twice as fast
-            h = remez(n, bands, [1, 0], weight=weight, fs=2.0, grid_density=8 if n >= 128 else 16)
+            # grid density 8 instead of scipy's 16 for linear phase: the same filter to ~1 % of its ripple,
+            # twice as fast (the minimum-phase design asks for 16: see _minimum_phase_beta)
+            if grid_density is None:
+                grid_density = 8 if n >= 128 else 16
+            h = remez(n, bands, [1, 0], weight=weight, fs=2.0, grid_density=grid_density)
             return np.asarray(h, dtype=np.float64)
         except ValueError as exc:  # pragma: no cover - scipy's own failure
             raise DesignError(f"Parks-McClellan design failed ({exc}); try filter_type='ls'") from exc
@@ -222,15 +250,84 @@ def _grid(n: int) -> int:
 #: floor of |A|^2 where |B| reaches 1 (180 deg passbands): keeps the cepstrum and the peeling stable
 _A_FLOOR = 1e-8
 
+#: ``B`` is divided by ``peak + _B_PEAK_MARGIN`` before ``|A|`` is formed when its peak reaches 1,
+#: as in Pauly's ``b2a`` (rf_tools; SigPy's ``b2a``): ``|A|^2`` then stays >= ~2e-7 at the peak.
+_B_PEAK_MARGIN = 1e-7
+
 
 def beta_to_alpha(b: Any) -> np.ndarray:
-    """The minimum-phase ``A`` polynomial with ``|A|^2 + |B|^2 = 1`` on the unit circle (Pauly 1991)."""
+    """The minimum-phase ``A`` polynomial with ``|A|^2 + |B|^2 = 1`` on the unit circle (Pauly 1991).
+
+    Where ``|B|`` reaches 1 on the unit circle (the passband of a minimum-phase 180 deg design lies up
+    to ``2 d1 + d2^2/2`` above 1 in ``|B|^2``), ``|A|`` is formed from ``B / (max|B| + 1e-7)``, as
+    Pauly's ``b2a`` does; the inverse transform then peels the unscaled ``B`` (module docstring).
+    """
     b = np.asarray(b, dtype=np.complex128)
     n = b.size
     m = _grid(n)
-    bf = np.fft.fft(b, m)
-    mag = np.sqrt(np.maximum(1.0 - np.abs(bf) ** 2, _A_FLOOR))
+    bf = np.abs(np.fft.fft(b, m))
+    peak = float(np.max(bf))
+    if peak >= 1.0:
+        bf = bf / (peak + _B_PEAK_MARGIN)
+    mag = np.sqrt(np.maximum(1.0 - bf**2, _A_FLOOR))
     return _min_phase_from_magnitude(mag, n)
+
+
+#: Oversampling of the spectral factorisation of a minimum-phase design: the squared response is
+#: factored on ``_MP_OVERSAMPLING`` times the next power of two above its ``2n - 1`` taps, as Pauly's
+#: ``fmp`` does. The factor's stopband zeros lie on the unit circle, so the log-magnitude has deep,
+#: narrow dips whose cepstrum decays slowly, and aliasing it shows: on a 16-fold grid (all else as
+#: here) ripples reached 1.3x the reference's over issue 16's grid; on this one they are within 1.5 %.
+_MP_OVERSAMPLING = 128
+
+#: The squared response is lifted by ``(1 + _MP_LIFT_MARGIN)`` times its most negative value (Pauly's
+#: ``fmp``): non-negative, with its stopband minima just above zero.
+_MP_LIFT_MARGIN = 1e-6
+
+
+def _minimum_phase_beta(n: int, tb: float, d1: float, d2: float, ftype: str) -> np.ndarray:
+    """Minimum-phase ``B`` (``n`` real taps, passband ~1) with ripples ``(d1, d2)`` of ``|B|``.
+
+    Pauly 1991, sec. III-C (and Pauly's rf_tools ``dzmp``/``fmp``, SigPy's port): ``|B|^2`` is a
+    linear-phase filter ``H`` of ``2n - 1`` taps with passband ripple ``2 d1`` and stopband ripple
+    ``d2^2/2`` and transition half-width ``D_inf(2 d1, d2^2/2) / 2`` (half that of a linear-phase
+    filter of the same length, because the factor has half the taps). ``H`` is lifted to be
+    non-negative, ``|B| = sqrt(H + lift)``, and ``B`` is its minimum-phase spectral factor by the
+    homomorphic (cepstral) method (Oppenheim & Schafer, sec. 13.9; the same result as keeping the
+    roots of ``H + lift`` inside the unit circle, Herrmann & Schuessler 1970, without root finding).
+    The passband of ``|B|^2`` is ``1 + lift`` (lift about ``d2^2/2``), as in the reference: it is not
+    renormalised, so that the pulses are the reference's.
+    """
+    d1l, d2l = 2 * d1, d2 * d2 / 2
+    n2 = 2 * n - 1
+    # Parks-McClellan at scipy's default grid density: on a grid of 8 the stopband of H came out 15 %
+    # above d2l (tb 8), the lift carries that into the factor, and profiles differed from the
+    # reference's by up to 0.013
+    h = _linear_phase(n2, tb, d1l, d2l, ftype, 0.5 * dinf(d1l, d2l), n, grid_density=16)
+    m = _MP_OVERSAMPLING * (1 << int(math.ceil(math.log2(n2))))
+    hf = np.fft.rfft(h, m)
+    k = np.arange(hf.size)
+    real_resp = (hf * np.exp(2j * np.pi * k * (n - 1) / m)).real  # the zero-phase response (delay n-1 removed)
+    lift = max(-float(np.min(real_resp)), 0.0) * (1 + _MP_LIFT_MARGIN)
+    mag = np.sqrt(np.maximum(real_resp + lift, 0.0))
+    return _real_min_phase_from_half_magnitude(mag, m, n)
+
+
+def _real_min_phase_from_half_magnitude(mag_half: np.ndarray, m: int, n: int) -> np.ndarray:
+    """First ``n`` taps of the real minimum-phase sequence whose ``m``-point FFT magnitude is even
+    and given on ``0..m/2`` (``mag_half``, ``m/2 + 1`` values).
+
+    :func:`_min_phase_from_magnitude` with real transforms: the real cepstrum of an even magnitude is
+    real and even, the folded (causal) cepstrum real, and the exponential of its Hermitian spectrum
+    Hermitian, so the sequence is real; two real FFTs instead of four complex ones.
+    """
+    floor = 1e-12 * float(np.max(mag_half))
+    cep = np.fft.irfft(np.log(np.maximum(mag_half, floor)), m)
+    fold = np.zeros(m)
+    fold[0] = cep[0]
+    fold[1 : m // 2] = 2 * cep[1 : m // 2]
+    fold[m // 2] = cep[m // 2]
+    return np.asarray(np.fft.irfft(np.exp(np.fft.rfft(fold)), m)[:n], dtype=np.float64)
 
 
 def slr_beta(
@@ -249,6 +346,12 @@ def slr_beta(
     ``flip_angle_rad`` defaults to pi/2 for excitation and saturation, pi for refocusing and
     inversion, and must be given for ``small_tip``. The ripple relations are Pauly's for the nominal
     flips; for other flips they remain a good guide.
+
+    A linear-phase ``B`` is scaled so that ``|B| <= 1`` on the unit circle. A minimum- or
+    maximum-phase ``B`` is the reference design's (:func:`_minimum_phase_beta`) times
+    ``sin(flip/2)``, unscaled: for 180 deg its passband ``|B|`` reaches up to about
+    ``sqrt(1 + 2 d1 + d2^2/2)`` (``d1, d2`` of ``B``), and :func:`beta_to_alpha` forms ``A`` from
+    ``B`` scaled to a peak just under 1, as in the reference.
     """
     n = integer(n, "n", "samples", minimum=8, maximum=MAX_SLR_STEPS)
     tb = in_range(
@@ -278,27 +381,15 @@ def slr_beta(
     bsf = math.sin(flip / 2)
     d1, d2 = slr_ripples(pulse_type, d1_in, d2_in)
     if phase == "linear":
-        b = _linear_phase(n, tb, d1, d2, filter_type, dinf(d1, d2), n)
+        b = _linear_phase(n, tb, d1, d2, filter_type, dinf(d1, d2), n) * bsf
+        # |B| must not exceed 1 anywhere (|A|^2 = 1 - |B|^2); a 180 deg passband ripple above 1 is clipped
+        peak = float(np.max(np.abs(np.fft.fft(b, _grid(n)))))
+        if peak > 1.0:
+            b = b / peak
     else:
-        # |B_min|^2 is a linear-phase filter of length 2n-1 with ripples (2 d1, d2^2/2)
-        d1l, d2l = 2 * d1, d2 * d2 / 2
-        h = _linear_phase(2 * n - 1, tb, d1l, d2l, filter_type, 0.5 * dinf(d1l, d2l), n)
-        m = _grid(2 * n)
-        hf = np.fft.fft(h, m)
-        k = np.arange(m)
-        real_resp = (hf * np.exp(2j * np.pi * k * (n - 1) / m)).real  # remove the delay of n-1 taps
-        # lift the stopband so the response is non-negative (by d2l, or by more if the equiripple
-        # level came out a little above d2l), with a floor that keeps the logarithm finite
-        lift = max(d2l, -float(np.min(real_resp))) * (1 + 1e-9) + 1e-14
-        mag = np.sqrt((real_resp + lift) / (1 + lift))
-        b = _min_phase_from_magnitude(mag, n).real
+        b = _minimum_phase_beta(n, tb, d1, d2, filter_type) * bsf
         if phase == "maximum":
             b = b[::-1].copy()
-    b = b * bsf
-    # |B| must not exceed 1 anywhere (|A|^2 = 1 - |B|^2); a 180 deg passband ripple above 1 is clipped
-    peak = float(np.max(np.abs(np.fft.fft(b, _grid(n)))))
-    if peak > 1.0:
-        b = b / peak
     return np.asarray(b, dtype=np.complex128)
 
 
@@ -392,6 +483,87 @@ def isodelay_center_s(rf: RFPulse, *, gamma_hz_per_t: float, bandwidth_hz: float
     slope = float(np.sum(fc * (ph - ph.mean())) / np.sum(fc * fc))
     center = t - slope / (2 * math.pi)
     return float(min(max(center, 0.0), t))
+
+
+def slr_band_edges(
+    pulse_type: str,
+    passband_ripple: float,
+    stopband_ripple: float,
+    time_bw_product: float,
+    phase: PhaseType = "linear",
+) -> tuple[float, float]:
+    """Passband and stopband edges of an SLR design, in cycles per pulse (``|x| = f T``).
+
+    The passband is ``|x| <= (1 - w) tb/2`` and the stopband ``|x| >= (1 + w) tb/2``, with
+    ``w = D_inf(d1, d2)/tb`` for linear phase and ``w = D_inf(2 d1, d2^2/2) / (2 tb)`` for minimum and
+    maximum phase (``d1, d2`` the ripples of ``B``, :func:`slr_ripples`): the bands the filter is
+    designed for (Pauly 1991, sec. III).
+    """
+    b1, b2 = slr_ripples(pulse_type, passband_ripple, stopband_ripple)
+    if phase == "linear":
+        w = dinf(b1, b2) / time_bw_product
+    else:
+        w = 0.5 * dinf(2 * b1, b2 * b2 / 2) / time_bw_product
+    return (1 - w) * time_bw_product / 2, (1 + w) * time_bw_product / 2
+
+
+def slr_profile(rf_rad: Any, pulse_type: str, x_cycles: Any) -> np.ndarray:
+    """The profile an SLR pulse type is specified by, Bloch-simulated at ``x_cycles`` (cycles/pulse).
+
+    ``rf_rad`` is the rotation per sample (complex, rad; the pulse under a constant gradient whose
+    area over the pulse is one cycle per unit of ``x``). The profile is ``|Mxy|`` from equilibrium
+    for ``small_tip`` and ``excitation``, the spin-echo efficiency ``|beta|^2`` for ``refocusing`` and
+    ``Mz`` for ``inversion`` and ``saturation`` (Pauly 1991, Table I). Magnitudes and ``Mz`` do not
+    depend on the direction of time or on conjugation, so pulses of either convention compare.
+    """
+    from wavegen.design.bloch import simulate_ab
+
+    if pulse_type not in SLR_PULSE_TYPES:
+        raise RangeError(f"pulse_type = {pulse_type!r} is not one of {', '.join(SLR_PULSE_TYPES)}")
+    rf = np.asarray(rf_rad, dtype=np.complex128).ravel()
+    dt = 1e-5  # any raster and gradient: the profile in cycles per pulse does not depend on them
+    g = 1e-3
+    gamma = GAMMA_1H_HZ_PER_T
+    x = np.asarray(x_cycles, dtype=np.float64)
+    a, b = simulate_ab(
+        rf / (2 * math.pi * gamma * dt),
+        dt,
+        gradient_t_per_m=g,
+        positions_m=x / (gamma * g * rf.size * dt),
+        gamma_hz_per_t=gamma,
+    )
+    if pulse_type in ("small_tip", "excitation"):
+        return np.asarray(np.abs(2 * np.conj(a) * b))
+    if pulse_type == "refocusing":
+        return np.asarray(np.abs(b) ** 2)
+    return np.asarray(np.abs(a) ** 2 - np.abs(b) ** 2)
+
+
+def slr_profile_ripples(
+    profile: Any,
+    x_cycles: Any,
+    pulse_type: str,
+    band_edges: tuple[float, float],
+    flip_angle_rad: float,
+) -> tuple[float, float]:
+    """Largest deviations of a profile (:func:`slr_profile`) from its ideal in the pass- and stopband.
+
+    The ideal passband value is ``sin(flip)`` for ``|Mxy|``, ``sin^2(flip/2)`` for ``|beta|^2`` and
+    ``cos(flip)`` for ``Mz``; in the stopband it is 0 for ``|Mxy|`` and ``|beta|^2`` and 1 for ``Mz``.
+    """
+    p = np.asarray(profile, dtype=np.float64)
+    ax = np.abs(np.asarray(x_cycles, dtype=np.float64))
+    pb = ax <= band_edges[0]
+    sb = ax >= band_edges[1]
+    if not (np.any(pb) and np.any(sb)):
+        raise RangeError(f"x_cycles must reach into both bands (edges {band_edges[0]:.4g}, {band_edges[1]:.4g})")
+    if pulse_type in ("small_tip", "excitation"):
+        ideal = (math.sin(flip_angle_rad), 0.0)
+    elif pulse_type == "refocusing":
+        ideal = (math.sin(flip_angle_rad / 2) ** 2, 0.0)
+    else:
+        ideal = (math.cos(flip_angle_rad), 1.0)
+    return float(np.max(np.abs(p[pb] - ideal[0]))), float(np.max(np.abs(p[sb] - ideal[1])))
 
 
 #: Fewest hard-pulse steps an SLR design uses before re-binning onto the raster (slr_pulse).

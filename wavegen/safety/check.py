@@ -66,6 +66,7 @@ from wavegen.safety.stream import (
     HAVE_STREAM_KERNEL,
     GradientStream,
     PulseTrain,
+    definition_digest,
     grad_windows,
     sequence_digest,
 )
@@ -390,7 +391,7 @@ def _vertices(r: Any) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
 
 def _pwl_of(seq: Any, zero_edges: bool) -> PwlGradientCheck:
     """The exact amplitude/slew maxima of a sequence (vertices only, block window by block window)."""
-    pwl = PwlGradientCheck(seq.grad_raster_ns, seq.duration_ns, zero_edges=zero_edges)
+    pwl = PwlGradientCheck.for_sequence(seq, zero_edges=zero_edges)
     for r, t_lo, t_hi, _ in grad_windows(seq, render=False):
         pwl.add(_vertices(r), t_lo, t_hi)
     pwl.finish()
@@ -419,25 +420,25 @@ def _exact_gradient_rules(
     val, a, t = (max(pwl.amp[0], 0.0), pwl.amp[1], pwl.amp[2])
     out["grad_amplitude"] = RuleResult(
         "grad_amplitude", "gradient amplitude |G| per axis", "fail" if exceeds(val, lim) else "pass",
-        val, lim, "T/m", _AXES[a], t * 1e-9, note=note, index=t // gr,
+        val, lim, "T/m", _AXES[a], pwl.time_s(t), note=note, index=t // gr,
     )
     val, t = max(pwl.amp_vec[0], 0.0), pwl.amp_vec[1]
     out["grad_amplitude_vector"] = RuleResult(
         "grad_amplitude_vector", "gradient vector magnitude |G|",
         "info" if vlim is None else ("fail" if exceeds(val, vlim) else "pass"),
-        val, float("nan") if vlim is None else vlim, "T/m", "+".join(_AXES), t * 1e-9,
+        val, float("nan") if vlim is None else vlim, "T/m", "+".join(_AXES), pwl.time_s(t),
         note=vnote if vlim is None else "exact piecewise-linear waveform", index=t // gr,
     )
     val, a, t = max(pwl.slew[0], 0.0), pwl.slew[1], pwl.slew[2]
     out["grad_slew"] = RuleResult(
         "grad_slew", "gradient slew rate |dG/dt| per axis", "fail" if exceeds(val, slim) else "pass",
-        val, slim, "T/m/s", _AXES[a], t * 1e-9, note=note, index=round(t / gr),
+        val, slim, "T/m/s", _AXES[a], pwl.time_s(t), note=note, index=round(t / gr),
     )
     val, t = max(pwl.slew_vec[0], 0.0), pwl.slew_vec[1]
     out["grad_slew_vector"] = RuleResult(
         "grad_slew_vector", "gradient slew vector magnitude |dG/dt|",
         "info" if vslim is None else ("fail" if exceeds(val, vslim) else "pass"),
-        val, float("nan") if vslim is None else vslim, "T/m/s", "+".join(_AXES), t * 1e-9,
+        val, float("nan") if vslim is None else vslim, "T/m/s", "+".join(_AXES), pwl.time_s(t),
         note=vnote if vslim is None else "exact piecewise-linear waveform", index=round(t / gr),
     )
     return out
@@ -481,7 +482,7 @@ def _check_sequence(
         rms_window_s=hw.grad_rms_window_s if rms else None, periodic=periodic, bands=tuple(hw.acoustic_bands),
         keep_traces=keep_traces,
     )
-    pwl = PwlGradientCheck(gr, seq.duration_ns, zero_edges=zero_edges)
+    pwl = PwlGradientCheck.for_sequence(seq, zero_edges=zero_edges)
     for r, t_lo, t_hi, chunks in grad_windows(seq):
         pwl.add(_vertices(r), t_lo, t_hi)
         for c in chunks:
@@ -762,7 +763,11 @@ def check(
     ):
         raise RangeError(f"patient_mass_kg = {patient_mass_kg!r} kg must be a number in (0, 1000) kg")
     seq = _as_sequence(waveforms, grad_raster_s, rf_b1_t, rf_raster_s, axes)
-    use_stream = bool(streaming) and seq is not None and HAVE_STREAM_KERNEL and seq.duration_ns > 0
+    # the streamed RF pulse train counts ns: a sequence on a finer time base (a raster between nanoseconds)
+    # is checked from its waveforms rendered at the rasters, in memory
+    use_stream = (
+        bool(streaming) and seq is not None and HAVE_STREAM_KERNEL and seq.duration_ns > 0 and seq.ticks_per_ns == 1
+    )
     wf: Waveforms | None = None
     if use_stream and seq is not None:
         has_rf = len(seq._rf.by_id) > 0
@@ -796,7 +801,9 @@ def check(
             max_grad_vector_t_per_m, max_slew_vector_t_per_m_per_s, periodic, zero_edges, keep_traces,
         )
         digest = sequence_digest(seq)
+        subject = "sequence:" + definition_digest(seq)
     else:
+        subject = ""
         assert wf is not None
         results, traces = _check_waveforms(
             wf, limits, mode, hw, model, cals, patient_mass_kg, tuple(sar_windows_s), rf_amplifier,
@@ -810,7 +817,7 @@ def check(
         digest = wf.digest()
     if not patient:
         results = [_not_judged(r) if _is_patient_rule(r.rule) else r for r in results]
-    report = SafetyReport(tuple(results), mode=mode, digest=digest, traces=traces)
+    report = SafetyReport(tuple(results), mode=mode, digest=digest, traces=traces, subject=subject)
     if report.ok:
         logger.info("safety check (%s): ok, %d rules, %d unverified", mode, len(results), len(report.unverified))
     else:

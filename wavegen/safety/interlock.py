@@ -38,6 +38,7 @@ the segment table.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -176,7 +177,7 @@ class Grant:
             return True
         return not self.expanded and (len(self.order) > 1 or any(r > 1 for _, r in self.order))
 
-    @property
+    @functools.cached_property
     def n_samples(self) -> int:
         """Samples played by one pass of the order."""
         return sum(self.segments[i].n_samples * r for i, r in self.order)
@@ -188,6 +189,10 @@ class Grant:
 
     def token(self) -> str:
         """A canonical text of the grant (signed into the clearance)."""
+        return self._token
+
+    @functools.cached_property
+    def _token(self) -> str:  # the grant is frozen: its text is made once
         segs = ",".join(f"{s.digest}:{s.n_samples}" for s in self.segments)
         order = ",".join(f"{i}x{r}" for i, r in self.order)
         return f"{self.output}|{self.sample_rate_hz!r}|{segs}|{order}|{int(self.endless)}|{int(self.expanded)}"
@@ -234,7 +239,11 @@ class Clearance:
     report : SafetyReport or None
         The report of the check (``None`` for an override without limits).
     digest : str
-        SHA-256 hex of the waveforms checked (:meth:`Waveforms.digest`).
+        SHA-256 hex of the waveforms checked (:meth:`Waveforms.digest`). For a checked sequence it is
+        computed (in bounded memory) on first access: the signature binds the sequence's definition.
+    subject : str
+        What the signature binds: ``"sequence:<definition digest>"`` for a checked sequence, else the
+        samples' digest.
     grants : Mapping[str, Grant]
         Output name -> what that output may receive (read-only).
     periodic : bool
@@ -248,12 +257,13 @@ class Clearance:
     """
 
     __slots__ = (
-        "report", "digest", "grants", "periodic", "overridden", "reason", "operator", "issued_at",
+        "report", "_digest", "subject", "grants", "periodic", "overridden", "reason", "operator", "issued_at",
         "expires_at", "_sig",
     )
 
     report: SafetyReport | None
-    digest: str
+    _digest: str | None
+    subject: str
     grants: Mapping[str, Grant]
     periodic: bool
     overridden: bool
@@ -266,11 +276,12 @@ class Clearance:
     def __init__(
         self,
         report: SafetyReport | None,
-        digest: str,
+        digest: str | None,
         overridden: bool,
         reason: str,
         operator: str,
         *,
+        subject: str = "",
         grants: Iterable[Grant] = (),
         periodic: bool = False,
         lifetime_s: float = DEFAULT_LIFETIME_S,
@@ -298,9 +309,13 @@ class Clearance:
             table[g.output] = g
         issued_at = time.time()
         expires_at = issued_at + float(lifetime_s)
+        if digest is None and not (subject and report is not None):
+            raise SafetyError("a clearance needs the checked samples' digest or a report and its subject",
+                              quantity="clearance")
         values = {
             "report": report,
-            "digest": digest,
+            "_digest": digest,
+            "subject": subject or str(digest),
             "grants": MappingProxyType(table),
             "periodic": bool(periodic),
             "overridden": bool(overridden),
@@ -316,8 +331,8 @@ class Clearance:
     def _fields(self) -> tuple[str, ...]:
         grants = tuple(g.token() for _, g in sorted(self.grants.items()))
         return (
-            self.digest, "1" if self.overridden else "0", "1" if self.periodic else "0", self.reason,
-            self.operator, repr(self.issued_at), repr(self.expires_at), *grants,
+            self.subject, self._digest or "", "1" if self.overridden else "0", "1" if self.periodic else "0",
+            self.reason, self.operator, repr(self.issued_at), repr(self.expires_at), *grants,
         )
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -325,6 +340,23 @@ class Clearance:
 
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"Clearance is frozen; cannot delete {name!r}")
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 hex of the checked waveforms (for a sequence, computed on first access; refused if the
+        sequence changed since its check)."""
+        d = self._digest
+        if d is not None:
+            return d
+        assert self.report is not None
+        return self.report.digest
+
+    @property
+    def label(self) -> str:
+        """A short name of what was cleared (``sequence 1a2b3c4d5e6f`` or ``digest 1a2b3c4d5e6f...``)."""
+        if self.subject.startswith("sequence:"):
+            return f"sequence {self.subject[9:21]}"
+        return f"digest {self.subject[:12]}..."
 
     @property
     def expired(self) -> bool:
@@ -346,6 +378,10 @@ class Clearance:
         if not self._genuine() or self.expired:
             return False
         if waveforms is not None:
+            if self.subject.startswith("sequence:") and hasattr(waveforms, "block_table"):
+                from wavegen.safety.stream import definition_digest
+
+                return "sequence:" + definition_digest(waveforms) == self.subject
             return as_waveforms(waveforms).digest() == self.digest
         return True
 
@@ -364,7 +400,7 @@ class Clearance:
         kind = f"OVERRIDE by {self.operator!r}: {self.reason!r}" if self.overridden else "checked"
         outs = ", ".join(sorted(self.grants)) or "no outputs"
         return (
-            f"Clearance({kind}, digest={self.digest[:12]}..., outputs: {outs}, "
+            f"Clearance({kind}, {self.label}, outputs: {outs}, "
             f"valid for {max(0.0, self.expires_at - time.time()):.0f} s)"
         )
 
@@ -427,12 +463,12 @@ def clear(
     for r in report.unverified:
         logger.warning("interlock: %s is unverified: %s", r.rule, r.note)
     c = Clearance(
-        report, report.digest, False, "", "", grants=grants, periodic=periodic, lifetime_s=lifetime_s,
-        _token=_TOKEN,
+        report, None if report.subject else report.digest, False, "", "", subject=report.subject, grants=grants,
+        periodic=periodic, lifetime_s=lifetime_s, _token=_TOKEN,
     )
     logger.info(
-        "interlock cleared digest %s (mode %s, %d rules, outputs: %s)",
-        c.digest[:12], mode, len(report.results), ", ".join(sorted(c.grants)) or "none",
+        "interlock cleared %s (mode %s, %d rules, outputs: %s)",
+        c.label, mode, len(report.results), ", ".join(sorted(c.grants)) or "none",
     )
     return c
 
@@ -541,7 +577,8 @@ def override(
         from wavegen.safety.check import check
 
         report = check(waveforms_or_seq, limits, mode=mode, **check_kwargs)
-        digest = report.digest
+        subject = report.subject
+        digest: str | None = None if subject else report.digest
         broken = "; ".join(str(r.to_error()) for r in report.violations) or "none"
     else:
         report = None
@@ -553,17 +590,18 @@ def override(
             axes=check_kwargs.get("axes"),
         )
         digest = wf.digest()
+        subject = digest
         broken = "not checked (no limits given)"
     logger.warning(
-        "SAFETY INTERLOCK OVERRIDDEN by operator %r, reason %r, digest %s, outputs %s; violations overridden: %s",
+        "SAFETY INTERLOCK OVERRIDDEN by operator %r, reason %r, %s, outputs %s; violations overridden: %s",
         operator.strip(),
         reason.strip(),
-        digest[:12],
+        f"sequence {subject[9:21]}" if subject.startswith("sequence:") else f"digest {subject[:12]}",
         ", ".join(g.output for g in grants) or "none",
         broken,
     )
     return Clearance(
-        report, digest, True, reason.strip(), operator.strip(), grants=grants, periodic=periodic,
+        report, digest, True, reason.strip(), operator.strip(), subject=subject, grants=grants, periodic=periodic,
         lifetime_s=lifetime_s, _token=_TOKEN,
     )
 

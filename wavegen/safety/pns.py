@@ -37,7 +37,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import lfilter
 
 from wavegen._backend import NATIVE, ffi, lib
 from wavegen.errors import RangeError, ShapeError
@@ -115,6 +114,8 @@ class PnsResult:
 
 def _lowpass(x: np.ndarray, tau_s: float, dt_s: float) -> np.ndarray:
     alpha = dt_s / (tau_s + dt_s)
+    from scipy.signal import lfilter  # the reference path only: scipy.signal is a heavy import
+
     return lfilter([alpha], [1.0, alpha - 1.0], x)
 
 

@@ -18,6 +18,10 @@ at raster centres instead halves the slope of a one-raster ramp (a 10 us ramp th
   raster-sampled check sees). With ``zero_edges=False`` the steps from rest at the very start and back
   to rest at the very end of the sequence are not counted (the hardware is not assumed at rest there).
 
+Times are integers on the sequence's time base: ns, or ticks of ``1 / ticks_per_ns`` ns for a sequence
+whose rasters are not whole ns (:mod:`wavegen.sequence.timebase`); corners between nanoseconds are then
+still exact vertices, and slopes are converted with the tick length.
+
 The waveform arrives window by window (block ranges, :mod:`wavegen.safety.stream`), so memory does
 not grow with the length of the sequence; the last segment of each axis is carried into the next
 window so that joins across windows are judged exactly.
@@ -25,7 +29,11 @@ window so that joins across windows are judged exactly.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+
+from wavegen.errors import RangeError
 
 __all__ = ["PwlGradientCheck"]
 
@@ -35,7 +43,7 @@ _AXES = ("gx", "gy", "gz")
 def _limits(
     t: np.ndarray, v: np.ndarray, occ: np.ndarray, q: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Left limit, right limit and right slope (T/m per ns) at the query times ``q`` (int ns).
+    """Left limit, right limit and right slope (T/m per tick) at the query times ``q`` (int ticks).
 
     ``(t, v, occ)``: vertices sorted by time, ``occ`` equal within one event; 0 outside events.
     """
@@ -72,16 +80,35 @@ class PwlGradientCheck:
     Parameters
     ----------
     grad_raster_ns
-        Gradient raster, ns (a jump counts as a step over one raster).
+        Gradient raster, ticks (a jump counts as a step over one raster).
     duration_ns
-        End of the sequence, ns.
+        End of the sequence, ticks.
     zero_edges
         Count the steps from rest at t = 0 and back to rest at the end.
+    ticks_per_ns
+        Ticks per ns of the time base of the vertices, the raster and the duration (1: all in ns).
+        :meth:`for_sequence` takes it, the raster and the duration from a sequence.
+
+    Raises
+    ------
+    RangeError
+        A raster or duration that is not a whole number of ticks (a sequence on a time base finer than
+        ns gives its rasters in ns as fractions: use :meth:`for_sequence`).
     """
 
-    def __init__(self, grad_raster_ns: int, duration_ns: int, *, zero_edges: bool = True) -> None:
+    def __init__(
+        self, grad_raster_ns: int, duration_ns: int, *, zero_edges: bool = True, ticks_per_ns: int = 1
+    ) -> None:
+        for name, x in (("grad_raster", grad_raster_ns), ("duration", duration_ns)):
+            if int(x) != x:
+                raise RangeError(
+                    f"PwlGradientCheck: {name} = {x!r} is not a whole number of ticks of 1/{ticks_per_ns} ns; "
+                    "for a sequence use PwlGradientCheck.for_sequence(seq)"
+                )
+        #: Raster and duration in ticks (ns when ``ticks_per_ns`` is 1); maxima times below too.
         self.raster_ns = int(grad_raster_ns)
         self.duration_ns = int(duration_ns)
+        self.ticks_per_ns = int(ticks_per_ns)
         self.zero_edges = bool(zero_edges)
         self._carry: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = [
             (np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=np.int64)) for _ in range(3)
@@ -92,6 +119,11 @@ class PwlGradientCheck:
         self.slew = (-1.0, 0, 0)  # T/m/s
         self.slew_vec = (-1.0, 0)
         self.n_jumps = 0
+
+    @classmethod
+    def for_sequence(cls, seq: Any, *, zero_edges: bool = True) -> PwlGradientCheck:
+        """A check on the time base of ``seq`` (a :class:`wavegen.sequence.Sequence`)."""
+        return cls(seq.grad_raster_ticks, seq.duration_ticks, zero_edges=zero_edges, ticks_per_ns=seq.ticks_per_ns)
 
     def add(self, verts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], t_lo: int, t_hi: int) -> None:
         """Vertices ``(t_ns, value_t_per_m, event)`` of gx, gy, gz of every event starting in
@@ -131,12 +163,12 @@ class PwlGradientCheck:
             slopes.append(sl)
         left = np.stack(lefts)
         right = np.stack(rights)
-        slope = np.stack(slopes) * 1e9  # T/m/s
+        slope = np.stack(slopes) * (1e9 * self.ticks_per_ns)  # T/m/s
         jump = right - left
         if not self.zero_edges:
             jump[:, q == 0] = 0.0
             jump[:, q == self.duration_ns] = 0.0
-        jump_slew = np.abs(jump) / (self.raster_ns * 1e-9)
+        jump_slew = np.abs(jump) / (self.raster_ns * 1e-9 / self.ticks_per_ns)
         self.n_jumps += int(np.count_nonzero(np.any(jump != 0.0, axis=0)))
         # per axis amplitude (both one-sided limits) and slew (segments and jumps)
         amp = np.maximum(np.abs(left), np.abs(right))
@@ -167,9 +199,9 @@ class PwlGradientCheck:
     def axis_name(self, a: int) -> str:
         return _AXES[a]
 
-    @staticmethod
-    def time_s(t_ns: int) -> float:
-        return t_ns * 1e-9
+    def time_s(self, t: int) -> float:
+        """A time of the check (ticks) in s."""
+        return t * 1e-9 if self.ticks_per_ns == 1 else t / self.ticks_per_ns * 1e-9
 
     def note(self) -> str:
         """What the exact check assumed."""
@@ -177,6 +209,6 @@ class PwlGradientCheck:
         if self.n_jumps:
             s += (
                 f"; {self.n_jumps} jump(s) counted as steps over one gradient raster "
-                f"({self.raster_ns} ns)"
+                f"({self.raster_ns / self.ticks_per_ns:.10g} ns)"
             )
         return s

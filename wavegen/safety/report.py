@@ -173,6 +173,10 @@ class SafetyReport:
         returning it, called on first access.
     traces
         Optional per-sample traces for :meth:`plot` (name -> (times_s, values, unit)).
+    subject
+        What was checked, cheap to compare and bound into a clearance's signature: for a sequence
+        ``"sequence:"`` and its :func:`~wavegen.safety.stream.definition_digest` (its samples' digest is
+        then computed only when asked for); empty when the samples' digest itself serves.
     """
 
     results: tuple[RuleResult, ...]
@@ -181,6 +185,7 @@ class SafetyReport:
     traces: dict[str, tuple[np.ndarray, np.ndarray, str]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    subject: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "results", tuple(self.results))
@@ -271,52 +276,35 @@ class SafetyReport:
         if strict and self.unverified:
             raise self.unverified[0].to_error()
 
-    def plot(self, ax: Any = None) -> Any:
-        """Plot every per-sample trace against time, with the limits, and mark the worst samples.
+    def plot(self, ax: Any = None, *, source: Any = None, window: Any = None) -> Any:
+        """Plot the report against time: gradient amplitude (mT/m) and slew (T/m/s) per axis, PNS and
+        peak |B1| (uT), with labelled limit lines and the worst samples marked.
 
         Parameters
         ----------
         ax
-            A matplotlib Axes array-like with one axes per trace, or ``None`` for a new figure.
+            One matplotlib Axes per row, or ``None`` for a new figure.
+        source
+            The checked sequence or :class:`~wavegen.safety.Waveforms` (optional): amplitude and exact
+            sampled slew come from it, in ``window``; without it, from the report's traces.
+        window
+            ``(start, end)`` in s or as quantities (``("10 ms", "20 ms")``), with ``source``.
 
         Returns
         -------
         matplotlib.figure.Figure
-        """
-        import matplotlib.pyplot as plt
 
-        names = list(self.traces)
-        n = max(1, len(names))
-        if ax is None:
-            fig, axs = plt.subplots(n, 1, sharex=True, figsize=(9, 2.2 * n), squeeze=False)
-            axs_list = list(axs[:, 0])
-        else:
-            axs_list = list(np.atleast_1d(ax))
-            fig = axs_list[0].figure
-        if not names:
-            axs_list[0].text(0.5, 0.5, self.summary().splitlines()[0], ha="center", va="center")
-            return fig
-        for a, name in zip(axs_list, names, strict=False):
-            t, y, unit = self.traces[name]
-            y2 = y if y.ndim == 2 else y[:, None]
-            step = max(1, len(t) // 20000)  # envelope of long traces keeps the plot responsive
-            if step > 1:
-                m = (len(t) // step) * step
-                yy = np.abs(y2[:m]).reshape(-1, step, y2.shape[1]).max(axis=1)
-                tt = t[:m:step]
-            else:
-                yy, tt = np.abs(y2), t
-            a.plot(tt, yy, lw=0.8)
-            a.set_ylabel(f"{name} / {unit}", fontsize=8)
-            for r in self.results:
-                if r.rule.startswith(name) and math.isfinite(r.limit) and r.unit == unit:
-                    color = "r" if r.verdict == "fail" else "k"
-                    a.axhline(r.limit, color=color, ls=":", lw=0.8)
-                    if math.isfinite(r.time_s):
-                        a.plot([r.time_s], [r.value], "x", color=color)
-        axs_list[-1].set_xlabel("time / s")
-        fig.suptitle(self.summary().splitlines()[0], fontsize=9)
-        return fig
+        See :func:`wavegen.report.figures.plot_safety`.
+        """
+        from wavegen.report.figures import plot_safety
+
+        return plot_safety(self, source, ax, window=window)
+
+    def _repr_html_(self) -> str:
+        """The verdict and the table in human units, for notebooks (:mod:`wavegen.report.html`)."""
+        from wavegen.report.html import safety_html
+
+        return safety_html(self)
 
 
 def merge_results(groups: Iterable[Iterable[RuleResult]]) -> tuple[RuleResult, ...]:

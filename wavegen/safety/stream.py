@@ -50,7 +50,9 @@ from wavegen.safety.waveforms import Waveforms
 if TYPE_CHECKING:
     from wavegen.sequence.sequence import Sequence
 
-__all__ = ["GradientStream", "PulseTrain", "grad_windows", "sequence_digest", "HAVE_STREAM_KERNEL"]
+__all__ = [
+    "GradientStream", "PulseTrain", "definition_digest", "grad_windows", "sequence_digest", "HAVE_STREAM_KERNEL",
+]
 
 HAVE_STREAM_KERNEL = hasattr(lib, "wg_safe_pns3_chunk")
 
@@ -72,7 +74,9 @@ class GradChunk:
 def grad_windows(
     seq: Sequence, chunk_samples: int = CHUNK_SAMPLES, *, render: bool = True
 ) -> Iterator[tuple[Any, int, int, list[GradChunk]]]:
-    """Block windows of ``seq``: ``(renderer, t_lo_ns, t_hi_ns, chunks)`` in time order.
+    """Block windows of ``seq``: ``(renderer, t_lo, t_hi, chunks)`` in time order (``t_lo``, ``t_hi`` in
+    ticks of the sequence's time base, :attr:`~wavegen.sequence.Sequence.ticks_per_ns`; ns unless a raster
+    is not a whole ns).
 
     The chunks of all windows together are the gradient samples at the raster centres from t = 0 to
     ``ceil(duration / raster)`` samples, bit-identical to :meth:`Sequence.to_waveforms`; with
@@ -80,12 +84,14 @@ def grad_windows(
     """
     from wavegen.sequence.render import Renderer
 
-    gr = seq.grad_raster_ns
-    rate = Fraction(10**9, gr)
-    t0 = Fraction(gr, 2 * 10**9)
-    starts = seq.block_starts_ns
+    # times on the sequence's integer time base: ticks of 1/ticks_per_ns ns (ns unless a raster is not whole ns)
+    tpn = seq.ticks_per_ns
+    gr = seq.grad_raster_ticks
+    rate = Fraction(10**9 * tpn, gr)
+    t0 = Fraction(gr, 2 * 10**9 * tpn)
+    starts = seq.block_starts_ticks
     nb = starts.size
-    dur = seq.duration_ns
+    dur = seq.duration_ticks
     ng = -(-dur // gr)
     # windows of about chunk_samples samples, cut at block starts
     targets = np.arange(1, max(1, -(-ng // chunk_samples))) * chunk_samples * gr
@@ -710,23 +716,66 @@ class PulseTrain:
 # --- digest ------------------------------------------------------------------------------------------------
 
 
-def _fingerprint(seq: Sequence) -> str:
+def _canon(h: Any, x: Any) -> None:
+    """Feed a canonical, unambiguous encoding of an event value into the hash ``h``."""
+    from dataclasses import fields, is_dataclass
+
+    from wavegen.sequence.shapes import Shape
+
+    if isinstance(x, Shape):
+        a = np.ascontiguousarray(x.samples, dtype="<f8")
+        h.update(b"S%d:" % a.size)
+        h.update(a.tobytes())
+    elif is_dataclass(x) and not isinstance(x, type):
+        h.update(f"D{type(x).__name__}(".encode())
+        for f in fields(x):
+            h.update(f.name.encode() + b"=")
+            _canon(h, getattr(x, f.name))
+        h.update(b")")
+    elif isinstance(x, (tuple, list)):
+        h.update(b"T%d(" % len(x))
+        for v in x:
+            _canon(h, v)
+        h.update(b")")
+    elif isinstance(x, np.ndarray):
+        a = np.ascontiguousarray(x)
+        h.update(f"A{a.dtype.str}{a.shape}".encode())
+        h.update(a.tobytes())
+    elif isinstance(x, dict):
+        h.update(b"M%d(" % len(x))
+        for k in sorted(x, key=repr):
+            _canon(h, k)
+            _canon(h, x[k])
+        h.update(b")")
+    else:  # numbers (repr round-trips floats exactly), strings, None, Fractions
+        h.update(f"{type(x).__name__}:{x!r};".encode())
+
+
+def definition_digest(seq: Sequence) -> str:
+    """SHA-256 of everything a sequence's samples are made from: the block table, every event of every
+    library (shapes by their samples, numbers exactly), the rasters, gamma and B0. Equal digests render
+    equal samples; any change to an event, a shape or the table changes it. Costs microseconds per
+    event, whatever the sequence's duration (unlike hashing its rendered samples)."""
     h = hashlib.sha256()
-    h.update(seq._table.tobytes())
-    h.update(repr((seq.rasters_ns, seq.gamma_hz_per_t, seq.b0_t, len(seq._rf.by_id), len(seq._grad.by_id),
-                   len(seq._ext.by_id))).encode())
+    h.update(b"wavegen.sequence.definition/1\0")
+    table = seq._table
+    h.update(f"{table.dtype.str}{table.shape}".encode())
+    h.update(np.ascontiguousarray(table).tobytes())
+    _canon(h, (seq.rasters_ns, seq.gamma_hz_per_t, seq.b0_t))
+    for library in (seq._rf, seq._grad, seq._adc, seq._ext):
+        _canon(h, sorted(library.by_id.items(), key=lambda kv: kv[0]))
     return h.hexdigest()
 
 
 def sequence_digest(seq: Sequence) -> Callable[[], str]:
     """A function computing :meth:`Waveforms.digest` of ``seq.to_waveforms()`` in bounded memory (the
     samples are rendered chunk by chunk into the hash), refusing if the sequence changed since."""
-    fp = _fingerprint(seq)
+    fp = definition_digest(seq)
 
     def digest() -> str:
         from wavegen.sequence.render import Renderer
 
-        if _fingerprint(seq) != fp:
+        if definition_digest(seq) != fp:
             raise ShapeError("the sequence changed after its safety check: its digest would not be what was checked")
         gr, rr = seq.grad_raster_ns, seq.rf_raster_ns
         dur = seq.duration_ns

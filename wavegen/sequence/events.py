@@ -3,7 +3,13 @@
 Every event is a frozen, hashable value. Amplitudes are kept in the units of the Pulseq file (Hz for RF,
 Hz/m for gradients: gamma times the SI value) so that reading and writing a ``.seq`` file is exact; the
 sequence's gyromagnetic ratio converts them to tesla and T/m when rendering. Times are integer
-nanoseconds (``*_ns``): no float-seconds raster drift.
+nanoseconds (``*_ns``): no float-seconds raster drift. (Every time field of a ``.seq`` file's events is a
+whole ns: delays, ramps and flat times in us, ADC dwells in ns.)
+
+A sequence whose rasters are not whole ns (``GradientRasterTime 1.00016276e-05``) counts time in ticks
+of ``1 / ticks_per_ns`` ns (:attr:`wavegen.sequence.Sequence.ticks_per_ns`). The methods that place an
+event on the time base therefore take the raster in ticks and ``ticks_per_ns`` (1: ticks are ns):
+:meth:`vertices` and :meth:`duration_ticks`; :meth:`duration_ns` is the same in ns for whole-ns rasters.
 
 Timing conventions (Pulseq, ``doc/pulseq_shapes_and_times.pdf``):
 
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -125,14 +132,21 @@ class TrapGradient:
         """End of the event from the start of its block, ns."""
         return self.delay_ns + self.rise_ns + self.flat_ns + self.fall_ns
 
-    def vertices(self, grad_raster_ns: int) -> tuple[np.ndarray, np.ndarray]:
-        """Corner times (ns from block start) and values (Hz/m) of the piecewise-linear waveform."""
+    def duration_ticks(self, grad_raster_ticks: int = 0, ticks_per_ns: int = 1) -> int:
+        """End of the event from the start of its block, ticks of ``1 / ticks_per_ns`` ns."""
+        return self.duration_ns() * ticks_per_ns
+
+    def vertices(self, grad_raster_ticks: int, ticks_per_ns: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """Corner times (ticks from block start; ns when ``ticks_per_ns`` is 1) and values (Hz/m) of the
+        piecewise-linear waveform."""
         d, r, f, a = self.delay_ns, self.rise_ns, self.flat_ns, self.amplitude_hz_per_m
+        if ticks_per_ns != 1:
+            d, r, f = d * ticks_per_ns, r * ticks_per_ns, f * ticks_per_ns
         if f > 0:
-            t = [d, d + r, d + r + f, d + r + f + self.fall_ns]
+            t = [d, d + r, d + r + f, d + r + f + self.fall_ns * ticks_per_ns]
             v = [0.0, a, a, 0.0]
         else:
-            t = [d, d + r, d + r + self.fall_ns]
+            t = [d, d + r, d + r + self.fall_ns * ticks_per_ns]
             v = [0.0, a, 0.0]
         return np.array(t, dtype=np.int64), np.array(v, dtype=np.float64)
 
@@ -183,50 +197,67 @@ class ArbGradient:
         """The samples times the amplitude, Hz/m."""
         return self.amplitude_hz_per_m * self.shape.samples
 
-    def sample_times_ns(self, grad_raster_ns: int) -> np.ndarray:
+    def sample_times_ns(self, grad_raster_ns: Any) -> np.ndarray:
         """Times of the shape samples from the event start (after delay), ns (float64)."""
         n = len(self.shape)
+        r = float(grad_raster_ns)
         if self.time_shape is not None:
-            return self.time_shape.samples * grad_raster_ns
+            return self.time_shape.samples * r
         if self.oversampled:
-            return (np.arange(n, dtype=np.float64) + 1.0) * (grad_raster_ns / 2)
-        return (np.arange(n, dtype=np.float64) + 0.5) * grad_raster_ns
+            return (np.arange(n, dtype=np.float64) + 1.0) * (r / 2)
+        return (np.arange(n, dtype=np.float64) + 0.5) * r
 
-    def shape_duration_ns(self, grad_raster_ns: int) -> int:
+    def shape_duration_ticks(self, grad_raster_ticks: int) -> int:
+        """Length of the shape (without the delay), ticks (the raster in the same ticks)."""
         n = len(self.shape)
         if self.time_shape is not None:
-            return _whole_ns(float(self.time_shape.samples[-1]) * grad_raster_ns, "gradient time shape end")
+            return _whole_ticks(float(self.time_shape.samples[-1]) * grad_raster_ticks, "gradient time shape end")
         if self.oversampled:
-            return (n + 1) * grad_raster_ns // 2
-        return n * grad_raster_ns
+            return (n + 1) * grad_raster_ticks // 2
+        return n * grad_raster_ticks
+
+    def shape_duration_ns(self, grad_raster_ns: int) -> int:
+        return self.shape_duration_ticks(grad_raster_ns)
 
     def duration_ns(self, grad_raster_ns: int) -> int:
-        return self.delay_ns + self.shape_duration_ns(grad_raster_ns)
+        return self.delay_ns + self.shape_duration_ticks(grad_raster_ns)
 
-    def vertices(self, grad_raster_ns: int) -> tuple[np.ndarray, np.ndarray]:
-        """Vertex times (int ns from block start) and values (Hz/m), linear in between."""
+    def duration_ticks(self, grad_raster_ticks: int, ticks_per_ns: int = 1) -> int:
+        """End of the event from the start of its block, ticks of ``1 / ticks_per_ns`` ns."""
+        return self.delay_ns * ticks_per_ns + self.shape_duration_ticks(grad_raster_ticks)
+
+    def vertices(self, grad_raster_ticks: int, ticks_per_ns: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """Vertex times (int ticks from block start; ns when ``ticks_per_ns`` is 1) and values (Hz/m),
+        linear in between. The raster is given in the same ticks."""
         w = self.waveform_hz_per_m
-        d = self.delay_ns
+        d = self.delay_ns * ticks_per_ns
+        graster = int(grad_raster_ticks)
+        unit = "ns" if ticks_per_ns == 1 else f"ticks of 1/{ticks_per_ns} ns"
         if self.time_shape is not None:
-            tt = self.time_shape.samples * grad_raster_ns
+            tt = self.time_shape.samples * graster
             if float(tt[-1]) >= 2.0**53:
-                raise RangeError(f"ArbGradient: time shape ends at {float(tt[-1])!r} ns, out of range")
+                raise RangeError(f"ArbGradient: time shape ends at {float(tt[-1])!r} {unit}, out of range")
             ti = np.rint(tt)
             if np.any(np.abs(tt - ti) > 1e-6):
-                raise RangeError("ArbGradient: time shape times are not whole nanoseconds")
+                i = int(np.argmax(np.abs(tt - ti) > 1e-6))
+                raise RangeError(
+                    f"ArbGradient: time shape point {i} ({float(self.time_shape.samples[i])!r} rasters) is "
+                    f"{float(tt[i])!r} {unit}, not a whole number of {unit}: it falls between the points of "
+                    "the time base and cannot be placed exactly"
+                )
             return ti.astype(np.int64) + d, w.copy()
         n = w.size
         if self.oversampled:
-            if grad_raster_ns % 2:
-                raise RangeError(f"an oversampled gradient needs an even raster in ns, got {grad_raster_ns}")
-            t = np.arange(n + 2, dtype=np.int64) * (grad_raster_ns // 2)
+            if graster % 2:
+                raise RangeError(f"an oversampled gradient needs an even raster in {unit}, got {graster}")
+            t = np.arange(n + 2, dtype=np.int64) * (graster // 2)
         else:
-            if grad_raster_ns % 2:
-                raise RangeError(f"gradient raster {grad_raster_ns} ns is odd: centres are not whole ns")
+            if graster % 2:
+                raise RangeError(f"gradient raster {graster} {unit} is odd: centres are not whole {unit}")
             t = np.empty(n + 2, dtype=np.int64)
             t[0] = 0
-            t[1:-1] = np.arange(n, dtype=np.int64) * grad_raster_ns + grad_raster_ns // 2
-            t[-1] = n * grad_raster_ns
+            t[1:-1] = np.arange(n, dtype=np.int64) * graster + graster // 2
+            t[-1] = n * graster
         v = np.empty(n + 2, dtype=np.float64)
         v[0] = self.first_hz_per_m
         v[1:-1] = w
@@ -234,12 +265,13 @@ class ArbGradient:
         return t + d, v
 
 
-def _whole_ns(x: float, name: str) -> int:
+def _whole_ticks(x: float, name: str) -> int:
+    """A time computed in float (shape value x raster) as whole ticks (ns on the nanosecond base)."""
     if not abs(x) < 2.0**53:
-        raise RangeError(f"{name} = {x!r} ns is out of range")
+        raise RangeError(f"{name} = {x!r} ticks is out of range")
     n = round(x)
     if abs(x - n) > 1e-6:
-        raise RangeError(f"{name} = {x!r} ns is not a whole number of ns")
+        raise RangeError(f"{name} = {x!r} ticks is not a whole number of ticks of the time base")
     return int(n)
 
 
@@ -307,19 +339,28 @@ class RFEvent:
             ph = np.mod(ph, 1.0)
         return self.amplitude_hz * self.magnitude.samples * np.exp(2j * np.pi * ph)
 
-    def sample_times_ns(self, rf_raster_ns: int) -> np.ndarray:
+    def sample_times_ns(self, rf_raster_ns: Any) -> np.ndarray:
         """Sample times from the shape start (after delay), ns (float64)."""
+        r = float(rf_raster_ns)
         if self.time_shape is not None:
-            return self.time_shape.samples * rf_raster_ns
-        return (np.arange(len(self.magnitude), dtype=np.float64) + 0.5) * rf_raster_ns
+            return self.time_shape.samples * r
+        return (np.arange(len(self.magnitude), dtype=np.float64) + 0.5) * r
+
+    def shape_duration_ticks(self, rf_raster_ticks: int) -> int:
+        """Length of the shape (without the delay), ticks (the raster in the same ticks)."""
+        if self.time_shape is not None:
+            return _whole_ticks(float(self.time_shape.samples[-1]) * rf_raster_ticks, "RF time shape end")
+        return len(self.magnitude) * rf_raster_ticks
 
     def shape_duration_ns(self, rf_raster_ns: int) -> int:
-        if self.time_shape is not None:
-            return _whole_ns(float(self.time_shape.samples[-1]) * rf_raster_ns, "RF time shape end")
-        return len(self.magnitude) * rf_raster_ns
+        return self.shape_duration_ticks(rf_raster_ns)
 
     def duration_ns(self, rf_raster_ns: int) -> int:
-        return self.delay_ns + self.shape_duration_ns(rf_raster_ns)
+        return self.delay_ns + self.shape_duration_ticks(rf_raster_ns)
+
+    def duration_ticks(self, rf_raster_ticks: int, ticks_per_ns: int = 1) -> int:
+        """End of the event from the start of its block, ticks of ``1 / ticks_per_ns`` ns."""
+        return self.delay_ns * ticks_per_ns + self.shape_duration_ticks(rf_raster_ticks)
 
 
 @dataclass(frozen=True)
@@ -351,6 +392,10 @@ class ADCEvent:
 
     def duration_ns(self, raster_ns: int = 0) -> int:
         return self.delay_ns + self.num_samples * self.dwell_ns
+
+    def duration_ticks(self, raster_ticks: int = 0, ticks_per_ns: int = 1) -> int:
+        """End of the event from the start of its block, ticks of ``1 / ticks_per_ns`` ns."""
+        return self.duration_ns() * ticks_per_ns
 
 
 @dataclass(frozen=True)
@@ -498,9 +543,13 @@ ExtensionEvent = Trigger | LabelSet | LabelInc | SoftDelay | Rotation | RFShim |
 
 @dataclass(frozen=True)
 class Block:
-    """One block of a sequence: its duration (ns) and the events that start with it."""
+    """One block of a sequence: its duration (ns) and the events that start with it.
 
-    duration_ns: int
+    ``duration_ns`` is an int, or an exact :class:`fractions.Fraction` of a ns in a sequence whose block
+    raster is not a whole number of ns (see :attr:`wavegen.sequence.Sequence.ticks_per_ns`).
+    """
+
+    duration_ns: int | Fraction
     rf: RFEvent | None = None
     gx: GradEvent | None = None
     gy: GradEvent | None = None
@@ -510,7 +559,7 @@ class Block:
 
     @property
     def duration_s(self) -> float:
-        return self.duration_ns * 1e-9
+        return float(self.duration_ns) * 1e-9
 
     @property
     def rotation(self) -> Rotation | None:

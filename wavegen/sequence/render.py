@@ -1,7 +1,10 @@
 """Render a :class:`~wavegen.sequence.Sequence` to per-channel sample streams at any rate, exactly.
 
 Output sample ``k`` is the value at ``t_k = t0 + k / rate`` from the start of the sequence, with the
-rate and ``t0`` exact rationals and event times integer nanoseconds. Which raster interval or
+rate and ``t0`` exact rationals and event times integers on the sequence's time base (nanoseconds, or
+ticks of ``1 / ticks_per_ns`` ns when a raster is not a whole ns: a 10001.6276 ns gradient raster played
+at 1 MS/s puts its raster centres between the output samples, and the sample times and the interpolation
+weights stay exact rationals on that finer grid; see :mod:`wavegen.sequence.timebase`). Which raster interval or
 polynomial piece a sample falls in is decided with integer arithmetic, so sample 10**9 is placed as
 exactly as sample 0, and any chunk ``[k0, k1)`` is computed from the same formula per sample: a
 streamed render is bit-identical to a one-shot render.
@@ -61,11 +64,11 @@ def as_fraction(x: Any, name: str, unit: str = "") -> Fraction:
 
 
 class _Grid:
-    """Output grid t_k = (k*A + C) / D nanoseconds, all integers."""
+    """Output grid t_k = (k*A + C) / D ticks of the time base (ns when ``ticks_per_ns`` is 1), all integers."""
 
-    def __init__(self, rate_hz: Fraction, t0_s: Fraction) -> None:
-        period_ns = Fraction(10**9) / rate_hz
-        t0_ns = t0_s * 10**9
+    def __init__(self, rate_hz: Fraction, t0_s: Fraction, ticks_per_ns: int = 1) -> None:
+        period_ns = Fraction(10**9 * ticks_per_ns) / rate_hz
+        t0_ns = t0_s * (10**9 * ticks_per_ns)
         self.A = period_ns.numerator * t0_ns.denominator
         self.C = t0_ns.numerator * period_ns.denominator
         self.D = period_ns.denominator * t0_ns.denominator
@@ -226,7 +229,7 @@ class Renderer:
         t0_s: Any = 0,
         b0_t: float | None = None,
         blocks: tuple[int, int] | None = None,
-        block_starts_ns: np.ndarray | None = None,
+        block_starts_ns: np.ndarray | None = None,  # in ticks of the time base (ns unless ticks_per_ns > 1)
         vertex_cache: dict[Any, Any] | None = None,
     ) -> None:
         rate = as_fraction(rate_hz, "rate_hz", "Hz")
@@ -243,14 +246,16 @@ class Renderer:
         self.seq = seq
         self._vcache = vertex_cache
         self.channels = tuple(channels)
-        self.grid = _Grid(rate, t0)
-        dur = seq.duration_ns
+        #: Ticks per ns of the sequence's time base (every time below is in these ticks).
+        self.tpn = tpn = seq.ticks_per_ns
+        self.grid = _Grid(rate, t0, tpn)
+        dur = seq.duration_ticks
         # samples with t_k < duration
         self.n_total = max(0, int(self.grid.first_k(np.array([dur], dtype=np.int64))[0]))
         self.gamma = seq.gamma_hz_per_t
         self.b0_t = b0_t if b0_t is not None else seq.b0_t
         tab = seq._table
-        starts = seq.block_starts_ns if block_starts_ns is None else block_starts_ns
+        starts = seq.block_starts_ticks if block_starts_ns is None else block_starts_ns
         b0, b1 = (0, tab.shape[1]) if blocks is None else (int(blocks[0]), int(blocks[1]))
         if not 0 <= b0 <= b1 <= tab.shape[1]:
             raise RangeError(f"blocks = {blocks!r} is not a range of the sequence's {tab.shape[1]} blocks")
@@ -277,6 +282,10 @@ class Renderer:
             self._build_adc()
         if "trigger" in channels:
             self._build_trigger()
+
+    def _ns(self, ticks: int) -> str:
+        """A time on the time base as text in ns."""
+        return f"{ticks} ns" if self.tpn == 1 else f"{ticks / self.tpn:.10g} ns"
 
     # --- gradients --------------------------------------------------------------------------------
 
@@ -327,8 +336,8 @@ class Renderer:
         if np.any(over):
             b = int(blocks[np.flatnonzero(over)[0]])
             raise SeqFormatError(
-                f"block {self.b0 + b + 1}: {what} event ends at {int(ends[inv][np.flatnonzero(over)[0]])} ns, "
-                f"after the block duration {int(self._durs[b])} ns"
+                f"block {self.b0 + b + 1}: {what} event ends at {self._ns(int(ends[inv][np.flatnonzero(over)[0]]))}, "
+                f"after the block duration {self._ns(int(self._durs[b]))}"
             )
         n = cnt[inv]
         total = int(n.sum())
@@ -341,11 +350,12 @@ class Renderer:
     def _build_gradients(self) -> None:
         seq = self.seq
         tab = self._tab
-        graster = seq.grad_raster_ns
+        graster = seq.grad_raster_ticks
+        tpn = self.tpn
         lib = seq._grad.by_id
 
         def vert(ev: Any) -> tuple[np.ndarray, np.ndarray]:
-            return ev.vertices(graster)
+            return ev.vertices(graster, tpn)
 
         rot = self._rot_blocks
         rot_idx = np.array(sorted(rot), dtype=np.int64)
@@ -379,7 +389,7 @@ class Renderer:
         acc: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {"gx": [], "gy": [], "gz": []}
         for b, r in rot.items():
             evs = [lib[int(tab[row, b])] if tab[row, b] else None for row in (2, 3, 4)]
-            verts = [e.vertices(graster) if e is not None else None for e in evs]
+            verts = [e.vertices(graster, self.tpn) if e is not None else None for e in evs]
             for e, vt in zip(evs, verts, strict=True):
                 if e is not None and vt is not None and int(vt[0][-1]) > int(self._durs[b]):
                     raise SeqFormatError(f"block {self.b0 + b + 1}: gradient event ends after the block duration")
@@ -426,7 +436,8 @@ class Renderer:
         seq = self.seq
         tab = self._tab
         lib = seq._rf.by_id
-        rr = seq.rf_raster_ns
+        rr = seq.rf_raster_ticks
+        tpn = self.tpn
         ids = tab[1]
         blocks = np.flatnonzero(ids > 0)
         regular = {k for k, v in lib.items() if v.time_shape is None}
@@ -476,7 +487,7 @@ class Renderer:
                     mod_len[m] = max(mod_len[m], n[j])
                 lib_of_event.append(j)
                 mods.append(m)
-                delay.append(ev.delay_ns)
+                delay.append(ev.delay_ns * tpn)
                 scale = ev.amplitude_hz / self.gamma
                 rot.append(complex(scale * math.cos(po), scale * math.sin(po)))
             lib_j = np.array(lib_of_event, dtype=np.int64)
@@ -493,7 +504,7 @@ class Renderer:
             if np.any(over):
                 b = int(rb[np.flatnonzero(over)[0]])
                 raise SeqFormatError(
-                    f"block {self.b0 + b + 1}: RF event ends after the block duration {int(self._durs[b])} ns"
+                    f"block {self.b0 + b + 1}: RF event ends after the block duration {self._ns(int(self._durs[b]))}"
                 )
             start = self._starts[rb] + np.array(delay, dtype=np.int64)[inv]
             ks = self.grid.first_k(start)
@@ -522,9 +533,10 @@ class Renderer:
                     raise SeqFormatError(f"block {self.b0 + b + 1}: RF time shape ends out of range")
                 ti = np.rint(tt)
                 if np.any(np.abs(tt - ti) > 1e-6):
-                    raise SeqFormatError(f"block {self.b0 + b + 1}: RF time shape times are not whole ns")
-                s0 = int(self._starts[b]) + ev.delay_ns
-                if ev.duration_ns(rr) > int(self._durs[b]):
+                    unit = "ns" if tpn == 1 else f"ticks of 1/{tpn} ns"
+                    raise SeqFormatError(f"block {self.b0 + b + 1}: RF time shape times are not whole {unit}")
+                s0 = int(self._starts[b]) + ev.delay_ns * tpn
+                if ev.duration_ticks(rr, tpn) > int(self._durs[b]):
                     raise SeqFormatError(f"block {self.b0 + b + 1}: RF event ends after the block duration")
                 ts.append(ti.astype(np.int64) + s0)
                 vs.append(ev.signal_hz / self.gamma)
@@ -543,7 +555,7 @@ class Renderer:
         """Per distinct frequency offset f: ``exp(2 pi j f r raster)`` for ``r < MOD_BLOCK`` and
         ``exp(2 pi j f (q MOD_BLOCK + 1/2) raster)`` for every block ``q`` of the longest pulse using it;
         sample ``i = q MOD_BLOCK + r`` is modulated by their product (phase at the sample centre)."""
-        dt_s = rr * 1e-9
+        dt_s = rr * 1e-9 if self.tpn == 1 else float(Fraction(rr, self.tpn * 10**9))
         r = np.arange(MOD_BLOCK) * dt_s
         et, pt = [], []
         e_off, p_off = [], []
@@ -600,7 +612,7 @@ class Renderer:
                 j = np.searchsorted(self._rf_pwl_blocks, p.occ[seg])
                 s0, fo, po = self._rf_pwl_s0[j], self._rf_pwl_f[j], self._rf_pwl_p[j]
                 if np.any(fo != 0) or np.any(po != 0):
-                    dt_s = self.grid.offsets(k, s0) / self.grid.D * 1e-9
+                    dt_s = self.grid.offsets(k, s0) / (self.grid.D * self.tpn) * 1e-9
                     tmp[at : at + k.size] *= np.exp(1j * (po + 2 * np.pi * fo * dt_s))
             out += tmp
         return out
@@ -655,13 +667,14 @@ class Renderer:
             self._adc_gates = _Gates(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
             return
         uniq, inv = np.unique(ids[blocks], return_inverse=True)
-        d = np.array([lib[i].delay_ns for i in uniq.tolist()], dtype=np.int64)
-        L = np.array([lib[i].num_samples * lib[i].dwell_ns for i in uniq.tolist()], dtype=np.int64)
+        tpn = self.tpn
+        d = np.array([lib[i].delay_ns * tpn for i in uniq.tolist()], dtype=np.int64)
+        L = np.array([lib[i].num_samples * lib[i].dwell_ns * tpn for i in uniq.tolist()], dtype=np.int64)
         over = (d + L)[inv] > self._durs[blocks]
         if np.any(over):
             b = int(blocks[np.flatnonzero(over)[0]])
             raise SeqFormatError(
-                f"block {self.b0 + b + 1}: ADC event ends after the block duration {int(self._durs[b])} ns"
+                f"block {self.b0 + b + 1}: ADC event ends after the block duration {self._ns(int(self._durs[b]))}"
             )
         start = self._starts[blocks] + d[inv]
         self._adc_gates = _Gates(self.grid.first_k(start), self.grid.first_k(start + L[inv]))
@@ -675,9 +688,9 @@ class Renderer:
             for b in np.flatnonzero(np.isin(self._ext, list(with_trig))).tolist():
                 for e in lib[int(self._ext[b])]:
                     if isinstance(e, Trigger) and e.kind == 1:
-                        s = int(self._starts[b]) + e.delay_ns
+                        s = int(self._starts[b]) + e.delay_ns * self.tpn
                         ss.append(s)
-                        ee.append(s + e.duration_ns)
+                        ee.append(s + e.duration_ns * self.tpn)
         s_a = self.grid.first_k(np.array(ss, dtype=np.int64))
         e_a = self.grid.first_k(np.array(ee, dtype=np.int64))
         self._trig_gates = _Gates(s_a, e_a)

@@ -23,7 +23,6 @@ one listed in ``RequiredExtensions`` is an error, as the specification demands.
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import os
 import re
@@ -61,6 +60,7 @@ from wavegen.sequence.seq_sections import (
 )
 from wavegen.sequence.sequence import Sequence
 from wavegen.sequence.shapes import Shape, decompress_shape
+from wavegen.sequence.timebase import significant_digits, snap_raster_ns
 
 __all__ = ["read_seq", "RASTER_KEYS", "KNOWN_EXTENSIONS", "PulseqWarning", "MAX_SAMPLES", "SIGNATURE_POLICIES"]
 
@@ -165,12 +165,25 @@ def read_seq(
         raise SeqFormatError(f"{name}: the file nests too deeply to be read") from None
 
 
+def _ns_text(ns: Any) -> str:
+    """A raster in ns as text (``10000``, ``10001.6276``)."""
+    return str(ns) if isinstance(ns, int) else f"{float(ns):.12g}"
+
+
+def _base_limit(tpn: int) -> str:
+    """The longest time the time base holds, as text."""
+    if tpn == 1:
+        return "2**53 ns (104 days)"
+    return f"2**53 ticks of 1/{tpn} ns ({MAX_INT / tpn / 1e9 / 60:.3g} min)"
+
+
 def _warn(msg: str) -> None:
     warnings.warn(msg, PulseqWarning, stacklevel=4)
 
 
 def _raster_ns(src: Src, ln: int, key: str, tok: str) -> int | Fraction:
-    """A raster definition (seconds) as whole ns, or an exact fraction of ns for the ADC raster."""
+    """A raster definition (seconds) in ns: an int when whole, else the exact fraction the file means
+    (:func:`wavegen.sequence.timebase.snap_raster_ns`)."""
     parse_float(src, ln, tok, key)  # a number, finite, in range
     try:
         ns = Fraction(tok) * 10**9
@@ -181,17 +194,8 @@ def _raster_ns(src: Src, ln: int, key: str, tok: str) -> int | Fraction:
     if ns > 10**9:
         # no MR system has a raster of a second; larger ones overflow the time base with a few samples
         raise src.err(ln, f"{key} = {tok} s is longer than the 1 s a raster may be")
-    near = round(ns)
-    if near >= 1 and abs(ns - near) <= max(Fraction(1, 10**6), ns / 10**12):
-        return int(near)  # a whole ns, written with float noise (9.9999999999999995e-07)
-    if key == "AdcRasterTime":
-        # only ADC dwells sit on this raster, and they are whole ns in every format version
-        return ns
-    raise src.err(
-        ln,
-        f"{key} = {tok} s is {float(ns)!r} ns, not a whole number of ns: events on this raster fall "
-        "between the nanoseconds of wavegen's time base and cannot be rendered exactly",
-    )
+    ns = snap_raster_ns(ns, significant_digits(tok))
+    return int(ns) if ns.denominator == 1 else ns
 
 
 def _parse(
@@ -298,6 +302,11 @@ def _parse(
             setattr(seq, attr, _raster_ns(src, ln, key, tok[0]))
         elif vc >= 1_004_000:
             raise src.err(0, f"[DEFINITIONS] lacks {key}, required since format 1.4.0")
+    try:
+        tpn = seq.ticks_per_ns  # the integer time base these rasters need (1 tick = 1 ns on whole-ns rasters)
+    except WavegenError as e:
+        fine = [k for k in ("GradientRasterTime", "RadiofrequencyRasterTime", "BlockDurationRaster") if k in def_lines]
+        raise src.err(def_lines[fine[0]] if fine else 0, str(e)) from None
     lower = {k.lower(): k for k in defs}
     if gamma is None and "gamma" in lower:
         k = lower["gamma"]
@@ -322,11 +331,11 @@ def _parse(
     tab, lns = _block_table(src, blocks_sec, vc)
     if vc >= 1_004_000:
         r = int(np.argmax(tab[:, 1]))
-        if int(tab[r, 1]) * int(seq.block_raster_ns) >= MAX_INT:
+        if int(tab[r, 1]) * seq.block_raster_ticks >= MAX_INT:
             raise src.err(
                 lns[r],
-                f"block {int(tab[r, 0])}: duration {int(tab[r, 1])} x {seq.block_raster_ns} ns is beyond the "
-                "2**53 ns (104 days) that the nanosecond time base holds",
+                f"block {int(tab[r, 0])}: duration {int(tab[r, 1])} x {_ns_text(seq.block_raster_ns)} ns is beyond "
+                f"the {_base_limit(tpn)} that the time base holds",
             )
     bounds = _Bounds(seq, tab, vc, max_samples)
 
@@ -411,31 +420,34 @@ class _Bounds:
 
     def __init__(self, seq: Sequence, tab: np.ndarray, vc: int, max_samples: int) -> None:
         self.max_samples = max_samples
-        self.longest_ns: int | None = None
-        self.rf_raster = seq.rf_raster_ns
-        self.grad_raster = seq.grad_raster_ns
+        self.longest: int | None = None  # ticks
+        self.tpn = seq.ticks_per_ns
+        self.rf_raster = seq.rf_raster_ticks
+        self.grad_raster = seq.grad_raster_ticks
         if vc >= 1_004_000 and tab.shape[0]:
-            self.longest_ns = int(tab[:, 1].max()) * int(seq.block_raster_ns)
+            self.longest = int(tab[:, 1].max()) * seq.block_raster_ticks
 
     def shape_limit(self, kind: str) -> tuple[int, str]:
         budget = (self.max_samples, f"the reader's budget max_samples = {self.max_samples}")
-        if self.longest_ns is None or kind not in ("rf", "grad"):
+        if self.longest is None or kind not in ("rf", "grad"):
             return budget
+        us = self.longest / self.tpn / 1000
         if kind == "rf":
-            n = 2 * (self.longest_ns // max(1, int(self.rf_raster))) + 2
-            why = f"the longest block ({self.longest_ns / 1000:g} us) holds at most that on the RF raster"
+            n = 2 * (self.longest // max(1, self.rf_raster)) + 2
+            why = f"the longest block ({us:g} us) holds at most that on the RF raster"
         else:
-            n = 2 * (self.longest_ns // max(1, int(self.grad_raster))) + 2
-            why = f"the longest block ({self.longest_ns / 1000:g} us) holds at most that on the gradient raster"
+            n = 2 * (self.longest // max(1, self.grad_raster)) + 2
+            why = f"the longest block ({us:g} us) holds at most that on the gradient raster"
         return (n, why) if n < budget[0] else budget
 
     def adc_limit(self, dwell_ns: int) -> tuple[int, str]:
         budget = (self.max_samples, f"the reader's budget max_samples = {self.max_samples}")
-        if self.longest_ns is None:
+        if self.longest is None:
             return budget
-        n = self.longest_ns // dwell_ns
+        n = self.longest // (dwell_ns * self.tpn)
         if n < budget[0]:
-            return n, f"the longest block ({self.longest_ns / 1000:g} us) holds at most that at a {dwell_ns} ns dwell"
+            us = self.longest / self.tpn / 1000
+            return n, f"the longest block ({us:g} us) holds at most that at a {dwell_ns} ns dwell"
         return budget
 
 
@@ -517,13 +529,14 @@ def _read_blocks(
     if vc < 1_004_000:
         check_ids(1, delays, "delay")
 
-    graster, rraster = seq.grad_raster_ns, seq.rf_raster_ns
+    tpn = seq.ticks_per_ns
+    graster, rraster = seq.grad_raster_ticks, seq.rf_raster_ticks
     if vc < 1_005_000:
-        _fill_first_last(tab, grad_lib, graster, rraster, seq.block_raster_ns, rf_lib, adc_lib, delays, vc)
+        _fill_first_last(tab, grad_lib, graster, rraster, seq.block_raster_ticks, rf_lib, adc_lib, delays, vc, tpn)
 
-    # durations of events, by id
+    # durations of events, by id (ticks of the time base)
     def ends(lib: dict[int, tuple[int, Any]], raster: int) -> dict[int, int]:
-        return {k: ev.duration_ns(raster) for k, (_, ev) in lib.items()}
+        return {k: ev.duration_ticks(raster, tpn) for k, (_, ev) in lib.items()}
 
     end_rf, end_g, end_adc = ends(rf_lib, rraster), ends(grad_lib, graster), ends(adc_lib, 0)
     need = np.zeros(tab.shape[0], dtype=np.int64)
@@ -539,25 +552,26 @@ def _read_blocks(
     for b in np.flatnonzero(tab[:, 7] > 0).tolist():
         for ev in ext_lists[int(tab[b, 7])][1]:
             if isinstance(ev, Trigger):
-                need[b] = max(need[b], ev.delay_ns + ev.duration_ns)
+                need[b] = max(need[b], (ev.delay_ns + ev.duration_ns) * tpn)
     if vc >= 1_004_000:
-        dur = tab[:, 1] * seq.block_raster_ns
+        dur = tab[:, 1] * seq.block_raster_ticks
         bad = need > dur
         if np.any(bad):
             r = int(np.flatnonzero(bad)[0])
             raise src.err(
                 lns[r],
-                f"block {int(ids[r])}: an event lasts {int(need[r]) / 1000:g} us, longer than the block "
-                f"duration {int(dur[r]) / 1000:g} us",
+                f"block {int(ids[r])}: an event lasts {int(need[r]) / tpn / 1000:g} us, longer than the block "
+                f"duration {int(dur[r]) / tpn / 1000:g} us",
             )
     else:
-        dl = np.array([delays.get(int(d), 0) for d in tab[:, 1].tolist()], dtype=np.int64)
+        dl = np.array([delays.get(int(d), 0) * tpn for d in tab[:, 1].tolist()], dtype=np.int64)
         dur = np.maximum(need, dl)
 
     total = sum(dur.tolist())
     if total >= MAX_INT:
         raise src.err(
-            0, f"the blocks add up to {total / 1e9 / 86400:.4g} days, beyond the 2**53 ns (104 days) of the time base"
+            0, f"the blocks add up to {total / tpn / 1e9 / 86400:.4g} days, beyond the {_base_limit(tpn)} of the "
+            "time base",
         )
     for k, (_, rf_ev) in rf_lib.items():
         seq._rf.insert(k, rf_ev)
@@ -567,8 +581,8 @@ def _read_blocks(
         seq._adc.insert(k, adc_ev)
     for k, (_, evs) in ext_lists.items():
         seq._ext.insert(k, evs)
-    seq._cols = [dur.tolist()] + [tab[:, c].tolist() for c in range(2, 8)]
-    seq._arrays = None
+    seq._cols_list = None  # the table stays one int64 array (lists only if blocks are added later)
+    seq._arrays = np.ascontiguousarray(np.vstack([dur[np.newaxis, :], tab[:, 2:8].T]), dtype=np.int64)
 
 
 class _BlockLines:
@@ -599,7 +613,9 @@ def _block_table(src: Src, sec: tuple[int, str, int], vc: int) -> tuple[np.ndarr
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                tab = np.loadtxt(io.StringIO(body), dtype=np.int64, comments="#", ndmin=2)
+                # lines split on "\n" only, as the strict parser below does (a list of lines is faster and
+                # leaner for loadtxt than a StringIO, which holds the text as 4 bytes per character)
+                tab = np.loadtxt(body.split("\n"), dtype=np.int64, comments="#", ndmin=2)
             if tab.shape[1] != nf or tab.shape[0] == 0:
                 tab = None
         except (ValueError, OverflowError):
@@ -639,6 +655,7 @@ def _fill_first_last(
     adc_lib: dict[int, tuple[int, ADCEvent]],
     delays: dict[int, int],
     vc: int,
+    tpn: int = 1,
 ) -> None:
     """Files before 1.5 lack a shaped gradient's first/last values: infer them as MATLAB's ``read.m``.
 
@@ -667,14 +684,14 @@ def _fill_first_last(
         if vc >= 1_004_000:
             bdur = int(row[1]) * block_raster
         else:
-            ends = [delays.get(int(row[1]), 0)]
+            ends = [delays.get(int(row[1]), 0) * tpn]
             if row[2]:
-                ends.append(rf_lib[int(row[2])][1].duration_ns(rraster))
+                ends.append(rf_lib[int(row[2])][1].duration_ticks(rraster, tpn))
             if row[6]:
-                ends.append(adc_lib[int(row[6])][1].duration_ns())
+                ends.append(adc_lib[int(row[6])][1].duration_ticks(0, tpn))
             for c in (3, 4, 5):
                 if row[c]:
-                    ends.append(grad_lib[int(row[c])][1].duration_ns(graster))
+                    ends.append(grad_lib[int(row[c])][1].duration_ticks(graster, tpn))
             bdur = max(ends)
         done_before = set(done)
         stored: list[int] = []
@@ -698,7 +715,7 @@ def _fill_first_last(
                 step[1:] = 2.0 * w
                 sign = np.where(np.arange(1, step.size + 1) % 2 == 1, 1.0, -1.0)
                 last = float((np.cumsum(step * sign) * sign)[-1])
-            prev[axis] = last if ev.duration_ns(graster) >= bdur else 0.0
+            prev[axis] = last if ev.duration_ticks(graster, tpn) >= bdur else 0.0
             if gid in stored:
                 continue
             stored.append(gid)

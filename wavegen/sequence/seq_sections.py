@@ -205,7 +205,7 @@ def read_shapes(src: Src, sec: tuple[int, list[tuple[int, str]]] | None) -> dict
     return out
 
 
-def read_rf(src: Src, sec: Any, vc: int, shape: Any, rf_raster_ns: int) -> dict[int, tuple[int, RFEvent]]:
+def read_rf(src: Src, sec: Any, vc: int, shape: Any, rf_raster_ns: Any) -> dict[int, tuple[int, RFEvent]]:
     lib: dict[int, tuple[int, RFEvent]] = {}
     if sec is None:
         return lib
@@ -276,14 +276,14 @@ def _check_time_shape(src: Src, ln: int, what: str, tid: int, ts: Shape) -> None
         )
 
 
-def _rf_center_us(mag: Shape, tshape: Shape | None, rf_raster_ns: int) -> float:
+def _rf_center_us(mag: Shape, tshape: Shape | None, rf_raster_ns: Any) -> float:
     """Centre of an RF pulse from a pre-1.5 file (no centre field), us: as pypulseq's calc_rf_center,
     the middle of the samples within 1e-5 of the peak magnitude."""
     m = np.abs(mag.samples)
     peak = float(m.max())
     idx = np.flatnonzero(m >= peak * 0.99999)
     t = tshape.samples if tshape is not None else np.arange(m.size) + 0.5
-    return float((t[idx[0]] + t[idx[-1]]) / 2) * rf_raster_ns / 1000
+    return float((t[idx[0]] + t[idx[-1]]) / 2) * float(rf_raster_ns) / 1000
 
 
 def read_grads(src: Src, gsec: Any, tsec: Any, vc: int, shape: Any) -> dict[int, tuple[int, Any]]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,7 @@ from wavegen.sequence.events import (
 from wavegen.sequence.seq_read import RASTER_KEYS
 from wavegen.sequence.sequence import Sequence
 from wavegen.sequence.shapes import Shape, compress_shape
+from wavegen.sequence.timebase import decimal_text
 
 __all__ = ["write_seq", "WRITABLE_VERSIONS"]
 
@@ -53,6 +55,19 @@ def _num(x: float) -> str:
     if s.endswith(".0"):
         s = s[:-2]
     return s
+
+
+def _raster_text(raster_ns: Any) -> str:
+    """A raster (ns: int or exact Fraction) as seconds, as the reader reads it back to the same value.
+
+    Whole ns are written as before (the shortest float text, ``1e-05``); a fraction of a ns as its exact
+    decimal (``1.00016276e-05``), or, when it has none (3840625/384 ns), as the shortest float text,
+    which the reader snaps back to the same fraction (:func:`wavegen.sequence.timebase.snap_raster_ns`).
+    """
+    if isinstance(raster_ns, Fraction) and raster_ns.denominator != 1:
+        exact = decimal_text(raster_ns / 10**9)
+        return exact if exact is not None else _num(float(raster_ns / 10**9))
+    return _num(int(raster_ns) / 1e9)
 
 
 def _us(ns: int) -> str:
@@ -213,7 +228,7 @@ def write_seq(
     ]
     defs: dict[str, str] = {}
     for key, attr in RASTER_KEYS.items():
-        defs[key] = _num(getattr(seq, attr) / 1e9)
+        defs[key] = _raster_text(getattr(seq, attr))
     for k, v in seq.definitions.items():
         if k not in defs:
             defs[k] = v
@@ -230,12 +245,16 @@ def write_seq(
     out.append("")
 
     out += ["# Format of blocks:", "# NUM DUR RF  GX  GY  GZ  ADC  EXT", "[BLOCKS]"]
-    durs = tab[0]
-    br = seq.block_raster_ns
+    durs = tab[0]  # ticks of the time base (ns unless the rasters are not whole ns)
+    br = seq.block_raster_ticks
     bad = np.flatnonzero(durs % br)
     if bad.size:
         b = int(bad[0])
-        raise RangeError(f"block {b + 1}: duration {int(durs[b])} ns is not a multiple of the block raster {br} ns")
+        tpn = seq.ticks_per_ns
+        raise RangeError(
+            f"block {b + 1}: duration {int(durs[b]) / tpn:.10g} ns is not a multiple of the block raster "
+            f"{float(seq.block_raster_ns):.10g} ns"
+        )
     cols = np.stack(
         [np.arange(1, durs.size + 1), durs // br, rf_col, g_col[0], g_col[1], g_col[2], adc_col, ext_col],
         axis=1,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterator
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -97,8 +98,10 @@ class Sequence:
     Notes
     -----
     Units: event amplitudes are in Pulseq's units (Hz/m, Hz); :meth:`render` returns T/m and T.
-    Rasters are whole ns, except ``adc_raster_ns``, which a file can set to an exact
-    :class:`fractions.Fraction` of a ns (``AdcRasterTime 1e-10``; only whole-ns dwells sit on it).
+    Rasters are in ns: whole ns on every MR system in use, or an exact :class:`fractions.Fraction` of a
+    ns as a file may declare (``AdcRasterTime 1e-10``, ``GradientRasterTime 1.00016276e-05``). Time is
+    counted in integer ticks of ``1 / ticks_per_ns`` ns (:mod:`wavegen.sequence.timebase`): 1 tick = 1 ns
+    unless a gradient, RF or block raster is not a whole ns.
     """
 
     def __init__(
@@ -129,8 +132,71 @@ class Sequence:
         self._grad = _Library()
         self._adc = _Library()
         self._ext = _Library()  # tuples of extension events
-        self._cols: list[list[int]] = [[] for _ in range(7)]  # dur, rf, gx, gy, gz, adc, ext
+        # the block table: Python lists while blocks are added, an int64 array once read or used; a
+        # sequence read from a file holds only the array (lists are made if blocks are added later)
+        self._cols_list: list[list[int]] | None = [[] for _ in range(7)]  # dur, rf, gx, gy, gz, adc, ext
         self._arrays: np.ndarray | None = None
+        self._tb: tuple[tuple[Any, Any, Any], int] = ((None, None, None), 1)
+
+    # --- time base --------------------------------------------------------------------------------
+
+    @property
+    def ticks_per_ns(self) -> int:
+        """Ticks per ns of the integer time base: 1 (ticks are ns) unless a gradient, RF or block raster
+        is not a whole number of ns (:func:`wavegen.sequence.timebase.ticks_per_ns_for`)."""
+        key = (self.grad_raster_ns, self.rf_raster_ns, self.block_raster_ns)
+        if self._tb[0] != key:
+            if all(type(r) is int for r in key):
+                tpn = 1
+            else:
+                from wavegen.sequence.timebase import ticks_per_ns_for
+
+                tpn = ticks_per_ns_for(*key)
+            if tpn != self._tb[1] and len(self):
+                raise RasterError(
+                    f"the rasters changed after blocks were added and need a time base of 1/{tpn} ns instead of "
+                    f"1/{self._tb[1]} ns: the block durations would change meaning; set the rasters first"
+                )
+            self._tb = (key, tpn)
+        return self._tb[1]
+
+    @property
+    def tick_s(self) -> Fraction:
+        """Length of one tick of the time base, s (exact)."""
+        return Fraction(1, 10**9 * self.ticks_per_ns)
+
+    def _raster_ticks(self, which: str) -> int:
+        r = getattr(self, f"{which}_raster_ns")
+        t = self.ticks_per_ns
+        if t == 1 and type(r) is int:
+            return r
+        from wavegen.sequence.timebase import raster_ticks
+
+        return raster_ticks(r, t, f"{which}_raster_ns")
+
+    @property
+    def grad_raster_ticks(self) -> int:
+        """Gradient raster in ticks of the time base."""
+        return self._raster_ticks("grad")
+
+    @property
+    def rf_raster_ticks(self) -> int:
+        """RF raster in ticks of the time base."""
+        return self._raster_ticks("rf")
+
+    @property
+    def block_raster_ticks(self) -> int:
+        """Block duration raster in ticks of the time base."""
+        return self._raster_ticks("block")
+
+    def _ns_times(self, what: str) -> None:
+        if self.ticks_per_ns != 1:
+            raise RasterError(
+                f"{what}: this sequence counts time in ticks of 1/{self.ticks_per_ns} ns (its rasters are "
+                f"not whole ns: gradient {float(self.grad_raster_ns)!r} ns, block {float(self.block_raster_ns)!r}"
+                f" ns), so its block times are not whole ns; use {what.replace('_ns', '_ticks')} and "
+                "ticks_per_ns"
+            )
 
     # --- building ---------------------------------------------------------------------------------
 
@@ -191,32 +257,38 @@ class Sequence:
                     raise RangeError("a block holds at most one RF event")
                 rf = r
         grads = [self._as_grad(g, ax) for g, ax in ((gx, "gx"), (gy, "gy"), (gz, "gz"))]
-        ends = [min_ns]
+        tpn = self.ticks_per_ns
+        ends = [min_ns * tpn]
         if rf is not None:
-            ends.append(rf.duration_ns(self.rf_raster_ns))
+            ends.append(rf.duration_ticks(self.rf_raster_ticks, tpn))
         if adc is not None:
-            ends.append(adc.duration_ns())
+            ends.append(adc.duration_ticks(0, tpn))
         for g in grads:
             if g is not None:
-                ends.append(g.duration_ns(self.grad_raster_ns))
+                ends.append(g.duration_ticks(self.grad_raster_ticks, tpn))
         for e in exts:
             if isinstance(e, Trigger):
-                ends.append(e.delay_ns + e.duration_ns)
+                ends.append((e.delay_ns + e.duration_ns) * tpn)
         need = max(ends)
         if duration_s is not None:
             duration_ns = seconds_to_ticks(duration_s, name="duration_s")
+        raster = self.block_raster_ticks
         if duration_ns is None:
-            raster = self.block_raster_ns
-            duration_ns = -(-need // raster) * raster
+            duration = -(-need // raster) * raster
         else:
-            if duration_ns % self.block_raster_ns:
+            d = Fraction(duration_ns) * tpn
+            if d.denominator != 1 or d % raster:
                 raise RasterError(
-                    f"block duration {duration_ns} ns is not a multiple of the block raster {self.block_raster_ns} ns"
+                    f"block duration {float(duration_ns)!r} ns is not a multiple of the block raster "
+                    f"{float(self.block_raster_ns)!r} ns"
                 )
-            if duration_ns < need:
-                raise RangeError(f"block duration {duration_ns} ns is shorter than its events ({need} ns)")
+            duration = int(d)
+            if duration < need:
+                raise RangeError(
+                    f"block duration {float(duration_ns)!r} ns is shorter than its events ({need / tpn:g} ns)"
+                )
         self._append_ids(
-            int(duration_ns),
+            duration,
             self._rf.find_or_add(rf) if rf is not None else 0,
             *(self._grad.find_or_add(g) if g is not None else 0 for g in grads),
             self._adc.find_or_add(adc) if adc is not None else 0,
@@ -282,7 +354,7 @@ class Sequence:
                 first_hz_per_m=float(w[0]),
                 last_hz_per_m=float(w[-1]),
                 delay_ns=seconds_to_ticks(float(getattr(g, "delay_s", 0.0)), name=f"{axis} delay_s"),
-                time_shape=Shape(t_ns / self.grad_raster_ns),
+                time_shape=Shape(t_ns / float(self.grad_raster_ns)),
             )
         if hasattr(g, "samples_t_per_m") and hasattr(g, "raster_s"):  # ArbitraryGradient
             r_ns = seconds_to_ticks(float(g.raster_s), name=f"{axis} raster_s")
@@ -304,17 +376,33 @@ class Sequence:
     # --- access -----------------------------------------------------------------------------------
 
     @property
+    def _cols(self) -> list[list[int]]:
+        """The block table as seven Python lists (made from the array when first needed)."""
+        if self._cols_list is None:
+            assert self._arrays is not None
+            self._cols_list = [row.tolist() for row in self._arrays]
+        return self._cols_list
+
+    @_cols.setter
+    def _cols(self, value: list[list[int]]) -> None:
+        self._cols_list = value
+
+    @property
     def _table(self) -> np.ndarray:
-        """(7, n_blocks) int64: duration ns, rf, gx, gy, gz, adc, ext ids."""
+        """(7, n_blocks) int64: duration (ticks; ns when ``ticks_per_ns`` is 1), rf, gx, gy, gz, adc, ext ids."""
         if self._arrays is None:
             self._arrays = np.array(self._cols, dtype=np.int64).reshape(7, -1)
         return self._arrays
 
     def __len__(self) -> int:
-        return len(self._cols[0])
+        if self._cols_list is None:
+            assert self._arrays is not None
+            return int(self._arrays.shape[1])
+        return len(self._cols_list[0])
 
     def block_table(self) -> np.ndarray:
-        """The block table, (7, n_blocks) int64, read-only: duration (ns) and the rf, gx, gy, gz, adc and
+        """The block table, (7, n_blocks) int64, read-only: duration (in ticks of the time base, which are ns
+        unless :attr:`ticks_per_ns` > 1) and the rf, gx, gy, gz, adc and
         extension event ids of every block (0 = none). Equal columns render to equal samples at equal
         phases of a sample grid (the playback plan de-duplicates on it)."""
         t = self._table.view()
@@ -328,8 +416,9 @@ class Sequence:
             raise IndexError(f"block {index} out of range for a sequence of {n} blocks")
         i = index % n
         c = self._cols
+        tpn = self.ticks_per_ns
         return Block(
-            duration_ns=c[0][i],
+            duration_ns=c[0][i] if tpn == 1 else Fraction(c[0][i], tpn),
             rf=self._rf.by_id[c[1][i]] if c[1][i] else None,
             gx=self._grad.by_id[c[2][i]] if c[2][i] else None,
             gy=self._grad.by_id[c[3][i]] if c[3][i] else None,
@@ -347,29 +436,63 @@ class Sequence:
 
     @property
     def block_durations_ns(self) -> np.ndarray:
-        """Block durations, int64 ns."""
+        """Block durations, int64 ns (a sequence on a finer time base: :attr:`block_durations_ticks`).
+
+        Raises
+        ------
+        RasterError
+            The time base is finer than ns (``ticks_per_ns`` > 1).
+        """
+        self._ns_times("block_durations_ns")
         return self._table[0].copy()
 
     @property
     def block_starts_ns(self) -> np.ndarray:
-        """Start time of every block from the sequence start, int64 ns."""
+        """Start time of every block from the sequence start, int64 ns (a sequence on a finer time base:
+        :attr:`block_starts_ticks`).
+
+        Raises
+        ------
+        RasterError
+            The time base is finer than ns (``ticks_per_ns`` > 1).
+        """
+        self._ns_times("block_starts_ns")
+        return self.block_starts_ticks
+
+    @property
+    def block_durations_ticks(self) -> np.ndarray:
+        """Block durations, int64 ticks of ``1 / ticks_per_ns`` ns."""
+        return self._table[0].copy()
+
+    @property
+    def block_starts_ticks(self) -> np.ndarray:
+        """Start time of every block from the sequence start, int64 ticks of ``1 / ticks_per_ns`` ns."""
         d = self._table[0]
         s = np.zeros(d.size, dtype=np.int64)
         np.cumsum(d[:-1], out=s[1:])
         return s
 
     @property
-    def duration_ns(self) -> int:
-        """Total duration, integer ns."""
-        return int(sum(self._cols[0]))
+    def duration_ticks(self) -> int:
+        """Total duration, ticks of ``1 / ticks_per_ns`` ns."""
+        if self._cols_list is None:
+            return sum(self._table[0].tolist())
+        return int(sum(self._cols_list[0]))
+
+    @property
+    def duration_ns(self) -> Any:
+        """Total duration, ns: an int, or an exact :class:`~fractions.Fraction` on a time base finer than ns."""
+        tpn = self.ticks_per_ns
+        d = self.duration_ticks
+        return d if tpn == 1 else Fraction(d, tpn)
 
     @property
     def duration_s(self) -> float:
         """Total duration, s."""
-        return self.duration_ns * 1e-9
+        return float(self.duration_ns) * 1e-9
 
     @property
-    def rasters_ns(self) -> dict[str, int]:
+    def rasters_ns(self) -> dict[str, Any]:
         return {
             "grad": self.grad_raster_ns,
             "rf": self.rf_raster_ns,
@@ -473,7 +596,8 @@ class Sequence:
                 raise RangeError(f"no soft delay {hint!r} in the sequence; it has: {', '.join(known) or 'none'}")
         new = self._copy()
         ext_col = self._cols[6]
-        raster = self.block_raster_ns
+        tpn = self.ticks_per_ns
+        raster = self.block_raster_ticks
         for b, lid in enumerate(ext_col):
             if not lid:
                 continue
@@ -482,38 +606,87 @@ class Sequence:
                     v = values_s[e.hint]
                     if not isinstance(v, (int, float)) or not math.isfinite(v):
                         raise RangeError(f"soft delay {e.hint} = {v!r} s must be a finite number")
-                    want_ns = v * 1e9 / e.factor + e.offset_ns
-                    dur = int(round(want_ns / raster)) * raster
-                    if abs(dur - want_ns) > 500:
+                    want = (v * 1e9 / e.factor + e.offset_ns) * tpn  # ticks
+                    dur = int(round(want / raster)) * raster
+                    if abs(dur - want) > 500 * tpn:
                         logger.warning(
                             "soft delay %s: block %d rounded by %.1f us to the block raster",
                             e.hint,
                             b + 1,
-                            abs(dur - want_ns) / 1000,
+                            abs(dur - want) / tpn / 1000,
                         )
                     if dur < 0:
                         raise RangeError(f"soft delay {e.hint} = {v!r} s gives a negative block duration")
-                    need = self._events_end_ns(b)
+                    need = self._events_end_ticks(b)
                     if dur < need:
                         raise RangeError(
-                            f"soft delay {e.hint} = {v!r} s makes block {b + 1} {dur} ns long, shorter than "
-                            f"its events ({need} ns)"
+                            f"soft delay {e.hint} = {v!r} s makes block {b + 1} {dur / tpn:g} ns long, shorter "
+                            f"than its events ({need / tpn:g} ns)"
                         )
                     new._cols[0][b] = dur
         new._arrays = None
         return new
 
-    def _events_end_ns(self, b: int) -> int:
+    def _events_end_ticks(self, b: int) -> int:
         blk = self.block(b)
+        tpn = self.ticks_per_ns
         ends = [0]
         if blk.rf is not None:
-            ends.append(blk.rf.duration_ns(self.rf_raster_ns))
+            ends.append(blk.rf.duration_ticks(self.rf_raster_ticks, tpn))
         if blk.adc is not None:
-            ends.append(blk.adc.duration_ns())
+            ends.append(blk.adc.duration_ticks(0, tpn))
         for g in (blk.gx, blk.gy, blk.gz):
             if g is not None:
-                ends.append(g.duration_ns(self.grad_raster_ns))
+                ends.append(g.duration_ticks(self.grad_raster_ticks, tpn))
         return max(ends)
+
+    def slice_blocks(self, first: int, stop: int) -> Sequence:
+        """A new sequence of blocks ``first`` to ``stop - 1`` (0-based), sharing this one's events,
+        rasters, gamma, ``b0_t`` and definitions; its time 0 is the start of block ``first``.
+
+        Plots and reports render a window of a long sequence through it: only the blocks they show.
+
+        Raises
+        ------
+        RangeError
+            Unless ``0 <= first < stop <= len(self)``.
+        """
+        n = len(self)
+        if not (isinstance(first, int) and isinstance(stop, int)) or not 0 <= first < stop <= n:
+            raise RangeError(f"slice_blocks({first!r}, {stop!r}): need 0 <= first < stop <= {n} (the block count)")
+        new = self._copy()
+        new._cols = [c[first:stop] for c in self._cols]
+        new._arrays = None
+        return new
+
+    # --- plots and notebooks -----------------------------------------------------------------------
+
+    def plot(self, window: Any = None, ax: Any = None, **kwargs: Any) -> Any:
+        """Gradients (mT/m), RF magnitude (uT) and phase (rad) and the ADC gate against time.
+
+        Only the blocks inside ``window`` are rendered; a window longer than the plot can show is
+        drawn as a min/max envelope per pixel column, so an 80 s sequence plots in about a second.
+        See :func:`wavegen.report.figures.plot_sequence` (``window=("10 ms", "20 ms")`` or seconds).
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        from wavegen.report.figures import plot_sequence
+
+        return plot_sequence(self, window=window, ax=ax, **kwargs)
+
+    def plot_kspace(self, window: Any = None, ax: Any = None, **kwargs: Any) -> Any:
+        """The k-space trajectory with the ADC samples marked; see :func:`wavegen.report.figures.plot_kspace`."""
+        from wavegen.report.figures import plot_kspace
+
+        return plot_kspace(self, window=window, ax=ax, **kwargs)
+
+    def _repr_html_(self) -> str:
+        """A compact summary with a small overview plot, for notebooks (:mod:`wavegen.report.html`)."""
+        from wavegen.report.html import sequence_html
+
+        return sequence_html(self)
 
     def _copy(self) -> Sequence:
         new = Sequence.__new__(Sequence)
@@ -596,28 +769,25 @@ class Sequence:
         Gradients (physical axes, T/m) are sampled at the gradient raster centres, RF (T) at the RF
         raster centres, both from t = 0 to the end of the sequence.
         """
-        from fractions import Fraction
-
         from wavegen.safety.waveforms import Waveforms, adopting
         from wavegen.sequence.render import Renderer
 
-        g_rate = Fraction(10**9, self.grad_raster_ns)
-        rg = Renderer(self, g_rate, ("gx", "gy", "gz"), t0_s=Fraction(self.grad_raster_ns, 2 * 10**9))
-        ng = -(-self.duration_ns // self.grad_raster_ns)
+        g_raster_s = Fraction(self.grad_raster_ns) / 10**9
+        rg = Renderer(self, 1 / g_raster_s, ("gx", "gy", "gz"), t0_s=g_raster_s / 2)
+        ng = -(-self.duration_ticks // self.grad_raster_ticks)
         out = rg.render(0, ng)
         grad = np.stack([out["gx"], out["gy"], out["gz"]], axis=1)
         rf = None
         rf_raster_s = None
         if include_rf and len(self._rf.by_id):
-            rr = Renderer(
-                self, Fraction(10**9, self.rf_raster_ns), ("rf",), t0_s=Fraction(self.rf_raster_ns, 2 * 10**9)
-            )
-            rf = rr.render(0, -(-self.duration_ns // self.rf_raster_ns))["rf"]
-            rf_raster_s = self.rf_raster_ns * 1e-9
+            r_raster_s = Fraction(self.rf_raster_ns) / 10**9
+            rr = Renderer(self, 1 / r_raster_s, ("rf",), t0_s=r_raster_s / 2)
+            rf = rr.render(0, -(-self.duration_ticks // self.rf_raster_ticks))["rf"]
+            rf_raster_s = float(self.rf_raster_ns * 1e-9)  # as before: the same float as the safety digest
         with adopting():  # the arrays were just rendered and are dropped here: no second copy
             return Waveforms(
                 grad_t_per_m=grad,
-                grad_raster_s=self.grad_raster_ns * 1e-9,
+                grad_raster_s=float(self.grad_raster_ns * 1e-9),
                 rf_b1_t=rf,
                 rf_raster_s=rf_raster_s,
             )
