@@ -508,7 +508,7 @@ def _rf_amplifier(d: dict[str, Any]) -> Any:
     """
     if not d:
         return None
-    from wavegen.safety import RfAmplifier
+    from wavegen.safety.rfpower import RfAmplifier
 
     where = "rf_amplifier"
     _unknown(d, _RF_AMP_KEYS, where)

@@ -5,6 +5,8 @@ Commands (``wavegen COMMAND --help`` for each)::
     wavegen design KIND -o OUT      a trapezoid, an RF pulse (sinc, slr, gauss, block, hs, wurst) or a
                                     small sequence (gre, epi, spiral) to .seq or .npz
     wavegen check FILE.seq          the safety report; exit 1 when unsafe
+    wavegen check LIB/ *.seq --config A.toml --config B.toml
+                                    a protocol library x configurations on Dask: one table (--csv, --json)
     wavegen render FILE.seq --rate 1MHz -o out.npz
                                     every channel sampled at an instrument rate
     wavegen play FILE.seq           check, render, upload, verify, arm, trigger on the bench
@@ -127,6 +129,7 @@ def _bench_options(p: argparse.ArgumentParser) -> None:
 def _build_parser() -> argparse.ArgumentParser:
     from wavegen import __version__
     from wavegen.cli.commands import add_design_parser
+    from wavegen.cli.library import add_library_options
 
     parent = _common_parent()
     p = argparse.ArgumentParser(
@@ -151,16 +154,17 @@ def _build_parser() -> argparse.ArgumentParser:
     c = add("check", "safety report of a .seq file (exit 1 when unsafe)",
             "Check every safety rule (gradient amplitude and slew, PNS, cardiac, acoustics, B1, SAR) and print "
             "the report. Exit 1 when a rule is broken.")
-    c.add_argument("file", type=Path, metavar="FILE.seq")
+    c.add_argument("file", nargs="+", metavar="FILE.seq",
+                   help="a .seq file; or several, folders, glob patterns: a library, checked into one table")
     c.add_argument("--mode", choices=("normal", "first_level"), default="normal", help="IEC operating mode")
-    _limits_option(c)
+    add_library_options(c)  # --limits (repeatable), --csv, --scheduler, --workers: wavegen.cli.library
     c.add_argument("--phantom", action="store_true",
                    help="nobody in the magnet: judge only the hardware rules (patient rules reported as info)")
     c.add_argument("--hardware", type=Path, metavar="FILE.asc", default=None,
                    help="vendor gradient hardware file (SAFE PNS model, acoustic bands)")
-    c.add_argument("--config", type=Path, metavar="BENCH.toml", default=None,
+    c.add_argument("--config", type=Path, metavar="BENCH.toml", default=None, action="append",
                    help="check on a bench: its limits, mode, patient flag and RF amplifier ratings "
-                        "(instead of --limits/--mode/--phantom)")
+                        "(instead of --limits/--mode/--phantom); repeatable for a library")
     c.add_argument("--sar-calibration", type=Path, metavar="SAR.toml", default=None,
                    help='SAR calibration: a [sar] table, e.g. region = "head", w_per_kg_per_ut2 = 0.35, '
                         "patient_mass_kg = 75 (absolute SAR; --strict can then pass with RF)")

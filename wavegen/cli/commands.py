@@ -228,6 +228,12 @@ def cmd_design(args: argparse.Namespace, progress: Progress) -> int:
 
 def cmd_check(args: argparse.Namespace, progress: Progress) -> int:
     from wavegen import safety
+    from wavegen.cli.library import cmd_check_library, is_library, single_args
+
+    if is_library(args):  # several protocols or configurations: one table, on Dask
+        sar = read_sar_calibration(args.sar_calibration) if args.sar_calibration is not None else {}
+        return cmd_check_library(args, progress, sar)
+    single_args(args)
 
     kwargs: dict[str, Any] = {"mode": args.mode, "patient": not args.phantom}
     if args.config is not None:

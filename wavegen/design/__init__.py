@@ -37,6 +37,7 @@ from wavegen.design.splitting import (
     split_arbitrary_gradient,
     split_gradient,
 )
+from wavegen.design.sweep import bloch_metrics, sweep
 from wavegen.design.trajectories import (
     archimedean_spiral,
     epi_path,
@@ -107,4 +108,7 @@ __all__: list[str] = [
     "hyperbolic_secant_pulse",
     "wurst_pulse",
     "MAX_DESIGN_SAMPLES",
+    # design sweeps on Dask (wavegen.design.sweep)
+    "sweep",
+    "bloch_metrics",
 ]

@@ -4,6 +4,8 @@
   amplitude/slew (per axis and vector, every sample), gradient RMS, SAFE PNS (vendor ``.asc`` or the public
   example set), IEC 60601-2-33 hyperbolic PNS and cardiac limits, acoustic resonance bands, peak B1, SAR
   over exact 10 s / 6 min windows (absolute only with a calibration), RF amplifier power and duty cycle.
+- :func:`check_many` ``(protocols, configs, scheduler=None) -> Table`` checks a protocol library against
+  several configurations on Dask, one row per pair (:mod:`wavegen.safety.library`).
 - :func:`clear` / :func:`override` / :func:`require` form the interlock (:mod:`wavegen.safety.interlock`).
 - The pieces are usable alone: :func:`safe_pns`, :func:`sar_windows`, :func:`iec_db_dt_limit_t_per_s`, ...
 """
@@ -34,6 +36,7 @@ from wavegen.safety.interlock import (
     require,
     samples_digest,
 )
+from wavegen.safety.library import CheckConfig, check_many, load_config
 from wavegen.safety.pns import (
     IecPnsModel,
     PnsResult,
@@ -59,6 +62,9 @@ from wavegen.safety.waveforms import SupportsToWaveforms, Waveforms, as_waveform
 __all__ = [
     "MODES",
     "check",
+    "check_many",
+    "CheckConfig",
+    "load_config",
     "physical_xyz",
     "ChannelCalibration",
     "Clearance",
