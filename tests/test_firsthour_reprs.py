@@ -99,3 +99,23 @@ def test_profile_metrics_and_recipe_designs_show_short_reprs() -> None:
     assert text.startswith("ProfileMetrics(peak=") and not NOISE.search(text), text
     d = recipes.design_gre(LIM, fov_m=0.256, matrix=32, slice_m=5e-3, flip_rad=0.26, dwell_s=20e-6)
     assert repr(d) == f"Design({d.title!r}, {d.seq!r})" and len(repr(d)) < 150  # not the lines, not the blocks
+
+
+def test_design_title_says_the_on_resonance_flip_when_it_differs() -> None:
+    """An SLR design's title keeps the requested flip and adds the Bloch flip at 0 Hz when they differ
+    (the passband ripple shows there); a block pulse's title shows just its flip."""
+    import math
+
+    from wavegen.design.bloch import flip_angle_rad
+    from wavegen.limits import SystemLimits
+    from wavegen.sequence import recipes
+
+    lim = SystemLimits()
+    d = recipes.design_rf("slr", lim, flip_rad=math.pi / 2, duration_s=3e-3, tbw=4.0)
+    pulse = recipes._rf_pulse("slr", lim, flip_rad=math.pi / 2, duration_s=3e-3, tbw=4.0, bandwidth_hz=None,
+                              b1_max_t=None)
+    want = math.degrees(flip_angle_rad(pulse))
+    assert abs(want - 90.0) > 0.05
+    assert "90 deg requested" in d.title and f"{want:.4g} deg on resonance" in d.title
+    s = recipes.design_rf("block", lim, flip_rad=math.pi / 2, duration_s=1e-3)
+    assert s.title == "block pulse, 90 deg"

@@ -164,7 +164,12 @@ def design_rf(
     lines, reph = _excitation(seq, limits, rf, slice_m)
     if reph is not None:
         seq.add_block(gz=reph)
-    title = f"{kind} pulse" + ("" if kind in ("hs", "wurst") else f", {math.degrees(flip_rad):.4g} deg")
+    title = f"{kind} pulse"
+    if kind not in ("hs", "wurst"):
+        title += f", {math.degrees(flip_rad):.4g} deg"
+        actual = math.degrees(rf.on_resonance_flip_rad())
+        if abs(actual - math.degrees(flip_rad)) > 0.05:  # e.g. an SLR pulse: its passband ripple shows at 0 Hz
+            title += f" requested, {actual:.4g} deg on resonance (Bloch)"
     return Design(seq, title, lines)
 
 
