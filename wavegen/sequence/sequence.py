@@ -475,8 +475,8 @@ class Sequence:
     @property
     def duration_ticks(self) -> int:
         """Total duration, ticks of ``1 / ticks_per_ns`` ns."""
-        if self._cols_list is None:
-            return sum(self._table[0].tolist())
+        if self._cols_list is None:  # int64 holds any total the reader admits (it refuses beyond the time base)
+            return int(self._table[0].sum(dtype=np.int64))
         return int(sum(self._cols_list[0]))
 
     @property
