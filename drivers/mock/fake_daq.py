@@ -368,7 +368,7 @@ class FakeDaq:
         for i, c in enumerate(ai.chans):
             src = seen.get(c)
             if src is not None and src.size:
-                out[i] = np.clip(src[:k], ai.min_v, ai.max_v)
+                np.clip(src[:k], ai.min_v, ai.max_v, out=out[i])
         ai.pending.append(out)
 
     def _acquire(self, a: _Task, ao_rate_hz: float, seen: dict[str, np.ndarray], ao_mode: int) -> None:
@@ -886,7 +886,9 @@ class _FakeInterpreter:
         v = volts.reshape(n_ch, -1)[:, :n]
         lsb = self._ai_scaling(t)[1]
         out = read_array.reshape(n_ch, -1)
-        np.clip(np.rint(v / lsb), -32768, 32767, out=v)
+        v *= 1.0 / lsb
+        np.rint(v, out=v)
+        np.clip(v, -32768, 32767, out=v)
         out[:, :n] = v
         return read_array, n
 
