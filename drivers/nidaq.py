@@ -199,7 +199,7 @@ class _RowGate:
         # byte (instead of digested again) and the copy is what plays
         self._cache: dict[int, np.ndarray] = {}
         self._cache_left = int(cache_bytes)
-        self._order = iter([(i, k) for i, r in grant.order for k in range(r)])
+        self._order = ((i, k) for i, r in grant.order for k in range(r))  # lazily: an order may be long
         self._pos = 0  # samples of this row verified so far
         self._parts: list[np.ndarray] = []
         self._have = 0

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run the tests of every C kernel (resampler, Bloch, SLR, time-optimal gradients, SAFE PNS, sequence
-# rendering) against an AddressSanitizer + UndefinedBehaviorSanitizer build of native/. Any out-of-bounds
+# rendering, the [BLOCKS] row parser) against an AddressSanitizer + UndefinedBehaviorSanitizer build of native/. Any out-of-bounds
 # read or write, use after free or undefined behaviour aborts the run.
 #
 #   bash native/check_memory.sh [python]      (the python of a venv where wavegen[test] is installed;
@@ -35,5 +35,5 @@ PYTHONPATH="$work" WAVEGEN_REQUIRE_NATIVE=1 WAVEGEN_EXPECT_NATIVE_DIR="$work" \
   "$(dirname "$py")/pytest" -q -p no:cacheprovider -W error \
     tests/test_resample.py tests/test_resample_properties.py tests/test_resample_errors.py tests/test_dac.py \
     tests/test_bloch.py tests/test_slr.py tests/test_verse.py tests/test_mintime.py tests/test_safety_pns.py \
-    tests/test_render.py tests/test_iir.py tests/test_dut.py
+    tests/test_render.py tests/test_iir.py tests/test_dut.py tests/test_seq_scan.py
 echo "check_memory: clean"

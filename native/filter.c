@@ -17,10 +17,15 @@ void wg_pole_bank(int n_poles, const double *r_re, const double *r_im, const dou
         double v = x[k];
         double acc = 0.0;
         for (int i = 0; i < n_poles; i++) {
-            double re = r_re[i] * s_re[i] - r_im[i] * s_im[i] + c_re[i] * v;
-            double im = r_re[i] * s_im[i] + r_im[i] * s_re[i] + c_im[i] * v;
+            double re;
+            if (r_im[i] == 0.0 && c_im[i] == 0.0) {
+                /* a real pole: the imaginary part stays zero, so only the real recursion is run */
+                re = r_re[i] * s_re[i] + c_re[i] * v;
+            } else {
+                re = r_re[i] * s_re[i] - r_im[i] * s_im[i] + c_re[i] * v;
+                s_im[i] = r_re[i] * s_im[i] + r_im[i] * s_re[i] + c_im[i] * v;
+            }
             s_re[i] = re;
-            s_im[i] = im;
             acc += w[i] * re;
         }
         y[k] = acc;
@@ -40,10 +45,14 @@ void wg_pole_banks(int n_banks, const int *n_poles, const int *offset, const dou
             double acc = 0.0;
             for (int j = 0; j < n_poles[b]; j++) {
                 int i = offset[b] + j;
-                double re = r_re[i] * s_re[i] - r_im[i] * s_im[i] + c_re[i] * v;
-                double im = r_re[i] * s_im[i] + r_im[i] * s_re[i] + c_im[i] * v;
+                double re;
+                if (r_im[i] == 0.0 && c_im[i] == 0.0) {
+                    re = r_re[i] * s_re[i] + c_re[i] * v;
+                } else {
+                    re = r_re[i] * s_re[i] - r_im[i] * s_im[i] + c_re[i] * v;
+                    s_im[i] = r_re[i] * s_im[i] + r_im[i] * s_re[i] + c_im[i] * v;
+                }
                 s_re[i] = re;
-                s_im[i] = im;
                 acc += w[i] * re;
             }
             y[(int64_t)b * n + k] = acc;

@@ -332,8 +332,14 @@ class NoiseTable:
         k = int(self._rng.integers(0, self.SIZE))
         if k + n <= self.SIZE:
             return self._table[k : k + n]
-        reps = -(-(k + n) // self.SIZE)
-        return np.tile(self._table, reps)[k : k + n]
+        out = np.empty(n)
+        at = 0
+        while at < n:  # the table read cyclically from k (what tiling it would give, without the copies)
+            take = min(n - at, self.SIZE - k)
+            out[at : at + take] = self._table[k : k + take]
+            at += take
+            k = 0
+        return out
 
 
 class DutStream:

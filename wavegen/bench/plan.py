@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from wavegen.errors import ConfigError, RangeError
-from wavegen.safety.interlock import Grant, Segment, samples_digest
+from wavegen.safety.interlock import Grant, PlayOrder, Segment, samples_digest
 
 if TYPE_CHECKING:
     from wavegen.sequence import Sequence
@@ -175,14 +175,20 @@ class InstrumentPlan:
     mode: str
     reason: str
     segments: tuple[PlanSegment, ...]
-    table: tuple[tuple[int, int], ...]
+    #: (distinct segment, repeats in a row) in play order (reads as a tuple of pairs; arrays inside)
+    table: PlayOrder
     t0_s: Fraction
     #: render samples [k0, k1) of this instrument's program as volts per output (re-render path)
     _render: Callable[[int, int], dict[str, np.ndarray]] = field(repr=False, default=None)  # type: ignore[assignment]
 
     @property
+    def order(self) -> PlayOrder:
+        """:attr:`table` as a :class:`~wavegen.safety.PlayOrder` (a table replaced by pairs is read as such)."""
+        return PlayOrder.of(self.table)
+
+    @property
     def n_samples(self) -> int:
-        return sum(self.segments[i].n_samples * r for i, r in self.table)
+        return self.order.samples([s.n_samples for s in self.segments])
 
     @property
     def duration_s(self) -> float:
@@ -234,12 +240,12 @@ class InstrumentPlan:
         out = []
         for name in self.outputs:
             segs = tuple(Segment(s.digests[name], s.n_samples) for s in self.segments)
-            out.append(Grant(output_id(name), float(self.rate_hz), segs, self.table, expanded=True))
+            out.append(Grant(output_id(name), float(self.rate_hz), segs, self.order, expanded=True))
         return out
 
     def digest(self) -> str:
         h = hashlib.sha256()
-        h.update(f"{self.instrument}|{self.rate_hz}|{self.t0_s}|{self.table}".encode())
+        h.update(f"{self.instrument}|{self.rate_hz}|{self.t0_s}|{len(self.table)}|{self.order.digest}".encode())
         for s in self.segments:
             for name in self.outputs:
                 h.update(f"|{name}:{s.digests[name]}:{s.n_samples}".encode())
@@ -252,7 +258,7 @@ class InstrumentPlan:
             "mode": self.mode,
             "rate_hz": float(self.rate_hz),
             "segments": len(self.table),
-            "plays": sum(r for _, r in self.table),
+            "plays": self.order.plays,
             "unique": len(self.segments),
             "points_uploaded": self.unique_samples * len(self.outputs),
             "duration_s": self.duration_s,
@@ -263,7 +269,7 @@ class InstrumentPlan:
     def __repr__(self) -> str:
         return (
             f"InstrumentPlan({self.instrument}: {self.mode}, {len(self.outputs)} outputs at "
-            f"{float(self.rate_hz) / 1e6:g} MS/s, {self.duration_s:.6g} s, {sum(r for _, r in self.table)} "
+            f"{float(self.rate_hz) / 1e6:g} MS/s, {self.duration_s:.6g} s, {self.order.plays} "
             f"segment plays of {len(self.segments)} distinct; {self.reason})"
         )
 
@@ -417,7 +423,7 @@ def make_instrument_plan(
             phys[o] = buf
         return {o: np.ascontiguousarray(to_volts(o, x), dtype=np.float64) for o, x in phys.items()}
 
-    # (key row, program start, program end) per piece; neighbouring silences are already one piece
+    # (key columns, program end) per piece; neighbouring silences are already one piece
     keys, p_end = pieces
     p_start = np.concatenate([[0], p_end[:-1]])
     assert int(p_end[-1]) == n_total
@@ -429,24 +435,26 @@ def make_instrument_plan(
     else:
         if mode == "sequence":
             assert sequencer is not None
-            rows = [tuple(r) for r in keys.tolist()]
+            rows = list(zip(*(c.tolist() for c in keys), strict=True))
             merged = _coalesce(list(zip(rows, p_start.tolist(), p_end.tolist(), strict=True)), sequencer, n_total)
+            del rows
             keys_m = {k: i for i, k in enumerate(dict.fromkeys(k for k, _, _ in merged))}
             inverse = np.array([keys_m[k] for k, _, _ in merged], dtype=np.int64)
             p_start = np.array([a for _, a, _ in merged], dtype=np.int64)
             p_end = np.array([b for _, _, b in merged], dtype=np.int64)
         else:
             inverse = _row_classes(keys)
-    # distinct segments in order of first appearance, each rendered once
-    first_at: dict[int, int] = {}
-    for i, k in enumerate(inverse.tolist()):
-        first_at.setdefault(k, i)
-    order_of = {k: j for j, k in enumerate(sorted(first_at, key=first_at.__getitem__))}
-    ids_arr = np.array([order_of[k] for k in inverse.tolist()], dtype=np.int64)
+    del keys, pieces
+    # distinct segments numbered in order of first appearance, each rendered once
+    classes, first = np.unique(inverse, return_index=True)
+    by_first = np.argsort(first, kind="stable")
+    rank = np.empty(int(classes.max()) + 1, dtype=np.int64)
+    rank[classes[by_first]] = np.arange(classes.size, dtype=np.int64)
+    ids_arr = rank[inverse]
+    del inverse, rank
     segments: list[PlanSegment] = []
     kept = 0
-    for k in sorted(first_at, key=first_at.__getitem__):
-        i = first_at[k]
+    for i in first[by_first].tolist():
         p0, p1 = int(p_start[i]), int(p_end[i])
         volts = render(p0, p1)
         for v in volts.values():
@@ -456,13 +464,16 @@ def make_instrument_plan(
         keep = kept + nbytes <= cache_bytes
         kept += nbytes if keep else 0
         segments.append(PlanSegment(p1 - p0, digests, volts if keep else None, (p0, p1)))
-    ids = ids_arr.tolist()
+    del p_start, p_end
     table = _run_length_array(ids_arr)
     if mode == "sequence":
         assert sequencer is not None
-        segments, table = _fit_sequencer(instrument, segments, table, ids, sequencer, render, cache_bytes)
+        segs, steps = _fit_sequencer(
+            instrument, segments, list(table), ids_arr.tolist(), sequencer, render, cache_bytes
+        )
+        segments, table = segs, PlayOrder.of(steps)
     t0 = Fraction(ks - lead_samples) / rate
-    return InstrumentPlan(instrument, rate, tuple(outputs), mode, reason, tuple(segments), tuple(table), t0, render)
+    return InstrumentPlan(instrument, rate, tuple(outputs), mode, reason, tuple(segments), table, t0, render)
 
 
 def _choose_mode(
@@ -505,33 +516,37 @@ def _coalesce(placed: list[tuple[Any, int, int]], lim: SequencerLimits, n_total:
     return out
 
 
-def _run_length_array(ids: np.ndarray) -> list[tuple[int, int]]:
+def _run_length_array(ids: np.ndarray) -> PlayOrder:
     """(id, count) of each run of equal neighbours."""
     if ids.size == 0:
-        return []
+        return PlayOrder([], [])
     starts = np.flatnonzero(np.concatenate([[True], ids[1:] != ids[:-1]]))
     counts = np.diff(np.concatenate([starts, [ids.size]]))
-    return list(zip(ids[starts].tolist(), counts.tolist(), strict=True))
+    return PlayOrder(ids[starts], counts)
 
 
-def _row_classes(keys: np.ndarray) -> np.ndarray:
-    """For each row of ``keys`` an id, equal exactly when the rows are equal. Rows are hashed to 64 bits
-    and sorted (memory of a few 1-D arrays, not of sorted row copies); every row is then compared with its
-    class's first row, column by column, and a collision (never seen in practice) falls back to sorting
-    whole rows, so equal ids always mean equal rows."""
-    n, width = keys.shape
+def _row_classes(keys: np.ndarray | list[np.ndarray]) -> np.ndarray:
+    """For each row of ``keys`` (a 2-D array, or its columns as 1-D arrays) an id, equal exactly when the
+    rows are equal. Rows are hashed to 64 bits and sorted (memory of a few 1-D arrays, not of sorted row
+    copies); every row is then compared with its class's first row, column by column, and a collision
+    (never seen in practice) falls back to sorting whole rows, so equal ids always mean equal rows."""
+    cols = [keys[:, j] for j in range(keys.shape[1])] if isinstance(keys, np.ndarray) else list(keys)
+    n = cols[0].size
     h = np.zeros(n, dtype=np.uint64)
     with np.errstate(over="ignore"):
-        for j in range(width):
-            h = (h ^ keys[:, j].view(np.uint64)) * np.uint64(0x100000001B3)  # FNV-1a style mixing per column
+        for c in cols:
+            h ^= np.ascontiguousarray(c, dtype=np.int64).view(np.uint64)
+            h *= np.uint64(0x100000001B3)  # FNV-1a style mixing per column
             h ^= h >> np.uint64(29)
     _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
-    rep = first[inverse.reshape(-1)]
-    for j in range(width):
-        if not np.array_equal(keys[:, j], keys[rep, j]):
-            _, inverse = np.unique(keys, axis=0, return_inverse=True)
-            break
-    return inverse.reshape(-1)
+    del h
+    inverse = inverse.reshape(-1)
+    rep = first[inverse]
+    for c in cols:
+        if not np.array_equal(c, c[rep]):
+            _, inverse = np.unique(np.stack(cols, axis=1), axis=0, return_inverse=True)
+            return inverse.reshape(-1)
+    return inverse
 
 
 def _first_samples(starts: np.ndarray, rate: Fraction, ticks_per_ns: int) -> np.ndarray:
@@ -546,10 +561,11 @@ def _first_samples(starts: np.ndarray, rate: Fraction, ticks_per_ns: int) -> np.
 
 def _pieces(
     seq: Sequence, rate: Fraction, want: list[str], ks: int, ke: int, lead: int, tail: int
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[list[np.ndarray], np.ndarray]:
     """The program split at block boundaries, vectorised: a key row per piece (equal rows render to equal
-    samples) and each piece's end in program samples. Neighbouring silences (blocks with no event on
-    these channels, the lead, the tail) become one piece keyed by its length alone.
+    samples), as one int64 array per column, and each piece's end in program samples. Neighbouring
+    silences (blocks with no event on these channels, the lead, the tail) become one piece keyed by its
+    length alone.
 
     Key row: duration (ns), start phase on the sample grid (exact remainder), offset into the block (a
     window's first piece), length (samples), then the event ids of the channels' table columns; a silence
@@ -571,36 +587,50 @@ def _pieces(
     s0, s1 = np.maximum(bk, ks), np.minimum(nxt, ke)
     idx = np.flatnonzero(s1 > s0)
     del nxt
-    # one key array, filled in place (a row per piece, with a row for the lead and one for the tail)
-    width = 4 + len(cols)
-    first_row = 1 if lead else 0
-    rows = np.zeros((first_row + idx.size + (1 if tail else 0), width), dtype=np.int64)
-    body = rows[first_row : first_row + idx.size]
-    body[:, 0] = table[0][idx]
-    body[:, 1] = np.asarray(r[idx], dtype=np.int64) if r.dtype != object else [int(x) % (1 << 62) for x in r[idx]]
-    body[:, 2] = (s0 - bk)[idx]
-    body[:, 3] = (s1 - s0)[idx]
-    for j, c in enumerate(cols):
-        body[:, 4 + j] = table[c][idx]
+    # the key columns (a value per piece, with a piece for the lead and one for the tail)
+    n_rows = (1 if lead else 0) + idx.size + (1 if tail else 0)
+    at = slice(1 if lead else 0, (1 if lead else 0) + idx.size)
+
+    def column(values: Any) -> np.ndarray:
+        c = np.zeros(n_rows, dtype=np.int64)
+        c[at] = values
+        return c
+
+    ev = [column(table[c][idx]) for c in cols]
+    silent = np.ones(n_rows, dtype=bool)  # the lead and the tail are silences
+    silent[at] = True
+    for c in ev:
+        silent[at] &= c[at] == 0
+    dur = column(table[0][idx])
+    phase = column(np.asarray(r[idx], dtype=np.int64) if r.dtype != object else [int(x) % (1 << 62) for x in r[idx]])
+    offs = column((s0 - bk)[idx])
+    length = column((s1 - s0)[idx])
     del q, r, bk, s0, s1, idx
-    silent = np.ones(rows.shape[0], dtype=bool)  # the lead and the tail are silences
-    silent[first_row : first_row + body.shape[0]] = ~np.any(body[:, 4:] != 0, axis=1)
-    rows[silent, 0] = -1
-    rows[silent, 1:3] = 0
-    rows[silent, 4:] = 0
+    dur[silent] = -1
+    phase[silent] = 0
+    offs[silent] = 0
+    for c in ev:
+        c[silent] = 0
     if lead:
-        rows[0, 3] = lead
+        length[0] = lead
     if tail:
-        rows[-1, 3] = tail
+        length[-1] = tail
     # merge runs of silences: a silence after a silence continues its group
-    new = np.ones(rows.shape[0], dtype=bool)
+    new = np.ones(n_rows, dtype=bool)
     new[1:] = ~(silent[1:] & silent[:-1])
+    del silent
     first = np.flatnonzero(new)
+    if first.size == n_rows:  # nothing to merge
+        return [dur, phase, offs, length, *ev], np.cumsum(length)
     gid = np.cumsum(new) - 1
-    lengths = np.bincount(gid, weights=rows[:, 3].astype(np.float64)).astype(np.int64)
-    out = rows[first]
-    out[:, 3] = lengths
-    return out, np.cumsum(lengths)
+    del new
+    lengths = np.bincount(gid, weights=length.astype(np.float64)).astype(np.int64)
+    del gid, length
+    out = [dur[first], phase[first], offs[first], lengths]
+    del dur, phase, offs
+    for k in range(len(ev)):
+        ev[k] = ev[k][first]
+    return out + ev, np.cumsum(lengths)
 
 
 def _run_length(ids: list[int]) -> list[tuple[int, int]]:

@@ -193,16 +193,20 @@ class LogSetup:
     one process in the tests and in notebooks)."""
 
     def __init__(self, handler: StderrHandler, loggers: list[tuple[logging.Logger, int]],
-                 showwarning: Callable[..., Any]) -> None:
+                 showwarning: Callable[..., Any], scope: warnings.catch_warnings | None = None) -> None:
         self.handler = handler
         self._loggers = loggers
         self._showwarning = showwarning
+        self._scope = scope
 
     def undo(self) -> None:
         for lg, level in self._loggers:
             lg.removeHandler(self.handler)
             lg.setLevel(level)
         warnings.showwarning = self._showwarning
+        if self._scope is not None:
+            self._scope.__exit__(None, None, None)
+            self._scope = None
 
 
 def _warning_to_log(message: Warning | str, category: type[Warning], filename: str, lineno: int,
@@ -233,6 +237,10 @@ def setup_logging(verbose: int, quiet: bool) -> LogSetup:
         changed.append((lg, lg.level))
         lg.setLevel(level)
         lg.addHandler(handler)
+    # a command is one run: its warnings are shown as in a fresh process (entering catch_warnings resets
+    # the "shown once" registries), and the filters are restored when it ends
+    scope = warnings.catch_warnings()
+    scope.__enter__()
     old = warnings.showwarning
     warnings.showwarning = _warning_to_log
-    return LogSetup(handler, changed, old)
+    return LogSetup(handler, changed, old, scope)

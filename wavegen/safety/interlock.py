@@ -45,10 +45,10 @@ import logging
 import math
 import secrets
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -61,6 +61,7 @@ __all__ = [
     "Clearance",
     "DEFAULT_LIFETIME_S",
     "Grant",
+    "PlayOrder",
     "Segment",
     "clear",
     "clear_volts",
@@ -117,6 +118,97 @@ class Segment:
         return cls(samples_digest(a), int(a.shape[-1]) if a.ndim else 1)
 
 
+class PlayOrder:
+    """A play order: (segment index, repeats in a row) per step, held as two int64 arrays.
+
+    A streamed protocol plays one step per block (a 15-minute GRE: 540,000 steps); as Python tuples that
+    order alone took about 60 MB, as arrays it takes 16 bytes a step. It reads like the tuple of pairs it
+    replaces (``len``, indexing, iteration give ``(int, int)``, and it equals such a tuple), and it is
+    immutable.
+    """
+
+    __slots__ = ("index", "repeats", "_digest")
+
+    def __init__(self, index: Any, repeats: Any) -> None:
+        idx = np.array(index, dtype=np.int64).reshape(-1)
+        reps = np.array(repeats, dtype=np.int64).reshape(-1)
+        if idx.shape != reps.shape:
+            raise ShapeError(f"a play order needs as many repeat counts as steps, got {reps.size} and {idx.size}")
+        idx.flags.writeable = False
+        reps.flags.writeable = False
+        self.index: np.ndarray = idx
+        self.repeats: np.ndarray = reps
+        self._digest: str | None = None
+
+    @classmethod
+    def of(cls, order: Any) -> PlayOrder:
+        """A play order from one, or from (index, repeats) pairs."""
+        if isinstance(order, PlayOrder):
+            return order
+        pairs = list(order)
+        for k, step in enumerate(pairs):
+            if len(step) != 2:
+                raise ShapeError(f"play order step {k} must be (segment index, repeats), got {step!r}")
+            for v in step:
+                if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+                    raise RangeError(f"play order step {k}: {v!r} is not an integer")
+        return cls([a for a, _ in pairs], [b for _, b in pairs])
+
+    def __len__(self) -> int:
+        return int(self.index.size)
+
+    @overload
+    def __getitem__(self, k: int) -> tuple[int, int]: ...
+
+    @overload
+    def __getitem__(self, k: slice) -> PlayOrder: ...
+
+    def __getitem__(self, k: int | slice) -> tuple[int, int] | PlayOrder:
+        if isinstance(k, slice):
+            return PlayOrder(self.index[k], self.repeats[k])
+        return int(self.index[k]), int(self.repeats[k])
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        step = 8192
+        for a in range(0, self.index.size, step):
+            yield from zip(self.index[a : a + step].tolist(), self.repeats[a : a + step].tolist(), strict=True)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, PlayOrder):
+            return bool(np.array_equal(self.index, other.index) and np.array_equal(self.repeats, other.repeats))
+        if isinstance(other, (tuple, list)):
+            return len(other) == len(self) and all(tuple(a) == b for a, b in zip(other, self, strict=True))
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.digest)
+
+    @property
+    def plays(self) -> int:
+        """Segment plays, repeats counted."""
+        return int(self.repeats.sum())
+
+    def samples(self, n_samples: Any) -> int:
+        """Samples played, given every segment's length (``n_samples[i]`` for segment i)."""
+        n = np.asarray(n_samples, dtype=np.int64)
+        return int(np.dot(n[self.index], self.repeats)) if self.index.size else 0
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 (hex) of the steps."""
+        if self._digest is None:
+            h = hashlib.sha256(b"wavegen-play-order\0")
+            h.update(np.ascontiguousarray(self.index, dtype="<i8").data)
+            h.update(np.ascontiguousarray(self.repeats, dtype="<i8").data)
+            self._digest = h.hexdigest()
+        return self._digest
+
+    def __repr__(self) -> str:
+        head = ", ".join(f"({a}, {b})" for a, b in zip(self.index[:4].tolist(), self.repeats[:4].tolist(), strict=True))
+        more = f", ... {len(self) - 4} more" if len(self) > 4 else ""
+        return f"PlayOrder([{head}{more}])"
+
+
 @dataclass(frozen=True)
 class Grant:
     """What one instrument output may receive and play.
@@ -130,9 +222,9 @@ class Grant:
         The rate the samples play at.
     segments : tuple of Segment
         Every distinct sample array the output may hold.
-    order : tuple of (int, int)
+    order : PlayOrder
         The play order: (index into ``segments``, how many times in a row). One waveform played once
-        is ``((0, 1),)``.
+        is ``((0, 1),)``; a tuple of pairs given here is kept as a :class:`PlayOrder`.
     endless : bool
         The order may loop until stopped (a regenerating DAQ task, an AWG in continuous mode).
     expanded : bool
@@ -143,7 +235,7 @@ class Grant:
     output: str
     sample_rate_hz: float
     segments: tuple[Segment, ...]
-    order: tuple[tuple[int, int], ...] = ((0, 1),)
+    order: PlayOrder | tuple[tuple[int, int], ...] = ((0, 1),)
     endless: bool = False
     expanded: bool = False
 
@@ -154,13 +246,17 @@ class Grant:
             raise RangeError(f"grant {self.output}: sample rate must be finite and > 0 Hz, got {self.sample_rate_hz}")
         if not self.segments:
             raise RangeError(f"grant {self.output}: no segments")
-        if not self.order:
+        order = PlayOrder.of(self.order)
+        object.__setattr__(self, "order", order)
+        if not len(order):
             raise RangeError(f"grant {self.output}: empty play order")
-        for idx, reps in self.order:
-            if not 0 <= idx < len(self.segments):
-                raise RangeError(f"grant {self.output}: order names segment {idx}, it has {len(self.segments)}")
-            if reps < 1:
-                raise RangeError(f"grant {self.output}: repeat count {reps} < 1")
+        bad = np.flatnonzero((order.index < 0) | (order.index >= len(self.segments)))
+        if bad.size:
+            idx = int(order.index[bad[0]])
+            raise RangeError(f"grant {self.output}: order names segment {idx}, it has {len(self.segments)}")
+        bad = np.flatnonzero(order.repeats < 1)
+        if bad.size:
+            raise RangeError(f"grant {self.output}: repeat count {int(order.repeats[bad[0]])} < 1")
 
     @classmethod
     def for_samples(
@@ -175,17 +271,25 @@ class Grant:
         been judged by a periodic check)."""
         if self.endless:
             return True
-        return not self.expanded and (len(self.order) > 1 or any(r > 1 for _, r in self.order))
+        o = self._order
+        return not self.expanded and (len(o) > 1 or bool(np.any(o.repeats > 1)))
+
+    @property
+    def _order(self) -> PlayOrder:
+        assert isinstance(self.order, PlayOrder)  # made so in __post_init__
+        return self.order
 
     @functools.cached_property
     def n_samples(self) -> int:
         """Samples played by one pass of the order."""
-        return sum(self.segments[i].n_samples * r for i, r in self.order)
+        return self._order.samples([s.n_samples for s in self.segments])
 
     def max_repeats(self, digest: str) -> int:
         """How many times in a row the segment ``digest`` may play (0 when it is not granted)."""
-        idx = {i for i, s in enumerate(self.segments) if s.digest == digest}
-        return max((r for i, r in self.order if i in idx), default=0)
+        idx = [i for i, s in enumerate(self.segments) if s.digest == digest]
+        o = self._order
+        hit = np.isin(o.index, idx)
+        return int(o.repeats[hit].max()) if np.any(hit) else 0
 
     def token(self) -> str:
         """A canonical text of the grant (signed into the clearance)."""
@@ -194,7 +298,7 @@ class Grant:
     @functools.cached_property
     def _token(self) -> str:  # the grant is frozen: its text is made once
         segs = ",".join(f"{s.digest}:{s.n_samples}" for s in self.segments)
-        order = ",".join(f"{i}x{r}" for i, r in self.order)
+        order = f"{len(self._order)} steps sha256 {self._order.digest}"
         return f"{self.output}|{self.sample_rate_hz!r}|{segs}|{order}|{int(self.endless)}|{int(self.expanded)}"
 
 

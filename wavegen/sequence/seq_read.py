@@ -22,11 +22,11 @@ one listed in ``RequiredExtensions`` is an error, as the specification demands.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
 import warnings
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
@@ -41,6 +41,7 @@ from wavegen.sequence.events import (
     RFEvent,
     Trigger,
 )
+from wavegen.sequence.seq_scan import BlocksBody, digests_of_bytes, scan
 from wavegen.sequence.seq_sections import (
     MAX_INT,
     Src,
@@ -143,20 +144,28 @@ def read_seq(
     if isinstance(max_samples, bool) or not isinstance(max_samples, int) or max_samples < 1:
         raise SeqFormatError(f"max_samples = {max_samples!r} must be an integer >= 1")
     try:
-        with open(name, "rb") as fh:
-            data = fh.read()
+        # one streaming pass in chunks (bounded memory for any number of blocks); None: read it whole
+        sc = scan(name, hash_signature=signature != "ignore")
+        if sc is not None:
+            text, blocks, digests = sc.text, sc.blocks, sc.digests
+        else:
+            with open(name, "rb") as fh:
+                data = fh.read()
     except OSError as e:
         raise SeqFormatError(f"{name}: cannot read the file: {e.strerror or e}") from e
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        raise SeqFormatError(f"{name}:{line}: not a text file (byte {e.start} is not UTF-8)") from None
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if sc is None:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            line = data[: e.start].count(b"\n") + 1
+            raise SeqFormatError(f"{name}:{line}: not a text file (byte {e.start} is not UTF-8)") from None
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        blocks, digests = None, (digests_of_bytes(data) if signature != "ignore" else None)
+        del data
     src = Src(name, [])
     try:
-        return _parse(src, text, data, signature, gamma_hz_per_t, b0_t, max_samples)
+        return _parse(src, text, digests, blocks, signature, gamma_hz_per_t, b0_t, max_samples)
     except SeqFormatError:
         raise
     except WavegenError as e:  # a value check inside an event constructor
@@ -201,7 +210,8 @@ def _raster_ns(src: Src, ln: int, key: str, tok: str) -> int | Fraction:
 def _parse(
     src: Src,
     text: str,
-    data: bytes,
+    digests: list[str] | None,
+    scanned: BlocksBody | None,
     sig_policy: str,
     gamma: float | None,
     b0: float | None,
@@ -251,7 +261,7 @@ def _parse(
 
     # --- signature --------------------------------------------------------------------------------
     if "[SIGNATURE]" in by_name and sig_policy != "ignore":
-        problem = _check_signature(src, data, *by_name["[SIGNATURE]"])
+        problem = _check_signature(digests, *by_name["[SIGNATURE]"])
         if problem is not None:
             if sig_policy == "strict":
                 raise src.err(by_name["[SIGNATURE]"][0], problem)
@@ -328,7 +338,7 @@ def _parse(
     # --- blocks table first: its durations bound what the events may declare ----------------------
     if blocks_sec is None:
         raise src.err(0, "no [BLOCKS] section")
-    tab, lns = _block_table(src, blocks_sec, vc)
+    tab, lns = _block_table(src, blocks_sec, vc, scanned)
     if vc >= 1_004_000:
         r = int(np.argmax(tab[:, 1]))
         if int(tab[r, 1]) * seq.block_raster_ticks >= MAX_INT:
@@ -451,15 +461,14 @@ class _Bounds:
         return budget
 
 
-_SIG_RE = re.compile(rb"(\r?\n)?\[SIGNATURE\][ \t]*\r?(?:\n|\Z)")
-
-
-def _check_signature(src: Src, data: bytes, ln: int, body: list[tuple[int, str]]) -> str | None:
+def _check_signature(digests: list[str] | None, ln: int, body: list[tuple[int, str]]) -> str | None:
     """None when the md5 matches one of the ways the field writes it, else what is wrong.
 
     Variants accepted (see ``docs/pulseq.md``): the hash of the bytes before the newline that precedes
     ``[SIGNATURE]`` (MATLAB Pulseq, pypulseq, wavegen); the same bytes including that newline (JEMRIS);
     and both after converting CRLF line ends to LF or LF to CRLF (files converted after signing).
+    *digests* are those candidates (:func:`wavegen.sequence.seq_scan.md5_variants`, the file's own
+    digest first), None when no signature header starts a line.
     """
     kv: dict[str, str] = {}
     for _, s in body:
@@ -472,30 +481,12 @@ def _check_signature(src: Src, data: bytes, ln: int, body: list[tuple[int, str]]
         return "[SIGNATURE] has no Hash line"
     if typ != "md5":
         return f"[SIGNATURE] Type {typ!r} cannot be verified (only md5)"
-    last = None
-    for m in _SIG_RE.finditer(data):
-        if m.start() == 0 or m.group(1) is not None:
-            last = m
-    if last is None:
+    if digests is None:
         return "[SIGNATURE] header not found at the start of a line"
-    body_end = last.start()  # the newline before [SIGNATURE] belongs to the signature
-    signed = data[:body_end]
-    nl = last.group(1) or b""
-    bases = [signed, signed + nl]  # writers, JEMRIS
-    if nl == b"\r\n":
-        bases.append(signed + b"\n")
-    candidates: list[bytes] = []
-    for base in bases:
-        candidates.append(base)
-        lf = base.replace(b"\r\n", b"\n")
-        candidates.append(lf)
-        candidates.append(lf.replace(b"\n", b"\r\n"))
-    for c in candidates:
-        if hashlib.md5(c).hexdigest() == want:
-            return None
-    got = hashlib.md5(signed).hexdigest()
+    if want in digests:
+        return None
     return (
-        f"[SIGNATURE] md5 {want} matches none of the known writer variants (file md5 {got}): "
+        f"[SIGNATURE] md5 {want} matches none of the known writer variants (file md5 {digests[0]}): "
         "the file was edited or truncated after it was signed"
     )
 
@@ -540,15 +531,20 @@ def _read_blocks(
 
     end_rf, end_g, end_adc = ends(rf_lib, rraster), ends(grad_lib, graster), ends(adc_lib, 0)
     need = np.zeros(tab.shape[0], dtype=np.int64)
+    lookups = []
     for col, e in ((2, end_rf), (3, end_g), (4, end_g), (5, end_g), (6, end_adc)):
         if e:
             keys = np.fromiter(e.keys(), dtype=np.int64, count=len(e))
             end_vals = np.fromiter(e.values(), dtype=np.int64, count=len(e))
             order = np.argsort(keys)
-            used = tab[:, col]
-            pos = np.searchsorted(keys[order], used)
-            pos = np.clip(pos, 0, keys.size - 1)
-            need = np.maximum(need, np.where(used > 0, end_vals[order][pos], 0))
+            lookups.append((col, keys[order], end_vals[order]))
+    step = 1 << 16  # in row ranges: temporaries of a range, not of a table of many blocks
+    for a in range(0, tab.shape[0], step):
+        nd = need[a : a + step]
+        for col, keys, end_vals in lookups:
+            used = tab[a : a + step, col]
+            pos = np.clip(np.searchsorted(keys, used), 0, keys.size - 1)
+            np.maximum(nd, np.where(used > 0, end_vals[pos], 0), out=nd)
     for b in np.flatnonzero(tab[:, 7] > 0).tolist():
         for ev in ext_lists[int(tab[b, 7])][1]:
             if isinstance(ev, Trigger):
@@ -567,7 +563,9 @@ def _read_blocks(
         dl = np.array([delays.get(int(d), 0) * tpn for d in tab[:, 1].tolist()], dtype=np.int64)
         dur = np.maximum(need, dl)
 
-    total = sum(dur.tolist())
+    # every duration is < 2**53 ticks, so an int64 sum is exact while n * max fits; else Python's ints
+    top = int(dur.max()) if dur.size else 0
+    total = int(dur.sum(dtype=np.int64)) if top <= (1 << 62) // max(1, dur.size) else sum(dur.tolist())
     if total >= MAX_INT:
         raise src.err(
             0, f"the blocks add up to {total / tpn / 1e9 / 86400:.4g} days, beyond the {_base_limit(tpn)} of the "
@@ -582,34 +580,56 @@ def _read_blocks(
     for k, (_, evs) in ext_lists.items():
         seq._ext.insert(k, evs)
     seq._cols_list = None  # the table stays one int64 array (lists only if blocks are added later)
-    seq._arrays = np.ascontiguousarray(np.vstack([dur[np.newaxis, :], tab[:, 2:8].T]), dtype=np.int64)
+    rows = tab.T
+    if rows.flags.c_contiguous and rows.dtype == np.int64:
+        # the scanned rows (8, n): their delay/duration row becomes the durations, and the table is a view
+        # of rows 1..7 (no second copy of a table of many blocks)
+        rows[1] = dur
+        seq._arrays = rows[1:8]
+    else:
+        seq._arrays = np.ascontiguousarray(np.vstack([dur[np.newaxis, :], tab[:, 2:8].T]), dtype=np.int64)
 
 
 class _BlockLines:
     """Line numbers of the rows of [BLOCKS], found only when an error needs one."""
 
-    def __init__(self, body: str, first_ln: int) -> None:
+    def __init__(self, body: str | Callable[[], str], first_ln: int) -> None:
         self._body = body
         self._first = first_ln
         self._lines: list[int] | None = None
 
     def __getitem__(self, r: int) -> int:
         if self._lines is None:
-            rows = (raw.strip() for raw in self._body.split("\n"))
+            body = self._body if isinstance(self._body, str) else self._body()
+            rows = (raw.strip() for raw in body.split("\n"))
             self._lines = [self._first + i for i, t in enumerate(rows) if t and not t.startswith("#")]
         return self._lines[r]
 
 
-def _block_table(src: Src, sec: tuple[int, str, int], vc: int) -> tuple[np.ndarray, _BlockLines]:
-    """The [BLOCKS] rows as an (n, 8) int64 table (1.2.0/1.2.1 rows get ext = 0) and their lines."""
+def _block_table(
+    src: Src, sec: tuple[int, str, int], vc: int, scanned: BlocksBody | None = None
+) -> tuple[np.ndarray, _BlockLines]:
+    """The [BLOCKS] rows as an (n, 8) int64 table (1.2.0/1.2.1 rows get ext = 0) and their lines.
+
+    *scanned*: the rows as the streaming pass parsed them (the section's text is then blank); the table
+    is a transposed view of its (8, n) array. Rows it could not parse are re-read here from the file.
+    """
     sec_ln, body, first_ln = sec
     nf = 7 if vc <= 1_002_001 else 8
     layout = "id delay rf gx gy gz adc" + ("" if nf == 7 else " ext")
     if vc >= 1_004_000:
         layout = "id duration rf gx gy gz adc ext"
-    lns = _BlockLines(body, first_ln)
     tab: np.ndarray | None = None
-    if body.strip():
+    if scanned is not None:
+        lns = _BlockLines(scanned.text, scanned.first_ln)
+        if scanned.rows is not None and scanned.ncol == nf:
+            tab = scanned.rows.T
+            scanned.rows = None
+        else:
+            body, first_ln = scanned.text(), scanned.first_ln
+    else:
+        lns = _BlockLines(body, first_ln)
+    if tab is None and scanned is None and body.strip():
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -629,16 +649,19 @@ def _block_table(src: Src, sec: tuple[int, str, int], vc: int) -> tuple[np.ndarr
             check_nf(src, ln, tok, nf, "[BLOCKS]", layout)
             vals.append([parse_int(src, ln, t, "block field") for t in tok])
         tab = np.array(vals, dtype=np.int64).reshape(len(rows), nf)
-    if nf == 7:
+        if nf == 7:
+            tab = np.concatenate([tab, np.zeros((tab.shape[0], 1), dtype=np.int64)], axis=1)
+    elif nf == 7 and tab.shape[1] == 7:
         tab = np.concatenate([tab, np.zeros((tab.shape[0], 1), dtype=np.int64)], axis=1)
-    if np.any(tab < 0):
+    # min/max first: no temporaries the size of the table on the path every good file takes
+    if tab.size and int(tab.min()) < 0:
         r = int(np.argwhere(tab < 0)[0, 0])
         raise src.err(lns[r], "a block field is negative")
-    if np.any(tab >= MAX_INT):
+    if tab.size and int(tab.max()) >= MAX_INT:
         r = int(np.argwhere(tab >= MAX_INT)[0, 0])
         raise src.err(lns[r], "a block field is out of range (>= 2**53)")
     ids = tab[:, 0]
-    if np.unique(ids).size != ids.size:
+    if not bool(np.all(ids[1:] > ids[:-1])) and np.unique(ids).size != ids.size:  # ids written in order: unique
         _, first = np.unique(ids, return_index=True)
         dup = sorted(set(range(ids.size)) - set(first.tolist()))[0]
         raise src.err(lns[dup], f"block id {int(ids[dup])} appears twice")
