@@ -402,7 +402,7 @@ def make_instrument_plan(
         return r.render(lo, hi)
     # the program: [lead zeros] + sequence samples [ks, ke) + [tail zeros]
     ks, ke = window_samples(seq, rate, window)
-    pieces = _pieces(seq, rate, want, ks, ke, lead_samples, tail_samples)
+    pieces = _pieces(seq, rate, want, ks, ke, lead_samples, tail_samples, starts)
     n_total = lead_samples + (ke - ks) + tail_samples
 
     def render(k0: int, k1: int) -> dict[str, np.ndarray]:
@@ -560,7 +560,8 @@ def _first_samples(starts: np.ndarray, rate: Fraction, ticks_per_ns: int) -> np.
 
 
 def _pieces(
-    seq: Sequence, rate: Fraction, want: list[str], ks: int, ke: int, lead: int, tail: int
+    seq: Sequence, rate: Fraction, want: list[str], ks: int, ke: int, lead: int, tail: int,
+    starts: np.ndarray | None = None,
 ) -> tuple[list[np.ndarray], np.ndarray]:
     """The program split at block boundaries, vectorised: a key row per piece (equal rows render to equal
     samples), as one int64 array per column, and each piece's end in program samples. Neighbouring
@@ -571,7 +572,8 @@ def _pieces(
     window's first piece), length (samples), then the event ids of the channels' table columns; a silence
     is ``-1, 0, 0, length, 0, ...``.
     """
-    starts = np.asarray(seq.block_starts_ticks, dtype=np.int64)
+    if starts is None:
+        starts = np.asarray(seq.block_starts_ticks, dtype=np.int64)
     den = 10**9 * seq.ticks_per_ns * rate.denominator
     num = rate.numerator
     if starts.size and int(starts[-1]) * num < (1 << 62):
@@ -580,7 +582,8 @@ def _pieces(
         qr = [divmod(int(t) * num, den) for t in starts.tolist()]
         q = np.array([a for a, _ in qr], dtype=np.int64)
         r = np.array([b for _, b in qr], dtype=object)
-    bk = q + (r != 0)
+    q += r != 0
+    bk = q  # first sample at or after each block start
     table = seq.block_table()
     cols = sorted({c for o in want for c in _COLUMNS[o]})
     nxt = np.concatenate([bk[1:], [max(ke, int(bk[-1]) if bk.size else ke)]])
@@ -591,9 +594,12 @@ def _pieces(
     n_rows = (1 if lead else 0) + idx.size + (1 if tail else 0)
     at = slice(1 if lead else 0, (1 if lead else 0) + idx.size)
 
-    def column(values: Any) -> np.ndarray:
-        c = np.zeros(n_rows, dtype=np.int64)
-        c[at] = values
+    def column(values: Any, narrow: bool = True) -> np.ndarray:
+        # a key column only needs equality: int32 where every value fits (half the memory of a long plan)
+        v = np.asarray(values)
+        small = narrow and (v.size == 0 or (int(v.min()) >= -(1 << 31) + 1 and int(v.max()) < (1 << 31)))
+        c = np.zeros(n_rows, dtype=np.int32 if small else np.int64)
+        c[at] = v
         return c
 
     ev = [column(table[c][idx]) for c in cols]
@@ -604,9 +610,9 @@ def _pieces(
     dur = column(table[0][idx])
     phase = column(np.asarray(r[idx], dtype=np.int64) if r.dtype != object else [int(x) % (1 << 62) for x in r[idx]])
     offs = column((s0 - bk)[idx])
-    length = column((s1 - s0)[idx])
+    length = column((s1 - s0)[idx], narrow=False)  # the lead and the tail go in too
     del q, r, bk, s0, s1, idx
-    dur[silent] = -1
+    dur[silent] = -1  # fits either width
     phase[silent] = 0
     offs[silent] = 0
     for c in ev:
@@ -621,7 +627,7 @@ def _pieces(
     del silent
     first = np.flatnonzero(new)
     if first.size == n_rows:  # nothing to merge
-        return [dur, phase, offs, length, *ev], np.cumsum(length)
+        return [dur, phase, offs, length, *ev], np.cumsum(length, dtype=np.int64)
     gid = np.cumsum(new) - 1
     del new
     lengths = np.bincount(gid, weights=length.astype(np.float64)).astype(np.int64)
