@@ -10,24 +10,30 @@
  */
 #include <stdint.h>
 
+/* One step of pole i with input v: the new real part (the imaginary part is updated in place; a real pole
+ * keeps it zero, so only its real recursion runs). */
+static inline double pole_step(int i, const double *r_re, const double *r_im, const double *c_re,
+                               const double *c_im, double *s_re, double *s_im, double v)
+{
+    double re;
+    if (r_im[i] == 0.0 && c_im[i] == 0.0) {
+        re = r_re[i] * s_re[i] + c_re[i] * v;
+    } else {
+        re = r_re[i] * s_re[i] - r_im[i] * s_im[i] + c_re[i] * v;
+        s_im[i] = r_re[i] * s_im[i] + r_im[i] * s_re[i] + c_im[i] * v;
+    }
+    s_re[i] = re;
+    return re;
+}
+
 void wg_pole_bank(int n_poles, const double *r_re, const double *r_im, const double *c_re, const double *c_im,
                   const double *w, double *s_re, double *s_im, const double *x, double *y, int64_t n)
 {
     for (int64_t k = 0; k < n; k++) {
         double v = x[k];
         double acc = 0.0;
-        for (int i = 0; i < n_poles; i++) {
-            double re;
-            if (r_im[i] == 0.0 && c_im[i] == 0.0) {
-                /* a real pole: the imaginary part stays zero, so only the real recursion is run */
-                re = r_re[i] * s_re[i] + c_re[i] * v;
-            } else {
-                re = r_re[i] * s_re[i] - r_im[i] * s_im[i] + c_re[i] * v;
-                s_im[i] = r_re[i] * s_im[i] + r_im[i] * s_re[i] + c_im[i] * v;
-            }
-            s_re[i] = re;
-            acc += w[i] * re;
-        }
+        for (int i = 0; i < n_poles; i++)
+            acc += w[i] * pole_step(i, r_re, r_im, c_re, c_im, s_re, s_im, v);
         y[k] = acc;
     }
 }
@@ -45,15 +51,7 @@ void wg_pole_banks(int n_banks, const int *n_poles, const int *offset, const dou
             double acc = 0.0;
             for (int j = 0; j < n_poles[b]; j++) {
                 int i = offset[b] + j;
-                double re;
-                if (r_im[i] == 0.0 && c_im[i] == 0.0) {
-                    re = r_re[i] * s_re[i] + c_re[i] * v;
-                } else {
-                    re = r_re[i] * s_re[i] - r_im[i] * s_im[i] + c_re[i] * v;
-                    s_im[i] = r_re[i] * s_im[i] + r_im[i] * s_re[i] + c_im[i] * v;
-                }
-                s_re[i] = re;
-                acc += w[i] * re;
+                acc += w[i] * pole_step(i, r_re, r_im, c_re, c_im, s_re, s_im, v);
             }
             y[(int64_t)b * n + k] = acc;
         }
