@@ -190,3 +190,30 @@ def test_parse_kernel_rows_and_refusals() -> None:
                       (b"1 2 1234567890123456789\n", 1), (b"1 2 -\n", 1), (b"1 2 3\n" * 6, 6)):
         assert run(bad) == line, bad
     assert run(b"") == 0 and done[0] == 0
+
+
+def test_play_order_reads_as_pairs_refuses_bad_steps_and_is_immutable() -> None:
+    from wavegen.errors import RangeError, ShapeError
+    from wavegen.safety import Grant, PlayOrder, Segment
+
+    o = PlayOrder([0, 1, 0], [2, 1, 5])
+    assert o == ((0, 2), (1, 1), (0, 5)) and list(o) == [(0, 2), (1, 1), (0, 5)] and o[1] == (1, 1)
+    assert o.plays == 8 and o.samples([10, 3]) == 73 and o[1:] == PlayOrder([1, 0], [1, 5])
+    assert o != ((0, 2), (1, 1)) and o.digest != PlayOrder([0, 1, 0], [2, 1, 4]).digest
+    for bad in (([0.5], [1]), ([0], [float("nan")]), ([0], ["1"])):
+        with pytest.raises(RangeError, match="must be an integer"):
+            PlayOrder(*bad)
+    with pytest.raises(ShapeError):
+        PlayOrder([0, 1], [1])
+    with pytest.raises(AttributeError):
+        o.index = np.array([1, 1, 1])  # type: ignore[misc]
+    with pytest.raises(ValueError):
+        o.index.flags.writeable = True
+    with pytest.raises(ValueError):
+        o.repeats[0] = 9
+    seg = Segment("0" * 64, 4)
+    with pytest.raises(RangeError, match="repeat count 0 < 1"):
+        Grant("awg/1", 1e6, (seg,), ((0, 0),))
+    with pytest.raises(RangeError, match="names segment 1"):
+        Grant("awg/1", 1e6, (seg,), PlayOrder([1], [1]))
+    assert Grant("awg/1", 1e6, (seg,), ((0, 3),)).n_samples == 12

@@ -128,17 +128,27 @@ class PlayOrder:
     """
 
     __slots__ = ("index", "repeats", "_digest")
+    index: np.ndarray
+    repeats: np.ndarray
+    _digest: str | None
 
     def __init__(self, index: Any, repeats: Any) -> None:
-        idx = np.array(index, dtype=np.int64).reshape(-1)
-        reps = np.array(repeats, dtype=np.int64).reshape(-1)
+        arrays = []
+        for name, values in (("segment index", index), ("repeat count", repeats)):
+            a = np.asarray(values)
+            if a.size and a.dtype.kind not in "iu":
+                raise RangeError(f"play order: every {name} must be an integer, got dtype {a.dtype}")
+            # over an immutable bytes object: the array cannot be made writeable again
+            arrays.append(np.frombuffer(np.ascontiguousarray(a, dtype=np.int64).reshape(-1).tobytes(), np.int64))
+        idx, reps = arrays
         if idx.shape != reps.shape:
             raise ShapeError(f"a play order needs as many repeat counts as steps, got {reps.size} and {idx.size}")
-        idx.flags.writeable = False
-        reps.flags.writeable = False
-        self.index: np.ndarray = idx
-        self.repeats: np.ndarray = reps
-        self._digest: str | None = None
+        object.__setattr__(self, "index", idx)
+        object.__setattr__(self, "repeats", reps)
+        object.__setattr__(self, "_digest", None)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"a PlayOrder is immutable (cannot set {name})")
 
     @classmethod
     def of(cls, order: Any) -> PlayOrder:
@@ -200,7 +210,8 @@ class PlayOrder:
             h = hashlib.sha256(b"wavegen-play-order\0")
             h.update(np.ascontiguousarray(self.index, dtype="<i8").data)
             h.update(np.ascontiguousarray(self.repeats, dtype="<i8").data)
-            self._digest = h.hexdigest()
+            object.__setattr__(self, "_digest", h.hexdigest())
+        assert self._digest is not None
         return self._digest
 
     def __repr__(self) -> str:
