@@ -34,6 +34,7 @@ import numpy as np
 
 from wavegen.errors import SeqFormatError, WavegenError
 from wavegen.limits import GAMMA_PULSEQ_HZ_PER_T
+from wavegen.sequence.blocktable import BlockTable, FileRows
 from wavegen.sequence.events import (
     ADCEvent,
     ArbGradient,
@@ -338,7 +339,10 @@ def _parse(
     # --- blocks table first: its durations bound what the events may declare ----------------------
     if blocks_sec is None:
         raise src.err(0, "no [BLOCKS] section")
-    tab, lns = _block_table(src, blocks_sec, vc, scanned)
+    file_rows, lns = _block_table(src, blocks_sec, vc, scanned)
+    # the distinct rows, in order of first appearance (column 0: the id of the first block with the
+    # row): every check below runs on them and names the first block of the file that fails it
+    tab = file_rows.u
     if vc >= 1_004_000:
         r = int(np.argmax(tab[:, 1]))
         if int(tab[r, 1]) * seq.block_raster_ticks >= MAX_INT:
@@ -414,7 +418,7 @@ def _parse(
     )
 
     # --- blocks -----------------------------------------------------------------------------------
-    _read_blocks(src, seq, tab, lns, vc, rf_lib, grad_lib, adc_lib, delays, ext_lists)
+    _read_blocks(src, seq, tab, file_rows.index, lns, vc, rf_lib, grad_lib, adc_lib, delays, ext_lists)
     return seq
 
 
@@ -495,6 +499,7 @@ def _read_blocks(
     src: Src,
     seq: Sequence,
     tab: np.ndarray,
+    index: np.ndarray,
     lns: Any,
     vc: int,
     rf_lib: dict[int, tuple[int, RFEvent]],
@@ -523,7 +528,8 @@ def _read_blocks(
     tpn = seq.ticks_per_ns
     graster, rraster = seq.grad_raster_ticks, seq.rf_raster_ticks
     if vc < 1_005_000:
-        _fill_first_last(tab, grad_lib, graster, rraster, seq.block_raster_ticks, rf_lib, adc_lib, delays, vc, tpn)
+        _fill_first_last(tab, index, grad_lib, graster, rraster, seq.block_raster_ticks, rf_lib, adc_lib, delays,
+                         vc, tpn)
 
     # durations of events, by id (ticks of the time base)
     def ends(lib: dict[int, tuple[int, Any]], raster: int) -> dict[int, int]:
@@ -563,9 +569,10 @@ def _read_blocks(
         dl = np.array([delays.get(int(d), 0) * tpn for d in tab[:, 1].tolist()], dtype=np.int64)
         dur = np.maximum(need, dl)
 
-    # every duration is < 2**53 ticks, so an int64 sum is exact while n * max fits; else Python's ints
-    top = int(dur.max()) if dur.size else 0
-    total = int(dur.sum(dtype=np.int64)) if top <= (1 << 62) // max(1, dur.size) else sum(dur.tolist())
+    # blocks per distinct row times its duration, in Python's exact integers
+    counts = np.bincount(index, minlength=tab.shape[0])
+    total = sum(c * d for c, d in zip(counts.tolist(), dur.tolist(), strict=True))
+    del counts
     if total >= MAX_INT:
         raise src.err(
             0, f"the blocks add up to {total / tpn / 1e9 / 86400:.4g} days, beyond the {_base_limit(tpn)} of the "
@@ -579,15 +586,12 @@ def _read_blocks(
         seq._adc.insert(k, adc_ev)
     for k, (_, evs) in ext_lists.items():
         seq._ext.insert(k, evs)
-    seq._cols_list = None  # the table stays one int64 array (lists only if blocks are added later)
-    rows = tab.T
-    if rows.flags.c_contiguous and rows.dtype == np.int64:
-        # the scanned rows (8, n): their delay/duration row becomes the durations, and the table is a view
-        # of rows 1..7 (no second copy of a table of many blocks)
-        rows[1] = dur
-        seq._arrays = rows[1:8]
-    else:
-        seq._arrays = np.ascontiguousarray(np.vstack([dur[np.newaxis, :], tab[:, 2:8].T]), dtype=np.int64)
+    seq._cols_list = None  # the table stays dictionary-coded (lists only if blocks are added later)
+    rows = np.empty((7, tab.shape[0]), dtype=np.int64)
+    rows[0] = dur
+    rows[1:] = tab[:, 2:8].T
+    seq._compact = BlockTable(rows, index)
+    seq._full = None
 
 
 class _BlockLines:
@@ -606,13 +610,24 @@ class _BlockLines:
         return self._lines[r]
 
 
+class _FirstLines:
+    """Line numbers of distinct rows: the line of the first block with that row."""
+
+    def __init__(self, lines: _BlockLines, first: np.ndarray) -> None:
+        self._lines, self._first = lines, first
+
+    def __getitem__(self, r: int) -> int:
+        return self._lines[int(self._first[r])]
+
+
 def _block_table(
     src: Src, sec: tuple[int, str, int], vc: int, scanned: BlocksBody | None = None
-) -> tuple[np.ndarray, _BlockLines]:
-    """The [BLOCKS] rows as an (n, 8) int64 table (1.2.0/1.2.1 rows get ext = 0) and their lines.
+) -> tuple[FileRows, _FirstLines]:
+    """The [BLOCKS] rows dictionary-coded (:class:`~wavegen.sequence.blocktable.FileRows`; 1.2.0/1.2.1
+    rows get ext = 0) and the line of each distinct row's first block.
 
-    *scanned*: the rows as the streaming pass parsed them (the section's text is then blank); the table
-    is a transposed view of its (8, n) array. Rows it could not parse are re-read here from the file.
+    *scanned*: the rows as the streaming pass parsed and coded them (the section's text is then blank).
+    Rows it could not take are re-read here from the file, whole, for the strict checks and messages.
     """
     sec_ln, body, first_ln = sec
     nf = 7 if vc <= 1_002_001 else 8
@@ -623,8 +638,9 @@ def _block_table(
     if scanned is not None:
         lns = _BlockLines(scanned.text, scanned.first_ln)
         if scanned.rows is not None and scanned.ncol == nf:
-            tab = scanned.rows.T
+            fr = scanned.rows
             scanned.rows = None
+            return fr, _FirstLines(lns, fr.first)
         else:
             body, first_ln = scanned.text(), scanned.first_ln
     else:
@@ -665,11 +681,13 @@ def _block_table(
         _, first = np.unique(ids, return_index=True)
         dup = sorted(set(range(ids.size)) - set(first.tolist()))[0]
         raise src.err(lns[dup], f"block id {int(ids[dup])} appears twice")
-    return tab, lns
+    fr = FileRows.of_table(tab, MAX_INT)
+    return fr, _FirstLines(lns, fr.first)
 
 
 def _fill_first_last(
     tab: np.ndarray,
+    index: np.ndarray,
     grad_lib: dict[int, tuple[int, Any]],
     graster: int,
     rraster: int,
@@ -702,8 +720,9 @@ def _fill_first_last(
         return
     done: set[int] = set()
     prev = [0.0, 0.0, 0.0]
-    for b in range(tab.shape[0]):
-        row = tab[b]
+    rows = tab.tolist()
+    for r in index.tolist():  # the blocks in order, each by its distinct row
+        row = rows[r]
         if vc >= 1_004_000:
             bdur = int(row[1]) * block_raster
         else:

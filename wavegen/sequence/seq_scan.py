@@ -8,9 +8,10 @@ chunks of :data:`CHUNK_BYTES`, cut at line ends, and keeps:
 
 * the text of every other section, with the ``[BLOCKS]`` rows replaced by empty lines (so every line
   keeps its number for messages);
-* the ``[BLOCKS]`` rows parsed chunk by chunk into int64 arrays, assembled into one
-  ``(8, n_rows)`` array (id, delay or duration, rf, gx, gy, gz, adc, ext; a 7-field row of format
-  1.2.0 leaves ext at 0), so the reader's table is a view of it and no second copy is made;
+* the ``[BLOCKS]`` rows parsed piece by piece (id, delay or duration, rf, gx, gy, gz, adc, ext; a
+  7-field row of format 1.2.0 leaves ext at 0) and dictionary-coded as they come: the distinct rows and
+  a row number per block (:class:`~wavegen.sequence.blocktable.FileRows`), which the sequence keeps as
+  its table, so no array of all the rows is ever made;
 * the md5 digests a ``[SIGNATURE]`` may match, computed on the fly (see
   :func:`wavegen.sequence.seq_read.read_seq` for the writer variants accepted).
 
@@ -32,6 +33,8 @@ from typing import Any
 import numpy as np
 
 from wavegen._backend import NATIVE, ffi, lib
+from wavegen.sequence.blocktable import FileRows
+from wavegen.sequence.seq_sections import MAX_INT
 
 __all__ = ["CHUNK_BYTES", "BlocksBody", "Scan", "scan", "md5_variants"]
 
@@ -122,7 +125,7 @@ class BlocksBody:
     start: int  # byte offset of the body's first line
     end: int  # byte offset after its last line
     first_ln: int  # line number of the body's first line
-    rows: np.ndarray | None  # (8, n) int64; rows[:ncol] hold the fields as written
+    rows: FileRows | None  # the rows, dictionary-coded
     ncol: int
 
     def text(self) -> str:
@@ -157,14 +160,15 @@ class _Rows:
                     break
 
 
-def read_rows(body: BlocksBody, n_lines: int, ncol: int) -> np.ndarray | None:
-    """The second pass: the rows of *body* parsed chunk by chunk into one ``(8, n_rows)`` int64 array
-    (allocated once; rows of 7 fields leave row 7 at 0). None when a line is not a row of *ncol*
-    integers (the strict parser then reads the section for its message)."""
+def read_rows(body: BlocksBody, n_lines: int, ncol: int) -> FileRows | None:
+    """The second pass: the rows of *body* parsed piece by piece and dictionary-coded as they come
+    (:class:`~wavegen.sequence.blocktable.FileRows`: the distinct rows and a row number per block, about
+    2 bytes a block). None when a line is not a row of *ncol* integers, or the ids do not increase, or a
+    value is out of range (the strict parser then reads the section for its message)."""
     if ncol not in (7, 8) or n_lines <= 0:
         return None
-    out = np.zeros((8, n_lines), dtype=np.int64)
-    at = 0
+    out = FileRows(MAX_INT, n_lines)
+    buf = np.zeros((8, 0), dtype=np.int64)
     with open(body.path, "rb") as fh:
         fh.seek(body.start)
         left = body.end - body.start
@@ -172,26 +176,23 @@ def read_rows(body: BlocksBody, n_lines: int, ncol: int) -> np.ndarray | None:
         while True:
             data = fh.read(min(CHUNK_BYTES, left)) if left > 0 else b""
             left -= len(data)
-            buf = carry + data if carry else data
-            cut = buf.rfind(b"\n") + 1 if data else len(buf)
+            joined = carry + data if carry else data
+            cut = joined.rfind(b"\n") + 1 if data else len(joined)
             if data and cut == 0:
-                carry = buf
+                carry = joined
                 continue
-            piece, carry = buf[:cut], buf[cut:]
+            piece, carry = joined[:cut], joined[cut:]
             if piece:
-                k = _parse_piece(piece, ncol, out, at)
-                if k < 0:
+                room = piece.count(b"\n") + 1
+                if buf.shape[1] < room:
+                    buf = np.zeros((8, room), dtype=np.int64)
+                k = _parse_piece(piece, ncol, buf, 0)
+                if k < 0 or not out.add(buf[:, :k]):
                     return None
-                at += k
             if not data:
                 break
-    if at == 0:
+    if len(out) == 0:
         return None
-    if at < n_lines:  # comments and blank lines: close the gaps in place (no second table)
-        flat = out.reshape(-1)
-        for c in range(1, 8):
-            flat[c * at : (c + 1) * at] = out[c, :at]
-        out = flat[: 8 * at].reshape(8, at)
     return out
 
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from wavegen.errors import RangeError, RasterError
 from wavegen.limits import GAMMA_PULSEQ_HZ_PER_T, SystemLimits, seconds_to_ticks
+from wavegen.sequence.blocktable import BlockTable
 from wavegen.sequence.events import (
     ADCEvent,
     ArbGradient,
@@ -45,6 +46,9 @@ logger = logging.getLogger(__name__)
 
 #: Channels rendered by default.
 DEFAULT_CHANNELS = ("gx", "gy", "gz", "rf", "adc")
+
+#: A sequence of at most this many blocks keeps its (7, n) table once made (long ones make it per call).
+_KEEP_FULL_BLOCKS = 1 << 16
 
 _EXT_TYPES = (Trigger, LabelSet, LabelInc, SoftDelay, Rotation, RFShim, UnknownExtension)
 _RF_USE_WORDS = {
@@ -132,10 +136,12 @@ class Sequence:
         self._grad = _Library()
         self._adc = _Library()
         self._ext = _Library()  # tuples of extension events
-        # the block table: Python lists while blocks are added, an int64 array once read or used; a
-        # sequence read from a file holds only the array (lists are made if blocks are added later)
+        # the block table: Python lists while blocks are added, a dictionary-coded BlockTable once read
+        # or used; a sequence read from a file holds only the BlockTable (lists are made if blocks are
+        # added later)
         self._cols_list: list[list[int]] | None = [[] for _ in range(7)]  # dur, rf, gx, gy, gz, adc, ext
-        self._arrays: np.ndarray | None = None
+        self._compact: BlockTable | None = None
+        self._full: np.ndarray | None = None  # the (7, n) table of a short sequence, kept once made
         self._tb: tuple[tuple[Any, Any, Any], int] = ((None, None, None), 1)
 
     # --- time base --------------------------------------------------------------------------------
@@ -298,7 +304,12 @@ class Sequence:
     def _append_ids(self, *ids: int) -> None:
         for col, v in zip(self._cols, ids, strict=True):
             col.append(v)
-        self._arrays = None
+        self._changed()
+
+    def _changed(self) -> None:
+        """The lists changed: drop what was made from them."""
+        self._compact = None
+        self._full = None
 
     def _as_rf(self, ev: Any) -> RFEvent | None:
         if isinstance(ev, RFEvent):
@@ -377,27 +388,47 @@ class Sequence:
 
     @property
     def _cols(self) -> list[list[int]]:
-        """The block table as seven Python lists (made from the array when first needed)."""
+        """The block table as seven Python lists (made from the BlockTable when first needed: a sequence
+        that gets blocks added or edited)."""
         if self._cols_list is None:
-            assert self._arrays is not None
-            self._cols_list = [row.tolist() for row in self._arrays]
+            assert self._compact is not None
+            self._cols_list = [row.tolist() for row in self._compact.columns()]
         return self._cols_list
 
     @_cols.setter
     def _cols(self, value: list[list[int]]) -> None:
         self._cols_list = value
+        self._changed()
+
+    @property
+    def _blocks(self) -> BlockTable:
+        """The block table, dictionary-coded (:mod:`wavegen.sequence.blocktable`): what long sequences
+        are walked through, by block ranges."""
+        if self._compact is None:
+            assert self._cols_list is not None
+            self._compact = BlockTable.of_columns(np.array(self._cols_list, dtype=np.int64).reshape(7, -1))
+        return self._compact
 
     @property
     def _table(self) -> np.ndarray:
-        """(7, n_blocks) int64: duration (ticks; ns when ``ticks_per_ns`` is 1), rf, gx, gy, gz, adc, ext ids."""
-        if self._arrays is None:
-            self._arrays = np.array(self._cols, dtype=np.int64).reshape(7, -1)
-        return self._arrays
+        """(7, n_blocks) int64: duration (ticks; ns when ``ticks_per_ns`` is 1), rf, gx, gy, gz, adc, ext ids.
+
+        A new array per call for a long sequence (56 bytes a block); code that walks long sequences uses
+        :attr:`_blocks` by ranges instead."""
+        if self._full is not None:
+            return self._full
+        if self._cols_list is not None:
+            t = np.array(self._cols_list, dtype=np.int64).reshape(7, -1)
+        else:
+            t = self._blocks.columns()
+        if t.shape[1] <= _KEEP_FULL_BLOCKS:
+            self._full = t
+        return t
 
     def __len__(self) -> int:
         if self._cols_list is None:
-            assert self._arrays is not None
-            return int(self._arrays.shape[1])
+            assert self._compact is not None
+            return len(self._compact)
         return len(self._cols_list[0])
 
     def block_table(self) -> np.ndarray:
@@ -415,16 +446,20 @@ class Sequence:
         if not -n <= index < n:
             raise IndexError(f"block {index} out of range for a sequence of {n} blocks")
         i = index % n
-        c = self._cols
+        if self._cols_list is not None:
+            dur, rf, gx, gy, gz, adc, ext = (c[i] for c in self._cols_list)
+        else:
+            assert self._compact is not None
+            dur, rf, gx, gy, gz, adc, ext = self._compact.row(i)
         tpn = self.ticks_per_ns
         return Block(
-            duration_ns=c[0][i] if tpn == 1 else Fraction(c[0][i], tpn),
-            rf=self._rf.by_id[c[1][i]] if c[1][i] else None,
-            gx=self._grad.by_id[c[2][i]] if c[2][i] else None,
-            gy=self._grad.by_id[c[3][i]] if c[3][i] else None,
-            gz=self._grad.by_id[c[4][i]] if c[4][i] else None,
-            adc=self._adc.by_id[c[5][i]] if c[5][i] else None,
-            extensions=self._ext.by_id[c[6][i]] if c[6][i] else (),
+            duration_ns=dur if tpn == 1 else Fraction(dur, tpn),
+            rf=self._rf.by_id[rf] if rf else None,
+            gx=self._grad.by_id[gx] if gx else None,
+            gy=self._grad.by_id[gy] if gy else None,
+            gz=self._grad.by_id[gz] if gz else None,
+            adc=self._adc.by_id[adc] if adc else None,
+            extensions=self._ext.by_id[ext] if ext else (),
         )
 
     def __getitem__(self, index: int) -> Block:
@@ -444,7 +479,7 @@ class Sequence:
             The time base is finer than ns (``ticks_per_ns`` > 1).
         """
         self._ns_times("block_durations_ns")
-        return self._table[0].copy()
+        return self._blocks.column(0)
 
     @property
     def block_starts_ns(self) -> np.ndarray:
@@ -462,21 +497,18 @@ class Sequence:
     @property
     def block_durations_ticks(self) -> np.ndarray:
         """Block durations, int64 ticks of ``1 / ticks_per_ns`` ns."""
-        return self._table[0].copy()
+        return self._blocks.column(0)
 
     @property
     def block_starts_ticks(self) -> np.ndarray:
         """Start time of every block from the sequence start, int64 ticks of ``1 / ticks_per_ns`` ns."""
-        d = self._table[0]
-        s = np.zeros(d.size, dtype=np.int64)
-        np.cumsum(d[:-1], out=s[1:])
-        return s
+        return self._blocks.starts()
 
     @property
     def duration_ticks(self) -> int:
         """Total duration, ticks of ``1 / ticks_per_ns`` ns."""
-        if self._cols_list is None:  # int64 holds any total the reader admits (it refuses beyond the time base)
-            return int(self._table[0].sum(dtype=np.int64))
+        if self._cols_list is None:
+            return self._blocks.total
         return int(sum(self._cols_list[0]))
 
     @property
@@ -535,7 +567,7 @@ class Sequence:
         lib = self._ext.by_id
         with_labels = {k for k, v in lib.items() if any(isinstance(e, (LabelSet, LabelInc)) for e in v)}
         if with_labels:
-            col = self._table[6]
+            col = self._blocks.column(6)
             for b in np.flatnonzero(np.isin(col, list(with_labels))).tolist():
                 evs = lib[int(col[b])]
                 for e in evs:
@@ -626,7 +658,7 @@ class Sequence:
                             f"than its events ({need / tpn:g} ns)"
                         )
                     new._cols[0][b] = dur
-        new._arrays = None
+        new._changed()
         return new
 
     def _events_end_ticks(self, b: int) -> int:
@@ -657,8 +689,12 @@ class Sequence:
         if not (isinstance(first, int) and isinstance(stop, int)) or not 0 <= first < stop <= n:
             raise RangeError(f"slice_blocks({first!r}, {stop!r}): need 0 <= first < stop <= {n} (the block count)")
         new = self._copy()
-        new._cols = [c[first:stop] for c in self._cols]
-        new._arrays = None
+        if self._cols_list is not None:
+            new._cols = [c[first:stop] for c in self._cols_list]
+        else:
+            assert self._compact is not None
+            new._compact = self._compact.slice(first, stop)
+            new._full = None
         return new
 
     # --- plots and notebooks -----------------------------------------------------------------------
@@ -694,8 +730,9 @@ class Sequence:
         new = Sequence.__new__(Sequence)
         new.__dict__.update(self.__dict__)
         new.definitions = dict(self.definitions)
-        new._cols = [list(c) for c in self._cols]
-        new._arrays = None
+        if self._cols_list is not None:
+            new._cols = [list(c) for c in self._cols_list]
+        # else the BlockTable is shared: it is immutable (editing makes lists first)
         for name in ("_rf", "_grad", "_adc", "_ext"):
             lib = _Library()
             old = getattr(self, name)
