@@ -65,7 +65,6 @@ from wavegen.bench.config import MOCK_CONFIG, parse_config
 from wavegen.bench.plan import make_instrument_plan
 from wavegen.drivers.capabilities import quantize_volts
 seq = pulseq.read(sys.argv[1])
-seq.block_table()
 seq_hwm = next(int(ln.split()[1]) for ln in open("/proc/self/status") if ln.startswith("VmHWM:"))
 cm = parse_config(MOCK_CONFIG).channel_map
 outs = ("gx", "gy", "gz", "adc")
@@ -99,7 +98,7 @@ if fill:
     n += fill
 dt = time.perf_counter() - t0
 hwm = next(int(ln.split()[1]) for ln in open("/proc/self/status") if ln.startswith("VmHWM:"))
-table_mb = seq.block_table().nbytes / 2**20
+table_mb = seq.coded_table.nbytes / 2**20
 order_mb = (p.order.index.nbytes + p.order.repeats.nbytes) / 2**20
 print(json.dumps({"seconds": n / 1e6, "plan_s": t_plan, "total_s": dt, "x_real_time": (n / 1e6) / dt,
                   "hwm_mb": hwm / 1024, "seq_hwm_mb": seq_hwm / 1024, "plays": p.order.plays,

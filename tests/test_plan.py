@@ -184,7 +184,7 @@ def test_a_sequence_on_a_sub_ns_raster_plans_exactly(bench):
 @given(st.lists(st.tuples(st.integers(-3, 3), st.integers(0, 2**62), st.integers(-1, 1)), min_size=1, max_size=60))
 def test_row_classes_are_exactly_row_equality(rows):
     """Pieces with equal keys share a segment exactly when their rows are equal (hash, then verified)."""
-    from wavegen.bench.plan import _row_classes
+    from wavegen.sequence.blocktable import row_classes as _row_classes
 
     keys = np.array(rows, dtype=np.int64)
     ids = _row_classes(keys)
@@ -194,7 +194,7 @@ def test_row_classes_are_exactly_row_equality(rows):
 
 
 def test_row_classes_fall_back_to_sorting_rows_on_a_hash_collision(monkeypatch):
-    import wavegen.bench.plan as plan_mod
+    import wavegen.sequence.blocktable as plan_mod
 
     keys = np.array([[1, 2], [3, 4], [1, 2], [5, 6]], dtype=np.int64)
     real_unique = np.unique
@@ -205,5 +205,5 @@ def test_row_classes_fall_back_to_sorting_rows_on_a_hash_collision(monkeypatch):
         return real_unique(a, *args, **kw)
 
     monkeypatch.setattr(plan_mod.np, "unique", colliding)
-    ids = plan_mod._row_classes(keys)
+    ids = plan_mod.row_classes(keys)
     assert ids[0] == ids[2] and len({int(ids[0]), int(ids[1]), int(ids[3])}) == 3

@@ -40,6 +40,7 @@ import numpy as np
 
 from wavegen.errors import ConfigError, RangeError
 from wavegen.safety.interlock import Grant, PlayOrder, Segment, samples_digest
+from wavegen.sequence.blocktable import RowDictionary
 
 if TYPE_CHECKING:
     from wavegen.sequence import Sequence
@@ -87,9 +88,8 @@ class Window:
         if not (isinstance(first, int) and isinstance(last, int)) or not 0 <= first <= last < n:
             raise RangeError(f"blocks {first}..{last}: the sequence has blocks 0..{n - 1}")
         tpn = seq.ticks_per_ns  # the sequence's time base: ticks of 1/tpn ns (1 on whole-ns rasters)
-        starts = seq.block_starts_ticks
-        end = int(starts[last]) + int(seq.block_durations_ticks[last])
-        return cls(Fraction(int(starts[first]), tpn), Fraction(end, tpn), f"blocks {first}..{last}")
+        coded = seq.coded_table
+        return cls(Fraction(coded.start(first), tpn), Fraction(coded.start(last + 1), tpn), f"blocks {first}..{last}")
 
     def clamp(self, duration_ns: int) -> Window:
         if self.start_ns >= duration_ns:
@@ -389,20 +389,21 @@ def make_instrument_plan(
             want.append(src)
     # rendering is by block ranges (a renderer's tables cover only the blocks of what it renders), so
     # planning and re-rendering hold memory for a segment, not for the whole sequence
-    starts = np.asarray(seq.block_starts_ticks, dtype=np.int64)
-    first_sample = _first_samples(starts, rate, seq.ticks_per_ns)
+    coded = seq.coded_table
+    n_blocks = len(coded)
+    den = 10**9 * seq.ticks_per_ns * rate.denominator
+    num = rate.numerator
     vertex_cache: dict[Any, Any] = {}
 
     def render_seq(lo: int, hi: int) -> dict[str, np.ndarray]:
         """Sequence samples [lo, hi) of the wanted channels."""
-        b0 = max(0, int(np.searchsorted(first_sample, lo, side="right")) - 1)
-        b1 = max(b0 + 1, int(np.searchsorted(first_sample, hi, side="left")))
-        r = Renderer(seq, rate, tuple(want), blocks=(b0, min(b1, starts.size)), block_starts_ns=starts,
-                     vertex_cache=vertex_cache)
+        # blocks whose first sample (ceil(start * rate)) is <= lo, and those whose first sample is < hi
+        b0 = max(0, coded.search(lo * den // num) - 1)
+        b1 = max(b0 + 1, coded.search((hi - 1) * den // num))
+        r = Renderer(seq, rate, tuple(want), blocks=(b0, min(b1, n_blocks)), vertex_cache=vertex_cache)
         return r.render(lo, hi)
     # the program: [lead zeros] + sequence samples [ks, ke) + [tail zeros]
     ks, ke = window_samples(seq, rate, window)
-    pieces = _pieces(seq, rate, want, ks, ke, lead_samples, tail_samples, starts)
     n_total = lead_samples + (ke - ks) + tail_samples
 
     def render(k0: int, k1: int) -> dict[str, np.ndarray]:
@@ -423,39 +424,36 @@ def make_instrument_plan(
             phys[o] = buf
         return {o: np.ascontiguousarray(to_volts(o, x), dtype=np.float64) for o, x in phys.items()}
 
-    # (key columns, program end) per piece; neighbouring silences are already one piece
-    keys, p_end = pieces
-    p_start = np.concatenate([[0], p_end[:-1]])
-    assert int(p_end[-1]) == n_total
-
     mode, reason = _choose_mode(instrument, n_total, rate, sequencer, max_points, streams)
+    pieces = _piece_ranges(seq, rate, want, ks, ke, lead_samples, tail_samples)
     if mode == "waveform":
-        inverse = np.zeros(1, dtype=np.int64)
-        p_start, p_end = np.zeros(1, dtype=np.int64), np.array([n_total], dtype=np.int64)
+        places: list[tuple[int, int]] = [(0, n_total)]
+        table = PlayOrder([0], [1])
+    elif mode == "stream":
+        places, table = _classes_by_range(pieces, n_total)
     else:
-        if mode == "sequence":
-            assert sequencer is not None
-            rows = list(zip(*(c.tolist() for c in keys), strict=True))
-            merged = _coalesce(list(zip(rows, p_start.tolist(), p_end.tolist(), strict=True)), sequencer, n_total)
-            del rows
-            keys_m = {k: i for i, k in enumerate(dict.fromkeys(k for k, _, _ in merged))}
-            inverse = np.array([keys_m[k] for k, _, _ in merged], dtype=np.int64)
-            p_start = np.array([a for _, a, _ in merged], dtype=np.int64)
-            p_end = np.array([b for _, _, b in merged], dtype=np.int64)
-        else:
-            inverse = _row_classes(keys)
-    del keys, pieces
-    # distinct segments numbered in order of first appearance, each rendered once
-    classes, first = np.unique(inverse, return_index=True)
-    by_first = np.argsort(first, kind="stable")
-    rank = np.empty(int(classes.max()) + 1, dtype=np.int64)
-    rank[classes[by_first]] = np.arange(classes.size, dtype=np.int64)
-    ids_arr = rank[inverse]
-    del inverse, rank
+        assert sequencer is not None
+        # the sequencer's table must fit its limits (checked on the whole table): pieces in one list
+        rows: list[tuple[Any, int, int]] = []
+        pos = 0
+        for keys, lengths in pieces:
+            ends = (pos + np.cumsum(lengths)).tolist()
+            rows += zip(zip(*(c.tolist() for c in keys), strict=True), [pos, *ends[:-1]], ends, strict=True)
+            pos = ends[-1] if ends else pos
+        assert pos == n_total
+        merged = _coalesce(rows, sequencer, n_total)
+        del rows
+        keys_m = {k: i for i, k in enumerate(dict.fromkeys(k for k, _, _ in merged))}
+        ids_arr = np.array([keys_m[k] for k, _, _ in merged], dtype=np.int64)
+        first_of: dict[int, tuple[int, int]] = {}
+        for i, (_, a, b) in zip(ids_arr.tolist(), merged, strict=True):
+            first_of.setdefault(i, (a, b))
+        places = [first_of[i] for i in range(len(keys_m))]
+        table = _run_length_array(ids_arr)
+    # distinct segments in order of first appearance, each rendered once
     segments: list[PlanSegment] = []
     kept = 0
-    for i in first[by_first].tolist():
-        p0, p1 = int(p_start[i]), int(p_end[i])
+    for p0, p1 in places:
         volts = render(p0, p1)
         for v in volts.values():
             v.flags.writeable = False
@@ -464,8 +462,6 @@ def make_instrument_plan(
         keep = kept + nbytes <= cache_bytes
         kept += nbytes if keep else 0
         segments.append(PlanSegment(p1 - p0, digests, volts if keep else None, (p0, p1)))
-    del p_start, p_end
-    table = _run_length_array(ids_arr)
     if mode == "sequence":
         assert sequencer is not None
         segs, steps = _fit_sequencer(
@@ -525,118 +521,123 @@ def _run_length_array(ids: np.ndarray) -> PlayOrder:
     return PlayOrder(ids[starts], counts)
 
 
-def _row_classes(keys: np.ndarray | list[np.ndarray]) -> np.ndarray:
-    """For each row of ``keys`` (a 2-D array, or its columns as 1-D arrays) an id, equal exactly when the
-    rows are equal. Rows are hashed to 64 bits and sorted (memory of a few 1-D arrays, not of sorted row
-    copies); every row is then compared with its class's first row, column by column, and a collision
-    (never seen in practice) falls back to sorting whole rows, so equal ids always mean equal rows."""
-    cols = [keys[:, j] for j in range(keys.shape[1])] if isinstance(keys, np.ndarray) else list(keys)
-    n = cols[0].size
-    h = np.zeros(n, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for c in cols:
-            h ^= np.ascontiguousarray(c, dtype=np.int64).view(np.uint64)
-            h *= np.uint64(0x100000001B3)  # FNV-1a style mixing per column
-            h ^= h >> np.uint64(29)
-    _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
-    del h
-    inverse = inverse.reshape(-1)
-    rep = first[inverse]
-    for c in cols:
-        if not np.array_equal(c, c[rep]):
-            _, inverse = np.unique(np.stack(cols, axis=1), axis=0, return_inverse=True)
-            return inverse.reshape(-1)
-    return inverse
+#: Blocks keyed at once when a plan is made (its temporaries are of a range, whatever the length).
+PLAN_BLOCKS = 1 << 14
 
 
-def _first_samples(starts: np.ndarray, rate: Fraction, ticks_per_ns: int) -> np.ndarray:
-    """For each block start (ticks), the first sample index at or after it (exact integer arithmetic)."""
-    den = 10**9 * ticks_per_ns * rate.denominator
-    num = rate.numerator
-    if starts.size and int(starts[-1]) * num < (1 << 62):
-        q, r = np.divmod(starts * num, den)
-        return q + (r != 0)
-    return np.array([-((-int(t) * num) // den) for t in starts.tolist()], dtype=np.int64)
-
-
-def _pieces(
+def _piece_ranges(
     seq: Sequence, rate: Fraction, want: list[str], ks: int, ke: int, lead: int, tail: int,
-    starts: np.ndarray | None = None,
-) -> tuple[list[np.ndarray], np.ndarray]:
-    """The program split at block boundaries, vectorised: a key row per piece (equal rows render to equal
-    samples), as one int64 array per column, and each piece's end in program samples. Neighbouring
-    silences (blocks with no event on these channels, the lead, the tail) become one piece keyed by its
-    length alone.
+) -> Iterator[tuple[list[np.ndarray], np.ndarray]]:
+    """The program split at block boundaries, by ranges of :data:`PLAN_BLOCKS` blocks: per range a key
+    row per piece (equal rows render to equal samples), as one int64 array per column, and each piece's
+    length in samples. Neighbouring silences (blocks with no event on these channels, the lead, the tail)
+    become one piece keyed by its length alone, across ranges too (a silence that ends a range is carried
+    into the next).
 
-    Key row: duration (ns), start phase on the sample grid (exact remainder), offset into the block (a
+    Key row: duration (ticks), start phase on the sample grid (exact remainder), offset into the block (a
     window's first piece), length (samples), then the event ids of the channels' table columns; a silence
     is ``-1, 0, 0, length, 0, ...``.
     """
-    if starts is None:
-        starts = np.asarray(seq.block_starts_ticks, dtype=np.int64)
+    coded = seq.coded_table
+    n = len(coded)
     den = 10**9 * seq.ticks_per_ns * rate.denominator
     num = rate.numerator
-    if starts.size and int(starts[-1]) * num < (1 << 62):
-        q, r = np.divmod(starts * num, den)
-    else:  # beyond int64: exact Python integers
-        qr = [divmod(int(t) * num, den) for t in starts.tolist()]
-        q = np.array([a for a, _ in qr], dtype=np.int64)
-        r = np.array([b for _, b in qr], dtype=object)
-    q += r != 0
-    bk = q  # first sample at or after each block start
-    table = seq.block_table()
     cols = sorted({c for o in want for c in _COLUMNS[o]})
-    nxt = np.concatenate([bk[1:], [max(ke, int(bk[-1]) if bk.size else ke)]])
-    s0, s1 = np.maximum(bk, ks), np.minimum(nxt, ke)
-    idx = np.flatnonzero(s1 > s0)
-    del nxt
-    # the key columns (a value per piece, with a piece for the lead and one for the tail)
-    n_rows = (1 if lead else 0) + idx.size + (1 if tail else 0)
-    at = slice(1 if lead else 0, (1 if lead else 0) + idx.size)
+    width = 4 + len(cols)
+    # the blocks that hold samples of [ks, ke): from the one playing at ks to the last starting before ke
+    b_lo = max(0, coded.search(ks * den // num) - 1)
+    b_hi = max(b_lo, min(n, coded.search((ke - 1) * den // num)))
+    carry = lead  # a silence waiting for the next piece
+    ranges = list(range(b_lo, b_hi, PLAN_BLOCKS)) or [b_lo]
+    for j, a in enumerate(ranges):
+        last = j == len(ranges) - 1
+        b = min(b_hi, a + PLAN_BLOCKS)
+        st = coded.starts(a, b)
+        if st.size and int(st[-1]) * num < (1 << 62):
+            q, r = np.divmod(st * num, den)
+            phase = r
+            bk = q + (r != 0)  # first sample at or after each block start
+        else:  # beyond int64 (or no block): exact Python integers
+            qr = [divmod(int(t) * num, den) for t in st.tolist()]
+            bk = np.array([x + (1 if y else 0) for x, y in qr], dtype=np.int64)
+            phase = np.array([y % (1 << 62) for _, y in qr], dtype=np.int64)
+        end = ke if b >= n else -((-coded.start(b) * num) // den)
+        nxt = np.append(bk[1:], max(end, int(bk[-1]))).astype(np.int64) if bk.size else bk
+        s0, s1 = np.maximum(bk, ks), np.minimum(nxt, ke)
+        idx = np.flatnonzero(s1 > s0)
+        at = 1 if carry else 0
+        m = at + idx.size + (1 if last and tail else 0)
+        keys = np.zeros((width, m), dtype=np.int64)
+        silent = np.ones(m, dtype=bool)
+        body = slice(at, at + idx.size)
+        for i, c in enumerate(cols):
+            v = coded.column(c, a, b)[idx]
+            keys[4 + i, body] = v
+            silent[body] &= v == 0
+        keys[0, body] = coded.column(0, a, b)[idx]
+        keys[1, body] = phase[idx]
+        keys[2, body] = (s0 - bk)[idx]
+        keys[3, body] = (s1 - s0)[idx]
+        if carry:
+            keys[3, 0] = carry
+        if last and tail:
+            keys[3, -1] = tail
+        keys[:3, silent] = 0
+        keys[0, silent] = -1
+        keys[4:, silent] = 0
+        # merge runs of silences: a silence after a silence continues its group
+        new = np.ones(m, dtype=bool)
+        new[1:] = ~(silent[1:] & silent[:-1])
+        first = np.flatnonzero(new)
+        if first.size < m:
+            lengths = np.add.reduceat(keys[3], first)
+            keys = keys[:, first]
+            keys[3] = lengths
+            silent = silent[first]
+        carry = 0
+        if not last and keys.shape[1] and silent[-1]:
+            carry = int(keys[3, -1])
+            keys = keys[:, :-1]
+        if keys.shape[1]:
+            yield list(keys), keys[3].copy()
 
-    def column(values: Any, narrow: bool = True) -> np.ndarray:
-        # a key column only needs equality: int32 where every value fits (half the memory of a long plan)
-        v = np.asarray(values)
-        small = narrow and (v.size == 0 or (int(v.min()) >= -(1 << 31) + 1 and int(v.max()) < (1 << 31)))
-        c = np.zeros(n_rows, dtype=np.int32 if small else np.int64)
-        c[at] = v
-        return c
 
-    ev = [column(table[c][idx]) for c in cols]
-    silent = np.ones(n_rows, dtype=bool)  # the lead and the tail are silences
-    silent[at] = True
-    for c in ev:
-        silent[at] &= c[at] == 0
-    dur = column(table[0][idx])
-    phase = column(np.asarray(r[idx], dtype=np.int64) if r.dtype != object else [int(x) % (1 << 62) for x in r[idx]])
-    offs = column((s0 - bk)[idx])
-    length = column((s1 - s0)[idx], narrow=False)  # the lead and the tail go in too
-    del q, r, bk, s0, s1, idx
-    dur[silent] = -1  # fits either width
-    phase[silent] = 0
-    offs[silent] = 0
-    for c in ev:
-        c[silent] = 0
-    if lead:
-        length[0] = lead
-    if tail:
-        length[-1] = tail
-    # merge runs of silences: a silence after a silence continues its group
-    new = np.ones(n_rows, dtype=bool)
-    new[1:] = ~(silent[1:] & silent[:-1])
-    del silent
-    first = np.flatnonzero(new)
-    if first.size == n_rows:  # nothing to merge
-        return [dur, phase, offs, length, *ev], np.cumsum(length, dtype=np.int64)
-    gid = np.cumsum(new) - 1
-    del new
-    lengths = np.bincount(gid, weights=length.astype(np.float64)).astype(np.int64)
-    del gid, length
-    out = [dur[first], phase[first], offs[first], lengths]
-    del dur, phase, offs
-    for k in range(len(ev)):
-        ev[k] = ev[k][first]
-    return out + ev, np.cumsum(lengths)
+def _classes_by_range(
+    pieces: Iterator[tuple[list[np.ndarray], np.ndarray]], n_total: int
+) -> tuple[list[tuple[int, int]], PlayOrder]:
+    """Distinct pieces in order of first appearance (where each first plays: program samples (p0, p1))
+    and the play order, made range by range: memory of a range and of the order, not of every piece."""
+    d: RowDictionary | None = None
+    places: list[tuple[int, int]] = []
+    idx_parts: list[np.ndarray] = []
+    rep_parts: list[np.ndarray] = []
+    pos = 0
+    seen = 0
+    for keys, lengths in pieces:
+        if d is None:
+            d = RowDictionary(len(keys))
+        k0 = len(d)
+        g = d.add(np.stack(keys))
+        ends = pos + np.cumsum(lengths)
+        if len(d) > k0:
+            for i in (d.first()[k0:] - seen).tolist():
+                places.append((int(ends[i] - lengths[i]), int(ends[i])))
+        seen += g.size
+        pos = int(ends[-1])
+        # run lengths of this range, joined to the last run of the one before when it continues it
+        cut = np.flatnonzero(np.concatenate([[True], g[1:] != g[:-1]]))
+        ids, counts = g[cut], np.diff(np.append(cut, g.size))
+        if idx_parts and int(idx_parts[-1][-1]) == int(ids[0]):
+            rep_parts[-1] = rep_parts[-1].copy()
+            rep_parts[-1][-1] += counts[0]
+            ids, counts = ids[1:], counts[1:]
+        if ids.size:
+            idx_parts.append(ids.astype(np.uint32))
+            rep_parts.append(counts.astype(np.int64))
+    assert pos == n_total, (pos, n_total)
+    if not idx_parts:
+        return places, PlayOrder([], [])
+    return places, PlayOrder(np.concatenate(idx_parts), np.concatenate(rep_parts))
 
 
 def _run_length(ids: list[int]) -> list[tuple[int, int]]:

@@ -119,12 +119,14 @@ class Segment:
 
 
 class PlayOrder:
-    """A play order: (segment index, repeats in a row) per step, held as two int64 arrays.
+    """A play order: (segment index, repeats in a row) per step, held as two integer arrays.
 
     A streamed protocol plays one step per block (a 15-minute GRE: 540,000 steps); as Python tuples that
-    order alone took about 60 MB, as arrays it takes 16 bytes a step. It reads like the tuple of pairs it
-    replaces (``len``, indexing, iteration give ``(int, int)``, and it equals such a tuple), and it is
-    immutable.
+    order alone took about 60 MB. Each array is kept in the narrowest integer type that holds its values
+    exactly (segment numbers below 65,536 and repeat counts below 256 take 3 bytes a step; a negative
+    value keeps int64, for the grant's refusal to name it). It reads like the tuple of pairs it replaces
+    (``len``, indexing, iteration give ``(int, int)``, and it equals such a tuple), it is immutable, and
+    its digest is of the values as int64, whatever the types held.
     """
 
     __slots__ = ("index", "repeats", "_digest")
@@ -138,8 +140,10 @@ class PlayOrder:
             a = np.asarray(values)
             if a.size and a.dtype.kind not in "iu":
                 raise RangeError(f"play order: every {name} must be an integer, got dtype {a.dtype}")
+            a = a.reshape(-1)
+            dt = _narrowest(a)
             # over an immutable bytes object: the array cannot be made writeable again
-            arrays.append(np.frombuffer(np.ascontiguousarray(a, dtype=np.int64).reshape(-1).tobytes(), np.int64))
+            arrays.append(np.frombuffer(np.ascontiguousarray(a, dtype=dt).tobytes(), dt))
         idx, reps = arrays
         if idx.shape != reps.shape:
             raise ShapeError(f"a play order needs as many repeat counts as steps, got {reps.size} and {idx.size}")
@@ -208,8 +212,9 @@ class PlayOrder:
         """SHA-256 (hex) of the steps."""
         if self._digest is None:
             h = hashlib.sha256(b"wavegen-play-order\0")
-            h.update(np.ascontiguousarray(self.index, dtype="<i8").data)
-            h.update(np.ascontiguousarray(self.repeats, dtype="<i8").data)
+            for arr in (self.index, self.repeats):
+                for a in range(0, arr.size, 1 << 16):  # as int64, a piece at a time
+                    h.update(np.ascontiguousarray(arr[a : a + (1 << 16)], dtype="<i8").data)
             object.__setattr__(self, "_digest", h.hexdigest())
         assert self._digest is not None
         return self._digest
@@ -218,6 +223,19 @@ class PlayOrder:
         head = ", ".join(f"({a}, {b})" for a, b in zip(self.index[:4].tolist(), self.repeats[:4].tolist(), strict=True))
         more = f", ... {len(self) - 4} more" if len(self) > 4 else ""
         return f"PlayOrder([{head}{more}])"
+
+
+def _narrowest(a: np.ndarray) -> np.dtype[Any]:
+    """The narrowest unsigned type holding every value of ``a`` (int64 if one is negative or ``a`` is empty)."""
+    if a.size == 0 or a.dtype.kind not in "iu":
+        return np.dtype(np.int64)
+    lo, hi = int(a.min()), int(a.max())
+    if lo < 0:
+        return np.dtype(np.int64)
+    for dt in (np.uint8, np.uint16, np.uint32):
+        if hi <= np.iinfo(dt).max:
+            return np.dtype(dt)
+    return np.dtype(np.int64) if hi < 1 << 63 else np.dtype(np.uint64)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ starts of a range are summed from the nearest one (exact int64 ticks).
 from __future__ import annotations
 
 from collections.abc import Sequence as Seq
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -131,7 +131,7 @@ class BlockTable:
             return self._total
         return int(self.starts(b, b + 1)[0])
 
-    def search(self, t: int, side: str = "right") -> int:
+    def search(self, t: int, side: Literal["left", "right"] = "right") -> int:
         """How many blocks start at or before tick ``t`` (``side="right"``), or before it (``"left"``):
         ``np.searchsorted(starts, t, side)`` without the array of all starts."""
         n = len(self)
@@ -326,22 +326,26 @@ class FileRows:
     def __len__(self) -> int:
         return self._n
 
-    @property
-    def u(self) -> np.ndarray:
-        rows = self._dict.rows()
-        ids = np.concatenate(self._ids) if self._ids else np.zeros(0, dtype=np.int64)
-        out = np.empty((rows.shape[1], 8), dtype=np.int64)
-        out[:, 0] = ids
-        out[:, 1:] = rows.T
-        return out
-
-    @property
-    def first(self) -> np.ndarray:
-        return self._dict.first()
-
-    @property
-    def index(self) -> np.ndarray:
-        return self._index[: self._n]
+    def take(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(u, first, index)`` (see the class), the builder emptied: ``u`` is made as (8, k) C-ordered and
+        returned transposed, so ``u.T[1:8]`` is a contiguous (7, k) table (no copy), and the dictionary's
+        pieces are let go as they are copied into it."""
+        d = self._dict
+        k = len(d)
+        u = np.empty((8, k), dtype=np.int64)
+        at = 0
+        ids = self._ids
+        while d._rows:
+            piece = d._rows.pop(0)
+            u[1:, at : at + piece.shape[1]] = piece
+            u[0, at : at + piece.shape[1]] = ids.pop(0)
+            at += piece.shape[1]
+            del piece
+        first, index = d.first(), self._index[: self._n]
+        self._dict = RowDictionary(7)
+        self._index = np.zeros(0, dtype=np.uint16)
+        self._n = 0
+        return u.T, first, index
 
     @classmethod
     def of_table(cls, tab: np.ndarray, limit: int) -> FileRows:

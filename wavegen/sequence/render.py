@@ -254,22 +254,26 @@ class Renderer:
         self.n_total = max(0, int(self.grid.first_k(np.array([dur], dtype=np.int64))[0]))
         self.gamma = seq.gamma_hz_per_t
         self.b0_t = b0_t if b0_t is not None else seq.b0_t
-        tab = seq._table
-        starts = seq.block_starts_ticks if block_starts_ns is None else block_starts_ns
-        b0, b1 = (0, tab.shape[1]) if blocks is None else (int(blocks[0]), int(blocks[1]))
-        if not 0 <= b0 <= b1 <= tab.shape[1]:
-            raise RangeError(f"blocks = {blocks!r} is not a range of the sequence's {tab.shape[1]} blocks")
+        # the table and starts of the blocks rendered, taken from the sequence's coded table by range (a
+        # renderer of a few blocks of a long sequence holds those blocks, not the whole table)
+        coded = seq._blocks
+        n_blocks = len(coded)
+        b0, b1 = (0, n_blocks) if blocks is None else (int(blocks[0]), int(blocks[1]))
+        if not 0 <= b0 <= b1 <= n_blocks:
+            raise RangeError(f"blocks = {blocks!r} is not a range of the sequence's {n_blocks} blocks")
         #: First block of this renderer (block numbers in messages are counted from the sequence start).
         self.b0 = b0
-        self._tab = tab[:, b0:b1]
-        self._starts = starts[b0:b1]
+        self._tab = seq._table if blocks is None else coded.columns(b0, b1)
+        if block_starts_ns is not None:
+            self._starts = np.asarray(block_starts_ns[b0:b1], dtype=np.int64)
+        else:
+            self._starts = coded.starts(b0, b1)
         self._durs = self._tab[0]
         self._ext = self._tab[6]
         #: Output index range covered by the blocks: samples outside it are outside every event here.
         self.k_range = (0, self.n_total)
         if blocks is not None:
-            edges = np.array([int(starts[b0]) if b0 < tab.shape[1] else dur,
-                              int(starts[b1]) if b1 < tab.shape[1] else dur], dtype=np.int64)
+            edges = np.array([coded.start(b0), coded.start(b1)], dtype=np.int64)
             ke = self.grid.first_k(edges)
             self.k_range = (max(0, int(ke[0])), min(self.n_total, int(ke[1])))
         self._rot_blocks = self._rotated_blocks()

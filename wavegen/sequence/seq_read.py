@@ -339,10 +339,9 @@ def _parse(
     # --- blocks table first: its durations bound what the events may declare ----------------------
     if blocks_sec is None:
         raise src.err(0, "no [BLOCKS] section")
-    file_rows, lns = _block_table(src, blocks_sec, vc, scanned)
-    # the distinct rows, in order of first appearance (column 0: the id of the first block with the
-    # row): every check below runs on them and names the first block of the file that fails it
-    tab = file_rows.u
+    tab, index, lns = _block_table(src, blocks_sec, vc, scanned)
+    # tab: the distinct rows, in order of first appearance (column 0: the id of the first block with
+    # the row); every check below runs on them and names the first block of the file that fails it
     if vc >= 1_004_000:
         r = int(np.argmax(tab[:, 1]))
         if int(tab[r, 1]) * seq.block_raster_ticks >= MAX_INT:
@@ -418,7 +417,7 @@ def _parse(
     )
 
     # --- blocks -----------------------------------------------------------------------------------
-    _read_blocks(src, seq, tab, file_rows.index, lns, vc, rf_lib, grad_lib, adc_lib, delays, ext_lists)
+    _read_blocks(src, seq, tab, index, lns, vc, rf_lib, grad_lib, adc_lib, delays, ext_lists)
     return seq
 
 
@@ -587,10 +586,9 @@ def _read_blocks(
     for k, (_, evs) in ext_lists.items():
         seq._ext.insert(k, evs)
     seq._cols_list = None  # the table stays dictionary-coded (lists only if blocks are added later)
-    rows = np.empty((7, tab.shape[0]), dtype=np.int64)
-    rows[0] = dur
-    rows[1:] = tab[:, 2:8].T
-    seq._compact = BlockTable(rows, index)
+    rows = tab.T  # (8, k), C-ordered: its rows 1..7 become the table's rows (no copy)
+    rows[1] = dur
+    seq._compact = BlockTable(rows[1:8], index)
     seq._full = None
 
 
@@ -622,9 +620,10 @@ class _FirstLines:
 
 def _block_table(
     src: Src, sec: tuple[int, str, int], vc: int, scanned: BlocksBody | None = None
-) -> tuple[FileRows, _FirstLines]:
+) -> tuple[np.ndarray, np.ndarray, _FirstLines]:
     """The [BLOCKS] rows dictionary-coded (:class:`~wavegen.sequence.blocktable.FileRows`; 1.2.0/1.2.1
-    rows get ext = 0) and the line of each distinct row's first block.
+    rows get ext = 0): the distinct rows ((k, 8), a transposed C-ordered (8, k) array), every block's row
+    and the line of each distinct row's first block.
 
     *scanned*: the rows as the streaming pass parsed and coded them (the section's text is then blank).
     Rows it could not take are re-read here from the file, whole, for the strict checks and messages.
@@ -640,7 +639,8 @@ def _block_table(
         if scanned.rows is not None and scanned.ncol == nf:
             fr = scanned.rows
             scanned.rows = None
-            return fr, _FirstLines(lns, fr.first)
+            u, first, index = fr.take()
+            return u, index, _FirstLines(lns, first)
         else:
             body, first_ln = scanned.text(), scanned.first_ln
     else:
@@ -681,8 +681,8 @@ def _block_table(
         _, first = np.unique(ids, return_index=True)
         dup = sorted(set(range(ids.size)) - set(first.tolist()))[0]
         raise src.err(lns[dup], f"block id {int(ids[dup])} appears twice")
-    fr = FileRows.of_table(tab, MAX_INT)
-    return fr, _FirstLines(lns, fr.first)
+    u, first, index = FileRows.of_table(tab, MAX_INT).take()
+    return u, index, _FirstLines(lns, first)
 
 
 def _fill_first_last(

@@ -401,9 +401,14 @@ class Sequence:
         self._changed()
 
     @property
+    def coded_table(self) -> BlockTable:
+        """The block table, dictionary-coded (:class:`~wavegen.sequence.blocktable.BlockTable`: the
+        distinct rows and a row number per block, about 2 bytes a block): what long sequences are walked
+        through, by block ranges (:meth:`~BlockTable.columns`, :meth:`~BlockTable.starts`)."""
+        return self._blocks
+
+    @property
     def _blocks(self) -> BlockTable:
-        """The block table, dictionary-coded (:mod:`wavegen.sequence.blocktable`): what long sequences
-        are walked through, by block ranges."""
         if self._compact is None:
             assert self._cols_list is not None
             self._compact = BlockTable.of_columns(np.array(self._cols_list, dtype=np.int64).reshape(7, -1))
