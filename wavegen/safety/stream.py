@@ -758,9 +758,12 @@ def definition_digest(seq: Sequence) -> str:
     event, whatever the sequence's duration (unlike hashing its rendered samples)."""
     h = hashlib.sha256()
     h.update(b"wavegen.sequence.definition/1\0")
-    table = seq._table
-    h.update(f"{table.dtype.str}{table.shape}".encode())
-    h.update(np.ascontiguousarray(table).tobytes())
+    coded = seq.coded_table  # the (7, n) int64 table's bytes in C order, column by column, a range at a time
+    n = len(coded)
+    h.update(f"{np.dtype(np.int64).str}{(7, n)}".encode())
+    for c in range(7):
+        for a in range(0, n, 1 << 16):
+            h.update(coded.column(c, a, min(n, a + (1 << 16))).tobytes())
     _canon(h, (seq.rasters_ns, seq.gamma_hz_per_t, seq.b0_t))
     for library in (seq._rf, seq._grad, seq._adc, seq._ext):
         _canon(h, sorted(library.by_id.items(), key=lambda kv: kv[0]))
