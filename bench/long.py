@@ -10,7 +10,8 @@ duty stays within the mock amplifier's 10 % rating) is played through the whole 
 2. Producer throughput (render -> volts -> int16 codes in the streaming writer's blocks, the 4 DAQ
    channels at 1 MS/s, one core): the plan and its feed, as a multiple of real time (target >= 60x), and
    the peak memory of a 1-minute and a 15-minute GRE planned and fed in child processes (target: the
-   same), with the part that is the sequence itself (read from its file, O(blocks)).
+   same, within 5 %), with the part that is the sequence itself (read from its file) and the growth
+   per block (the coded block table and the play order: a few bytes a block).
 3. Sequenced upload of the 8192-TR GRE's RF to the Keysight emulator: bytes sent vs the distinct
    segments' bytes and the de-duplication ratio, and the emulator's expanded output against the
    one-shot render, sample by sample (codes).
