@@ -422,10 +422,7 @@ class Sequence:
         :attr:`_blocks` by ranges instead."""
         if self._full is not None:
             return self._full
-        if self._cols_list is not None:
-            t = np.array(self._cols_list, dtype=np.int64).reshape(7, -1)
-        else:
-            t = self._blocks.columns()
+        t = self._blocks.columns()  # (made from the lists once while they do not change)
         if t.shape[1] <= _KEEP_FULL_BLOCKS:
             self._full = t
         return t
