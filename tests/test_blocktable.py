@@ -7,6 +7,7 @@ ranges, the starts, the searches, the row numbering, and the streamed plan made 
 from __future__ import annotations
 
 import hashlib
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -194,3 +195,16 @@ def test_play_orders_are_narrow_and_digest_their_values_as_int64() -> None:
     assert wide.plays == (1 << 40) + 1 and wide.samples([2] * 70_001) == 2 * ((1 << 40) + 1)
     neg = PlayOrder([0, -1], [1, 1])
     assert neg.index.dtype == np.int64 and neg[1] == (-1, 1)
+    back = pickle.loads(pickle.dumps(o))  # a plan sent to a worker keeps its order, immutable
+    assert back == o and back.digest == o.digest and not back.index.flags.writeable
+
+
+def test_a_read_sequence_pickles_with_its_coded_table(tmp_path: Path) -> None:
+    seq = recipes.design_gre(LIM, fov_m=0.256, matrix=32).seq
+    p = tmp_path / "gre.seq"
+    wavegen.pulseq.write(seq, p)
+    read = wavegen.pulseq.read(p)
+    back = pickle.loads(pickle.dumps(read))
+    assert back == read and back.coded_table.total == seq.coded_table.total
+    np.testing.assert_array_equal(back.block_table(), seq.block_table())
+    assert not back.coded_table.rows.flags.writeable and not back.coded_table.index.flags.writeable

@@ -154,6 +154,10 @@ class PlayOrder:
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"a PlayOrder is immutable (cannot set {name})")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # made again on unpickling (a plan sent to a worker): checked, read-only
+        return (PlayOrder, (self.index, self.repeats))
+
     @classmethod
     def of(cls, order: Any) -> PlayOrder:
         """A play order from one, or from (index, repeats) pairs."""

@@ -82,6 +82,10 @@ class BlockTable:
     def __len__(self) -> int:
         return int(self.index.size)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # made again on unpickling: checked, and its arrays read-only again
+        return (BlockTable, (self.rows, self.index))
+
     @property
     def total(self) -> int:
         """Sum of the block durations, ticks."""
