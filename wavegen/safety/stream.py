@@ -89,23 +89,23 @@ def grad_windows(
     gr = seq.grad_raster_ticks
     rate = Fraction(10**9 * tpn, gr)
     t0 = Fraction(gr, 2 * 10**9 * tpn)
-    starts = seq.block_starts_ticks
-    nb = starts.size
+    coded = seq.coded_table  # starts by range and by search: no array of every block's start
+    nb = len(coded)
     dur = seq.duration_ticks
     ng = -(-dur // gr)
     # windows of about chunk_samples samples, cut at block starts
     targets = np.arange(1, max(1, -(-ng // chunk_samples))) * chunk_samples * gr
-    cuts = np.unique(np.concatenate(([0], np.searchsorted(starts, targets, side="left"), [nb])))
+    found = [coded.search(int(t), side="left") for t in targets.tolist()]
+    cuts = np.unique(np.array([0, *found, nb], dtype=np.int64))
     cache: dict[int, Any] = {}
     k_done = 0
     for w in range(cuts.size - 1):
         b0, b1 = int(cuts[w]), int(cuts[w + 1])
         if b1 <= b0:
             continue
-        r = Renderer(seq, rate, ("gx", "gy", "gz"), t0_s=t0, blocks=(b0, b1), block_starts_ns=starts,
-                     vertex_cache=cache)
-        t_lo = int(starts[b0])
-        t_hi = int(starts[b1]) if b1 < nb else dur
+        r = Renderer(seq, rate, ("gx", "gy", "gz"), t0_s=t0, blocks=(b0, b1), vertex_cache=cache)
+        t_lo = coded.start(b0)
+        t_hi = coded.start(b1)
         k_hi = ng if b1 >= nb else max(k_done, r.k_range[1])
         chunks = []
         for k0 in range(k_done, k_hi if render else k_done, chunk_samples):
