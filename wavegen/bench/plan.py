@@ -389,17 +389,13 @@ def make_instrument_plan(
             want.append(src)
     # rendering is by block ranges (a renderer's tables cover only the blocks of what it renders), so
     # planning and re-rendering hold memory for a segment, not for the whole sequence
-    coded = seq.coded_table
-    n_blocks = len(coded)
-    den = 10**9 * seq.ticks_per_ns * rate.denominator
-    num = rate.numerator
+    n_blocks = len(seq)
     vertex_cache: dict[Any, Any] = {}
 
     def render_seq(lo: int, hi: int) -> dict[str, np.ndarray]:
         """Sequence samples [lo, hi) of the wanted channels."""
-        # blocks whose first sample (ceil(start * rate)) is <= lo, and those whose first sample is < hi
-        b0 = max(0, coded.search(lo * den // num) - 1)
-        b1 = max(b0 + 1, coded.search((hi - 1) * den // num))
+        b0, b1 = _blocks_of_samples(seq, rate, lo, hi)
+        b1 = max(b0 + 1, b1)
         r = Renderer(seq, rate, tuple(want), blocks=(b0, min(b1, n_blocks)), vertex_cache=vertex_cache)
         return r.render(lo, hi)
     # the program: [lead zeros] + sequence samples [ks, ke) + [tail zeros]
@@ -544,9 +540,7 @@ def _piece_ranges(
     num = rate.numerator
     cols = sorted({c for o in want for c in _COLUMNS[o]})
     width = 4 + len(cols)
-    # the blocks that hold samples of [ks, ke): from the one playing at ks to the last starting before ke
-    b_lo = max(0, coded.search(ks * den // num) - 1)
-    b_hi = max(b_lo, min(n, coded.search((ke - 1) * den // num)))
+    b_lo, b_hi = _blocks_of_samples(seq, rate, ks, ke)
     carry = lead  # a silence waiting for the next piece
     ranges = list(range(b_lo, b_hi, PLAN_BLOCKS)) or [b_lo]
     for j, a in enumerate(ranges):
@@ -602,6 +596,17 @@ def _piece_ranges(
             yield list(keys), keys[3].copy()
 
 
+def _blocks_of_samples(seq: Sequence, rate: Fraction, lo: int, hi: int) -> tuple[int, int]:
+    """The blocks ``[b0, b1)`` that hold samples ``[lo, hi)`` at ``rate``: from the one playing at sample
+    ``lo`` (the last whose first sample, ``ceil(start * rate)``, is <= lo) to the last whose first sample
+    is < hi (exact integers: a block start ``s`` has its first sample <= k exactly when s <= floor(k / rate))."""
+    coded = seq.coded_table
+    den = 10**9 * seq.ticks_per_ns * rate.denominator
+    num = rate.numerator
+    b0 = max(0, coded.search(lo * den // num) - 1)
+    return b0, max(b0, min(len(coded), coded.search((hi - 1) * den // num)))
+
+
 def _classes_by_range(
     pieces: Iterator[tuple[list[np.ndarray], np.ndarray]], n_total: int
 ) -> tuple[list[tuple[int, int]], PlayOrder]:
@@ -612,17 +617,13 @@ def _classes_by_range(
     idx_parts: list[np.ndarray] = []
     rep_parts: list[np.ndarray] = []
     pos = 0
-    seen = 0
     for keys, lengths in pieces:
         if d is None:
             d = RowDictionary(len(keys))
-        k0 = len(d)
         g = d.add(np.stack(keys))
         ends = pos + np.cumsum(lengths)
-        if len(d) > k0:
-            for i in (d.first()[k0:] - seen).tolist():
-                places.append((int(ends[i] - lengths[i]), int(ends[i])))
-        seen += g.size
+        for i in d.new_first.tolist():
+            places.append((int(ends[i] - lengths[i]), int(ends[i])))
         pos = int(ends[-1])
         # run lengths of this range, joined to the last run of the one before when it continues it
         cut = np.flatnonzero(np.concatenate([[True], g[1:] != g[:-1]]))

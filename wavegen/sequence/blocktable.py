@@ -175,6 +175,8 @@ class RowDictionary:
         self._id_sorted = np.zeros(0, dtype=np.int64)  # ... and their row numbers
         self._k = 0
         self._seen = 0
+        #: where in the last chunk given to :meth:`add` each row new to the dictionary first appeared
+        self.new_first = np.zeros(0, dtype=np.int64)
 
     def __len__(self) -> int:
         return self._k
@@ -186,6 +188,7 @@ class RowDictionary:
         at = self._seen
         self._seen += m
         if m == 0:
+            self.new_first = np.zeros(0, dtype=np.int64)
             return np.zeros(0, dtype=np.int64)
         local = row_classes([chunk[c] for c in range(self.width)])
         _, first = np.unique(local, return_index=True)  # first column of each local class
@@ -206,6 +209,7 @@ class RowDictionary:
                     glob = self._exact(distinct, hit & ~same, glob)
                 glob[same] = cand[same]
         new = np.flatnonzero(glob < 0)
+        self.new_first = first[new]
         if new.size:
             ids = np.arange(self._k, self._k + new.size, dtype=np.int64)
             glob[new] = ids
@@ -306,16 +310,14 @@ class FileRows:
         if int(chunk.min()) < 0 or int(chunk.max()) >= self._limit:
             return False
         self._last_id = int(ids[-1])
-        k0 = len(self._dict)
-        at = self._n
-        g = self._dict.add(chunk[1:8])
-        if len(self._dict) > k0:
-            pos = self._dict.first()[k0:] - at
-            self._ids.append(ids[pos].copy())
-        self._store(g)
+        self._code(ids, chunk[1:8])
         return True
 
-    def _store(self, g: np.ndarray) -> None:
+    def _code(self, ids: np.ndarray, rows: np.ndarray) -> None:
+        """Number the blocks of a chunk ((7, m) rows, their ids) and keep their row numbers."""
+        g = self._dict.add(rows)
+        if self._dict.new_first.size:
+            self._ids.append(ids[self._dict.new_first].copy())
         need = self._n + g.size
         k = len(self._dict)
         if k > 1 << 16 and self._index.dtype == np.uint16:
@@ -355,13 +357,8 @@ class FileRows:
     def of_table(cls, tab: np.ndarray, limit: int) -> FileRows:
         """From a whole (n, 8) table whose ids were checked (unique, in range): dictionary-coded by chunks."""
         fr = cls(limit, tab.shape[0])
-        fr._last_id = -(1 << 62)
         step = 1 << 16
         for a in range(0, tab.shape[0], step):
             part = tab[a : a + step]
-            k0 = len(fr._dict)
-            g = fr._dict.add(np.ascontiguousarray(part[:, 1:8].T))
-            if len(fr._dict) > k0:
-                fr._ids.append(part[fr._dict.first()[k0:] - a, 0].copy())
-            fr._store(g)
+            fr._code(part[:, 0], np.ascontiguousarray(part[:, 1:8].T))
         return fr
